@@ -1,0 +1,201 @@
+//! The command-line surface (clap). This is a contract scripts depend on:
+//! keep names, flags and exit codes stable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "coffer",
+    version,
+    about = "Coffer: an encrypted, keyring-sealed credential vault for developers",
+    after_help = "Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 needs attention (stale edit), 4 not found, 5 cannot unlock, 6 integrity error."
+)]
+pub struct Cli {
+    /// Vault file [default: $XDG_DATA_HOME/coffer/vault.sqlite]
+    #[arg(long, global = true, env = "COFFER_VAULT", value_name = "PATH")]
+    pub vault: Option<PathBuf>,
+
+    /// Read the recovery passphrase from FILE, for when the OS keyring cannot unlock (scripts, tests)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new vault sealed to the OS keyring, with an optional recovery passphrase
+    Init(InitArgs),
+    /// Add a credential; secret fields come as a JSON object on stdin or at hidden prompts
+    Add(AddArgs),
+    /// Print the raw value of one field, or a JSON object of all fields
+    Get(GetArgs),
+    /// Show a credential with its secret values masked
+    Show(ShowArgs),
+    /// List every credential
+    List(JsonArg),
+    /// Search names, kinds, environments, tags, notes and plain fields (case-insensitive)
+    Search(SearchArgs),
+    /// Change a credential (a new version; the old one stays in its history)
+    Edit(EditArgs),
+    /// Delete a credential and its history
+    Rm(RmArgs),
+    /// List the versions of a credential and what each changed
+    History(ShowArgs),
+    /// Make an earlier version current again (as a new version)
+    Rollback(RollbackArgs),
+    /// Set or change the recovery passphrase
+    #[command(subcommand)]
+    Passphrase(PassphraseCommand),
+    /// Replace the vault key and re-encrypt everything
+    Rekey,
+    /// Check the keyring backend, the session and the vault, with fixes
+    Doctor(JsonArg),
+    /// List credential kinds and their fields
+    Kinds(JsonArg),
+}
+
+#[derive(Args, Debug)]
+pub struct JsonArg {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Read the recovery passphrase from stdin
+    #[arg(long, conflicts_with = "no_passphrase")]
+    pub passphrase_stdin: bool,
+    /// Create the vault without a recovery passphrase (keyring only)
+    #[arg(long)]
+    pub no_passphrase: bool,
+    /// Do not use the OS keyring: the passphrase is the only way in
+    #[arg(long, conflicts_with = "no_passphrase")]
+    pub no_keyring: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CommonFields {
+    /// Environment label (dev, staging, prod, …)
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Tag (repeatable)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Notes
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// A plain (non-secret) field; refused for fields that hold secrets
+    #[arg(long = "field", value_name = "KEY=VALUE")]
+    pub fields: Vec<String>,
+    /// Expiry date (YYYY-MM-DD or RFC 3339)
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    /// When the key was last rotated, if it was made elsewhere (YYYY-MM-DD or RFC 3339)
+    #[arg(long, value_name = "DATE")]
+    pub rotated_at: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    pub name: String,
+    /// Credential kind (see `coffer kinds`)
+    #[arg(long)]
+    pub kind: String,
+    #[command(flatten)]
+    pub common: CommonFields,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    pub name: String,
+    /// Print only this field's raw value
+    #[arg(long)]
+    pub field: Option<String>,
+    /// With --field: no newline after the value
+    #[arg(short = 'n', long, requires = "field")]
+    pub no_newline: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    pub name: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    pub query: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    pub name: String,
+    /// New name
+    #[arg(long, value_name = "NAME")]
+    pub rename: Option<String>,
+    #[command(flatten)]
+    pub common: CommonFields,
+    /// Remove the environment label
+    #[arg(long, conflicts_with = "env")]
+    pub clear_env: bool,
+    /// Remove the notes
+    #[arg(long, conflicts_with = "note")]
+    pub clear_note: bool,
+    /// Remove a tag (repeatable)
+    #[arg(long = "untag", value_name = "TAG")]
+    pub untags: Vec<String>,
+    /// Remove a field (repeatable)
+    #[arg(long = "unset", value_name = "FIELD")]
+    pub unset: Vec<String>,
+    /// Ask for a new secret value of FIELD at a hidden prompt (repeatable; terminal only)
+    #[arg(long = "prompt", value_name = "FIELD")]
+    pub prompt: Vec<String>,
+    /// Refuse the edit unless the credential is still at this version
+    #[arg(long, value_name = "N")]
+    pub if_version: Option<u64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    pub name: String,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RollbackArgs {
+    pub name: String,
+    /// The version to bring back
+    #[arg(long = "to", value_name = "VERSION")]
+    pub version: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PassphraseCommand {
+    /// Add a recovery passphrase to a vault that has none
+    Set(NewPassphraseArgs),
+    /// Replace the recovery passphrase
+    Change(NewPassphraseArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NewPassphraseArgs {
+    /// Read the new passphrase from stdin
+    #[arg(long)]
+    pub new_passphrase_stdin: bool,
+}

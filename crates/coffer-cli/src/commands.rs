@@ -1,0 +1,462 @@
+//! One function per subcommand: parse the arguments into core types, call
+//! the core, print the result. No vault logic lives here.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use coffer_core::doctor::{self, Status};
+use coffer_core::input::parse_secret_json;
+use coffer_core::kind::FieldFormat;
+use coffer_core::{CreateOptions, Draft, KdfParams, Kind, Patch, SecretService, SecretValue, Vault};
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use crate::cli::*;
+use crate::exit::{cannot_unlock, usage, CliError, Exit};
+use crate::output::{self, credential_json, history_json, print_json};
+use crate::session::Context;
+use crate::terminal;
+
+type Out<'a> = &'a mut dyn Write;
+
+pub fn init(ctx: &Context, args: &InitArgs, out: Out) -> anyhow::Result<Exit> {
+    if ctx.vault_path.exists() {
+        return Err(coffer_core::Error::VaultExists {
+            path: ctx.vault_path.clone(),
+        }
+        .into());
+    }
+    let passphrase = if args.no_passphrase {
+        None
+    } else if args.passphrase_stdin {
+        Some(terminal::read_passphrase_stdin()?)
+    } else if let Some(file) = &ctx.passphrase_file {
+        Some(terminal::read_passphrase_file(file)?)
+    } else if terminal::interactive() {
+        terminal::prompt_new_passphrase(!args.no_keyring)?
+    } else {
+        return Err(terminal::no_terminal("the recovery passphrase").into());
+    };
+    if args.no_keyring && passphrase.is_none() {
+        return Err(usage("--no-keyring needs a recovery passphrase: the vault must have a way in").into());
+    }
+    let service = if args.no_keyring {
+        None
+    } else {
+        Some(SecretService::connect().map_err(|e| {
+            cannot_unlock(format!(
+                "cannot seal the new vault to the OS keyring: {e}. To create a vault that opens only with its passphrase, pass --no-keyring"
+            ))
+        })?)
+    };
+    let options = CreateOptions {
+        sealer: service.as_ref().map(|s| s as &dyn coffer_core::Sealer),
+        passphrase: passphrase.as_ref(),
+        kdf: KdfParams::DEFAULT,
+    };
+    let vault = Vault::create(&ctx.vault_path, &options, Utc::now())?;
+    if args.json {
+        print_json(
+            out,
+            &json!({
+                "path": ctx.vault_path,
+                "vault_id": vault.vault_id(),
+                "keyring": service.is_some(),
+                "passphrase": passphrase.is_some(),
+            }),
+        )?;
+    } else {
+        writeln!(out, "Created vault {} at {}", vault.vault_id(), ctx.vault_path.display())?;
+        match &service {
+            Some(s) => writeln!(out, "  keyring:             sealed to the {}", s.backend_name())?,
+            None => writeln!(out, "  keyring:             not used (--no-keyring)")?,
+        }
+        if passphrase.is_some() {
+            writeln!(out, "  recovery passphrase: set (Argon2id, 64 MiB, 3 passes, 4 lanes)")?;
+        } else {
+            writeln!(
+                out,
+                "  recovery passphrase: NONE. If the keyring entry is lost (new machine, wiped keyring), this vault cannot be opened. Add one with `coffer passphrase set`."
+            )?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+trait BackendName {
+    fn backend_name(&self) -> String;
+}
+
+impl BackendName for SecretService {
+    fn backend_name(&self) -> String {
+        coffer_core::Sealer::backend(self)
+    }
+}
+
+fn parse_date(what: &str, s: &str) -> Result<DateTime<Utc>, CliError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| usage(format!("invalid {what} '{s}': use YYYY-MM-DD or an RFC 3339 time")))
+}
+
+fn parse_fields(pairs: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+    let mut fields = BTreeMap::new();
+    for pair in pairs {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| usage("--field takes KEY=VALUE (the value after the first '=')"))?;
+        if fields.insert(k.to_owned(), v.to_owned()).is_some() {
+            return Err(usage(format!("--field {k} is given twice")));
+        }
+    }
+    Ok(fields)
+}
+
+/// Secret values for `add`: stdin JSON when piped, hidden prompts on a terminal.
+fn read_values_for_add(kind: Kind, plain: &BTreeMap<String, String>) -> anyhow::Result<BTreeMap<String, SecretValue>> {
+    if !terminal::stdin_is_terminal() {
+        let parsed = parse_secret_json(&terminal::read_stdin()?)?;
+        let mut values = BTreeMap::new();
+        for (name, value) in parsed {
+            let value = value.ok_or_else(|| usage(format!("field '{name}' is null on stdin; null only removes a field in `coffer edit`")))?;
+            values.insert(name, value);
+        }
+        return Ok(values);
+    }
+    let mut values = BTreeMap::new();
+    if kind == Kind::Generic {
+        eprintln!("Enter secret fields; an empty name ends the list.");
+        loop {
+            let mut name = String::new();
+            eprint!("Field name: ");
+            std::io::stdin().read_line(&mut name).context("cannot read from the terminal")?;
+            let name = name.trim().to_owned();
+            if name.is_empty() {
+                break;
+            }
+            let value = terminal::prompt_hidden(&format!("{name} (hidden): "))?;
+            values.insert(name, value);
+        }
+        return Ok(values);
+    }
+    for spec in kind.schema().iter().filter(|f| f.secret && !plain.contains_key(f.name)) {
+        loop {
+            let suffix = if spec.required { "" } else { ", empty to skip" };
+            let hint = if spec.format == FieldFormat::JsonObject { ", one line of JSON" } else { "" };
+            let value = terminal::prompt_hidden(&format!("{} (hidden{hint}{suffix}): ", spec.name))?;
+            if value.is_empty() {
+                if spec.required {
+                    eprintln!("{} is required.", spec.name);
+                    continue;
+                }
+                break;
+            }
+            values.insert(spec.name.to_owned(), value);
+            break;
+        }
+    }
+    Ok(values)
+}
+
+pub fn add(ctx: &Context, args: &AddArgs, out: Out) -> anyhow::Result<Exit> {
+    let kind: Kind = args.kind.parse()?;
+    let common = &args.common;
+    let fields = parse_fields(&common.fields)?;
+    let mut draft = Draft::new(args.name.clone(), kind);
+    draft.env = common.env.clone();
+    draft.tags = common.tags.clone();
+    draft.notes = common.note.clone();
+    draft.expires_at = common.expires.as_deref().map(|s| parse_date("--expires", s)).transpose()?;
+    draft.rotated_at = common.rotated_at.as_deref().map(|s| parse_date("--rotated-at", s)).transpose()?;
+    draft.fields = fields;
+    // Refuse bad argv (a secret field, a bad name) before asking for secrets.
+    draft.check_plain_input()?;
+    draft.values = read_values_for_add(kind, &draft.fields)?;
+    let mut session = ctx.unlock()?;
+    let credential = session.vault.add(draft, Utc::now())?;
+    if args.json {
+        print_json(out, &credential_json(&credential))?;
+    } else {
+        writeln!(
+            out,
+            "Added {} ({}, version {})",
+            credential.meta.name, credential.meta.kind, credential.version
+        )?;
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
+    let session = ctx.unlock()?;
+    let (credential, secrets) = session.vault.reveal(&args.name)?;
+    match &args.field {
+        Some(field) => {
+            let value: &str = match (credential.meta.fields.get(field), secrets.0.get(field)) {
+                (Some(plain), _) => plain,
+                (None, Some(secret)) => secret.expose_secret(),
+                (None, None) => {
+                    let mut known: Vec<&String> = credential.meta.fields.keys().chain(secrets.0.keys()).collect();
+                    known.sort();
+                    let known: Vec<&str> = known.into_iter().map(String::as_str).collect();
+                    return Err(CliError {
+                        exit: Exit::NotFound,
+                        message: format!(
+                            "credential '{}' has no field '{field}' (its fields: {})",
+                            args.name,
+                            known.join(", ")
+                        ),
+                    }
+                    .into());
+                }
+            };
+            out.write_all(value.as_bytes())?;
+            if !args.no_newline {
+                out.write_all(b"\n")?;
+            }
+        }
+        None => {
+            let mut all: BTreeMap<&str, &str> = credential.meta.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            for (k, v) in &secrets.0 {
+                all.insert(k, v.expose_secret());
+            }
+            let mut text = Zeroizing::new(Vec::with_capacity(
+                64 + all.iter().map(|(k, v)| 16 + 6 * (k.len() + v.len())).sum::<usize>(),
+            ));
+            serde_json::to_writer_pretty(&mut *text, &all)?;
+            text.push(b'\n');
+            out.write_all(&text)?;
+        }
+    }
+    out.flush()?;
+    Ok(Exit::Ok)
+}
+
+pub fn show(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit> {
+    let session = ctx.unlock()?;
+    let credential = session.vault.get(&args.name)?;
+    if args.json {
+        print_json(out, &credential_json(&credential))?;
+    } else {
+        output::print_detail(out, &credential)?;
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn list(ctx: &Context, args: &JsonArg, out: Out) -> anyhow::Result<Exit> {
+    let session = ctx.unlock()?;
+    let all = session.vault.list()?;
+    print_list(out, &all, args.json)
+}
+
+pub fn search(ctx: &Context, args: &SearchArgs, out: Out) -> anyhow::Result<Exit> {
+    let session = ctx.unlock()?;
+    let hits = session.vault.search(&args.query)?;
+    print_list(out, &hits, args.json)
+}
+
+fn print_list(out: Out, list: &[coffer_core::Credential], json: bool) -> anyhow::Result<Exit> {
+    if json {
+        print_json(out, &Value::Array(list.iter().map(credential_json).collect()))?;
+    } else {
+        output::print_table(out, list)?;
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
+    let common = &args.common;
+    let mut patch = Patch {
+        rename: args.rename.clone(),
+        env: if args.clear_env { Some(None) } else { common.env.clone().map(Some) },
+        add_tags: common.tags.clone(),
+        remove_tags: args.untags.clone(),
+        notes: if args.clear_note { Some(None) } else { common.note.clone().map(Some) },
+        fields: parse_fields(&common.fields)?,
+        unset: args.unset.clone(),
+        expires_at: common.expires.as_deref().map(|s| parse_date("--expires", s)).transpose()?.map(Some),
+        rotated_at: common.rotated_at.as_deref().map(|s| parse_date("--rotated-at", s)).transpose()?.map(Some),
+        expected_version: args.if_version,
+        ..Patch::default()
+    };
+    if terminal::stdin_is_terminal() {
+        for field in &args.prompt {
+            patch.values.insert(field.clone(), terminal::prompt_hidden(&format!("{field} (hidden): "))?);
+        }
+    } else {
+        if !args.prompt.is_empty() {
+            return Err(terminal::no_terminal("--prompt").into());
+        }
+        for (name, value) in parse_secret_json(&terminal::read_stdin()?)? {
+            match value {
+                Some(v) => {
+                    patch.values.insert(name, v);
+                }
+                None => patch.unset.push(name),
+            }
+        }
+    }
+    let mut session = ctx.unlock()?;
+    let before = session.vault.get(&args.name)?.version;
+    let credential = session.vault.update(&args.name, &patch, Utc::now())?;
+    if args.json {
+        print_json(out, &credential_json(&credential))?;
+    } else if credential.version == before && args.if_version.is_none_or(|v| v == before) {
+        writeln!(out, "No change to {} (still version {})", credential.meta.name, credential.version)?;
+    } else {
+        writeln!(out, "Updated {} (version {})", credential.meta.name, credential.version)?;
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn rm(ctx: &Context, args: &RmArgs, out: Out) -> anyhow::Result<Exit> {
+    let mut session = ctx.unlock()?;
+    if !args.yes && terminal::interactive() {
+        let versions = session.vault.history(&args.name)?.len();
+        if !terminal::confirm(&format!("Delete {} and its {versions} version(s)?", args.name))? {
+            writeln!(out, "Nothing deleted.")?;
+            return Ok(Exit::Ok);
+        }
+    }
+    let removed = session.vault.remove(&args.name)?;
+    writeln!(out, "Deleted {}", removed.meta.name)?;
+    Ok(Exit::Ok)
+}
+
+pub fn history(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit> {
+    let session = ctx.unlock()?;
+    let versions = session.vault.history(&args.name)?;
+    if args.json {
+        print_json(out, &history_json(&versions))?;
+    } else {
+        writeln!(out, "VERSION  WRITTEN               CHANGES")?;
+        for v in versions.iter().rev() {
+            let mark = if v.current { "*" } else { " " };
+            writeln!(out, "{:>6}{mark}  {:20}  {}", v.version, output::time(&v.written_at), v.changes.join(", "))?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn rollback(ctx: &Context, args: &RollbackArgs, out: Out) -> anyhow::Result<Exit> {
+    let mut session = ctx.unlock()?;
+    let credential = session.vault.rollback(&args.name, args.version, Utc::now())?;
+    writeln!(
+        out,
+        "Rolled {} back to version {} (now version {})",
+        credential.meta.name, args.version, credential.version
+    )?;
+    Ok(Exit::Ok)
+}
+
+pub fn passphrase(ctx: &Context, command: &PassphraseCommand, out: Out) -> anyhow::Result<Exit> {
+    let (args, replace) = match command {
+        PassphraseCommand::Set(a) => (a, false),
+        PassphraseCommand::Change(a) => (a, true),
+    };
+    let new = if args.new_passphrase_stdin {
+        terminal::read_passphrase_stdin()?
+    } else if terminal::interactive() {
+        terminal::prompt_new_passphrase(false)?.ok_or_else(|| usage("the passphrase cannot be empty"))?
+    } else {
+        return Err(usage("the new passphrase needs a terminal; in a script, pass --new-passphrase-stdin").into());
+    };
+    let mut session = ctx.unlock()?;
+    session.vault.set_passphrase(&new, KdfParams::DEFAULT, replace, Utc::now())?;
+    writeln!(out, "Recovery passphrase {}.", if replace { "changed" } else { "set" })?;
+    Ok(Exit::Ok)
+}
+
+pub fn rekey(ctx: &Context, out: Out) -> anyhow::Result<Exit> {
+    let mut session = ctx.unlock()?;
+    let info = session.vault.info()?;
+    let needs_passphrase = info.slots.iter().any(|s| s.kind == coffer_core::slot::SlotKind::Passphrase);
+    let needs_keyring = info.slots.iter().any(|s| s.kind == coffer_core::slot::SlotKind::Keyring);
+    let passphrase = if needs_passphrase {
+        Some(ctx.passphrase("Recovery passphrase (to rewrap its slot): ")?.ok_or_else(|| {
+            usage("rekey rewraps the recovery passphrase slot and needs the passphrase: pass --passphrase-file FILE or run on a terminal")
+        })?)
+    } else {
+        None
+    };
+    if needs_keyring && session.sealer.is_none() {
+        session.sealer = Some(SecretService::connect().map_err(|e| cannot_unlock(format!("rekey must rewrap the keyring slot: {e}")))?);
+    }
+    let sealer = session.sealer.as_ref().map(|s| s as &dyn coffer_core::Sealer);
+    session.vault.rekey(sealer, passphrase.as_ref())?;
+    writeln!(out, "Rekeyed the vault: a new vault key now encrypts every record.")?;
+    Ok(Exit::Ok)
+}
+
+pub fn doctor(ctx: &Context, args: &JsonArg, out: Out) -> anyhow::Result<Exit> {
+    let mut checks = doctor::session_checks();
+    let (keyring, service) = doctor::keyring_checks();
+    checks.extend(keyring);
+    checks.extend(doctor::vault_checks(&ctx.vault_path, service.as_ref()));
+    let worst = checks.iter().map(|c| c.status).fold(Status::Ok, |acc, s| match (acc, s) {
+        (Status::Fail, _) | (_, Status::Fail) => Status::Fail,
+        (Status::Warn, _) | (_, Status::Warn) => Status::Warn,
+        _ => Status::Ok,
+    });
+    if args.json {
+        print_json(out, &json!({ "ok": worst == Status::Ok, "checks": checks }))?;
+    } else {
+        for c in &checks {
+            let mark = match c.status {
+                Status::Ok => "ok  ",
+                Status::Warn => "WARN",
+                Status::Fail => "FAIL",
+            };
+            writeln!(out, "[{mark}] {}: {}", c.name, c.detail)?;
+            if let Some(fix) = &c.fix {
+                writeln!(out, "       fix: {fix}")?;
+            }
+        }
+    }
+    Ok(if worst == Status::Ok { Exit::Ok } else { Exit::Attention })
+}
+
+pub fn kinds(args: &JsonArg, out: Out) -> anyhow::Result<Exit> {
+    if args.json {
+        let list: Vec<Value> = Kind::ALL
+            .iter()
+            .map(|k| {
+                json!({
+                    "kind": k.as_str(),
+                    "fields": k.schema().iter().map(|f| json!({"name": f.name, "secret": f.secret, "required": f.required})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        print_json(out, &Value::Array(list))?;
+    } else {
+        for k in Kind::ALL {
+            let fields: Vec<String> = k
+                .schema()
+                .iter()
+                .map(|f| {
+                    let mut s = f.name.to_owned();
+                    if f.secret {
+                        s.push_str(" (secret)");
+                    }
+                    if !f.required {
+                        s.push_str(" [optional]");
+                    }
+                    s
+                })
+                .collect();
+            let fields = if fields.is_empty() {
+                "any fields: secret ones on stdin, plain ones with --field".to_owned()
+            } else {
+                fields.join(", ")
+            };
+            writeln!(out, "{:24} {fields}", k.as_str())?;
+        }
+    }
+    Ok(Exit::Ok)
+}

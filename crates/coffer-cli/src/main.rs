@@ -1,0 +1,82 @@
+//! `coffer`: the command line over coffer-core.
+
+mod cli;
+mod commands;
+mod exit;
+mod output;
+mod session;
+mod terminal;
+
+use std::io::Write;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+fn init_logging() {
+    // Logs go to stderr and never carry secret values. Crates that could
+    // trace D-Bus or keyring payloads are held at `info` whatever RUST_LOG says.
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    for directive in [
+        "zbus=info",
+        "zbus_secret_service_keyring_store=info",
+        "secret_service=info",
+        "keyring_core=info",
+    ] {
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+fn run(cli: &Cli) -> anyhow::Result<Exit> {
+    let ctx = session::Context::from_cli(cli)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let out: &mut dyn Write = &mut out;
+    let exit = match &cli.command {
+        Command::Init(a) => commands::init(&ctx, a, out),
+        Command::Add(a) => commands::add(&ctx, a, out),
+        Command::Get(a) => commands::get(&ctx, a, out),
+        Command::Show(a) => commands::show(&ctx, a, out),
+        Command::List(a) => commands::list(&ctx, a, out),
+        Command::Search(a) => commands::search(&ctx, a, out),
+        Command::Edit(a) => commands::edit(&ctx, a, out),
+        Command::Rm(a) => commands::rm(&ctx, a, out),
+        Command::History(a) => commands::history(&ctx, a, out),
+        Command::Rollback(a) => commands::rollback(&ctx, a, out),
+        Command::Passphrase(c) => commands::passphrase(&ctx, c, out),
+        Command::Rekey => commands::rekey(&ctx, out),
+        Command::Doctor(a) => commands::doctor(&ctx, a, out),
+        Command::Kinds(a) => commands::kinds(a, out),
+    }?;
+    out.flush()?;
+    Ok(exit)
+}
+
+fn main() {
+    // Files Coffer creates are private to the user whatever the shell's umask.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let cli = Cli::parse();
+    init_logging();
+    let code = match run(&cli) {
+        Ok(exit) => exit as i32,
+        Err(err) if exit::is_broken_pipe(&err) => 0,
+        Err(err) => {
+            let mut message = format!("coffer: {err}");
+            for cause in err.chain().skip(1) {
+                message.push_str(&format!(": {cause}"));
+            }
+            eprintln!("{message}");
+            exit::classify(&err) as i32
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,120 @@
+//! Rendering for people (tables, masked detail) and for scripts (`--json`,
+//! whose shapes are documented in the README and stable).
+
+use std::io::Write;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use coffer_core::{Credential, VersionInfo};
+use serde_json::{json, Value};
+
+pub const MASK: &str = "••••••••";
+
+pub fn time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn opt_time(t: &Option<DateTime<Utc>>) -> Value {
+    t.as_ref().map(|t| Value::String(time(t))).unwrap_or(Value::Null)
+}
+
+/// The JSON shape of a credential without secret values.
+pub fn credential_json(c: &Credential) -> Value {
+    json!({
+        "id": c.id.to_string(),
+        "name": c.meta.name,
+        "kind": c.meta.kind.as_str(),
+        "env": c.meta.env,
+        "tags": c.meta.tags,
+        "notes": c.meta.notes,
+        "fields": c.meta.fields,
+        "secret_fields": c.meta.secret_fields,
+        "version": c.version,
+        "created_at": time(&c.created_at),
+        "updated_at": time(&c.updated_at),
+        "expires_at": opt_time(&c.meta.expires_at),
+        "rotated_at": opt_time(&c.meta.rotated_at),
+    })
+}
+
+pub fn history_json(versions: &[VersionInfo]) -> Value {
+    Value::Array(
+        versions
+            .iter()
+            .map(|v| {
+                json!({
+                    "version": v.version,
+                    "written_at": time(&v.written_at),
+                    "current": v.current,
+                    "changes": v.changes,
+                })
+            })
+            .collect(),
+    )
+}
+
+pub fn print_json(out: &mut dyn Write, value: &Value) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
+
+/// The masked, human view of one credential.
+pub fn print_detail(out: &mut dyn Write, c: &Credential) -> std::io::Result<()> {
+    let m = &c.meta;
+    writeln!(out, "{}", m.name)?;
+    writeln!(out, "  kind:     {}", m.kind)?;
+    if let Some(env) = &m.env {
+        writeln!(out, "  env:      {env}")?;
+    }
+    if !m.tags.is_empty() {
+        writeln!(out, "  tags:     {}", m.tags.join(", "))?;
+    }
+    writeln!(out, "  version:  {}", c.version)?;
+    writeln!(out, "  created:  {}", time(&c.created_at))?;
+    writeln!(out, "  updated:  {}", time(&c.updated_at))?;
+    if let Some(t) = &m.rotated_at {
+        writeln!(out, "  rotated:  {}", time(t))?;
+    }
+    if let Some(t) = &m.expires_at {
+        writeln!(out, "  expires:  {}", time(t))?;
+    }
+    writeln!(out, "  fields:")?;
+    let mut names: Vec<&String> = m.fields.keys().chain(m.secret_fields.iter()).collect();
+    names.sort();
+    for name in names {
+        match m.fields.get(name) {
+            Some(value) => writeln!(out, "    {name} = {value}")?,
+            None => writeln!(out, "    {name} = {MASK}  (secret)")?,
+        }
+    }
+    if let Some(notes) = &m.notes {
+        writeln!(out, "  notes:")?;
+        for line in notes.lines() {
+            writeln!(out, "    {line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// One line per credential, columns aligned.
+pub fn print_table(out: &mut dyn Write, list: &[Credential]) -> std::io::Result<()> {
+    if list.is_empty() {
+        return writeln!(out, "(no credentials)");
+    }
+    let width = |f: &dyn Fn(&Credential) -> usize, min: usize| list.iter().map(f).max().unwrap_or(0).max(min);
+    let wn = width(&|c| c.meta.name.chars().count(), 4);
+    let wk = width(&|c| c.meta.kind.as_str().len(), 4);
+    let we = width(&|c| c.meta.env.as_deref().map_or(1, |e| e.chars().count()), 3);
+    writeln!(out, "{:wn$}  {:wk$}  {:we$}  {:20}  TAGS", "NAME", "KIND", "ENV", "UPDATED")?;
+    for c in list {
+        writeln!(
+            out,
+            "{:wn$}  {:wk$}  {:we$}  {:20}  {}",
+            c.meta.name,
+            c.meta.kind.as_str(),
+            c.meta.env.as_deref().unwrap_or("-"),
+            time(&c.updated_at),
+            c.meta.tags.join(",")
+        )?;
+    }
+    Ok(())
+}

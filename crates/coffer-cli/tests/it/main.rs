@@ -1,0 +1,9 @@
+//! Black-box tests of the `coffer` binary: one integration-test binary with
+//! a module per concern.
+
+mod bad_input;
+mod concurrency;
+mod scenario;
+mod support;
+mod tamper;
+mod unlock;

@@ -1,0 +1,129 @@
+//! The core's error type. Messages are lowercase fragments that name what
+//! failed and, where there is one, what to do; none ever carries a secret.
+
+use std::path::PathBuf;
+
+use crate::seal::SealError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no vault at {path}; create one with `coffer init` or point --vault/COFFER_VAULT at an existing one")]
+    VaultMissing { path: PathBuf },
+
+    #[error("a vault already exists at {path}; refusing to overwrite it")]
+    VaultExists { path: PathBuf },
+
+    #[error("{path} is not a Coffer vault ({reason})")]
+    NotAVault { path: PathBuf, reason: String },
+
+    #[error("the vault at {path} has format version {found}, newer than this Coffer reads (up to {supported}); upgrade Coffer")]
+    NewerFormat { path: PathBuf, found: i64, supported: i64 },
+
+    /// Data failed authentication or is structurally corrupt. Deliberately
+    /// opaque: it names the place, never the cryptographic detail.
+    #[error("integrity error: {what}")]
+    Integrity { what: String },
+
+    #[error("wrong passphrase (the vault is unchanged)")]
+    WrongPassphrase,
+
+    #[error("cannot unlock the vault: {reason}")]
+    CannotUnlock { reason: String },
+
+    #[error("the vault is locked; unlock it first")]
+    Locked,
+
+    #[error("OS keyring: {0}")]
+    Keyring(#[from] SealError),
+
+    #[error("credential '{name}' not found")]
+    NotFound { name: String },
+
+    #[error("version {version} of credential '{name}' not found")]
+    VersionNotFound { name: String, version: u64 },
+
+    #[error("a credential named '{name}' already exists")]
+    AlreadyExists { name: String },
+
+    #[error("credential '{name}' changed since version {expected} (it is now at version {actual}); nothing was written, reload it and apply the change again")]
+    Stale { name: String, expected: u64, actual: u64 },
+
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: String, reason: String },
+
+    #[error("the vault at {path} is busy: another process held its write lock for too long; try again")]
+    Busy { path: PathBuf },
+
+    #[error("the vault at {path} cannot be written ({reason})")]
+    ReadOnly { path: PathBuf, reason: String },
+
+    #[error("database error on {path}")]
+    Database {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("cannot {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{what}")]
+    Failure { what: String },
+}
+
+/// What kind of failure an error is; the CLI maps it to its exit code and
+/// the app to the error code the UI switches on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Something failed (I/O, a busy database, an existing vault).
+    Failure,
+    /// The request or its input is wrong.
+    InvalidInput,
+    /// The request needs a person's attention (a stale edit, a conflict).
+    Attention,
+    /// The vault, a credential or a version does not exist.
+    NotFound,
+    /// Wrong passphrase, no keyring entry, no keyring service.
+    CannotUnlock,
+    /// Tampered or corrupt data.
+    Integrity,
+}
+
+impl Error {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::VaultMissing { .. } | Error::NotFound { .. } | Error::VersionNotFound { .. } => ErrorClass::NotFound,
+            Error::Integrity { .. } => ErrorClass::Integrity,
+            Error::WrongPassphrase | Error::CannotUnlock { .. } | Error::Locked | Error::Keyring(_) => ErrorClass::CannotUnlock,
+            Error::Invalid { .. } => ErrorClass::InvalidInput,
+            Error::Stale { .. } => ErrorClass::Attention,
+            Error::VaultExists { .. }
+            | Error::NotAVault { .. }
+            | Error::NewerFormat { .. }
+            | Error::AlreadyExists { .. }
+            | Error::Busy { .. }
+            | Error::ReadOnly { .. }
+            | Error::Database { .. }
+            | Error::Io { .. }
+            | Error::Failure { .. } => ErrorClass::Failure,
+        }
+    }
+
+    pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn integrity(what: impl Into<String>) -> Self {
+        Error::Integrity { what: what.into() }
+    }
+}

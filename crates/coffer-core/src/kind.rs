@@ -1,0 +1,227 @@
+//! Credential kinds and their field schemas.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    AwsAccessKey,
+    VaultToken,
+    VaultApprole,
+    DbPassword,
+    ApiKey,
+    GcpServiceAccount,
+    AzureServicePrincipal,
+    SshKey,
+    Generic,
+}
+
+/// How a field's value is checked beyond its size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldFormat {
+    Text,
+    /// A TCP port, 1–65535.
+    Port,
+    /// An AWS access key id: 16–128 upper-case letters and digits.
+    AwsKeyId,
+    /// A JSON object.
+    JsonObject,
+    /// An http(s) URL.
+    Url,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub secret: bool,
+    pub required: bool,
+    pub format: FieldFormat,
+}
+
+const fn field(name: &'static str, secret: bool, required: bool, format: FieldFormat) -> FieldSpec {
+    FieldSpec {
+        name,
+        secret,
+        required,
+        format,
+    }
+}
+
+use FieldFormat::{AwsKeyId, JsonObject, Port, Text, Url};
+
+const AWS: &[FieldSpec] = &[
+    field("access_key_id", false, true, AwsKeyId),
+    field("secret_access_key", true, true, Text),
+    field("session_token", true, false, Text),
+    field("region", false, false, Text),
+    field("account", false, false, Text),
+];
+const VAULT_TOKEN: &[FieldSpec] = &[
+    field("token", true, true, Text),
+    field("addr", false, false, Url),
+    field("namespace", false, false, Text),
+];
+const VAULT_APPROLE: &[FieldSpec] = &[
+    field("role_id", false, true, Text),
+    field("secret_id", true, true, Text),
+    field("addr", false, false, Url),
+    field("mount", false, false, Text),
+    field("namespace", false, false, Text),
+];
+const DB: &[FieldSpec] = &[
+    field("host", false, true, Text),
+    field("port", false, false, Port),
+    field("user", false, true, Text),
+    field("password", true, true, Text),
+    field("database", false, false, Text),
+    field("engine", false, false, Text),
+];
+const API_KEY: &[FieldSpec] = &[
+    field("key", true, true, Text),
+    field("key_id", false, false, Text),
+    field("url", false, false, Url),
+];
+const GCP: &[FieldSpec] = &[
+    field("json", true, true, JsonObject),
+    field("project_id", false, false, Text),
+    field("client_email", false, false, Text),
+];
+const AZURE: &[FieldSpec] = &[
+    field("tenant_id", false, true, Text),
+    field("client_id", false, true, Text),
+    field("client_secret", true, true, Text),
+    field("subscription_id", false, false, Text),
+];
+const SSH: &[FieldSpec] = &[
+    field("private_key", true, true, Text),
+    field("public_key", false, false, Text),
+    field("passphrase", true, false, Text),
+    field("user", false, false, Text),
+    field("host", false, false, Text),
+];
+
+impl Kind {
+    pub const ALL: [Kind; 9] = [
+        Kind::AwsAccessKey,
+        Kind::VaultToken,
+        Kind::VaultApprole,
+        Kind::DbPassword,
+        Kind::ApiKey,
+        Kind::GcpServiceAccount,
+        Kind::AzureServicePrincipal,
+        Kind::SshKey,
+        Kind::Generic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::AwsAccessKey => "aws-access-key",
+            Kind::VaultToken => "vault-token",
+            Kind::VaultApprole => "vault-approle",
+            Kind::DbPassword => "db-password",
+            Kind::ApiKey => "api-key",
+            Kind::GcpServiceAccount => "gcp-service-account",
+            Kind::AzureServicePrincipal => "azure-service-principal",
+            Kind::SshKey => "ssh-key",
+            Kind::Generic => "generic",
+        }
+    }
+
+    /// The kind's fields; empty for `generic`, which takes any field.
+    pub fn schema(self) -> &'static [FieldSpec] {
+        match self {
+            Kind::AwsAccessKey => AWS,
+            Kind::VaultToken => VAULT_TOKEN,
+            Kind::VaultApprole => VAULT_APPROLE,
+            Kind::DbPassword => DB,
+            Kind::ApiKey => API_KEY,
+            Kind::GcpServiceAccount => GCP,
+            Kind::AzureServicePrincipal => AZURE,
+            Kind::SshKey => SSH,
+            Kind::Generic => &[],
+        }
+    }
+
+    pub fn field(self, name: &str) -> Option<&'static FieldSpec> {
+        self.schema().iter().find(|f| f.name == name)
+    }
+
+    /// Whether a field of this kind holds a secret. For `generic`, fields
+    /// are secret unless given as plain fields; names that look secret are
+    /// treated as secret whatever the kind.
+    pub fn is_secret_field(self, name: &str) -> bool {
+        match self.field(name) {
+            Some(spec) => spec.secret,
+            None => looks_secret(name),
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            Error::invalid("kind", format!("unknown kind '{s}' (known kinds: {})", known.join(", ")))
+        })
+    }
+}
+
+/// A field name that by convention holds a secret (`password`, `api_token`,
+/// `private_key`, …). Such a field is never accepted on the command line.
+pub fn looks_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    if n.ends_with("_id") || n.ends_with("key_id") || n.ends_with("_user") || n == "user" {
+        return false;
+    }
+    const WORDS: [&str; 10] = [
+        "password", "passwd", "passphrase", "secret", "token", "private", "credential", "apikey", "api_key", "pwd",
+    ];
+    WORDS.iter().any(|w| n.contains(w)) || n == "key" || n.ends_with("_key") || n.ends_with("-key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for k in Kind::ALL {
+            assert_eq!(k.as_str().parse::<Kind>().expect("parse"), k);
+            let json = serde_json::to_string(&k).expect("json");
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+        let err = "aws".parse::<Kind>().unwrap_err().to_string();
+        assert!(err.contains("unknown kind 'aws'") && err.contains("aws-access-key"), "{err}");
+    }
+
+    #[test]
+    fn secret_fields_follow_schema_then_names() {
+        assert!(Kind::AwsAccessKey.is_secret_field("secret_access_key"));
+        assert!(!Kind::AwsAccessKey.is_secret_field("access_key_id"));
+        assert!(Kind::Generic.is_secret_field("DB_PASSWORD"));
+        assert!(Kind::Generic.is_secret_field("api_key"));
+        assert!(!Kind::Generic.is_secret_field("api_key_id"));
+        assert!(!Kind::Generic.is_secret_field("region"));
+    }
+
+    #[test]
+    fn every_kind_but_generic_has_a_required_secret() {
+        for k in Kind::ALL {
+            let has = k.schema().iter().any(|f| f.secret && f.required);
+            assert_eq!(has, k != Kind::Generic, "{k}");
+        }
+    }
+}

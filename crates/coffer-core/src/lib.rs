@@ -1,0 +1,25 @@
+//! Coffer's engine: the encrypted vault, its key slots, the credential model
+//! and search. No Tauri, no terminal I/O: the CLI and the desktop app are
+//! thin layers over this crate.
+
+pub mod credential;
+pub mod crypto;
+pub mod doctor;
+pub mod error;
+pub mod input;
+pub mod kind;
+pub mod paths;
+pub mod seal;
+pub mod search;
+pub mod secret;
+pub mod slot;
+pub mod store;
+pub mod vault;
+
+pub use credential::{Credential, CredentialId, CredentialMeta, Draft, Patch, Secrets};
+pub use crypto::KdfParams;
+pub use error::{Error, ErrorClass, Result};
+pub use kind::Kind;
+pub use seal::{SealError, Sealer, SecretService};
+pub use secret::SecretValue;
+pub use vault::{CreateOptions, SlotInfo, Vault, VaultInfo, VersionInfo};

@@ -1,0 +1,303 @@
+//! The SQLite file: creating it safely, opening it with the right settings,
+//! recognising a Coffer vault and its format version, and mapping SQLite
+//! failures to clear errors.
+//!
+//! On-disk format version 1 (`PRAGMA user_version = 1`, `PRAGMA
+//! application_id = 0x43464652` "CFFR"): see `ARCHITECTURE.md` for the tables.
+
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use crate::error::{Error, Result};
+
+pub const APPLICATION_ID: i32 = 0x4346_4652;
+pub const FORMAT_VERSION: i64 = 1;
+/// How long a writer waits for another process's transaction to finish.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SCHEMA_V1: &str = "
+CREATE TABLE vault (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    vault_id    BLOB NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE slots (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE credentials (
+    id          BLOB PRIMARY KEY,
+    name_index  BLOB NOT NULL UNIQUE,
+    version     INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    meta        BLOB NOT NULL,
+    secrets     BLOB NOT NULL
+) STRICT;
+CREATE TABLE history (
+    credential_id BLOB NOT NULL REFERENCES credentials(id) ON DELETE CASCADE,
+    version       INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    meta          BLOB NOT NULL,
+    secrets       BLOB NOT NULL,
+    PRIMARY KEY (credential_id, version)
+) STRICT;
+";
+
+/// Maps an SQLite error on the vault at `path` to the core's error.
+pub fn db_error(path: &Path, err: rusqlite::Error) -> Error {
+    let code = err.sqlite_error_code();
+    match code {
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => Error::Busy { path: path.to_owned() },
+        Some(ErrorCode::ReadOnly) => Error::ReadOnly {
+            path: path.to_owned(),
+            reason: "the file or its directory is read-only".into(),
+        },
+        Some(ErrorCode::NotADatabase) => Error::NotAVault {
+            path: path.to_owned(),
+            reason: "not an SQLite database".into(),
+        },
+        Some(ErrorCode::DatabaseCorrupt) => Error::integrity(format!("the database file {} is corrupt", path.display())),
+        Some(ErrorCode::DiskFull) => Error::Failure {
+            what: format!("the disk holding {} is full; nothing was written", path.display()),
+        },
+        _ => Error::Database {
+            path: path.to_owned(),
+            source: err,
+        },
+    }
+}
+
+/// A new, empty vault file being built next to its final path. It becomes
+/// visible under `path` only through [`NewFile::publish`], so a crash during
+/// creation never leaves a half-made vault behind.
+pub struct NewFile {
+    pub conn: Connection,
+    temp: TempGuard,
+    path: PathBuf,
+}
+
+/// Removes the half-made file (and its SQLite side files) unless disarmed.
+struct TempGuard {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = fs::remove_file(PathBuf::from(p));
+        }
+    }
+}
+
+impl NewFile {
+    pub fn create(path: &Path) -> Result<NewFile> {
+        let dir = parent_dir(path);
+        if !dir.exists() {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|source| Error::Io {
+                    action: "create the vault directory",
+                    path: dir.clone(),
+                    source,
+                })?;
+        }
+        if fs::symlink_metadata(path).is_ok() {
+            return Err(Error::VaultExists { path: path.to_owned() });
+        }
+        let mut suffix = [0u8; 6];
+        crate::crypto::random_bytes(&mut suffix)?;
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = dir.join(format!(".{file_name}.creating-{}", hex::encode(suffix)));
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)
+            .map_err(|source| Error::Io {
+                action: "create",
+                path: temp.clone(),
+                source,
+            })?;
+        let conn = Connection::open_with_flags(&temp, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| db_error(&temp, e))?;
+        let file = NewFile {
+            conn,
+            temp: TempGuard {
+                path: temp.clone(),
+                armed: true,
+            },
+            path: path.to_owned(),
+        };
+        configure(&file.conn).map_err(|e| db_error(&temp, e))?;
+        file.conn
+            .execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {FORMAT_VERSION}; {SCHEMA_V1}"
+            ))
+            .map_err(|e| db_error(&temp, e))?;
+        Ok(file)
+    }
+
+    /// Closes the finished file and links it under its final name, refusing
+    /// to replace anything that appeared there meanwhile.
+    pub fn publish(self) -> Result<()> {
+        let NewFile { conn, temp, path } = self;
+        conn.close().map_err(|(_, e)| db_error(&temp.path, e))?;
+        // Linking (unlike renaming) fails if the target appeared meanwhile.
+        let linked = fs::hard_link(&temp.path, &path);
+        drop(temp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::VaultExists { path });
+            }
+            Err(source) => {
+                return Err(Error::Io {
+                    action: "create",
+                    path,
+                    source,
+                })
+            }
+        }
+        if let Ok(dir) = fs::File::open(parent_dir(&path)) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Opens an existing vault file. A file that is not a Coffer vault is never
+/// modified: the header is checked before SQLite opens it.
+pub fn open(path: &Path) -> Result<Connection> {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::VaultMissing { path: path.to_owned() });
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                action: "read",
+                path: path.to_owned(),
+                source,
+            })
+        }
+    };
+    if !meta.is_file() {
+        return Err(Error::NotAVault {
+            path: path.to_owned(),
+            reason: "not a regular file".into(),
+        });
+    }
+    check_header(path)?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        // Tighten a vault file that someone made readable to others.
+        let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| db_error(path, e))?;
+    configure(&conn).map_err(|e| db_error(path, e))?;
+    let app_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| db_error(path, e))?;
+    if app_id != APPLICATION_ID {
+        return Err(Error::NotAVault {
+            path: path.to_owned(),
+            reason: "an SQLite database of another application".into(),
+        });
+    }
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| db_error(path, e))?;
+    check_version(path, version)?;
+    Ok(conn)
+}
+
+fn check_version(path: &Path, version: i64) -> Result<()> {
+    if version > FORMAT_VERSION {
+        return Err(Error::NewerFormat {
+            path: path.to_owned(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if version < 1 {
+        return Err(Error::NotAVault {
+            path: path.to_owned(),
+            reason: format!("format version {version} is not a Coffer format"),
+        });
+    }
+    Ok(())
+}
+
+/// Checks the SQLite header: the magic string and Coffer's application id.
+fn check_header(path: &Path) -> Result<()> {
+    let mut header = [0u8; 100];
+    let mut file = fs::File::open(path).map_err(|source| Error::Io {
+        action: "open",
+        path: path.to_owned(),
+        source,
+    })?;
+    let n = read_up_to(&mut file, &mut header).map_err(|source| Error::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    })?;
+    let not_a_vault = |reason: &str| Error::NotAVault {
+        path: path.to_owned(),
+        reason: reason.into(),
+    };
+    if n < 100 || &header[..16] != b"SQLite format 3\0" {
+        return Err(not_a_vault("not an SQLite database"));
+    }
+    let app_id = i32::from_be_bytes([header[68], header[69], header[70], header[71]]);
+    if app_id != APPLICATION_ID {
+        return Err(not_a_vault("an SQLite database of another application"));
+    }
+    let version = i32::from_be_bytes([header[60], header[61], header[62], header[63]]);
+    check_version(path, i64::from(version))
+}
+
+fn read_up_to(file: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // journal_mode returns a row, so it is read rather than executed.
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA secure_delete = ON;",
+    )
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}

@@ -1,0 +1,890 @@
+//! The vault: creating, opening, unlocking and locking it, and every
+//! operation on its credentials. Each write is one SQLite transaction taken
+//! with `BEGIN IMMEDIATE`, so concurrent processes serialise and a stale edit
+//! is refused instead of silently overwriting a newer one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use tracing::instrument;
+use zeroize::Zeroizing;
+
+use crate::credential::{validate, Credential, CredentialId, CredentialMeta, Draft, Patch, Secrets};
+use crate::crypto::{self, KdfParams};
+use crate::error::{Error, Result};
+use crate::seal::Sealer;
+use crate::search::Query;
+use crate::secret::{Key32, SecretValue};
+use crate::slot::{Slot, SlotKind};
+use crate::store::{self, db_error};
+
+const NAME_INDEX_LABEL: &str = "coffer/v1/name-index";
+
+/// How a vault is created: which slots it gets.
+pub struct CreateOptions<'a> {
+    /// Seal the vault key to this keyring (the default way in).
+    pub sealer: Option<&'a dyn Sealer>,
+    /// Add a recovery passphrase slot.
+    pub passphrase: Option<&'a SecretValue>,
+    pub kdf: KdfParams,
+}
+
+/// A key slot as shown to a person (no key material).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotInfo {
+    pub id: i64,
+    pub kind: SlotKind,
+    pub kdf: Option<KdfParams>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A vault's identity and shape, readable while locked.
+#[derive(Clone, Debug)]
+pub struct VaultInfo {
+    pub path: PathBuf,
+    pub vault_id: String,
+    pub format_version: i64,
+    pub created_at: DateTime<Utc>,
+    pub slots: Vec<SlotInfo>,
+}
+
+/// One version of a credential in its history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VersionInfo {
+    pub version: u64,
+    pub written_at: DateTime<Utc>,
+    pub current: bool,
+    /// What changed from the previous version (field names and properties; never values).
+    pub changes: Vec<String>,
+}
+
+struct Keys {
+    vault_key: Key32,
+    name_key: Key32,
+}
+
+impl Keys {
+    fn new(vault_id: &[u8], vault_key: Key32) -> Result<Keys> {
+        let name_key = crypto::derive_subkey(&vault_key, vault_id, NAME_INDEX_LABEL)?;
+        Ok(Keys { vault_key, name_key })
+    }
+}
+
+/// The record encryption of one vault under one set of keys.
+struct Cipher<'a> {
+    vault_id: &'a [u8; 16],
+    keys: &'a Keys,
+}
+
+impl Cipher<'_> {
+    fn name_index(&self, name: &str) -> Vec<u8> {
+        crypto::mac(&self.keys.name_key, &[name.as_bytes()]).to_vec()
+    }
+
+    fn seal_meta(&self, id: &CredentialId, version: u64, meta: &CredentialMeta) -> Result<Vec<u8>> {
+        let plain = Zeroizing::new(serde_json::to_vec(meta).map_err(|e| Error::Failure {
+            what: format!("cannot encode credential metadata: {e}"),
+        })?);
+        crypto::seal(&self.keys.vault_key, &record_aad(self.vault_id, id, version, "meta"), &plain)
+    }
+
+    fn seal_secrets(&self, id: &CredentialId, version: u64, secrets: &Secrets) -> Result<Vec<u8>> {
+        let plain = encode_secrets(secrets)?;
+        crypto::seal(&self.keys.vault_key, &record_aad(self.vault_id, id, version, "secrets"), &plain)
+    }
+
+    fn open_meta(&self, row: &Row) -> Result<CredentialMeta> {
+        let what = format!("credential record {} version {} (metadata)", row.id, row.version);
+        let plain = crypto::open(
+            &self.keys.vault_key,
+            &record_aad(self.vault_id, &row.id, row.version, "meta"),
+            &row.meta,
+            &what,
+        )?;
+        serde_json::from_slice(&plain).map_err(|_| Error::integrity(format!("{what}: malformed content")))
+    }
+
+    fn open_secrets(&self, row: &Row) -> Result<Secrets> {
+        let what = format!("credential record {} version {} (secret fields)", row.id, row.version);
+        let plain = crypto::open(
+            &self.keys.vault_key,
+            &record_aad(self.vault_id, &row.id, row.version, "secrets"),
+            &row.secrets,
+            &what,
+        )?;
+        let map: BTreeMap<String, SecretValue> =
+            serde_json::from_slice(&plain).map_err(|_| Error::integrity(format!("{what}: malformed content")))?;
+        Ok(Secrets(map))
+    }
+}
+
+/// A stored row of the `credentials` or `history` table.
+struct Row {
+    id: CredentialId,
+    version: u64,
+    created_at: i64,
+    updated_at: i64,
+    meta: Vec<u8>,
+    secrets: Vec<u8>,
+}
+
+pub struct Vault {
+    conn: Connection,
+    path: PathBuf,
+    vault_id: [u8; 16],
+    keys: Option<Keys>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("path", &self.path)
+            .field("vault_id", &hex::encode(self.vault_id))
+            .field("unlocked", &self.keys.is_some())
+            .finish()
+    }
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn record_aad(vault_id: &[u8], id: &CredentialId, version: u64, purpose: &str) -> Vec<u8> {
+    let mut a = Vec::with_capacity(80);
+    for part in [
+        b"coffer/v1/record".as_slice(),
+        vault_id,
+        &id.0,
+        &version.to_be_bytes(),
+        purpose.as_bytes(),
+    ] {
+        a.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        a.extend_from_slice(part);
+    }
+    a
+}
+
+/// JSON of the secret values, built in a buffer sized up front so it is
+/// never reallocated (which would leave copies behind) and wiped on drop.
+fn encode_secrets(secrets: &Secrets) -> Result<Zeroizing<Vec<u8>>> {
+    let capacity = 2 + secrets.0.iter().map(|(k, v)| 8 + 6 * (k.len() + v.len())).sum::<usize>();
+    let mut buf = Zeroizing::new(Vec::with_capacity(capacity));
+    let view: BTreeMap<&str, &str> = secrets.0.iter().map(|(k, v)| (k.as_str(), v.expose_secret())).collect();
+    serde_json::to_writer(&mut *buf, &view).map_err(|e| Error::Failure {
+        what: format!("cannot encode secret fields: {e}"),
+    })?;
+    Ok(buf)
+}
+
+impl Vault {
+    /// Creates a new vault at `path` (which must not exist) and returns it unlocked.
+    #[instrument(skip_all, fields(path = %path.display()))]
+    pub fn create(path: &Path, options: &CreateOptions<'_>, now: DateTime<Utc>) -> Result<Vault> {
+        if options.sealer.is_none() && options.passphrase.is_none() {
+            return Err(Error::invalid(
+                "vault options",
+                "a vault needs at least one way in: the OS keyring or a passphrase",
+            ));
+        }
+        if std::fs::symlink_metadata(path).is_ok() {
+            return Err(Error::VaultExists { path: path.to_owned() });
+        }
+        let mut vault_id = [0u8; 16];
+        crypto::random_bytes(&mut vault_id)?;
+        let id_hex = hex::encode(vault_id);
+        let vault_key = crypto::random_key()?;
+        let mut slots = Vec::new();
+        if let Some(pw) = options.passphrase {
+            slots.push(Slot::passphrase(&vault_id, &vault_key, pw, options.kdf)?);
+        }
+        let mut stored_kek = None;
+        if let Some(sealer) = options.sealer {
+            let kek = crypto::random_key()?;
+            slots.push(Slot::keyring(&vault_id, &vault_key, &kek)?);
+            crate::seal::store_verified(sealer, &id_hex, &kek)?;
+            stored_kek = Some(sealer);
+        }
+        let result = (|| {
+            let mut file = store::NewFile::create(path)?;
+            let tx = file.conn.transaction().map_err(|e| db_error(path, e))?;
+            tx.execute(
+                "INSERT INTO vault (id, vault_id, created_at) VALUES (1, ?1, ?2)",
+                params![&vault_id[..], millis(now)],
+            )
+            .map_err(|e| db_error(path, e))?;
+            for slot in &slots {
+                tx.execute(
+                    "INSERT INTO slots (kind, body, created_at) VALUES (?1, ?2, ?3)",
+                    params![slot.kind.as_str(), slot.encode(), millis(now)],
+                )
+                .map_err(|e| db_error(path, e))?;
+            }
+            tx.commit().map_err(|e| db_error(path, e))?;
+            file.publish()
+        })();
+        if let Err(e) = result {
+            // The vault was not created: do not leave its key in the keyring.
+            if let Some(sealer) = stored_kek {
+                let _ = sealer.remove(&id_hex);
+            }
+            return Err(e);
+        }
+        tracing::info!(vault_id = %id_hex, "vault created");
+        let mut vault = Vault::open(path)?;
+        vault.keys = Some(Keys::new(&vault_id, vault_key)?);
+        Ok(vault)
+    }
+
+    /// Opens an existing vault, locked.
+    pub fn open(path: &Path) -> Result<Vault> {
+        let conn = store::open(path)?;
+        let id: Vec<u8> = conn
+            .query_row("SELECT vault_id FROM vault WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| db_error(path, e))?
+            .ok_or_else(|| Error::integrity("the vault identity row is missing"))?;
+        let vault_id: [u8; 16] = id
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::integrity("the vault identity is malformed"))?;
+        Ok(Vault {
+            conn,
+            path: path.to_owned(),
+            vault_id,
+            keys: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn vault_id(&self) -> String {
+        hex::encode(self.vault_id)
+    }
+
+    pub fn is_unlocked(&self) -> bool {
+        self.keys.is_some()
+    }
+
+    /// Forgets the vault key (zeroized on drop).
+    pub fn lock(&mut self) {
+        self.keys = None;
+    }
+
+    fn db<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
+        r.map_err(|e| db_error(&self.path, e))
+    }
+
+    fn keys(&self) -> Result<&Keys> {
+        self.keys.as_ref().ok_or(Error::Locked)
+    }
+
+    fn read_slots(&self) -> Result<Vec<(i64, Slot, i64)>> {
+        let mut stmt = self.db(self.conn.prepare("SELECT id, kind, body, created_at FROM slots ORDER BY id"))?;
+        let rows = self.db(
+            stmt.query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, i64>(3)?))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()),
+        )?;
+        rows.into_iter()
+            .map(|(id, kind, body, created)| {
+                let slot = Slot::decode(&kind, &body, &format!("key slot {id} ({kind})"))?;
+                Ok((id, slot, created))
+            })
+            .collect()
+    }
+
+    /// The vault's identity and key slots; works while locked.
+    pub fn info(&self) -> Result<VaultInfo> {
+        let created: i64 = self.db(self.conn.query_row("SELECT created_at FROM vault WHERE id = 1", [], |r| r.get(0)))?;
+        let version: i64 = self.db(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
+        let slots = self
+            .read_slots()?
+            .into_iter()
+            .map(|(id, slot, created_at)| SlotInfo {
+                id,
+                kind: slot.kind,
+                kdf: slot.kdf.map(|(p, _)| p),
+                created_at: from_millis(created_at),
+            })
+            .collect();
+        Ok(VaultInfo {
+            path: self.path.clone(),
+            vault_id: self.vault_id(),
+            format_version: version,
+            created_at: from_millis(created),
+            slots,
+        })
+    }
+
+    /// Unlocks through the keyring slot and the key-encryption key in the OS keyring.
+    #[instrument(skip_all, fields(vault = %self.vault_id()))]
+    pub fn unlock_with_keyring(&mut self, sealer: &dyn Sealer) -> Result<()> {
+        let slots = self.read_slots()?;
+        let Some((id, slot, _)) = slots.iter().find(|(_, s, _)| s.kind == SlotKind::Keyring) else {
+            return Err(Error::CannotUnlock {
+                reason: "this vault has no keyring slot; unlock it with its passphrase".into(),
+            });
+        };
+        let kek = sealer.load(&self.vault_id())?.ok_or_else(|| Error::CannotUnlock {
+            reason: format!(
+                "the OS keyring ({}) has no key for this vault (service 'coffer', account '{}'); unlock with the recovery passphrase (--passphrase-file or the prompt)",
+                sealer.backend(),
+                self.vault_id()
+            ),
+        })?;
+        let vk = slot.open_with_kek(&self.vault_id, &kek, &format!("key slot {id} (keyring)"))?;
+        self.keys = Some(Keys::new(&self.vault_id, vk)?);
+        tracing::debug!("unlocked with the keyring");
+        Ok(())
+    }
+
+    /// Unlocks through the passphrase slot.
+    #[instrument(skip_all, fields(vault = %self.vault_id()))]
+    pub fn unlock_with_passphrase(&mut self, passphrase: &SecretValue) -> Result<()> {
+        let slots = self.read_slots()?;
+        let Some((id, slot, _)) = slots.iter().find(|(_, s, _)| s.kind == SlotKind::Passphrase) else {
+            return Err(Error::CannotUnlock {
+                reason: "this vault has no passphrase slot; it opens only through the OS keyring".into(),
+            });
+        };
+        let vk = slot.open_with_passphrase(&self.vault_id, passphrase, &format!("key slot {id} (passphrase)"))?;
+        self.keys = Some(Keys::new(&self.vault_id, vk)?);
+        tracing::debug!("unlocked with the passphrase");
+        Ok(())
+    }
+
+    /// A write transaction: `BEGIN IMMEDIATE` takes the write lock up front,
+    /// so a read-then-write inside it cannot race another process.
+    fn begin(&self) -> Result<Transaction<'_>> {
+        self.db(Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate))
+    }
+
+    fn cipher(&self) -> Result<Cipher<'_>> {
+        Ok(Cipher {
+            vault_id: &self.vault_id,
+            keys: self.keys()?,
+        })
+    }
+
+    fn name_index(&self, name: &str) -> Result<Vec<u8>> {
+        Ok(self.cipher()?.name_index(name))
+    }
+
+    fn open_meta(&self, row: &Row) -> Result<CredentialMeta> {
+        self.cipher()?.open_meta(row)
+    }
+
+    fn open_secrets(&self, row: &Row) -> Result<Secrets> {
+        self.cipher()?.open_secrets(row)
+    }
+
+    fn to_credential(&self, row: &Row) -> Result<Credential> {
+        Ok(Credential {
+            id: row.id,
+            version: row.version,
+            created_at: from_millis(row.created_at),
+            updated_at: from_millis(row.updated_at),
+            meta: self.open_meta(row)?,
+        })
+    }
+
+    fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>)> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    }
+
+    fn make_row(raw: (Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>)) -> Result<Row> {
+        let (id, version, created_at, updated_at, meta, secrets) = raw;
+        Ok(Row {
+            id: CredentialId::from_slice(&id).ok_or_else(|| Error::integrity("a credential id is malformed"))?,
+            version: u64::try_from(version).map_err(|_| Error::integrity("a credential version is negative"))?,
+            created_at,
+            updated_at,
+            meta,
+            secrets,
+        })
+    }
+
+    /// Finds the current row for `name` and checks that it really is that
+    /// credential (a row whose name index was swapped fails here).
+    fn find(&self, conn: &Connection, name: &str) -> Result<Option<(Row, CredentialMeta)>> {
+        let index = self.name_index(name)?;
+        let raw = self.db(
+            conn.query_row(
+                "SELECT id, version, created_at, updated_at, meta, secrets FROM credentials WHERE name_index = ?1",
+                [index],
+                Self::row_from,
+            )
+            .optional(),
+        )?;
+        let Some(raw) = raw else { return Ok(None) };
+        let row = Self::make_row(raw)?;
+        let meta = self.open_meta(&row)?;
+        if meta.name != name {
+            return Err(Error::integrity(format!(
+                "credential record {} is filed under another name: the index was altered",
+                row.id
+            )));
+        }
+        Ok(Some((row, meta)))
+    }
+
+    fn find_required(&self, conn: &Connection, name: &str) -> Result<(Row, CredentialMeta)> {
+        self.find(conn, name)?.ok_or_else(|| Error::NotFound { name: name.to_owned() })
+    }
+
+    /// Adds a new credential.
+    #[instrument(skip_all)]
+    pub fn add(&mut self, draft: Draft, now: DateTime<Utc>) -> Result<Credential> {
+        let (meta, secrets) = draft.into_parts()?;
+        let id = CredentialId::random()?;
+        let index = self.name_index(&meta.name)?;
+        let cipher = self.cipher()?;
+        let meta_ct = cipher.seal_meta(&id, 1, &meta)?;
+        let secrets_ct = cipher.seal_secrets(&id, 1, &secrets)?;
+        let path = self.path.clone();
+        let tx = self.begin()?;
+        let exists: bool = tx
+            .query_row("SELECT EXISTS(SELECT 1 FROM credentials WHERE name_index = ?1)", [&index], |r| r.get(0))
+            .map_err(|e| db_error(&path, e))?;
+        if exists {
+            return Err(Error::AlreadyExists { name: meta.name });
+        }
+        tx.execute(
+            "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
+             VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5)",
+            params![&id.0[..], index, millis(now), meta_ct, secrets_ct],
+        )
+        .map_err(|e| db_error(&path, e))?;
+        tx.commit().map_err(|e| db_error(&path, e))?;
+        tracing::debug!(id = %id, "credential added");
+        Ok(Credential {
+            id,
+            version: 1,
+            created_at: from_millis(millis(now)),
+            updated_at: from_millis(millis(now)),
+            meta,
+        })
+    }
+
+    /// A credential's metadata (no secret values).
+    pub fn get(&self, name: &str) -> Result<Credential> {
+        let (row, meta) = self.find_required(&self.conn, name)?;
+        Ok(Credential {
+            id: row.id,
+            version: row.version,
+            created_at: from_millis(row.created_at),
+            updated_at: from_millis(row.updated_at),
+            meta,
+        })
+    }
+
+    /// A credential with its secret values: the one way plaintext secrets leave the vault.
+    #[instrument(skip_all)]
+    pub fn reveal(&self, name: &str) -> Result<(Credential, Secrets)> {
+        let (row, meta) = self.find_required(&self.conn, name)?;
+        let secrets = self.open_secrets(&row)?;
+        Ok((
+            Credential {
+                id: row.id,
+                version: row.version,
+                created_at: from_millis(row.created_at),
+                updated_at: from_millis(row.updated_at),
+                meta,
+            },
+            secrets,
+        ))
+    }
+
+    fn all_rows(&self) -> Result<Vec<Row>> {
+        let mut stmt = self.db(
+            self.conn
+                .prepare_cached("SELECT id, version, created_at, updated_at, meta, x'' FROM credentials"),
+        )?;
+        let raws = self.db(
+            stmt.query_map([], Self::row_from)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()),
+        )?;
+        raws.into_iter().map(Self::make_row).collect()
+    }
+
+    /// How many credentials the vault holds.
+    pub fn count(&self) -> Result<usize> {
+        let n: i64 = self.db(self.conn.query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Every credential's metadata, sorted by name.
+    pub fn list(&self) -> Result<Vec<Credential>> {
+        let mut all = self
+            .all_rows()?
+            .iter()
+            .map(|row| self.to_credential(row))
+            .collect::<Result<Vec<_>>>()?;
+        all.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        Ok(all)
+    }
+
+    /// Credentials whose name, kind, environment, tags, notes or plain field
+    /// values contain every word of `query` (case-insensitive), sorted by name.
+    pub fn search(&self, query: &str) -> Result<Vec<Credential>> {
+        let query = Query::parse(query);
+        let mut hits = Vec::new();
+        for row in self.all_rows()? {
+            let credential = self.to_credential(&row)?;
+            if query.matches(&credential.meta) {
+                hits.push(credential);
+            }
+        }
+        hits.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        Ok(hits)
+    }
+
+    /// Applies `patch` to the credential named `name`, writing a new version
+    /// and keeping the old one in its history. A patch that changes nothing
+    /// writes nothing and returns the credential as it is.
+    #[instrument(skip_all)]
+    pub fn update(&mut self, name: &str, patch: &Patch, now: DateTime<Utc>) -> Result<Credential> {
+        let path = self.path.clone();
+        // Reads and writes in one immediate transaction: no other writer can
+        // slip in between, so no update is ever lost.
+        let tx = self.begin()?;
+        let (row, meta) = self.find_required(&tx, name)?;
+        if let Some(expected) = patch.expected_version {
+            if expected != row.version {
+                return Err(Error::Stale {
+                    name: name.to_owned(),
+                    expected,
+                    actual: row.version,
+                });
+            }
+        }
+        let secrets = self.open_secrets(&row)?;
+        let (new_meta, new_secrets) = patch.apply(&meta, &secrets)?;
+        if new_meta == meta && new_secrets == secrets {
+            return self.to_credential(&row);
+        }
+        let credential = self.write_version(&tx, &row, &new_meta, &new_secrets, now)?;
+        tx.commit().map_err(|e| db_error(&path, e))?;
+        Ok(credential)
+    }
+
+    /// Moves the current row into history and writes `meta`/`secrets` as the next version.
+    fn write_version(
+        &self,
+        tx: &Transaction<'_>,
+        row: &Row,
+        meta: &CredentialMeta,
+        secrets: &Secrets,
+        now: DateTime<Utc>,
+    ) -> Result<Credential> {
+        let index = self.name_index(&meta.name)?;
+        if let Some((other, _)) = self.find(tx, &meta.name)? {
+            if other.id != row.id {
+                return Err(Error::AlreadyExists { name: meta.name.clone() });
+            }
+        }
+        let version = row.version + 1;
+        let cipher = self.cipher()?;
+        let meta_ct = cipher.seal_meta(&row.id, version, meta)?;
+        let secrets_ct = cipher.seal_secrets(&row.id, version, secrets)?;
+        let version_i64 = i64::try_from(version).map_err(|_| Error::integrity("version counter overflow"))?;
+        self.db(tx.execute(
+            "INSERT INTO history (credential_id, version, created_at, meta, secrets) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&row.id.0[..], row.version as i64, row.updated_at, row.meta, row.secrets],
+        ))?;
+        let changed = self.db(tx.execute(
+            "UPDATE credentials SET name_index = ?1, version = ?2, updated_at = ?3, meta = ?4, secrets = ?5
+             WHERE id = ?6 AND version = ?7",
+            params![index, version_i64, millis(now), meta_ct, secrets_ct, &row.id.0[..], row.version as i64],
+        ))?;
+        if changed != 1 {
+            return Err(Error::Stale {
+                name: meta.name.clone(),
+                expected: row.version,
+                actual: row.version + 1,
+            });
+        }
+        Ok(Credential {
+            id: row.id,
+            version,
+            created_at: from_millis(row.created_at),
+            updated_at: from_millis(millis(now)),
+            meta: meta.clone(),
+        })
+    }
+
+    /// Deletes a credential and its history.
+    #[instrument(skip_all)]
+    pub fn remove(&mut self, name: &str) -> Result<Credential> {
+        let path = self.path.clone();
+        let tx = self.begin()?;
+        let (row, meta) = self.find_required(&tx, name)?;
+        tx.execute("DELETE FROM credentials WHERE id = ?1", [&row.id.0[..]])
+            .map_err(|e| db_error(&path, e))?;
+        tx.commit().map_err(|e| db_error(&path, e))?;
+        Ok(Credential {
+            id: row.id,
+            version: row.version,
+            created_at: from_millis(row.created_at),
+            updated_at: from_millis(row.updated_at),
+            meta,
+        })
+    }
+
+    fn history_rows(&self, conn: &Connection, id: &CredentialId) -> Result<Vec<Row>> {
+        let mut stmt = self.db(conn.prepare(
+            "SELECT credential_id, version, created_at, created_at, meta, secrets FROM history
+             WHERE credential_id = ?1 ORDER BY version",
+        ))?;
+        let raws = self.db(
+            stmt.query_map([&id.0[..]], Self::row_from)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()),
+        )?;
+        raws.into_iter().map(Self::make_row).collect()
+    }
+
+    /// Every version of a credential, oldest first, with what each changed.
+    pub fn history(&self, name: &str) -> Result<Vec<VersionInfo>> {
+        let (current, _) = self.find_required(&self.conn, name)?;
+        let mut rows = self.history_rows(&self.conn, &current.id)?;
+        rows.push(current);
+        let mut out = Vec::with_capacity(rows.len());
+        let mut previous: Option<(CredentialMeta, Secrets)> = None;
+        let last = rows.len() - 1;
+        for (i, row) in rows.iter().enumerate() {
+            let meta = self.open_meta(row)?;
+            let secrets = self.open_secrets(row)?;
+            let changes = match &previous {
+                None => vec!["created".to_owned()],
+                Some((pm, ps)) => describe_changes(pm, ps, &meta, &secrets),
+            };
+            out.push(VersionInfo {
+                version: row.version,
+                written_at: from_millis(row.updated_at),
+                current: i == last,
+                changes,
+            });
+            previous = Some((meta, secrets));
+        }
+        Ok(out)
+    }
+
+    /// Makes an old version current again, as a new version (history is kept).
+    #[instrument(skip_all)]
+    pub fn rollback(&mut self, name: &str, version: u64, now: DateTime<Utc>) -> Result<Credential> {
+        let path = self.path.clone();
+        let tx = self.begin()?;
+        let (current, _) = self.find_required(&tx, name)?;
+        let old = self
+            .history_rows(&tx, &current.id)?
+            .into_iter()
+            .find(|r| r.version == version)
+            .ok_or_else(|| Error::VersionNotFound {
+                name: name.to_owned(),
+                version,
+            })?;
+        let meta = self.open_meta(&old)?;
+        let secrets = self.open_secrets(&old)?;
+        validate(&meta, &secrets)?;
+        let credential = self.write_version(&tx, &current, &meta, &secrets, now)?;
+        tx.commit().map_err(|e| db_error(&path, e))?;
+        Ok(credential)
+    }
+
+    /// Adds a passphrase slot, or replaces the existing one when `replace`.
+    #[instrument(skip_all)]
+    pub fn set_passphrase(&mut self, passphrase: &SecretValue, kdf: KdfParams, replace: bool, now: DateTime<Utc>) -> Result<()> {
+        let slot = Slot::passphrase(&self.vault_id, &self.keys()?.vault_key, passphrase, kdf)?;
+        let path = self.path.clone();
+        let tx = self.begin()?;
+        let existing: i64 = tx
+            .query_row("SELECT COUNT(*) FROM slots WHERE kind = 'passphrase'", [], |r| r.get(0))
+            .map_err(|e| db_error(&path, e))?;
+        match (existing > 0, replace) {
+            (true, false) => {
+                return Err(Error::invalid(
+                    "passphrase",
+                    "this vault already has a recovery passphrase; use `coffer passphrase change`",
+                ))
+            }
+            (false, true) => {
+                return Err(Error::invalid(
+                    "passphrase",
+                    "this vault has no recovery passphrase yet; use `coffer passphrase set`",
+                ))
+            }
+            _ => {}
+        }
+        tx.execute("DELETE FROM slots WHERE kind = 'passphrase'", [])
+            .map_err(|e| db_error(&path, e))?;
+        tx.execute(
+            "INSERT INTO slots (kind, body, created_at) VALUES ('passphrase', ?1, ?2)",
+            params![slot.encode(), millis(now)],
+        )
+        .map_err(|e| db_error(&path, e))?;
+        tx.commit().map_err(|e| db_error(&path, e))
+    }
+
+    /// Replaces the vault key: re-encrypts every record and rewraps every
+    /// slot, in one transaction. The keyring slot keeps its key-encryption
+    /// key (read from `sealer`), or gets a new one when the keyring lost it;
+    /// a passphrase slot needs `passphrase`.
+    #[instrument(skip_all)]
+    pub fn rekey(&mut self, sealer: Option<&dyn Sealer>, passphrase: Option<&SecretValue>) -> Result<()> {
+        let old_keys = self.keys.as_ref().ok_or(Error::Locked)?;
+        let new_keys = Keys::new(&self.vault_id, crypto::random_key()?)?;
+        // Rewrap every way in first: if one cannot be rewrapped, nothing changes.
+        let mut new_slots = Vec::new();
+        for (id, slot, _) in self.read_slots()? {
+            let label = format!("key slot {id} ({})", slot.kind);
+            let rewrapped = match slot.kind {
+                SlotKind::Keyring => {
+                    let sealer = sealer.ok_or_else(|| Error::CannotUnlock {
+                        reason: format!("rekey must rewrap {label}, which needs the OS keyring"),
+                    })?;
+                    let kek = match sealer.load(&self.vault_id())? {
+                        Some(kek) => {
+                            slot.open_with_kek(&self.vault_id, &kek, &label)?;
+                            kek
+                        }
+                        None => {
+                            // The entry was lost (a new machine, a wiped keyring):
+                            // re-seal the slot under a fresh key-encryption key.
+                            let kek = crypto::random_key()?;
+                            crate::seal::store_verified(sealer, &self.vault_id(), &kek)?;
+                            kek
+                        }
+                    };
+                    Slot::keyring(&self.vault_id, &new_keys.vault_key, &kek)?
+                }
+                SlotKind::Passphrase => {
+                    let pw = passphrase.ok_or_else(|| {
+                        Error::invalid(
+                            "passphrase",
+                            format!("rekey must rewrap {label}, which needs the recovery passphrase"),
+                        )
+                    })?;
+                    slot.open_with_passphrase(&self.vault_id, pw, &label)?;
+                    let (params, _) = slot.kdf.ok_or_else(|| Error::integrity(format!("{label} has no parameters")))?;
+                    Slot::passphrase(&self.vault_id, &new_keys.vault_key, pw, params)?
+                }
+            };
+            new_slots.push((id, rewrapped));
+        }
+        let old = Cipher {
+            vault_id: &self.vault_id,
+            keys: old_keys,
+        };
+        let new = Cipher {
+            vault_id: &self.vault_id,
+            keys: &new_keys,
+        };
+        let path = &self.path;
+        let db = |e| db_error(path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        // Both tables are rewritten row by row; the name index is recomputed
+        // under the new key (for history rows it is unused and left out).
+        let queries = [
+            (
+                "SELECT id, version, created_at, updated_at, meta, secrets FROM credentials",
+                "UPDATE credentials SET meta = ?1, secrets = ?2, name_index = ?5 WHERE id = ?3 AND version = ?4",
+            ),
+            (
+                "SELECT credential_id, version, created_at, created_at, meta, secrets FROM history",
+                "UPDATE history SET meta = ?1, secrets = ?2 WHERE credential_id = ?3 AND version = ?4",
+            ),
+        ];
+        for (select, update) in queries {
+            let with_index = update.contains("?5");
+            let raws = tx
+                .prepare(select)
+                .and_then(|mut stmt| {
+                    stmt.query_map([], Self::row_from)
+                        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                })
+                .map_err(db)?;
+            for raw in raws {
+                let row = Self::make_row(raw)?;
+                let meta = old.open_meta(&row)?;
+                let secrets = old.open_secrets(&row)?;
+                let meta_ct = new.seal_meta(&row.id, row.version, &meta)?;
+                let secrets_ct = new.seal_secrets(&row.id, row.version, &secrets)?;
+                let version = row.version as i64;
+                let changed = if with_index {
+                    let index = new.name_index(&meta.name);
+                    tx.execute(update, params![meta_ct, secrets_ct, &row.id.0[..], version, index])
+                } else {
+                    tx.execute(update, params![meta_ct, secrets_ct, &row.id.0[..], version])
+                }
+                .map_err(db)?;
+                debug_assert_eq!(changed, 1);
+            }
+        }
+        for (id, slot) in &new_slots {
+            tx.execute("UPDATE slots SET body = ?1 WHERE id = ?2", params![slot.encode(), id])
+                .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        self.keys = Some(new_keys);
+        Ok(())
+    }
+}
+
+/// What changed between two versions, by property and field name only.
+fn describe_changes(a: &CredentialMeta, a_secrets: &Secrets, b: &CredentialMeta, b_secrets: &Secrets) -> Vec<String> {
+    let mut changes = Vec::new();
+    if a.name != b.name {
+        changes.push("name".to_owned());
+    }
+    if a.env != b.env {
+        changes.push("environment".to_owned());
+    }
+    if a.tags != b.tags {
+        changes.push("tags".to_owned());
+    }
+    if a.notes != b.notes {
+        changes.push("notes".to_owned());
+    }
+    if a.expires_at != b.expires_at {
+        changes.push("expiry".to_owned());
+    }
+    if a.rotated_at != b.rotated_at {
+        changes.push("rotated".to_owned());
+    }
+    let mut names: Vec<&String> = a
+        .fields
+        .keys()
+        .chain(b.fields.keys())
+        .chain(a_secrets.0.keys())
+        .chain(b_secrets.0.keys())
+        .collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let before = (a.fields.get(name), a_secrets.0.get(name));
+        let after = (b.fields.get(name), b_secrets.0.get(name));
+        if before != after {
+            changes.push(format!("field {name}"));
+        }
+    }
+    if changes.is_empty() {
+        changes.push("no change".to_owned());
+    }
+    changes
+}
+
+#[cfg(test)]
+#[path = "vault_tests.rs"]
+mod tests;

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { isLockShortcut, type KeyPress } from './shortcuts';
+
+function press(key: string, mods: Partial<Omit<KeyPress, 'key'>> = {}): KeyPress {
+  return { key, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, ...mods };
+}
+
+describe('isLockShortcut', () => {
+  it('matches Ctrl+L and Cmd+L', () => {
+    expect(isLockShortcut(press('l', { ctrlKey: true }))).toBe(true);
+    expect(isLockShortcut(press('l', { metaKey: true }))).toBe(true);
+    expect(isLockShortcut(press('L', { ctrlKey: true }))).toBe(true);
+  });
+
+  it('ignores a bare L and other keys', () => {
+    expect(isLockShortcut(press('l'))).toBe(false);
+    expect(isLockShortcut(press('k', { ctrlKey: true }))).toBe(false);
+  });
+
+  it('ignores extra modifiers', () => {
+    expect(isLockShortcut(press('l', { ctrlKey: true, shiftKey: true }))).toBe(false);
+    expect(isLockShortcut(press('l', { ctrlKey: true, altKey: true }))).toBe(false);
+    expect(isLockShortcut(press('l', { ctrlKey: true, metaKey: true }))).toBe(false);
+  });
+});
