@@ -21,8 +21,10 @@ pub fn parse_secret_json(text: &Zeroizing<String>) -> Result<SecretInput> {
         return Ok(BTreeMap::new());
     }
     let mut de = serde_json::Deserializer::from_str(text);
+    // `deserialize_any`, not `deserialize_map`: serde_json's own type errors
+    // quote the offending value, so every shape must reach our visitor.
     let parsed = de
-        .deserialize_map(InputVisitor)
+        .deserialize_any(InputVisitor)
         .and_then(|v| de.end().map(|()| v))
         .map_err(|e| Error::invalid("JSON on stdin", describe(&e)))?;
     Ok(parsed)

@@ -122,7 +122,12 @@ fn traced(env: &mut Env, with_passphrase: bool) -> String {
     let logs = std::cell::RefCell::new(String::new());
     let run = |args: &[&str], stdin: &str| {
         let r = if with_passphrase { env.run_pw(args, stdin) } else { env.run(args, stdin) };
-        logs.borrow_mut().push_str(&r.stderr);
+        // The log is every stderr line but the command's own error message
+        // (which may name the credential the person asked for).
+        for line in r.stderr.lines().filter(|l| !l.starts_with("coffer: ")) {
+            logs.borrow_mut().push_str(line);
+            logs.borrow_mut().push('\n');
+        }
         r
     };
     scenario(run);
