@@ -4,7 +4,11 @@ fn main() {
     tauri_build::try_build(
         tauri_build::Attributes::new()
             .capabilities_path_pattern("./src-tauri/capabilities/**/*")
-            .app_manifest(tauri_build::AppManifest::new().commands(&["vault_status", "vault_unlock", "vault_lock"])),
+            .app_manifest(tauri_build::AppManifest::new().commands(&[
+                "vault_status",
+                "vault_unlock",
+                "vault_lock",
+            ])),
     )
     .expect("tauri-build failed");
 }

@@ -14,11 +14,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Finds the vault (COFFER_VAULT or the XDG default) and tries the
-    /// keyring so a person lands on an unlocked vault without a prompt.
+    /// Finds the vault (`--vault PATH`, else COFFER_VAULT, else the XDG
+    /// default) and tries the keyring so a person lands on an unlocked vault
+    /// without a prompt.
     pub fn start() -> AppState {
-        let path = std::env::var_os("COFFER_VAULT")
-            .map(PathBuf::from)
+        let mut args = std::env::args_os().skip(1);
+        let mut from_args = None;
+        while let Some(arg) = args.next() {
+            if arg == "--vault" {
+                from_args = args.next().map(PathBuf::from);
+            }
+        }
+        let path = from_args
+            .or_else(|| std::env::var_os("COFFER_VAULT").map(PathBuf::from))
             .or_else(|| paths::default_vault_path().ok())
             .unwrap_or_else(|| PathBuf::from(paths::DEFAULT_FILE_NAME));
         let state = AppState {

@@ -9,7 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use coffer_core::doctor::{self, Status};
 use coffer_core::input::parse_secret_json;
 use coffer_core::kind::FieldFormat;
-use coffer_core::{CreateOptions, Draft, KdfParams, Kind, Patch, SecretService, SecretValue, Vault};
+use coffer_core::{
+    CreateOptions, Draft, KdfParams, Kind, Patch, SecretService, SecretValue, Vault,
+};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -40,7 +42,10 @@ pub fn init(ctx: &Context, args: &InitArgs, out: Out) -> anyhow::Result<Exit> {
         return Err(terminal::no_terminal("the recovery passphrase").into());
     };
     if args.no_keyring && passphrase.is_none() {
-        return Err(usage("--no-keyring needs a recovery passphrase: the vault must have a way in").into());
+        return Err(usage(
+            "--no-keyring needs a recovery passphrase: the vault must have a way in",
+        )
+        .into());
     }
     let service = if args.no_keyring {
         None
@@ -68,13 +73,25 @@ pub fn init(ctx: &Context, args: &InitArgs, out: Out) -> anyhow::Result<Exit> {
             }),
         )?;
     } else {
-        writeln!(out, "Created vault {} at {}", vault.vault_id(), ctx.vault_path.display())?;
+        writeln!(
+            out,
+            "Created vault {} at {}",
+            vault.vault_id(),
+            ctx.vault_path.display()
+        )?;
         match &service {
-            Some(s) => writeln!(out, "  keyring:             sealed to the {}", s.backend_name())?,
+            Some(s) => writeln!(
+                out,
+                "  keyring:             sealed to the {}",
+                s.backend_name()
+            )?,
             None => writeln!(out, "  keyring:             not used (--no-keyring)")?,
         }
         if passphrase.is_some() {
-            writeln!(out, "  recovery passphrase: set (Argon2id, 64 MiB, 3 passes, 4 lanes)")?;
+            writeln!(
+                out,
+                "  recovery passphrase: set (Argon2id, 64 MiB, 3 passes, 4 lanes)"
+            )?;
         } else {
             writeln!(
                 out,
@@ -103,7 +120,11 @@ fn parse_date(what: &str, s: &str) -> Result<DateTime<Utc>, CliError> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
-        .ok_or_else(|| usage(format!("invalid {what} '{s}': use YYYY-MM-DD or an RFC 3339 time")))
+        .ok_or_else(|| {
+            usage(format!(
+                "invalid {what} '{s}': use YYYY-MM-DD or an RFC 3339 time"
+            ))
+        })
 }
 
 fn parse_fields(pairs: &[String]) -> Result<BTreeMap<String, String>, CliError> {
@@ -120,12 +141,19 @@ fn parse_fields(pairs: &[String]) -> Result<BTreeMap<String, String>, CliError> 
 }
 
 /// Secret values for `add`: stdin JSON when piped, hidden prompts on a terminal.
-fn read_values_for_add(kind: Kind, plain: &BTreeMap<String, String>) -> anyhow::Result<BTreeMap<String, SecretValue>> {
+fn read_values_for_add(
+    kind: Kind,
+    plain: &BTreeMap<String, String>,
+) -> anyhow::Result<BTreeMap<String, SecretValue>> {
     if !terminal::stdin_is_terminal() {
         let parsed = parse_secret_json(&terminal::read_stdin()?)?;
         let mut values = BTreeMap::new();
         for (name, value) in parsed {
-            let value = value.ok_or_else(|| usage(format!("field '{name}' is null on stdin; null only removes a field in `coffer edit`")))?;
+            let value = value.ok_or_else(|| {
+                usage(format!(
+                    "field '{name}' is null on stdin; null only removes a field in `coffer edit`"
+                ))
+            })?;
             values.insert(name, value);
         }
         return Ok(values);
@@ -136,7 +164,9 @@ fn read_values_for_add(kind: Kind, plain: &BTreeMap<String, String>) -> anyhow::
         loop {
             let mut name = String::new();
             eprint!("Field name: ");
-            std::io::stdin().read_line(&mut name).context("cannot read from the terminal")?;
+            std::io::stdin()
+                .read_line(&mut name)
+                .context("cannot read from the terminal")?;
             let name = name.trim().to_owned();
             if name.is_empty() {
                 break;
@@ -146,11 +176,20 @@ fn read_values_for_add(kind: Kind, plain: &BTreeMap<String, String>) -> anyhow::
         }
         return Ok(values);
     }
-    for spec in kind.schema().iter().filter(|f| f.secret && !plain.contains_key(f.name)) {
+    for spec in kind
+        .schema()
+        .iter()
+        .filter(|f| f.secret && !plain.contains_key(f.name))
+    {
         loop {
             let suffix = if spec.required { "" } else { ", empty to skip" };
-            let hint = if spec.format == FieldFormat::JsonObject { ", one line of JSON" } else { "" };
-            let value = terminal::prompt_hidden(&format!("{} (hidden{hint}{suffix}): ", spec.name))?;
+            let hint = if spec.format == FieldFormat::JsonObject {
+                ", one line of JSON"
+            } else {
+                ""
+            };
+            let value =
+                terminal::prompt_hidden(&format!("{} (hidden{hint}{suffix}): ", spec.name))?;
             if value.is_empty() {
                 if spec.required {
                     eprintln!("{} is required.", spec.name);
@@ -173,8 +212,16 @@ pub fn add(ctx: &Context, args: &AddArgs, out: Out) -> anyhow::Result<Exit> {
     draft.env = common.env.clone();
     draft.tags = common.tags.clone();
     draft.notes = common.note.clone();
-    draft.expires_at = common.expires.as_deref().map(|s| parse_date("--expires", s)).transpose()?;
-    draft.rotated_at = common.rotated_at.as_deref().map(|s| parse_date("--rotated-at", s)).transpose()?;
+    draft.expires_at = common
+        .expires
+        .as_deref()
+        .map(|s| parse_date("--expires", s))
+        .transpose()?;
+    draft.rotated_at = common
+        .rotated_at
+        .as_deref()
+        .map(|s| parse_date("--rotated-at", s))
+        .transpose()?;
     draft.fields = fields;
     // Refuse bad argv (a secret field, a bad name) before asking for secrets.
     draft.check_plain_input()?;
@@ -202,7 +249,12 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
                 (Some(plain), _) => plain,
                 (None, Some(secret)) => secret.expose_secret(),
                 (None, None) => {
-                    let mut known: Vec<&String> = credential.meta.fields.keys().chain(secrets.0.keys()).collect();
+                    let mut known: Vec<&String> = credential
+                        .meta
+                        .fields
+                        .keys()
+                        .chain(secrets.0.keys())
+                        .collect();
                     known.sort();
                     let known: Vec<&str> = known.into_iter().map(String::as_str).collect();
                     return Err(CliError {
@@ -222,12 +274,20 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
             }
         }
         None => {
-            let mut all: BTreeMap<&str, &str> = credential.meta.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let mut all: BTreeMap<&str, &str> = credential
+                .meta
+                .fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             for (k, v) in &secrets.0 {
                 all.insert(k, v.expose_secret());
             }
             let mut text = Zeroizing::new(Vec::with_capacity(
-                64 + all.iter().map(|(k, v)| 16 + 6 * (k.len() + v.len())).sum::<usize>(),
+                64 + all
+                    .iter()
+                    .map(|(k, v)| 16 + 6 * (k.len() + v.len()))
+                    .sum::<usize>(),
             ));
             serde_json::to_writer_pretty(&mut *text, &all)?;
             text.push(b'\n');
@@ -263,7 +323,10 @@ pub fn search(ctx: &Context, args: &SearchArgs, out: Out) -> anyhow::Result<Exit
 
 fn print_list(out: Out, list: &[coffer_core::Credential], json: bool) -> anyhow::Result<Exit> {
     if json {
-        print_json(out, &Value::Array(list.iter().map(credential_json).collect()))?;
+        print_json(
+            out,
+            &Value::Array(list.iter().map(credential_json).collect()),
+        )?;
     } else {
         output::print_table(out, list)?;
     }
@@ -274,20 +337,41 @@ pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
     let common = &args.common;
     let mut patch = Patch {
         rename: args.rename.clone(),
-        env: if args.clear_env { Some(None) } else { common.env.clone().map(Some) },
+        env: if args.clear_env {
+            Some(None)
+        } else {
+            common.env.clone().map(Some)
+        },
         add_tags: common.tags.clone(),
         remove_tags: args.untags.clone(),
-        notes: if args.clear_note { Some(None) } else { common.note.clone().map(Some) },
+        notes: if args.clear_note {
+            Some(None)
+        } else {
+            common.note.clone().map(Some)
+        },
         fields: parse_fields(&common.fields)?,
         unset: args.unset.clone(),
-        expires_at: common.expires.as_deref().map(|s| parse_date("--expires", s)).transpose()?.map(Some),
-        rotated_at: common.rotated_at.as_deref().map(|s| parse_date("--rotated-at", s)).transpose()?.map(Some),
+        expires_at: common
+            .expires
+            .as_deref()
+            .map(|s| parse_date("--expires", s))
+            .transpose()?
+            .map(Some),
+        rotated_at: common
+            .rotated_at
+            .as_deref()
+            .map(|s| parse_date("--rotated-at", s))
+            .transpose()?
+            .map(Some),
         expected_version: args.if_version,
         ..Patch::default()
     };
     if terminal::stdin_is_terminal() {
         for field in &args.prompt {
-            patch.values.insert(field.clone(), terminal::prompt_hidden(&format!("{field} (hidden): "))?);
+            patch.values.insert(
+                field.clone(),
+                terminal::prompt_hidden(&format!("{field} (hidden): "))?,
+            );
         }
     } else {
         if !args.prompt.is_empty() {
@@ -308,9 +392,17 @@ pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
     if args.json {
         print_json(out, &credential_json(&credential))?;
     } else if credential.version == before && args.if_version.is_none_or(|v| v == before) {
-        writeln!(out, "No change to {} (still version {})", credential.meta.name, credential.version)?;
+        writeln!(
+            out,
+            "No change to {} (still version {})",
+            credential.meta.name, credential.version
+        )?;
     } else {
-        writeln!(out, "Updated {} (version {})", credential.meta.name, credential.version)?;
+        writeln!(
+            out,
+            "Updated {} (version {})",
+            credential.meta.name, credential.version
+        )?;
     }
     Ok(Exit::Ok)
 }
@@ -319,7 +411,10 @@ pub fn rm(ctx: &Context, args: &RmArgs, out: Out) -> anyhow::Result<Exit> {
     let mut session = ctx.unlock()?;
     if !args.yes && terminal::interactive() {
         let versions = session.vault.history(&args.name)?.len();
-        if !terminal::confirm(&format!("Delete {} and its {versions} version(s)?", args.name))? {
+        if !terminal::confirm(&format!(
+            "Delete {} and its {versions} version(s)?",
+            args.name
+        ))? {
             writeln!(out, "Nothing deleted.")?;
             return Ok(Exit::Ok);
         }
@@ -338,7 +433,13 @@ pub fn history(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit>
         writeln!(out, "VERSION  WRITTEN               CHANGES")?;
         for v in versions.iter().rev() {
             let mark = if v.current { "*" } else { " " };
-            writeln!(out, "{:>6}{mark}  {:20}  {}", v.version, output::time(&v.written_at), v.changes.join(", "))?;
+            writeln!(
+                out,
+                "{:>6}{mark}  {:20}  {}",
+                v.version,
+                output::time(&v.written_at),
+                v.changes.join(", ")
+            )?;
         }
     }
     Ok(Exit::Ok)
@@ -346,7 +447,9 @@ pub fn history(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit>
 
 pub fn rollback(ctx: &Context, args: &RollbackArgs, out: Out) -> anyhow::Result<Exit> {
     let mut session = ctx.unlock()?;
-    let credential = session.vault.rollback(&args.name, args.version, Utc::now())?;
+    let credential = session
+        .vault
+        .rollback(&args.name, args.version, Utc::now())?;
     writeln!(
         out,
         "Rolled {} back to version {} (now version {})",
@@ -363,21 +466,37 @@ pub fn passphrase(ctx: &Context, command: &PassphraseCommand, out: Out) -> anyho
     let new = if args.new_passphrase_stdin {
         terminal::read_passphrase_stdin()?
     } else if terminal::interactive() {
-        terminal::prompt_new_passphrase(false)?.ok_or_else(|| usage("the passphrase cannot be empty"))?
+        terminal::prompt_new_passphrase(false)?
+            .ok_or_else(|| usage("the passphrase cannot be empty"))?
     } else {
-        return Err(usage("the new passphrase needs a terminal; in a script, pass --new-passphrase-stdin").into());
+        return Err(usage(
+            "the new passphrase needs a terminal; in a script, pass --new-passphrase-stdin",
+        )
+        .into());
     };
     let mut session = ctx.unlock()?;
-    session.vault.set_passphrase(&new, KdfParams::DEFAULT, replace, Utc::now())?;
-    writeln!(out, "Recovery passphrase {}.", if replace { "changed" } else { "set" })?;
+    session
+        .vault
+        .set_passphrase(&new, KdfParams::DEFAULT, replace, Utc::now())?;
+    writeln!(
+        out,
+        "Recovery passphrase {}.",
+        if replace { "changed" } else { "set" }
+    )?;
     Ok(Exit::Ok)
 }
 
 pub fn rekey(ctx: &Context, out: Out) -> anyhow::Result<Exit> {
     let mut session = ctx.unlock()?;
     let info = session.vault.info()?;
-    let needs_passphrase = info.slots.iter().any(|s| s.kind == coffer_core::slot::SlotKind::Passphrase);
-    let needs_keyring = info.slots.iter().any(|s| s.kind == coffer_core::slot::SlotKind::Keyring);
+    let needs_passphrase = info
+        .slots
+        .iter()
+        .any(|s| s.kind == coffer_core::slot::SlotKind::Passphrase);
+    let needs_keyring = info
+        .slots
+        .iter()
+        .any(|s| s.kind == coffer_core::slot::SlotKind::Keyring);
     let passphrase = if needs_passphrase {
         Some(ctx.passphrase("Recovery passphrase (to rewrap its slot): ")?.ok_or_else(|| {
             usage("rekey rewraps the recovery passphrase slot and needs the passphrase: pass --passphrase-file FILE or run on a terminal")
@@ -386,11 +505,20 @@ pub fn rekey(ctx: &Context, out: Out) -> anyhow::Result<Exit> {
         None
     };
     if needs_keyring && session.sealer.is_none() {
-        session.sealer = Some(SecretService::connect().map_err(|e| cannot_unlock(format!("rekey must rewrap the keyring slot: {e}")))?);
+        session.sealer = Some(
+            SecretService::connect()
+                .map_err(|e| cannot_unlock(format!("rekey must rewrap the keyring slot: {e}")))?,
+        );
     }
-    let sealer = session.sealer.as_ref().map(|s| s as &dyn coffer_core::Sealer);
+    let sealer = session
+        .sealer
+        .as_ref()
+        .map(|s| s as &dyn coffer_core::Sealer);
     session.vault.rekey(sealer, passphrase.as_ref())?;
-    writeln!(out, "Rekeyed the vault: a new vault key now encrypts every record.")?;
+    writeln!(
+        out,
+        "Rekeyed the vault: a new vault key now encrypts every record."
+    )?;
     Ok(Exit::Ok)
 }
 
@@ -399,11 +527,14 @@ pub fn doctor(ctx: &Context, args: &JsonArg, out: Out) -> anyhow::Result<Exit> {
     let (keyring, service) = doctor::keyring_checks();
     checks.extend(keyring);
     checks.extend(doctor::vault_checks(&ctx.vault_path, service.as_ref()));
-    let worst = checks.iter().map(|c| c.status).fold(Status::Ok, |acc, s| match (acc, s) {
-        (Status::Fail, _) | (_, Status::Fail) => Status::Fail,
-        (Status::Warn, _) | (_, Status::Warn) => Status::Warn,
-        _ => Status::Ok,
-    });
+    let worst = checks
+        .iter()
+        .map(|c| c.status)
+        .fold(Status::Ok, |acc, s| match (acc, s) {
+            (Status::Fail, _) | (_, Status::Fail) => Status::Fail,
+            (Status::Warn, _) | (_, Status::Warn) => Status::Warn,
+            _ => Status::Ok,
+        });
     if args.json {
         print_json(out, &json!({ "ok": worst == Status::Ok, "checks": checks }))?;
     } else {
@@ -419,7 +550,11 @@ pub fn doctor(ctx: &Context, args: &JsonArg, out: Out) -> anyhow::Result<Exit> {
             }
         }
     }
-    Ok(if worst == Status::Ok { Exit::Ok } else { Exit::Attention })
+    Ok(if worst == Status::Ok {
+        Exit::Ok
+    } else {
+        Exit::Attention
+    })
 }
 
 pub fn kinds(args: &JsonArg, out: Out) -> anyhow::Result<Exit> {

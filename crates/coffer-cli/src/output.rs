@@ -14,7 +14,9 @@ pub fn time(t: &DateTime<Utc>) -> String {
 }
 
 fn opt_time(t: &Option<DateTime<Utc>>) -> Value {
-    t.as_ref().map(|t| Value::String(time(t))).unwrap_or(Value::Null)
+    t.as_ref()
+        .map(|t| Value::String(time(t)))
+        .unwrap_or(Value::Null)
 }
 
 /// The JSON shape of a credential without secret values.
@@ -100,11 +102,20 @@ pub fn print_table(out: &mut dyn Write, list: &[Credential]) -> std::io::Result<
     if list.is_empty() {
         return writeln!(out, "(no credentials)");
     }
-    let width = |f: &dyn Fn(&Credential) -> usize, min: usize| list.iter().map(f).max().unwrap_or(0).max(min);
+    let width = |f: &dyn Fn(&Credential) -> usize, min: usize| {
+        list.iter().map(f).max().unwrap_or(0).max(min)
+    };
     let wn = width(&|c| c.meta.name.chars().count(), 4);
     let wk = width(&|c| c.meta.kind.as_str().len(), 4);
-    let we = width(&|c| c.meta.env.as_deref().map_or(1, |e| e.chars().count()), 3);
-    writeln!(out, "{:wn$}  {:wk$}  {:we$}  {:20}  TAGS", "NAME", "KIND", "ENV", "UPDATED")?;
+    let we = width(
+        &|c| c.meta.env.as_deref().map_or(1, |e| e.chars().count()),
+        3,
+    );
+    writeln!(
+        out,
+        "{:wn$}  {:wk$}  {:we$}  {:20}  TAGS",
+        "NAME", "KIND", "ENV", "UPDATED"
+    )?;
     for c in list {
         writeln!(
             out,

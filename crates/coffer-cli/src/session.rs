@@ -76,7 +76,9 @@ impl Context {
             tracing::info!("keyring unlock failed, trying the passphrase: {problem}");
         }
         let Some(passphrase) = self.passphrase("Recovery passphrase: ")? else {
-            let why = keyring_problem.map(|p| format!("{p}; ")).unwrap_or_default();
+            let why = keyring_problem
+                .map(|p| format!("{p}; "))
+                .unwrap_or_default();
             return Err(cannot_unlock(format!(
                 "cannot unlock the vault at {}: {why}give the recovery passphrase with --passphrase-file FILE (or run on a terminal to be prompted)",
                 self.vault_path.display()

@@ -32,10 +32,15 @@ pub fn read_stdin() -> anyhow::Result<Zeroizing<String>> {
 /// A passphrase from a file: its first line (a trailing newline is not part of it).
 pub fn read_passphrase_file(path: &Path) -> anyhow::Result<SecretValue> {
     let bytes = Zeroizing::new(
-        std::fs::read(path).with_context(|| format!("cannot read the passphrase file {}", path.display()))?,
+        std::fs::read(path)
+            .with_context(|| format!("cannot read the passphrase file {}", path.display()))?,
     );
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| usage(format!("the passphrase file {} is not UTF-8 text", path.display())))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        usage(format!(
+            "the passphrase file {} is not UTF-8 text",
+            path.display()
+        ))
+    })?;
     let line = text.strip_suffix('\n').unwrap_or(text);
     let line = line.strip_suffix('\r').unwrap_or(line);
     if line.is_empty() {
@@ -88,13 +93,19 @@ pub fn prompt_new_passphrase(allow_empty: bool) -> anyhow::Result<Option<SecretV
 pub fn confirm(question: &str) -> anyhow::Result<bool> {
     eprint!("{question} [y/N] ");
     let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer).context("cannot read from the terminal")?;
+    std::io::stdin()
+        .read_line(&mut answer)
+        .context("cannot read from the terminal")?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
 pub fn no_terminal(what: &str) -> CliError {
-    usage(format!("{what} needs a terminal; in a script, {}", match what {
-        "the recovery passphrase" => "pass --passphrase-stdin, --passphrase-file FILE or --no-passphrase",
-        _ => "give the input on stdin",
-    }))
+    usage(format!(
+        "{what} needs a terminal; in a script, {}",
+        match what {
+            "the recovery passphrase" =>
+                "pass --passphrase-stdin, --passphrase-file FILE or --no-passphrase",
+            _ => "give the input on stdin",
+        }
+    ))
 }

@@ -196,7 +196,11 @@ pub struct Patch {
 
 impl Patch {
     /// Applies the patch to a credential's metadata and secrets, then validates.
-    pub fn apply(&self, meta: &CredentialMeta, secrets: &Secrets) -> Result<(CredentialMeta, Secrets)> {
+    pub fn apply(
+        &self,
+        meta: &CredentialMeta,
+        secrets: &Secrets,
+    ) -> Result<(CredentialMeta, Secrets)> {
         let mut meta = meta.clone();
         let mut secrets = secrets.clone();
         if let Some(name) = &self.rename {
@@ -239,7 +243,12 @@ impl Patch {
 }
 
 /// A field given as plain input: refused when the kind (or its name) says secret.
-fn set_plain_field(meta: &mut CredentialMeta, secrets: &mut Secrets, name: String, value: String) -> Result<()> {
+fn set_plain_field(
+    meta: &mut CredentialMeta,
+    secrets: &mut Secrets,
+    name: String,
+    value: String,
+) -> Result<()> {
     check_field_name(meta.kind, &name)?;
     if meta.kind.is_secret_field(&name) {
         return Err(Error::invalid(
@@ -253,7 +262,12 @@ fn set_plain_field(meta: &mut CredentialMeta, secrets: &mut Secrets, name: Strin
 }
 
 /// A field given as secret input: secret unless the kind's schema says plain.
-fn set_input_value(meta: &mut CredentialMeta, secrets: &mut Secrets, name: String, value: SecretValue) -> Result<()> {
+fn set_input_value(
+    meta: &mut CredentialMeta,
+    secrets: &mut Secrets,
+    name: String,
+    value: SecretValue,
+) -> Result<()> {
     check_field_name(meta.kind, &name)?;
     let plain = meta.kind.field(&name).is_some_and(|spec| !spec.secret);
     if plain {
@@ -269,16 +283,28 @@ fn set_input_value(meta: &mut CredentialMeta, secrets: &mut Secrets, name: Strin
 fn check_field_name(kind: Kind, name: &str) -> Result<()> {
     let what = || format!("field name '{}'", printable(name));
     if name.is_empty() || name.len() > MAX_FIELD_NAME_LEN {
-        return Err(Error::invalid(what(), format!("must be 1 to {MAX_FIELD_NAME_LEN} characters")));
+        return Err(Error::invalid(
+            what(),
+            format!("must be 1 to {MAX_FIELD_NAME_LEN} characters"),
+        ));
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
-        return Err(Error::invalid(what(), "use letters, digits, '_', '-' and '.' only"));
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(Error::invalid(
+            what(),
+            "use letters, digits, '_', '-' and '.' only",
+        ));
     }
     if kind != Kind::Generic && kind.field(name).is_none() {
         let known: Vec<&str> = kind.schema().iter().map(|f| f.name).collect();
         return Err(Error::invalid(
             format!("field '{name}'"),
-            format!("kind {kind} has no such field (its fields: {})", known.join(", ")),
+            format!(
+                "kind {kind} has no such field (its fields: {})",
+                known.join(", ")
+            ),
         ));
     }
     Ok(())
@@ -306,7 +332,10 @@ fn validate_properties(meta: &CredentialMeta) -> Result<()> {
         validate_label("environment", env, MAX_ENV_LEN)?;
     }
     if meta.tags.len() > MAX_TAGS {
-        return Err(Error::invalid("tags", format!("at most {MAX_TAGS} tags per credential")));
+        return Err(Error::invalid(
+            "tags",
+            format!("at most {MAX_TAGS} tags per credential"),
+        ));
     }
     for tag in &meta.tags {
         validate_label("tag", tag, MAX_TAG_LEN)?;
@@ -315,11 +344,20 @@ fn validate_properties(meta: &CredentialMeta) -> Result<()> {
         if notes.len() > MAX_NOTES_LEN {
             return Err(Error::invalid(
                 "notes",
-                format!("{} bytes is over the limit of {MAX_NOTES_LEN} bytes", notes.len()),
+                format!(
+                    "{} bytes is over the limit of {MAX_NOTES_LEN} bytes",
+                    notes.len()
+                ),
             ));
         }
-        if notes.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-            return Err(Error::invalid("notes", "control characters are not allowed"));
+        if notes
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
+            return Err(Error::invalid(
+                "notes",
+                "control characters are not allowed",
+            ));
         }
     }
     Ok(())
@@ -328,7 +366,10 @@ fn validate_properties(meta: &CredentialMeta) -> Result<()> {
 fn validate_fields(meta: &CredentialMeta, secrets: &Secrets) -> Result<()> {
     let count = meta.fields.len() + secrets.0.len();
     if count > MAX_FIELDS {
-        return Err(Error::invalid("fields", format!("at most {MAX_FIELDS} fields per credential")));
+        return Err(Error::invalid(
+            "fields",
+            format!("at most {MAX_FIELDS} fields per credential"),
+        ));
     }
     if meta.kind == Kind::Generic && count == 0 {
         return Err(Error::invalid(
@@ -350,7 +391,10 @@ fn validate_fields(meta: &CredentialMeta, secrets: &Secrets) -> Result<()> {
             };
             return Err(Error::invalid(
                 format!("credential '{}'", meta.name),
-                format!("kind {} requires field '{}' (give it {how})", meta.kind, spec.name),
+                format!(
+                    "kind {} requires field '{}' (give it {how})",
+                    meta.kind, spec.name
+                ),
             ));
         }
     }
@@ -369,23 +413,44 @@ fn check_value(kind: Kind, name: &str, value: &str, secret: bool) -> Result<()> 
     if value.len() > MAX_VALUE_LEN {
         return Err(Error::invalid(
             what(),
-            format!("{} bytes is over the limit of {MAX_VALUE_LEN} bytes (1 MiB)", value.len()),
+            format!(
+                "{} bytes is over the limit of {MAX_VALUE_LEN} bytes (1 MiB)",
+                value.len()
+            ),
         ));
     }
     if value.is_empty() {
-        return Err(Error::invalid(what(), "the value is empty; use --unset to remove a field"));
+        return Err(Error::invalid(
+            what(),
+            "the value is empty; use --unset to remove a field",
+        ));
     }
-    if !secret && value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Error::invalid(what(), "control characters are not allowed in a plain field"));
+    if !secret
+        && value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(Error::invalid(
+            what(),
+            "control characters are not allowed in a plain field",
+        ));
     }
-    let format = kind.field(name).map(|f| f.format).unwrap_or(FieldFormat::Text);
+    let format = kind
+        .field(name)
+        .map(|f| f.format)
+        .unwrap_or(FieldFormat::Text);
     let ok = match format {
         FieldFormat::Text => true,
         FieldFormat::Port => value.parse::<u16>().is_ok_and(|p| p > 0),
         FieldFormat::AwsKeyId => {
-            (16..=128).contains(&value.len()) && value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            (16..=128).contains(&value.len())
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         }
-        FieldFormat::JsonObject => serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(value).is_ok(),
+        FieldFormat::JsonObject => {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(value).is_ok()
+        }
         FieldFormat::Url => value.starts_with("https://") || value.starts_with("http://"),
     };
     if ok {
@@ -393,15 +458,23 @@ fn check_value(kind: Kind, name: &str, value: &str, secret: bool) -> Result<()> 
     }
     let expected = match format {
         FieldFormat::Port => "a port number from 1 to 65535",
-        FieldFormat::AwsKeyId => "an AWS access key id (16 to 128 upper-case letters and digits, e.g. AKIA…)",
+        FieldFormat::AwsKeyId => {
+            "an AWS access key id (16 to 128 upper-case letters and digits, e.g. AKIA…)"
+        }
         FieldFormat::JsonObject => "a JSON object",
         FieldFormat::Url => "an http:// or https:// URL",
         FieldFormat::Text => "text",
     };
     if secret {
-        Err(Error::invalid(what(), format!("the value is not {expected}")))
+        Err(Error::invalid(
+            what(),
+            format!("the value is not {expected}"),
+        ))
     } else {
-        Err(Error::invalid(what(), format!("'{}' is not {expected}", printable(value))))
+        Err(Error::invalid(
+            what(),
+            format!("'{}' is not {expected}", printable(value)),
+        ))
     }
 }
 
@@ -415,16 +488,25 @@ pub fn validate_name(name: &str) -> Result<()> {
     if name.len() > MAX_NAME_LEN {
         return Err(Error::invalid(
             "name",
-            format!("{} bytes is over the limit of {MAX_NAME_LEN} bytes", name.len()),
+            format!(
+                "{} bytes is over the limit of {MAX_NAME_LEN} bytes",
+                name.len()
+            ),
         ));
     }
     if name.chars().any(char::is_control) {
         return Err(Error::invalid(what(), "control characters are not allowed"));
     }
     if name.trim() != name {
-        return Err(Error::invalid(what(), "leading or trailing spaces are not allowed"));
+        return Err(Error::invalid(
+            what(),
+            "leading or trailing spaces are not allowed",
+        ));
     }
-    if name.split('/').any(|seg| seg.is_empty() || seg.trim() != seg) {
+    if name
+        .split('/')
+        .any(|seg| seg.is_empty() || seg.trim() != seg)
+    {
         return Err(Error::invalid(
             what(),
             "segments are separated by single '/', with no empty segment and no '/' at either end",
@@ -468,8 +550,10 @@ mod tests {
 
     fn aws_draft() -> Draft {
         let mut d = Draft::new("aws/prod/deploy", Kind::AwsAccessKey);
-        d.fields.insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
-        d.values.insert("secret_access_key".into(), "wJalrXUtnFEMI/K7MDENG".into());
+        d.fields
+            .insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
+        d.values
+            .insert("secret_access_key".into(), "wJalrXUtnFEMI/K7MDENG".into());
         d.tags = vec!["b".into(), "a".into(), "a".into()];
         d
     }
@@ -480,13 +564,21 @@ mod tests {
         assert_eq!(meta.tags, vec!["a", "b"]);
         assert_eq!(meta.secret_fields, vec!["secret_access_key"]);
         assert!(meta.fields.contains_key("access_key_id"));
-        assert_eq!(format!("{secrets:?}"), "{\"secret_access_key\": \"[REDACTED]\"}");
+        assert_eq!(
+            format!("{secrets:?}"),
+            "{\"secret_access_key\": \"[REDACTED]\"}"
+        );
     }
 
     #[test]
     fn plain_values_on_stdin_go_to_plain_fields() {
         let mut d = Draft::new("db/main", Kind::DbPassword);
-        for (k, v) in [("host", "db.local"), ("user", "app"), ("password", "pw"), ("port", "5432")] {
+        for (k, v) in [
+            ("host", "db.local"),
+            ("user", "app"),
+            ("password", "pw"),
+            ("port", "5432"),
+        ] {
             d.values.insert(k.into(), v.into());
         }
         let (meta, secrets) = d.into_parts().expect("valid");
@@ -503,37 +595,75 @@ mod tests {
         let mut g = Draft::new("x", Kind::Generic);
         g.fields.insert("DB_PASSWORD".into(), "hunter2".into());
         let err = g.into_parts().unwrap_err().to_string();
-        assert!(err.contains("DB_PASSWORD") && !err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("DB_PASSWORD") && !err.contains("hunter2"),
+            "{err}"
+        );
     }
 
     #[test]
     fn missing_unknown_and_bad_fields() {
         let mut d = Draft::new("x", Kind::AwsAccessKey);
-        d.fields.insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
-        assert!(d.clone().into_parts().unwrap_err().to_string().contains("requires field 'secret_access_key'"));
+        d.fields
+            .insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
+        assert!(d
+            .clone()
+            .into_parts()
+            .unwrap_err()
+            .to_string()
+            .contains("requires field 'secret_access_key'"));
         d.fields.insert("colour".into(), "blue".into());
-        assert!(d.into_parts().unwrap_err().to_string().contains("has no such field"));
+        assert!(d
+            .into_parts()
+            .unwrap_err()
+            .to_string()
+            .contains("has no such field"));
         let mut p = Draft::new("db", Kind::DbPassword);
-        for (k, v) in [("host", "h"), ("user", "u"), ("password", "p"), ("port", "99999")] {
+        for (k, v) in [
+            ("host", "h"),
+            ("user", "u"),
+            ("password", "p"),
+            ("port", "99999"),
+        ] {
             p.values.insert(k.into(), v.into());
         }
-        assert!(p.into_parts().unwrap_err().to_string().contains("port number"));
+        assert!(p
+            .into_parts()
+            .unwrap_err()
+            .to_string()
+            .contains("port number"));
     }
 
     #[test]
     fn oversize_secret_is_refused_without_echo() {
         let mut d = Draft::new("big", Kind::ApiKey);
-        d.values.insert("key".into(), "k".repeat(MAX_VALUE_LEN + 1).into());
+        d.values
+            .insert("key".into(), "k".repeat(MAX_VALUE_LEN + 1).into());
         let err = d.into_parts().unwrap_err().to_string();
         assert!(err.contains("over the limit") && err.len() < 200, "{err}");
     }
 
     #[test]
     fn names() {
-        for ok in ["a", "aws/prod/deploy", "team 1/key", &"x".repeat(MAX_NAME_LEN)] {
+        for ok in [
+            "a",
+            "aws/prod/deploy",
+            "team 1/key",
+            &"x".repeat(MAX_NAME_LEN),
+        ] {
             assert!(validate_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", " a", "a ", "/a", "a/", "a//b", "a\nb", "a\u{7}", &"x".repeat(MAX_NAME_LEN + 1)] {
+        for bad in [
+            "",
+            " a",
+            "a ",
+            "/a",
+            "a/",
+            "a//b",
+            "a\nb",
+            "a\u{7}",
+            &"x".repeat(MAX_NAME_LEN + 1),
+        ] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
         let err = validate_name("a\nb").unwrap_err().to_string();
@@ -563,6 +693,10 @@ mod tests {
             unset: vec!["region".into()],
             ..Patch::default()
         };
-        assert!(remove_missing.apply(&meta, &secrets).unwrap_err().to_string().contains("no such field"));
+        assert!(remove_missing
+            .apply(&meta, &secrets)
+            .unwrap_err()
+            .to_string()
+            .contains("no such field"));
     }
 }

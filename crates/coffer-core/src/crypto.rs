@@ -164,13 +164,19 @@ impl KdfParams {
     /// Checks the parameters against [`Self::MIN`] and [`Self::MAX`].
     pub fn check(&self) -> std::result::Result<(), String> {
         let (min, max) = (Self::MIN, Self::MAX);
-        if self.memory_kib < min.memory_kib || self.iterations < min.iterations || self.parallelism < min.parallelism {
+        if self.memory_kib < min.memory_kib
+            || self.iterations < min.iterations
+            || self.parallelism < min.parallelism
+        {
             return Err(format!(
                 "Argon2id parameters m={} KiB, t={}, p={} are below the minimum (m={} KiB, t={}, p={})",
                 self.memory_kib, self.iterations, self.parallelism, min.memory_kib, min.iterations, min.parallelism
             ));
         }
-        if self.memory_kib > max.memory_kib || self.iterations > max.iterations || self.parallelism > max.parallelism {
+        if self.memory_kib > max.memory_kib
+            || self.iterations > max.iterations
+            || self.parallelism > max.parallelism
+        {
             return Err(format!(
                 "Argon2id parameters m={} KiB, t={}, p={} exceed the maximum (m={} KiB, t={}, p={})",
                 self.memory_kib, self.iterations, self.parallelism, max.memory_kib, max.iterations, max.parallelism
@@ -183,10 +189,15 @@ impl KdfParams {
 /// The key-encryption key of a passphrase slot: Argon2id(passphrase, salt).
 /// The caller checks the parameters first.
 pub fn passphrase_kek(passphrase: &SecretValue, salt: &[u8], params: KdfParams) -> Result<Key32> {
-    let argon_params = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
-        .map_err(|e| Error::Failure {
-            what: format!("invalid Argon2id parameters: {e}"),
-        })?;
+    let argon_params = Params::new(
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        Some(32),
+    )
+    .map_err(|e| Error::Failure {
+        what: format!("invalid Argon2id parameters: {e}"),
+    })?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
     let mut out = Zeroizing::new([0u8; 32]);
     argon
@@ -206,11 +217,23 @@ mod tests {
         let key = random_key().expect("rng");
         let env = seal(&key, b"aad-1", b"hello").expect("seal");
         assert_eq!(env.len(), 5 + ENVELOPE_OVERHEAD);
-        assert_eq!(&open(&key, b"aad-1", &env, "t").expect("open")[..], b"hello");
-        assert!(matches!(open(&key, b"aad-2", &env, "t"), Err(Error::Integrity { .. })));
+        assert_eq!(
+            &open(&key, b"aad-1", &env, "t").expect("open")[..],
+            b"hello"
+        );
+        assert!(matches!(
+            open(&key, b"aad-2", &env, "t"),
+            Err(Error::Integrity { .. })
+        ));
         let other = random_key().expect("rng");
-        assert!(matches!(open(&other, b"aad-1", &env, "t"), Err(Error::Integrity { .. })));
-        assert!(matches!(open(&key, b"aad-1", &env[..10], "t"), Err(Error::Integrity { .. })));
+        assert!(matches!(
+            open(&other, b"aad-1", &env, "t"),
+            Err(Error::Integrity { .. })
+        ));
+        assert!(matches!(
+            open(&key, b"aad-1", &env[..10], "t"),
+            Err(Error::Integrity { .. })
+        ));
     }
 
     #[test]
@@ -238,11 +261,20 @@ mod tests {
     fn kdf_bounds() {
         assert!(KdfParams::DEFAULT.check().is_ok());
         assert!(KdfParams::MIN.check().is_ok());
-        let weak = KdfParams { memory_kib: 1024, ..KdfParams::DEFAULT };
+        let weak = KdfParams {
+            memory_kib: 1024,
+            ..KdfParams::DEFAULT
+        };
         assert!(weak.check().unwrap_err().contains("below the minimum"));
-        let weak_t = KdfParams { iterations: 1, ..KdfParams::DEFAULT };
+        let weak_t = KdfParams {
+            iterations: 1,
+            ..KdfParams::DEFAULT
+        };
         assert!(weak_t.check().is_err());
-        let huge = KdfParams { memory_kib: u32::MAX, ..KdfParams::DEFAULT };
+        let huge = KdfParams {
+            memory_kib: u32::MAX,
+            ..KdfParams::DEFAULT
+        };
         assert!(huge.check().unwrap_err().contains("exceed the maximum"));
     }
 

@@ -44,7 +44,8 @@ pub fn session_checks() -> Vec<Check> {
         .map(|s| s.to_lowercase().contains("microsoft"))
         .unwrap_or(false);
     let ssh = std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some();
-    let graphical = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    let graphical =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     let mut kinds = Vec::new();
     if wsl {
         kinds.push("WSL");
@@ -53,11 +54,20 @@ pub fn session_checks() -> Vec<Check> {
         kinds.push("SSH");
     }
     kinds.push(if graphical { "graphical" } else { "headless" });
-    let status = if wsl || ssh || !graphical { Status::Warn } else { Status::Ok };
+    let status = if wsl || ssh || !graphical {
+        Status::Warn
+    } else {
+        Status::Ok
+    };
     let fix = (status == Status::Warn).then_some(
         "no desktop keyring is usually running here: start one in this session (e.g. `dbus-run-session -- sh -c 'printf %s \"$PW\" | gnome-keyring-daemon --unlock --components=secrets; exec $SHELL'`) or use the recovery passphrase",
     );
-    checks.push(check("session", status, format!("{} session", kinds.join(", ")), fix));
+    checks.push(check(
+        "session",
+        status,
+        format!("{} session", kinds.join(", ")),
+        fix,
+    ));
     match missing_session_bus() {
         None => checks.push(check("d-bus", Status::Ok, "a session bus is reachable", None)),
         Some(detail) => checks.push(check(
@@ -76,7 +86,12 @@ pub fn keyring_checks() -> (Vec<Check>, Option<SecretService>) {
     let service = match SecretService::connect() {
         Ok(s) => s,
         Err(e) => {
-            checks.push(check("keyring backend", Status::Fail, e.to_string(), Some(fix_for(&e))));
+            checks.push(check(
+                "keyring backend",
+                Status::Fail,
+                e.to_string(),
+                Some(fix_for(&e)),
+            ));
             return (checks, None);
         }
     };
@@ -88,7 +103,9 @@ pub fn keyring_checks() -> (Vec<Check>, Option<SecretService>) {
     ));
     let probe = "coffer-doctor-probe";
     let result = crypto::random_key()
-        .map_err(|e| SealError::Platform { detail: e.to_string() })
+        .map_err(|e| SealError::Platform {
+            detail: e.to_string(),
+        })
         .and_then(|key| store_verified(&service, probe, &key))
         .and_then(|()| service.remove(probe));
     match result {
@@ -98,7 +115,12 @@ pub fn keyring_checks() -> (Vec<Check>, Option<SecretService>) {
             "a probe key was stored, read back and removed",
             None,
         )),
-        Err(e) => checks.push(check("keyring round trip", Status::Fail, e.to_string(), Some(fix_for(&e)))),
+        Err(e) => checks.push(check(
+            "keyring round trip",
+            Status::Fail,
+            e.to_string(),
+            Some(fix_for(&e)),
+        )),
     }
     (checks, Some(service))
 }
@@ -119,21 +141,42 @@ pub fn vault_checks(path: &Path, service: Option<&SecretService>) -> Vec<Check> 
     let mut vault = match Vault::open(path) {
         Ok(v) => v,
         Err(e) => {
-            checks.push(check("vault", Status::Fail, e.to_string(), Some("check the path (--vault / COFFER_VAULT) or run `coffer init`")));
+            checks.push(check(
+                "vault",
+                Status::Fail,
+                e.to_string(),
+                Some("check the path (--vault / COFFER_VAULT) or run `coffer init`"),
+            ));
             return checks;
         }
     };
-    for (what, p, want) in [("vault file", path.to_path_buf(), 0o600), ("vault directory", path.parent().map(Path::to_path_buf).unwrap_or_default(), 0o700)] {
+    for (what, p, want) in [
+        ("vault file", path.to_path_buf(), 0o600),
+        (
+            "vault directory",
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            0o700,
+        ),
+    ] {
         if let Ok(meta) = std::fs::metadata(&p) {
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 == 0 {
-                checks.push(check(what, Status::Ok, format!("{} has mode {mode:o}", p.display()), None));
+                checks.push(check(
+                    what,
+                    Status::Ok,
+                    format!("{} has mode {mode:o}", p.display()),
+                    None,
+                ));
             } else {
                 checks.push(check(
                     what,
                     Status::Warn,
                     format!("{} has mode {mode:o}; others can read it", p.display()),
-                    Some(if want == 0o600 { "chmod 600 the file" } else { "chmod 700 the directory" }),
+                    Some(if want == 0o600 {
+                        "chmod 600 the file"
+                    } else {
+                        "chmod 700 the directory"
+                    }),
                 ));
             }
         }
@@ -148,14 +191,22 @@ pub fn vault_checks(path: &Path, service: Option<&SecretService>) -> Vec<Check> 
     checks.push(check(
         "vault",
         Status::Ok,
-        format!("{} (id {}, format version {})", path.display(), info.vault_id, info.format_version),
+        format!(
+            "{} (id {}, format version {})",
+            path.display(),
+            info.vault_id,
+            info.format_version
+        ),
         None,
     ));
     let slots: Vec<String> = info
         .slots
         .iter()
         .map(|s| match s.kdf {
-            Some(p) => format!("{} {} (Argon2id m={} KiB, t={}, p={})", s.id, s.kind, p.memory_kib, p.iterations, p.parallelism),
+            Some(p) => format!(
+                "{} {} (Argon2id m={} KiB, t={}, p={})",
+                s.id, s.kind, p.memory_kib, p.iterations, p.parallelism
+            ),
             None => format!("{} {}", s.id, s.kind),
         })
         .collect();

@@ -19,7 +19,11 @@ pub enum Error {
     NotAVault { path: PathBuf, reason: String },
 
     #[error("the vault at {path} has format version {found}, newer than this Coffer reads (up to {supported}); upgrade Coffer")]
-    NewerFormat { path: PathBuf, found: i64, supported: i64 },
+    NewerFormat {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
 
     /// Data failed authentication or is structurally corrupt. Deliberately
     /// opaque: it names the place, never the cryptographic detail.
@@ -48,12 +52,18 @@ pub enum Error {
     AlreadyExists { name: String },
 
     #[error("credential '{name}' changed since version {expected} (it is now at version {actual}); nothing was written, reload it and apply the change again")]
-    Stale { name: String, expected: u64, actual: u64 },
+    Stale {
+        name: String,
+        expected: u64,
+        actual: u64,
+    },
 
     #[error("invalid {what}: {reason}")]
     Invalid { what: String, reason: String },
 
-    #[error("the vault at {path} is busy: another process held its write lock for too long; try again")]
+    #[error(
+        "the vault at {path} is busy: another process held its write lock for too long; try again"
+    )]
     Busy { path: PathBuf },
 
     #[error("the vault at {path} cannot be written ({reason})")]
@@ -99,9 +109,14 @@ pub enum ErrorClass {
 impl Error {
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::VaultMissing { .. } | Error::NotFound { .. } | Error::VersionNotFound { .. } => ErrorClass::NotFound,
+            Error::VaultMissing { .. } | Error::NotFound { .. } | Error::VersionNotFound { .. } => {
+                ErrorClass::NotFound
+            }
             Error::Integrity { .. } => ErrorClass::Integrity,
-            Error::WrongPassphrase | Error::CannotUnlock { .. } | Error::Locked | Error::Keyring(_) => ErrorClass::CannotUnlock,
+            Error::WrongPassphrase
+            | Error::CannotUnlock { .. }
+            | Error::Locked
+            | Error::Keyring(_) => ErrorClass::CannotUnlock,
             Error::Invalid { .. } => ErrorClass::InvalidInput,
             Error::Stale { .. } => ErrorClass::Attention,
             Error::VaultExists { .. }

@@ -34,7 +34,9 @@ pub fn parse_secret_json(text: &Zeroizing<String>) -> Result<SecretInput> {
 /// visitors never quote values, and syntax errors carry only positions.
 fn describe(e: &serde_json::Error) -> String {
     match e.classify() {
-        serde_json::error::Category::Eof => format!("it ends early (line {}, column {})", e.line(), e.column()),
+        serde_json::error::Category::Eof => {
+            format!("it ends early (line {}, column {})", e.line(), e.column())
+        }
         serde_json::error::Category::Syntax => {
             format!("it is not valid JSON ({})", e)
         }

@@ -172,10 +172,16 @@ impl FromStr for Kind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-            Error::invalid("kind", format!("unknown kind '{s}' (known kinds: {})", known.join(", ")))
-        })
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                Error::invalid(
+                    "kind",
+                    format!("unknown kind '{s}' (known kinds: {})", known.join(", ")),
+                )
+            })
     }
 }
 
@@ -187,7 +193,16 @@ pub fn looks_secret(name: &str) -> bool {
         return false;
     }
     const WORDS: [&str; 10] = [
-        "password", "passwd", "passphrase", "secret", "token", "private", "credential", "apikey", "api_key", "pwd",
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "private",
+        "credential",
+        "apikey",
+        "api_key",
+        "pwd",
     ];
     WORDS.iter().any(|w| n.contains(w)) || n == "key" || n.ends_with("_key") || n.ends_with("-key")
 }
@@ -204,7 +219,10 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", k.as_str()));
         }
         let err = "aws".parse::<Kind>().unwrap_err().to_string();
-        assert!(err.contains("unknown kind 'aws'") && err.contains("aws-access-key"), "{err}");
+        assert!(
+            err.contains("unknown kind 'aws'") && err.contains("aws-access-key"),
+            "{err}"
+        );
     }
 
     #[test]

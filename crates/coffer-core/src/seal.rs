@@ -29,7 +29,9 @@ pub enum SealError {
     #[error("the keyring collection is locked or access was refused ({detail}); unlock your login keyring, or unlock with the recovery passphrase")]
     Locked { detail: String },
 
-    #[error("the key-encryption key did not persist in the keyring: {detail}; refusing to rely on it")]
+    #[error(
+        "the key-encryption key did not persist in the keyring: {detail}; refusing to rely on it"
+    )]
     NotPersisted { detail: String },
 
     #[error("the keyring entry for this vault does not hold a 32-byte key (it was changed by something else)")]
@@ -101,7 +103,9 @@ impl Sealer for SecretService {
     }
 
     fn store(&self, vault_id: &str, kek: &Key32) -> Result<(), SealError> {
-        self.entry(vault_id)?.set_secret(kek.expose_secret()).map_err(classify)
+        self.entry(vault_id)?
+            .set_secret(kek.expose_secret())
+            .map_err(classify)
     }
 
     fn load(&self, vault_id: &str) -> Result<Option<Key32>, SealError> {
@@ -109,7 +113,9 @@ impl Sealer for SecretService {
         match entry.get_secret() {
             Ok(bytes) => {
                 let bytes = zeroize::Zeroizing::new(bytes);
-                Key32::from_slice(&bytes).map(Some).ok_or(SealError::BadEntry)
+                Key32::from_slice(&bytes)
+                    .map(Some)
+                    .ok_or(SealError::BadEntry)
             }
             Err(KeyringError::NoEntry) => Ok(None),
             Err(e) => Err(classify(e)),
@@ -128,7 +134,9 @@ impl Sealer for SecretService {
 /// bytes (`BadEncoding`/`BadDataFormat` carry the stored data).
 fn classify(err: KeyringError) -> SealError {
     match err {
-        KeyringError::NoStorageAccess(e) => SealError::Locked { detail: e.to_string() },
+        KeyringError::NoStorageAccess(e) => SealError::Locked {
+            detail: e.to_string(),
+        },
         KeyringError::PlatformFailure(e) => {
             let detail = e.to_string();
             if detail.contains("no secret service provider")
@@ -160,7 +168,9 @@ pub fn missing_session_bus() -> Option<String> {
     }
     let runtime = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(format!("/run/user/{}", rustix::process::getuid().as_raw())));
+        .unwrap_or_else(|| {
+            PathBuf::from(format!("/run/user/{}", rustix::process::getuid().as_raw()))
+        });
     let socket = runtime.join("bus");
     if socket.exists() {
         None
@@ -189,8 +199,13 @@ pub(crate) mod memory {
 
     impl MemorySealer {
         fn check(&self) -> Result<(), SealError> {
-            if self.fail_with_locked.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err(SealError::Locked { detail: "test".into() });
+            if self
+                .fail_with_locked
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return Err(SealError::Locked {
+                    detail: "test".into(),
+                });
             }
             Ok(())
         }

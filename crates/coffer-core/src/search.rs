@@ -16,7 +16,9 @@ impl Query {
     }
 
     pub fn matches(&self, meta: &CredentialMeta) -> bool {
-        self.words.iter().all(|word| haystack(meta).any(|field| contains_folded(field, word)))
+        self.words
+            .iter()
+            .all(|word| haystack(meta).any(|field| contains_folded(field, word)))
     }
 }
 
@@ -47,8 +49,10 @@ mod tests {
 
     fn meta() -> CredentialMeta {
         let mut d = Draft::new("aws/prod/team-17/deploy", Kind::AwsAccessKey);
-        d.fields.insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
-        d.values.insert("secret_access_key".into(), "SuperSecretValue".into());
+        d.fields
+            .insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
+        d.values
+            .insert("secret_access_key".into(), "SuperSecretValue".into());
         d.tags = vec!["Billing".into()];
         d.notes = Some("Owned by the Ünicode team".into());
         d.env = Some("prod".into());
@@ -58,7 +62,15 @@ mod tests {
     #[test]
     fn words_match_any_searchable_property() {
         let m = meta();
-        for q in ["prod/team-17", "BILLING", "akiaiosfodnn7", "aws-access-key", "ünicode", "deploy billing", ""] {
+        for q in [
+            "prod/team-17",
+            "BILLING",
+            "akiaiosfodnn7",
+            "aws-access-key",
+            "ünicode",
+            "deploy billing",
+            "",
+        ] {
             assert!(Query::parse(q).matches(&m), "{q}");
         }
         for q in ["supersecretvalue", "deploy staging", "team-18"] {

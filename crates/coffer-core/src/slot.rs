@@ -63,7 +63,11 @@ impl Slot {
     /// caller stores in the OS keyring.
     pub fn keyring(vault_id: &[u8], vault_key: &Key32, kek: &Key32) -> Result<Slot> {
         let header = vec![SLOT_V1];
-        let wrapped = crypto::seal(kek, &aad(vault_id, SlotKind::Keyring, &header), vault_key.expose_secret())?;
+        let wrapped = crypto::seal(
+            kek,
+            &aad(vault_id, SlotKind::Keyring, &header),
+            vault_key.expose_secret(),
+        )?;
         Ok(Slot {
             kind: SlotKind::Keyring,
             kdf: None,
@@ -72,8 +76,15 @@ impl Slot {
     }
 
     /// A passphrase slot: KEK = Argon2id(passphrase, fresh salt).
-    pub fn passphrase(vault_id: &[u8], vault_key: &Key32, passphrase: &SecretValue, params: KdfParams) -> Result<Slot> {
-        params.check().map_err(|reason| Error::invalid("passphrase parameters", reason))?;
+    pub fn passphrase(
+        vault_id: &[u8],
+        vault_key: &Key32,
+        passphrase: &SecretValue,
+        params: KdfParams,
+    ) -> Result<Slot> {
+        params
+            .check()
+            .map_err(|reason| Error::invalid("passphrase parameters", reason))?;
         if passphrase.is_empty() {
             return Err(Error::invalid("passphrase", "the passphrase is empty"));
         }
@@ -81,7 +92,11 @@ impl Slot {
         crypto::random_bytes(&mut salt)?;
         let kek = crypto::passphrase_kek(passphrase, &salt, params)?;
         let header = passphrase_header(params, &salt);
-        let wrapped = crypto::seal(&kek, &aad(vault_id, SlotKind::Passphrase, &header), vault_key.expose_secret())?;
+        let wrapped = crypto::seal(
+            &kek,
+            &aad(vault_id, SlotKind::Passphrase, &header),
+            vault_key.expose_secret(),
+        )?;
         Ok(Slot {
             kind: SlotKind::Passphrase,
             kdf: Some((params, salt)),
@@ -128,15 +143,19 @@ impl Slot {
                 if content.len() != 1 + 12 + SALT_LEN + WRAPPED_LEN {
                     return Err(corrupt("wrong length"));
                 }
-                let word = |i: usize| u32::from_be_bytes([content[i], content[i + 1], content[i + 2], content[i + 3]]);
+                let word = |i: usize| {
+                    u32::from_be_bytes([content[i], content[i + 1], content[i + 2], content[i + 3]])
+                };
                 let params = KdfParams {
                     memory_kib: word(1),
                     iterations: word(5),
                     parallelism: word(9),
                 };
-                params
-                    .check()
-                    .map_err(|reason| Error::integrity(format!("{label} is refused: {reason}; it was weakened or damaged")))?;
+                params.check().map_err(|reason| {
+                    Error::integrity(format!(
+                        "{label} is refused: {reason}; it was weakened or damaged"
+                    ))
+                })?;
                 let mut salt = [0u8; SALT_LEN];
                 salt.copy_from_slice(&content[13..13 + SALT_LEN]);
                 (Some((params, salt)), &content[13 + SALT_LEN..])
@@ -160,20 +179,32 @@ impl Slot {
                 "{label} does not open with the key held in the OS keyring: the slot or the keyring entry was altered"
             ))
         })?;
-        Key32::from_slice(&plain).ok_or_else(|| Error::integrity(format!("{label} holds a key of the wrong size")))
+        Key32::from_slice(&plain)
+            .ok_or_else(|| Error::integrity(format!("{label} holds a key of the wrong size")))
     }
 
     /// Unwraps the vault key with a passphrase (runs Argon2id).
-    pub fn open_with_passphrase(&self, vault_id: &[u8], passphrase: &SecretValue, label: &str) -> Result<Key32> {
+    pub fn open_with_passphrase(
+        &self,
+        vault_id: &[u8],
+        passphrase: &SecretValue,
+        label: &str,
+    ) -> Result<Key32> {
         let Some((params, salt)) = &self.kdf else {
             return Err(Error::Failure {
                 what: format!("{label} is not a passphrase slot"),
             });
         };
         let kek = crypto::passphrase_kek(passphrase, salt, *params)?;
-        let plain = crypto::open(&kek, &aad(vault_id, self.kind, &self.header()), &self.wrapped, label)
-            .map_err(|_| Error::WrongPassphrase)?;
-        Key32::from_slice(&plain).ok_or_else(|| Error::integrity(format!("{label} holds a key of the wrong size")))
+        let plain = crypto::open(
+            &kek,
+            &aad(vault_id, self.kind, &self.header()),
+            &self.wrapped,
+            label,
+        )
+        .map_err(|_| Error::WrongPassphrase)?;
+        Key32::from_slice(&plain)
+            .ok_or_else(|| Error::integrity(format!("{label} holds a key of the wrong size")))
     }
 }
 
@@ -189,7 +220,12 @@ fn passphrase_header(params: KdfParams, salt: &[u8; SALT_LEN]) -> Vec<u8> {
 
 fn aad(vault_id: &[u8], kind: SlotKind, header: &[u8]) -> Vec<u8> {
     let mut a = Vec::new();
-    for part in [b"coffer/v1/slot".as_slice(), vault_id, kind.as_str().as_bytes(), header] {
+    for part in [
+        b"coffer/v1/slot".as_slice(),
+        vault_id,
+        kind.as_str().as_bytes(),
+        header,
+    ] {
         a.extend_from_slice(&(part.len() as u32).to_be_bytes());
         a.extend_from_slice(part);
     }
@@ -197,7 +233,11 @@ fn aad(vault_id: &[u8], kind: SlotKind, header: &[u8]) -> Vec<u8> {
 }
 
 fn checksum(kind: SlotKind, content: &[u8]) -> [u8; 32] {
-    crypto::digest(&[b"coffer/v1/slot-checksum", kind.as_str().as_bytes(), content])
+    crypto::digest(&[
+        b"coffer/v1/slot-checksum",
+        kind.as_str().as_bytes(),
+        content,
+    ])
 }
 
 #[cfg(test)]
@@ -212,11 +252,17 @@ mod tests {
         let kek = crypto::random_key().expect("rng");
         let body = Slot::keyring(ID, &vk, &kek).expect("slot").encode();
         let slot = Slot::decode("keyring", &body, "slot").expect("decode");
-        assert_eq!(slot.open_with_kek(ID, &kek, "slot").expect("open").expose_secret(), vk.expose_secret());
+        assert_eq!(
+            slot.open_with_kek(ID, &kek, "slot")
+                .expect("open")
+                .expose_secret(),
+            vk.expose_secret()
+        );
         for i in 0..body.len() {
             let mut bad = body.clone();
             bad[i] ^= 0x01;
-            let res = Slot::decode("keyring", &bad, "slot").and_then(|s| s.open_with_kek(ID, &kek, "slot"));
+            let res = Slot::decode("keyring", &bad, "slot")
+                .and_then(|s| s.open_with_kek(ID, &kek, "slot"));
             assert!(matches!(res, Err(Error::Integrity { .. })), "byte {i}");
         }
         // The same slot does not open in another vault.
@@ -228,16 +274,29 @@ mod tests {
     fn passphrase_slot_wrong_passphrase_and_flips() {
         let vk = crypto::random_key().expect("rng");
         let pw = SecretValue::from("correct horse battery staple");
-        let body = Slot::passphrase(ID, &vk, &pw, KdfParams::MIN).expect("slot").encode();
+        let body = Slot::passphrase(ID, &vk, &pw, KdfParams::MIN)
+            .expect("slot")
+            .encode();
         let slot = Slot::decode("passphrase", &body, "slot").expect("decode");
-        assert_eq!(slot.open_with_passphrase(ID, &pw, "slot").expect("open").expose_secret(), vk.expose_secret());
+        assert_eq!(
+            slot.open_with_passphrase(ID, &pw, "slot")
+                .expect("open")
+                .expose_secret(),
+            vk.expose_secret()
+        );
         let wrong = slot.open_with_passphrase(ID, &SecretValue::from("nope"), "slot");
         assert!(matches!(wrong, Err(Error::WrongPassphrase)));
         // Every flipped byte is caught by the checksum, before Argon2 runs.
         for i in 0..body.len() {
             let mut bad = body.clone();
             bad[i] ^= 0x80;
-            assert!(matches!(Slot::decode("passphrase", &bad, "slot"), Err(Error::Integrity { .. })), "byte {i}");
+            assert!(
+                matches!(
+                    Slot::decode("passphrase", &bad, "slot"),
+                    Err(Error::Integrity { .. })
+                ),
+                "byte {i}"
+            );
         }
     }
 
@@ -245,7 +304,9 @@ mod tests {
     fn weakened_parameters_are_refused_even_with_a_fixed_checksum() {
         let vk = crypto::random_key().expect("rng");
         let pw = SecretValue::from("pw");
-        let body = Slot::passphrase(ID, &vk, &pw, KdfParams::MIN).expect("slot").encode();
+        let body = Slot::passphrase(ID, &vk, &pw, KdfParams::MIN)
+            .expect("slot")
+            .encode();
         let mut content = body[..body.len() - CHECKSUM_LEN].to_vec();
         content[1..5].copy_from_slice(&8u32.to_be_bytes());
         let mut forged = content.clone();
@@ -258,7 +319,10 @@ mod tests {
     #[test]
     fn weak_parameters_cannot_be_created() {
         let vk = crypto::random_key().expect("rng");
-        let weak = KdfParams { memory_kib: 1024, ..KdfParams::MIN };
+        let weak = KdfParams {
+            memory_kib: 1024,
+            ..KdfParams::MIN
+        };
         assert!(Slot::passphrase(ID, &vk, &SecretValue::from("pw"), weak).is_err());
     }
 }

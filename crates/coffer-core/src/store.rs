@@ -55,7 +55,9 @@ CREATE TABLE history (
 pub fn db_error(path: &Path, err: rusqlite::Error) -> Error {
     let code = err.sqlite_error_code();
     match code {
-        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => Error::Busy { path: path.to_owned() },
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => Error::Busy {
+            path: path.to_owned(),
+        },
         Some(ErrorCode::ReadOnly) => Error::ReadOnly {
             path: path.to_owned(),
             reason: "the file or its directory is read-only".into(),
@@ -64,9 +66,14 @@ pub fn db_error(path: &Path, err: rusqlite::Error) -> Error {
             path: path.to_owned(),
             reason: "not an SQLite database".into(),
         },
-        Some(ErrorCode::DatabaseCorrupt) => Error::integrity(format!("the database file {} is corrupt", path.display())),
+        Some(ErrorCode::DatabaseCorrupt) => {
+            Error::integrity(format!("the database file {} is corrupt", path.display()))
+        }
         Some(ErrorCode::DiskFull) => Error::Failure {
-            what: format!("the disk holding {} is full; nothing was written", path.display()),
+            what: format!(
+                "the disk holding {} is full; nothing was written",
+                path.display()
+            ),
         },
         _ => Error::Database {
             path: path.to_owned(),
@@ -118,11 +125,16 @@ impl NewFile {
                 })?;
         }
         if fs::symlink_metadata(path).is_ok() {
-            return Err(Error::VaultExists { path: path.to_owned() });
+            return Err(Error::VaultExists {
+                path: path.to_owned(),
+            });
         }
         let mut suffix = [0u8; 6];
         crate::crypto::random_bytes(&mut suffix)?;
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let temp = dir.join(format!(".{file_name}.creating-{}", hex::encode(suffix)));
         OpenOptions::new()
             .write(true)
@@ -134,8 +146,11 @@ impl NewFile {
                 path: temp.clone(),
                 source,
             })?;
-        let conn = Connection::open_with_flags(&temp, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|e| db_error(&temp, e))?;
+        let conn = Connection::open_with_flags(
+            &temp,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| db_error(&temp, e))?;
         let file = NewFile {
             conn,
             temp: TempGuard {
@@ -187,7 +202,9 @@ pub fn open(path: &Path) -> Result<Connection> {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::VaultMissing { path: path.to_owned() });
+            return Err(Error::VaultMissing {
+                path: path.to_owned(),
+            });
         }
         Err(source) => {
             return Err(Error::Io {
@@ -208,8 +225,11 @@ pub fn open(path: &Path) -> Result<Connection> {
         // Tighten a vault file that someone made readable to others.
         let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
     }
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| db_error(path, e))?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| db_error(path, e))?;
     configure(&conn).map_err(|e| db_error(path, e))?;
     let app_id: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))

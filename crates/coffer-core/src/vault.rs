@@ -11,7 +11,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use tracing::instrument;
 use zeroize::Zeroizing;
 
-use crate::credential::{validate, Credential, CredentialId, CredentialMeta, Draft, Patch, Secrets};
+use crate::credential::{
+    validate, Credential, CredentialId, CredentialMeta, Draft, Patch, Secrets,
+};
 use crate::crypto::{self, KdfParams};
 use crate::error::{Error, Result};
 use crate::seal::Sealer;
@@ -68,7 +70,10 @@ struct Keys {
 impl Keys {
     fn new(vault_id: &[u8], vault_key: Key32) -> Result<Keys> {
         let name_key = crypto::derive_subkey(&vault_key, vault_id, NAME_INDEX_LABEL)?;
-        Ok(Keys { vault_key, name_key })
+        Ok(Keys {
+            vault_key,
+            name_key,
+        })
     }
 }
 
@@ -87,35 +92,50 @@ impl Cipher<'_> {
         let plain = Zeroizing::new(serde_json::to_vec(meta).map_err(|e| Error::Failure {
             what: format!("cannot encode credential metadata: {e}"),
         })?);
-        crypto::seal(&self.keys.vault_key, &record_aad(self.vault_id, id, version, "meta"), &plain)
+        crypto::seal(
+            &self.keys.vault_key,
+            &record_aad(self.vault_id, id, version, "meta"),
+            &plain,
+        )
     }
 
     fn seal_secrets(&self, id: &CredentialId, version: u64, secrets: &Secrets) -> Result<Vec<u8>> {
         let plain = encode_secrets(secrets)?;
-        crypto::seal(&self.keys.vault_key, &record_aad(self.vault_id, id, version, "secrets"), &plain)
+        crypto::seal(
+            &self.keys.vault_key,
+            &record_aad(self.vault_id, id, version, "secrets"),
+            &plain,
+        )
     }
 
     fn open_meta(&self, row: &Row) -> Result<CredentialMeta> {
-        let what = format!("credential record {} version {} (metadata)", row.id, row.version);
+        let what = format!(
+            "credential record {} version {} (metadata)",
+            row.id, row.version
+        );
         let plain = crypto::open(
             &self.keys.vault_key,
             &record_aad(self.vault_id, &row.id, row.version, "meta"),
             &row.meta,
             &what,
         )?;
-        serde_json::from_slice(&plain).map_err(|_| Error::integrity(format!("{what}: malformed content")))
+        serde_json::from_slice(&plain)
+            .map_err(|_| Error::integrity(format!("{what}: malformed content")))
     }
 
     fn open_secrets(&self, row: &Row) -> Result<Secrets> {
-        let what = format!("credential record {} version {} (secret fields)", row.id, row.version);
+        let what = format!(
+            "credential record {} version {} (secret fields)",
+            row.id, row.version
+        );
         let plain = crypto::open(
             &self.keys.vault_key,
             &record_aad(self.vault_id, &row.id, row.version, "secrets"),
             &row.secrets,
             &what,
         )?;
-        let map: BTreeMap<String, SecretValue> =
-            serde_json::from_slice(&plain).map_err(|_| Error::integrity(format!("{what}: malformed content")))?;
+        let map: BTreeMap<String, SecretValue> = serde_json::from_slice(&plain)
+            .map_err(|_| Error::integrity(format!("{what}: malformed content")))?;
         Ok(Secrets(map))
     }
 }
@@ -173,9 +193,17 @@ fn record_aad(vault_id: &[u8], id: &CredentialId, version: u64, purpose: &str) -
 /// JSON of the secret values, built in a buffer sized up front so it is
 /// never reallocated (which would leave copies behind) and wiped on drop.
 fn encode_secrets(secrets: &Secrets) -> Result<Zeroizing<Vec<u8>>> {
-    let capacity = 2 + secrets.0.iter().map(|(k, v)| 8 + 6 * (k.len() + v.len())).sum::<usize>();
+    let capacity = 2 + secrets
+        .0
+        .iter()
+        .map(|(k, v)| 8 + 6 * (k.len() + v.len()))
+        .sum::<usize>();
     let mut buf = Zeroizing::new(Vec::with_capacity(capacity));
-    let view: BTreeMap<&str, &str> = secrets.0.iter().map(|(k, v)| (k.as_str(), v.expose_secret())).collect();
+    let view: BTreeMap<&str, &str> = secrets
+        .0
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.expose_secret()))
+        .collect();
     serde_json::to_writer(&mut *buf, &view).map_err(|e| Error::Failure {
         what: format!("cannot encode secret fields: {e}"),
     })?;
@@ -193,7 +221,9 @@ impl Vault {
             ));
         }
         if std::fs::symlink_metadata(path).is_ok() {
-            return Err(Error::VaultExists { path: path.to_owned() });
+            return Err(Error::VaultExists {
+                path: path.to_owned(),
+            });
         }
         let mut vault_id = [0u8; 16];
         crypto::random_bytes(&mut vault_id)?;
@@ -287,13 +317,19 @@ impl Vault {
     }
 
     fn read_slots(&self) -> Result<Vec<(i64, Slot, i64)>> {
-        let mut stmt = self.db(self.conn.prepare("SELECT id, kind, body, created_at FROM slots ORDER BY id"))?;
-        let rows = self.db(
-            stmt.query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, i64>(3)?))
+        let mut stmt = self.db(self
+            .conn
+            .prepare("SELECT id, kind, body, created_at FROM slots ORDER BY id"))?;
+        let rows = self.db(stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
             })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()),
-        )?;
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()))?;
         rows.into_iter()
             .map(|(id, kind, body, created)| {
                 let slot = Slot::decode(&kind, &body, &format!("key slot {id} ({kind})"))?;
@@ -304,7 +340,12 @@ impl Vault {
 
     /// The vault's identity and key slots; works while locked.
     pub fn info(&self) -> Result<VaultInfo> {
-        let created: i64 = self.db(self.conn.query_row("SELECT created_at FROM vault WHERE id = 1", [], |r| r.get(0)))?;
+        let created: i64 =
+            self.db(self
+                .conn
+                .query_row("SELECT created_at FROM vault WHERE id = 1", [], |r| {
+                    r.get(0)
+                }))?;
         let version: i64 = self.db(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
         let slots = self
             .read_slots()?
@@ -351,12 +392,20 @@ impl Vault {
     #[instrument(skip_all, fields(vault = %self.vault_id()))]
     pub fn unlock_with_passphrase(&mut self, passphrase: &SecretValue) -> Result<()> {
         let slots = self.read_slots()?;
-        let Some((id, slot, _)) = slots.iter().find(|(_, s, _)| s.kind == SlotKind::Passphrase) else {
+        let Some((id, slot, _)) = slots
+            .iter()
+            .find(|(_, s, _)| s.kind == SlotKind::Passphrase)
+        else {
             return Err(Error::CannotUnlock {
-                reason: "this vault has no passphrase slot; it opens only through the OS keyring".into(),
+                reason: "this vault has no passphrase slot; it opens only through the OS keyring"
+                    .into(),
             });
         };
-        let vk = slot.open_with_passphrase(&self.vault_id, passphrase, &format!("key slot {id} (passphrase)"))?;
+        let vk = slot.open_with_passphrase(
+            &self.vault_id,
+            passphrase,
+            &format!("key slot {id} (passphrase)"),
+        )?;
         self.keys = Some(Keys::new(&self.vault_id, vk)?);
         tracing::debug!("unlocked with the passphrase");
         Ok(())
@@ -365,7 +414,10 @@ impl Vault {
     /// A write transaction: `BEGIN IMMEDIATE` takes the write lock up front,
     /// so a read-then-write inside it cannot race another process.
     fn begin(&self) -> Result<Transaction<'_>> {
-        self.db(Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate))
+        self.db(Transaction::new_unchecked(
+            &self.conn,
+            TransactionBehavior::Immediate,
+        ))
     }
 
     fn cipher(&self) -> Result<Cipher<'_>> {
@@ -397,15 +449,26 @@ impl Vault {
         })
     }
 
-    fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>)> {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    fn row_from(
+        r: &rusqlite::Row<'_>,
+    ) -> rusqlite::Result<(Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>)> {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
     }
 
     fn make_row(raw: (Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>)) -> Result<Row> {
         let (id, version, created_at, updated_at, meta, secrets) = raw;
         Ok(Row {
-            id: CredentialId::from_slice(&id).ok_or_else(|| Error::integrity("a credential id is malformed"))?,
-            version: u64::try_from(version).map_err(|_| Error::integrity("a credential version is negative"))?,
+            id: CredentialId::from_slice(&id)
+                .ok_or_else(|| Error::integrity("a credential id is malformed"))?,
+            version: u64::try_from(version)
+                .map_err(|_| Error::integrity("a credential version is negative"))?,
             created_at,
             updated_at,
             meta,
@@ -438,7 +501,9 @@ impl Vault {
     }
 
     fn find_required(&self, conn: &Connection, name: &str) -> Result<(Row, CredentialMeta)> {
-        self.find(conn, name)?.ok_or_else(|| Error::NotFound { name: name.to_owned() })
+        self.find(conn, name)?.ok_or_else(|| Error::NotFound {
+            name: name.to_owned(),
+        })
     }
 
     /// Adds a new credential.
@@ -453,7 +518,11 @@ impl Vault {
         let path = self.path.clone();
         let tx = self.begin()?;
         let exists: bool = tx
-            .query_row("SELECT EXISTS(SELECT 1 FROM credentials WHERE name_index = ?1)", [&index], |r| r.get(0))
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM credentials WHERE name_index = ?1)",
+                [&index],
+                |r| r.get(0),
+            )
             .map_err(|e| db_error(&path, e))?;
         if exists {
             return Err(Error::AlreadyExists { name: meta.name });
@@ -505,20 +574,20 @@ impl Vault {
     }
 
     fn all_rows(&self) -> Result<Vec<Row>> {
-        let mut stmt = self.db(
-            self.conn
-                .prepare_cached("SELECT id, version, created_at, updated_at, meta, x'' FROM credentials"),
-        )?;
-        let raws = self.db(
-            stmt.query_map([], Self::row_from)
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()),
-        )?;
+        let mut stmt = self.db(self.conn.prepare_cached(
+            "SELECT id, version, created_at, updated_at, meta, x'' FROM credentials",
+        ))?;
+        let raws = self.db(stmt
+            .query_map([], Self::row_from)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()))?;
         raws.into_iter().map(Self::make_row).collect()
     }
 
     /// How many credentials the vault holds.
     pub fn count(&self) -> Result<usize> {
-        let n: i64 = self.db(self.conn.query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)))?;
+        let n: i64 = self.db(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)))?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
@@ -589,14 +658,17 @@ impl Vault {
         let index = self.name_index(&meta.name)?;
         if let Some((other, _)) = self.find(tx, &meta.name)? {
             if other.id != row.id {
-                return Err(Error::AlreadyExists { name: meta.name.clone() });
+                return Err(Error::AlreadyExists {
+                    name: meta.name.clone(),
+                });
             }
         }
         let version = row.version + 1;
         let cipher = self.cipher()?;
         let meta_ct = cipher.seal_meta(&row.id, version, meta)?;
         let secrets_ct = cipher.seal_secrets(&row.id, version, secrets)?;
-        let version_i64 = i64::try_from(version).map_err(|_| Error::integrity("version counter overflow"))?;
+        let version_i64 =
+            i64::try_from(version).map_err(|_| Error::integrity("version counter overflow"))?;
         self.db(tx.execute(
             "INSERT INTO history (credential_id, version, created_at, meta, secrets) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![&row.id.0[..], row.version as i64, row.updated_at, row.meta, row.secrets],
@@ -645,10 +717,9 @@ impl Vault {
             "SELECT credential_id, version, created_at, created_at, meta, secrets FROM history
              WHERE credential_id = ?1 ORDER BY version",
         ))?;
-        let raws = self.db(
-            stmt.query_map([&id.0[..]], Self::row_from)
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()),
-        )?;
+        let raws = self.db(stmt
+            .query_map([&id.0[..]], Self::row_from)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()))?;
         raws.into_iter().map(Self::make_row).collect()
     }
 
@@ -702,12 +773,22 @@ impl Vault {
 
     /// Adds a passphrase slot, or replaces the existing one when `replace`.
     #[instrument(skip_all)]
-    pub fn set_passphrase(&mut self, passphrase: &SecretValue, kdf: KdfParams, replace: bool, now: DateTime<Utc>) -> Result<()> {
+    pub fn set_passphrase(
+        &mut self,
+        passphrase: &SecretValue,
+        kdf: KdfParams,
+        replace: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let slot = Slot::passphrase(&self.vault_id, &self.keys()?.vault_key, passphrase, kdf)?;
         let path = self.path.clone();
         let tx = self.begin()?;
         let existing: i64 = tx
-            .query_row("SELECT COUNT(*) FROM slots WHERE kind = 'passphrase'", [], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM slots WHERE kind = 'passphrase'",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| db_error(&path, e))?;
         match (existing > 0, replace) {
             (true, false) => {
@@ -739,7 +820,11 @@ impl Vault {
     /// key (read from `sealer`), or gets a new one when the keyring lost it;
     /// a passphrase slot needs `passphrase`.
     #[instrument(skip_all)]
-    pub fn rekey(&mut self, sealer: Option<&dyn Sealer>, passphrase: Option<&SecretValue>) -> Result<()> {
+    pub fn rekey(
+        &mut self,
+        sealer: Option<&dyn Sealer>,
+        passphrase: Option<&SecretValue>,
+    ) -> Result<()> {
         let old_keys = self.keys.as_ref().ok_or(Error::Locked)?;
         let new_keys = Keys::new(&self.vault_id, crypto::random_key()?)?;
         // Rewrap every way in first: if one cannot be rewrapped, nothing changes.
@@ -770,11 +855,15 @@ impl Vault {
                     let pw = passphrase.ok_or_else(|| {
                         Error::invalid(
                             "passphrase",
-                            format!("rekey must rewrap {label}, which needs the recovery passphrase"),
+                            format!(
+                                "rekey must rewrap {label}, which needs the recovery passphrase"
+                            ),
                         )
                     })?;
                     slot.open_with_passphrase(&self.vault_id, pw, &label)?;
-                    let (params, _) = slot.kdf.ok_or_else(|| Error::integrity(format!("{label} has no parameters")))?;
+                    let (params, _) = slot
+                        .kdf
+                        .ok_or_else(|| Error::integrity(format!("{label} has no parameters")))?;
                     Slot::passphrase(&self.vault_id, &new_keys.vault_key, pw, params)?
                 }
             };
@@ -824,7 +913,10 @@ impl Vault {
                 let version = row.version as i64;
                 let changed = if with_index {
                     let index = new.name_index(&meta.name);
-                    tx.execute(update, params![meta_ct, secrets_ct, &row.id.0[..], version, index])
+                    tx.execute(
+                        update,
+                        params![meta_ct, secrets_ct, &row.id.0[..], version, index],
+                    )
                 } else {
                     tx.execute(update, params![meta_ct, secrets_ct, &row.id.0[..], version])
                 }
@@ -833,8 +925,11 @@ impl Vault {
             }
         }
         for (id, slot) in &new_slots {
-            tx.execute("UPDATE slots SET body = ?1 WHERE id = ?2", params![slot.encode(), id])
-                .map_err(db)?;
+            tx.execute(
+                "UPDATE slots SET body = ?1 WHERE id = ?2",
+                params![slot.encode(), id],
+            )
+            .map_err(db)?;
         }
         tx.commit().map_err(db)?;
         self.keys = Some(new_keys);
@@ -843,7 +938,12 @@ impl Vault {
 }
 
 /// What changed between two versions, by property and field name only.
-fn describe_changes(a: &CredentialMeta, a_secrets: &Secrets, b: &CredentialMeta, b_secrets: &Secrets) -> Vec<String> {
+fn describe_changes(
+    a: &CredentialMeta,
+    a_secrets: &Secrets,
+    b: &CredentialMeta,
+    b_secrets: &Secrets,
+) -> Vec<String> {
     let mut changes = Vec::new();
     if a.name != b.name {
         changes.push("name".to_owned());

@@ -15,7 +15,9 @@ const CANARY_SECRET: &str = "canary-secret-7f3e9a";
 const CANARY_NAME: &str = "canary-name-51b2";
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).single().expect("time")
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+        .single()
+        .expect("time")
 }
 
 struct Fixture {
@@ -38,12 +40,20 @@ fn fixture() -> (Fixture, Vault) {
         now(),
     )
     .expect("create");
-    (Fixture { _dir: dir, path, sealer }, vault)
+    (
+        Fixture {
+            _dir: dir,
+            path,
+            sealer,
+        },
+        vault,
+    )
 }
 
 fn aws(name: &str, secret: &str) -> Draft {
     let mut d = Draft::new(name, Kind::AwsAccessKey);
-    d.fields.insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
+    d.fields
+        .insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
     d.values.insert("secret_access_key".into(), secret.into());
     d.tags = vec!["team-a".into()];
     d.env = Some("prod".into());
@@ -69,7 +79,8 @@ fn create_add_reveal_round_trip_through_both_slots() {
     assert_eq!(s.0["secret_access_key"].expose_secret(), "s3cr3t");
     let mut p = Vault::open(&f.path).expect("open");
     assert!(matches!(p.get("aws/prod/deploy"), Err(Error::Locked)));
-    p.unlock_with_passphrase(&SecretValue::from("recovery pass")).expect("passphrase");
+    p.unlock_with_passphrase(&SecretValue::from("recovery pass"))
+        .expect("passphrase");
     assert_eq!(p.list().expect("list").len(), 1);
     p.lock();
     assert!(!p.is_unlocked());
@@ -106,13 +117,26 @@ fn no_plaintext_in_any_file() {
     for round in 0..2 {
         for entry in std::fs::read_dir(f.path.parent().expect("dir")).expect("dir") {
             let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
-            for canary in [CANARY_NAME, CANARY_SECRET, "canary-tag-77", "canary-note-88", "canary-note-99", "AKIAIOSFODNN7EXAMPLE"] {
-                assert!(!contains(&bytes, canary.as_bytes()), "round {round}: {canary}");
+            for canary in [
+                CANARY_NAME,
+                CANARY_SECRET,
+                "canary-tag-77",
+                "canary-note-88",
+                "canary-note-99",
+                "AKIAIOSFODNN7EXAMPLE",
+            ] {
+                assert!(
+                    !contains(&bytes, canary.as_bytes()),
+                    "round {round}: {canary}"
+                );
             }
         }
         if round == 0 {
             v.lock();
-            drop(std::mem::replace(&mut v, Vault::open(&f.path).expect("open")));
+            drop(std::mem::replace(
+                &mut v,
+                Vault::open(&f.path).expect("open"),
+            ));
         }
     }
 }
@@ -126,19 +150,36 @@ fn update_keeps_history_and_rollback_restores() {
     let (_f, mut v) = fixture();
     v.add(aws("k", "one"), now()).expect("add");
     let mut patch = Patch::default();
-    patch.values.insert("secret_access_key".into(), "two".into());
-    let c = v.update("k", &patch, now() + Duration::days(1)).expect("update");
+    patch
+        .values
+        .insert("secret_access_key".into(), "two".into());
+    let c = v
+        .update("k", &patch, now() + Duration::days(1))
+        .expect("update");
     assert_eq!(c.version, 2);
-    let unchanged = v.update("k", &patch, now() + Duration::days(2)).expect("no-op");
-    assert_eq!(unchanged.version, 2, "a patch that changes nothing writes nothing");
+    let unchanged = v
+        .update("k", &patch, now() + Duration::days(2))
+        .expect("no-op");
+    assert_eq!(
+        unchanged.version, 2,
+        "a patch that changes nothing writes nothing"
+    );
     let h = v.history("k").expect("history");
     assert_eq!(h.iter().map(|x| x.version).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(h[1].changes, vec!["field secret_access_key"]);
     assert!(h[1].current && !h[0].current);
-    let r = v.rollback("k", 1, now() + Duration::days(3)).expect("rollback");
+    let r = v
+        .rollback("k", 1, now() + Duration::days(3))
+        .expect("rollback");
     assert_eq!(r.version, 3);
-    assert_eq!(v.reveal("k").expect("reveal").1 .0["secret_access_key"].expose_secret(), "one");
-    assert!(matches!(v.rollback("k", 9, now()), Err(Error::VersionNotFound { .. })));
+    assert_eq!(
+        v.reveal("k").expect("reveal").1 .0["secret_access_key"].expose_secret(),
+        "one"
+    );
+    assert!(matches!(
+        v.rollback("k", 9, now()),
+        Err(Error::VersionNotFound { .. })
+    ));
 }
 
 #[test]
@@ -157,9 +198,22 @@ fn stale_edit_is_refused_and_nothing_is_written() {
         ..Patch::default()
     };
     let err = v.update("k", &second, now()).unwrap_err();
-    assert!(matches!(err, Error::Stale { expected: 1, actual: 2, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Stale {
+                expected: 1,
+                actual: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(err.class(), ErrorClass::Attention);
-    assert_eq!(v.get("k").expect("get").meta.notes.as_deref(), Some("first"));
+    assert_eq!(
+        v.get("k").expect("get").meta.notes.as_deref(),
+        Some("first")
+    );
 }
 
 use crate::error::ErrorClass;
@@ -169,12 +223,18 @@ fn names_are_unique_and_renames_checked() {
     let (_f, mut v) = fixture();
     v.add(aws("a", "1"), now()).expect("add");
     v.add(aws("b", "2"), now()).expect("add");
-    assert!(matches!(v.add(aws("a", "3"), now()), Err(Error::AlreadyExists { .. })));
+    assert!(matches!(
+        v.add(aws("a", "3"), now()),
+        Err(Error::AlreadyExists { .. })
+    ));
     let rename = Patch {
         rename: Some("b".into()),
         ..Patch::default()
     };
-    assert!(matches!(v.update("a", &rename, now()), Err(Error::AlreadyExists { .. })));
+    assert!(matches!(
+        v.update("a", &rename, now()),
+        Err(Error::AlreadyExists { .. })
+    ));
     let rename = Patch {
         rename: Some("c".into()),
         ..Patch::default()
@@ -190,7 +250,8 @@ fn names_are_unique_and_renames_checked() {
 #[test]
 fn search_matches_plain_properties_only() {
     let (_f, mut v) = fixture();
-    v.add(aws("aws/prod/team-17/deploy", "needle-in-secret"), now()).expect("add");
+    v.add(aws("aws/prod/team-17/deploy", "needle-in-secret"), now())
+        .expect("add");
     v.add(aws("aws/dev/team-3/ci", "x"), now()).expect("add");
     assert_eq!(v.search("prod/team-17").expect("s").len(), 1);
     assert_eq!(v.search("TEAM-A").expect("s").len(), 2);
@@ -204,7 +265,10 @@ fn wrong_passphrase_leaves_the_vault_unchanged() {
     drop(v);
     let before = std::fs::read(&f.path).expect("read");
     let mut p = Vault::open(&f.path).expect("open");
-    assert!(matches!(p.unlock_with_passphrase(&SecretValue::from("nope")), Err(Error::WrongPassphrase)));
+    assert!(matches!(
+        p.unlock_with_passphrase(&SecretValue::from("nope")),
+        Err(Error::WrongPassphrase)
+    ));
     drop(p);
     assert_eq!(std::fs::read(&f.path).expect("read"), before);
 }
@@ -220,7 +284,8 @@ fn missing_keyring_entry_says_use_the_passphrase() {
     f.sealer.fail_with_locked.store(true, Ordering::SeqCst);
     let err = p.unlock_with_keyring(&f.sealer).unwrap_err();
     assert_eq!(err.class(), ErrorClass::CannotUnlock);
-    p.unlock_with_passphrase(&SecretValue::from("recovery pass")).expect("passphrase still opens it");
+    p.unlock_with_passphrase(&SecretValue::from("recovery pass"))
+        .expect("passphrase still opens it");
 }
 
 #[test]
@@ -240,7 +305,11 @@ fn a_keyring_that_drops_writes_fails_creation_cleanly() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("did not persist"), "{err}");
-    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "no file left behind");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        0,
+        "no file left behind"
+    );
 }
 
 #[test]
@@ -270,7 +339,9 @@ fn every_flipped_record_byte_is_an_integrity_error() {
     let (f, mut v) = fixture();
     v.add(aws("k", "s3cr3t"), now()).expect("add");
     let (meta, secrets): (Vec<u8>, Vec<u8>) = raw(&f)
-        .query_row("SELECT meta, secrets FROM credentials", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT meta, secrets FROM credentials", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .expect("row");
     for (column, original) in [("meta", &meta), ("secrets", &secrets)] {
         for i in 0..original.len() {
@@ -280,13 +351,20 @@ fn every_flipped_record_byte_is_an_integrity_error() {
                 .execute(&format!("UPDATE credentials SET {column} = ?1"), [&bad])
                 .expect("tamper");
             let err = v.reveal("k").unwrap_err();
-            assert_eq!(err.class(), ErrorClass::Integrity, "{column} byte {i}: {err}");
+            assert_eq!(
+                err.class(),
+                ErrorClass::Integrity,
+                "{column} byte {i}: {err}"
+            );
         }
         raw(&f)
             .execute(&format!("UPDATE credentials SET {column} = ?1"), [original])
             .expect("restore");
     }
-    assert_eq!(v.reveal("k").expect("restored").1 .0["secret_access_key"].expose_secret(), "s3cr3t");
+    assert_eq!(
+        v.reveal("k").expect("restored").1 .0["secret_access_key"].expose_secret(),
+        "s3cr3t"
+    );
 }
 
 #[test]
@@ -303,11 +381,17 @@ fn ciphertexts_moved_between_rows_or_versions_fail() {
     .expect("copy");
     assert_eq!(v.reveal("a").unwrap_err().class(), ErrorClass::Integrity);
     // b's name index onto a's row: a lookup of "b" must not return a.
-    conn.execute("DELETE FROM credentials WHERE name_index = ?1", [v.name_index("b").expect("idx")])
-        .expect("delete");
+    conn.execute(
+        "DELETE FROM credentials WHERE name_index = ?1",
+        [v.name_index("b").expect("idx")],
+    )
+    .expect("delete");
     conn.execute(
         "UPDATE credentials SET name_index = ?1 WHERE name_index = ?2",
-        [v.name_index("b").expect("idx"), v.name_index("a").expect("idx")],
+        [
+            v.name_index("b").expect("idx"),
+            v.name_index("a").expect("idx"),
+        ],
     )
     .expect("swap");
     assert_eq!(v.get("b").unwrap_err().class(), ErrorClass::Integrity);
@@ -316,8 +400,11 @@ fn ciphertexts_moved_between_rows_or_versions_fail() {
     let mut patch = Patch::default();
     patch.values.insert("secret_access_key".into(), "4".into());
     v.update("c", &patch, now()).expect("update");
-    conn.execute("UPDATE credentials SET version = 1 WHERE name_index = ?1", [v.name_index("c").expect("idx")])
-        .expect("rollback counter");
+    conn.execute(
+        "UPDATE credentials SET version = 1 WHERE name_index = ?1",
+        [v.name_index("c").expect("idx")],
+    )
+    .expect("rollback counter");
     assert_eq!(v.reveal("c").unwrap_err().class(), ErrorClass::Integrity);
 }
 
@@ -340,12 +427,23 @@ fn every_flipped_slot_byte_is_an_integrity_error() {
         for i in 0..body.len() {
             let mut bad = body.clone();
             bad[i] ^= 0x04;
-            raw(&f).execute("UPDATE slots SET body = ?1 WHERE id = ?2", params![bad, id]).expect("tamper");
+            raw(&f)
+                .execute("UPDATE slots SET body = ?1 WHERE id = ?2", params![bad, id])
+                .expect("tamper");
             let mut p = Vault::open(&f.path).expect("open");
             let err = p.unlock_with_keyring(&f.sealer).unwrap_err();
-            assert_eq!(err.class(), ErrorClass::Integrity, "slot {id} byte {i}: {err}");
+            assert_eq!(
+                err.class(),
+                ErrorClass::Integrity,
+                "slot {id} byte {i}: {err}"
+            );
         }
-        raw(&f).execute("UPDATE slots SET body = ?1 WHERE id = ?2", params![body, id]).expect("restore");
+        raw(&f)
+            .execute(
+                "UPDATE slots SET body = ?1 WHERE id = ?2",
+                params![body, id],
+            )
+            .expect("restore");
     }
     reopen(&f);
 }
@@ -354,7 +452,9 @@ fn every_flipped_slot_byte_is_an_integrity_error() {
 fn newer_format_and_foreign_files_are_refused_untouched() {
     let (f, v) = fixture();
     drop(v);
-    raw(&f).execute_batch("PRAGMA user_version = 99").expect("bump");
+    raw(&f)
+        .execute_batch("PRAGMA user_version = 99")
+        .expect("bump");
     let err = Vault::open(&f.path).unwrap_err();
     assert!(matches!(err, Error::NewerFormat { found: 99, .. }), "{err}");
     assert!(err.to_string().contains("upgrade Coffer"));
@@ -370,9 +470,16 @@ fn newer_format_and_foreign_files_are_refused_untouched() {
         .expect("create");
     let before = std::fs::read(&other).expect("read");
     assert!(matches!(Vault::open(&other), Err(Error::NotAVault { .. })));
-    assert_eq!(std::fs::read(&other).expect("read"), before, "a foreign database is not modified");
+    assert_eq!(
+        std::fs::read(&other).expect("read"),
+        before,
+        "a foreign database is not modified"
+    );
     assert!(!dir.path().join("other.db-wal").exists());
-    assert!(matches!(Vault::open(&dir.path().join("missing")), Err(Error::VaultMissing { .. })));
+    assert!(matches!(
+        Vault::open(&dir.path().join("missing")),
+        Err(Error::VaultMissing { .. })
+    ));
 }
 
 #[test]
@@ -386,7 +493,10 @@ fn rekey_reencrypts_everything_and_keeps_both_ways_in() {
         .query_row("SELECT secrets FROM credentials", [], |r| r.get(0))
         .expect("row");
     let pw = SecretValue::from("recovery pass");
-    assert!(v.rekey(Some(&f.sealer), None).is_err(), "the passphrase slot needs the passphrase");
+    assert!(
+        v.rekey(Some(&f.sealer), None).is_err(),
+        "the passphrase slot needs the passphrase"
+    );
     v.rekey(Some(&f.sealer), Some(&pw)).expect("rekey");
     let after: Vec<u8> = raw(&f)
         .query_row("SELECT secrets FROM credentials", [], |r| r.get(0))
@@ -395,7 +505,10 @@ fn rekey_reencrypts_everything_and_keeps_both_ways_in() {
     assert_eq!(v.history("a").expect("history").len(), 2);
     drop(v);
     let k = reopen(&f);
-    assert_eq!(k.reveal("a").expect("reveal").1 .0["secret_access_key"].expose_secret(), "2");
+    assert_eq!(
+        k.reveal("a").expect("reveal").1 .0["secret_access_key"].expose_secret(),
+        "2"
+    );
     let mut p = Vault::open(&f.path).expect("open");
     p.unlock_with_passphrase(&pw).expect("passphrase");
     assert_eq!(p.history("a").expect("history").len(), 2);
@@ -406,7 +519,8 @@ fn rekey_reseals_a_lost_keyring_entry() {
     let (f, mut v) = fixture();
     v.add(aws("a", "1"), now()).expect("add");
     f.sealer.remove(&v.vault_id()).expect("remove");
-    v.rekey(Some(&f.sealer), Some(&SecretValue::from("recovery pass"))).expect("rekey");
+    v.rekey(Some(&f.sealer), Some(&SecretValue::from("recovery pass")))
+        .expect("rekey");
     drop(v);
     reopen(&f);
 }
@@ -422,13 +536,23 @@ fn passphrase_set_and_change() {
         kdf: KdfParams::MIN,
     };
     let mut v = Vault::create(&path, &opts, now()).expect("create");
-    assert!(v.set_passphrase(&SecretValue::from("x"), KdfParams::MIN, true, now()).is_err());
-    v.set_passphrase(&SecretValue::from("first"), KdfParams::MIN, false, now()).expect("set");
-    assert!(v.set_passphrase(&SecretValue::from("y"), KdfParams::MIN, false, now()).is_err());
-    v.set_passphrase(&SecretValue::from("second"), KdfParams::MIN, true, now()).expect("change");
+    assert!(v
+        .set_passphrase(&SecretValue::from("x"), KdfParams::MIN, true, now())
+        .is_err());
+    v.set_passphrase(&SecretValue::from("first"), KdfParams::MIN, false, now())
+        .expect("set");
+    assert!(v
+        .set_passphrase(&SecretValue::from("y"), KdfParams::MIN, false, now())
+        .is_err());
+    v.set_passphrase(&SecretValue::from("second"), KdfParams::MIN, true, now())
+        .expect("change");
     let mut p = Vault::open(&path).expect("open");
-    assert!(matches!(p.unlock_with_passphrase(&SecretValue::from("first")), Err(Error::WrongPassphrase)));
-    p.unlock_with_passphrase(&SecretValue::from("second")).expect("second");
+    assert!(matches!(
+        p.unlock_with_passphrase(&SecretValue::from("first")),
+        Err(Error::WrongPassphrase)
+    ));
+    p.unlock_with_passphrase(&SecretValue::from("second"))
+        .expect("second");
     assert_eq!(p.info().expect("info").slots.len(), 2);
 }
 

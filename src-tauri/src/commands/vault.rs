@@ -21,7 +21,14 @@ fn status(app: &AppState) -> Result<VaultStatus, IpcError> {
     let vault = app.vault.lock().unwrap_or_else(|p| p.into_inner());
     let (state, credential_count, message) = match vault.as_ref() {
         Some(v) => ("unlocked", Some(v.count()?), None),
-        None if app.path.exists() => ("locked", None, app.locked_reason.lock().unwrap_or_else(|p| p.into_inner()).clone()),
+        None if app.path.exists() => (
+            "locked",
+            None,
+            app.locked_reason
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        ),
         None => ("missing", None, None),
     };
     Ok(VaultStatus {

@@ -7,7 +7,11 @@ fn vault_with_one() -> Env {
     let mut env = Env::new();
     env.no_dbus = true;
     env.init_passphrase_only();
-    env.run_pw(&["add", "keep/me", "--kind", "api-key"], r#"{"key": "k-123"}"#).ok();
+    env.run_pw(
+        &["add", "keep/me", "--kind", "api-key"],
+        r#"{"key": "k-123"}"#,
+    )
+    .ok();
     env
 }
 
@@ -18,38 +22,208 @@ fn each_bad_input_is_refused_and_changes_nothing() {
     let long_name = "n".repeat(257);
     let big = format!(r#"{{"key": "{}"}}"#, "x".repeat(1024 * 1024 + 1));
     let cases: Vec<(&str, Vec<&str>, String, i32, &str)> = vec![
-        ("invalid JSON", vec!["add", "a", "--kind", "api-key"], r#"{"key": "#.into(), 2, "JSON on stdin"),
-        ("JSON not an object", vec!["add", "a", "--kind", "api-key"], r#"["k"]"#.into(), 2, "expected a JSON object"),
-        ("non-string value", vec!["add", "a", "--kind", "api-key"], r#"{"key": 12345}"#.into(), 2, "must be a string"),
-        ("duplicate key", vec!["add", "a", "--kind", "api-key"], r#"{"key": "a", "key": "b"}"#.into(), 2, "appears twice"),
-        ("unknown kind", vec!["add", "a", "--kind", "aws"], r#"{"key": "k"}"#.into(), 2, "unknown kind 'aws'"),
-        ("missing required field", vec!["add", "a", "--kind", "db-password", "--field", "host=h"], r#"{"password": "p"}"#.into(), 2, "requires field 'user'"),
-        ("unknown field", vec!["add", "a", "--kind", "api-key", "--field", "colour=blue"], r#"{"key": "k"}"#.into(), 2, "has no such field"),
-        ("secret on argv", vec!["add", "a", "--kind", "api-key", "--field", "key=leaked-value"], String::new(), 2, "not accepted on the command line"),
-        ("secret-looking generic field on argv", vec!["add", "a", "--kind", "generic", "--field", "DB_PASSWORD=leaked-value"], String::new(), 2, "not accepted on the command line"),
-        ("empty name", vec!["add", "", "--kind", "api-key"], r#"{"key": "k"}"#.into(), 2, "the name is empty"),
-        ("over-long name", vec!["add", &long_name, "--kind", "api-key"], r#"{"key": "k"}"#.into(), 2, "over the limit of 256 bytes"),
-        ("control character in name", vec!["add", "bad\u{1b}[31mname", "--kind", "api-key"], r#"{"key": "k"}"#.into(), 2, "control characters"),
-        ("empty segment", vec!["add", "a//b", "--kind", "api-key"], r#"{"key": "k"}"#.into(), 2, "segments"),
-        ("value over the size limit", vec!["add", "a", "--kind", "api-key"], big, 2, "over the limit of 1048576 bytes"),
-        ("duplicate name", vec!["add", "keep/me", "--kind", "api-key"], r#"{"key": "k"}"#.into(), 1, "already exists"),
-        ("bad port", vec!["add", "a", "--kind", "db-password"], r#"{"host": "h", "user": "u", "password": "p", "port": "http"}"#.into(), 2, "port number"),
-        ("bad date", vec!["add", "a", "--kind", "api-key", "--expires", "next tuesday"], r#"{"key": "k"}"#.into(), 2, "invalid --expires"),
-        ("bad --field syntax", vec!["add", "a", "--kind", "api-key", "--field", "novalue"], String::new(), 2, "KEY=VALUE"),
-        ("edit of a missing credential", vec!["edit", "nope", "--note", "x"], String::new(), 4, "not found"),
-        ("removing a required field", vec!["edit", "keep/me", "--unset", "key"], String::new(), 2, "requires field 'key'"),
-        ("null in add", vec!["add", "a", "--kind", "api-key"], r#"{"key": null}"#.into(), 2, "null"),
-        ("rollback to a missing version", vec!["rollback", "keep/me", "--to", "7"], String::new(), 4, "version 7"),
+        (
+            "invalid JSON",
+            vec!["add", "a", "--kind", "api-key"],
+            r#"{"key": "#.into(),
+            2,
+            "JSON on stdin",
+        ),
+        (
+            "JSON not an object",
+            vec!["add", "a", "--kind", "api-key"],
+            r#"["k"]"#.into(),
+            2,
+            "expected a JSON object",
+        ),
+        (
+            "non-string value",
+            vec!["add", "a", "--kind", "api-key"],
+            r#"{"key": 12345}"#.into(),
+            2,
+            "must be a string",
+        ),
+        (
+            "duplicate key",
+            vec!["add", "a", "--kind", "api-key"],
+            r#"{"key": "a", "key": "b"}"#.into(),
+            2,
+            "appears twice",
+        ),
+        (
+            "unknown kind",
+            vec!["add", "a", "--kind", "aws"],
+            r#"{"key": "k"}"#.into(),
+            2,
+            "unknown kind 'aws'",
+        ),
+        (
+            "missing required field",
+            vec!["add", "a", "--kind", "db-password", "--field", "host=h"],
+            r#"{"password": "p"}"#.into(),
+            2,
+            "requires field 'user'",
+        ),
+        (
+            "unknown field",
+            vec!["add", "a", "--kind", "api-key", "--field", "colour=blue"],
+            r#"{"key": "k"}"#.into(),
+            2,
+            "has no such field",
+        ),
+        (
+            "secret on argv",
+            vec![
+                "add",
+                "a",
+                "--kind",
+                "api-key",
+                "--field",
+                "key=leaked-value",
+            ],
+            String::new(),
+            2,
+            "not accepted on the command line",
+        ),
+        (
+            "secret-looking generic field on argv",
+            vec![
+                "add",
+                "a",
+                "--kind",
+                "generic",
+                "--field",
+                "DB_PASSWORD=leaked-value",
+            ],
+            String::new(),
+            2,
+            "not accepted on the command line",
+        ),
+        (
+            "empty name",
+            vec!["add", "", "--kind", "api-key"],
+            r#"{"key": "k"}"#.into(),
+            2,
+            "the name is empty",
+        ),
+        (
+            "over-long name",
+            vec!["add", &long_name, "--kind", "api-key"],
+            r#"{"key": "k"}"#.into(),
+            2,
+            "over the limit of 256 bytes",
+        ),
+        (
+            "control character in name",
+            vec!["add", "bad\u{1b}[31mname", "--kind", "api-key"],
+            r#"{"key": "k"}"#.into(),
+            2,
+            "control characters",
+        ),
+        (
+            "empty segment",
+            vec!["add", "a//b", "--kind", "api-key"],
+            r#"{"key": "k"}"#.into(),
+            2,
+            "segments",
+        ),
+        (
+            "value over the size limit",
+            vec!["add", "a", "--kind", "api-key"],
+            big,
+            2,
+            "over the limit of 1048576 bytes",
+        ),
+        (
+            "duplicate name",
+            vec!["add", "keep/me", "--kind", "api-key"],
+            r#"{"key": "k"}"#.into(),
+            1,
+            "already exists",
+        ),
+        (
+            "bad port",
+            vec!["add", "a", "--kind", "db-password"],
+            r#"{"host": "h", "user": "u", "password": "p", "port": "http"}"#.into(),
+            2,
+            "port number",
+        ),
+        (
+            "bad date",
+            vec!["add", "a", "--kind", "api-key", "--expires", "next tuesday"],
+            r#"{"key": "k"}"#.into(),
+            2,
+            "invalid --expires",
+        ),
+        (
+            "bad --field syntax",
+            vec!["add", "a", "--kind", "api-key", "--field", "novalue"],
+            String::new(),
+            2,
+            "KEY=VALUE",
+        ),
+        (
+            "edit of a missing credential",
+            vec!["edit", "nope", "--note", "x"],
+            String::new(),
+            4,
+            "not found",
+        ),
+        (
+            "removing a required field",
+            vec!["edit", "keep/me", "--unset", "key"],
+            String::new(),
+            2,
+            "requires field 'key'",
+        ),
+        (
+            "null in add",
+            vec!["add", "a", "--kind", "api-key"],
+            r#"{"key": null}"#.into(),
+            2,
+            "null",
+        ),
+        (
+            "rollback to a missing version",
+            vec!["rollback", "keep/me", "--to", "7"],
+            String::new(),
+            4,
+            "version 7",
+        ),
     ];
     for (label, args, stdin, code, needle) in cases {
         let run = env.run_pw(&args, &stdin);
-        assert_eq!(run.code, code, "{label}: exit {}\nstderr: {}", run.code, run.stderr);
-        assert!(run.stderr.contains(needle), "{label}: message lacks {needle:?}: {}", run.stderr);
-        assert!(run.stderr.lines().count() <= 2, "{label}: a message, not a dump: {}", run.stderr);
-        assert!(!run.stderr.contains("leaked-value") && !run.stderr.contains("12345"), "{label}: echoed a value: {}", run.stderr);
+        assert_eq!(
+            run.code, code,
+            "{label}: exit {}\nstderr: {}",
+            run.code, run.stderr
+        );
+        assert!(
+            run.stderr.contains(needle),
+            "{label}: message lacks {needle:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.lines().count() <= 2,
+            "{label}: a message, not a dump: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("leaked-value") && !run.stderr.contains("12345"),
+            "{label}: echoed a value: {}",
+            run.stderr
+        );
         assert_eq!(env.fingerprint(), before, "{label}: the vault changed");
     }
-    assert!(env.run_pw(&["add", "bad\u{1b}[31mname", "--kind", "api-key"], r#"{"key": "k"}"#).stderr.contains("\\u{1b}"), "control characters are escaped in messages");
+    assert!(
+        env.run_pw(
+            &["add", "bad\u{1b}[31mname", "--kind", "api-key"],
+            r#"{"key": "k"}"#
+        )
+        .stderr
+        .contains("\\u{1b}"),
+        "control characters are escaped in messages"
+    );
 }
 
 #[test]
@@ -57,9 +231,19 @@ fn a_file_that_is_not_a_vault_is_refused_untouched() {
     let env = Env::new();
     let text = env.dir.path().join("notes.txt");
     std::fs::write(&text, "these are my notes\n".repeat(20)).expect("write");
-    let run = env.run(&["--vault", text.to_str().expect("utf-8"), "list"], "").code(1);
-    assert!(run.stderr.contains("is not a Coffer vault (not an SQLite database)"), "{}", run.stderr);
-    assert_eq!(std::fs::read_to_string(&text).expect("read"), "these are my notes\n".repeat(20));
+    let run = env
+        .run(&["--vault", text.to_str().expect("utf-8"), "list"], "")
+        .code(1);
+    assert!(
+        run.stderr
+            .contains("is not a Coffer vault (not an SQLite database)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&text).expect("read"),
+        "these are my notes\n".repeat(20)
+    );
 
     let other = env.dir.path().join("other.db");
     rusqlite::Connection::open(&other)
@@ -67,20 +251,45 @@ fn a_file_that_is_not_a_vault_is_refused_untouched() {
         .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES ('hello');")
         .expect("create");
     let before = std::fs::read(&other).expect("read");
-    let run = env.run(&["--vault", other.to_str().expect("utf-8"), "list"], "").code(1);
+    let run = env
+        .run(&["--vault", other.to_str().expect("utf-8"), "list"], "")
+        .code(1);
     assert!(run.stderr.contains("another application"), "{}", run.stderr);
     assert_eq!(std::fs::read(&other).expect("read"), before);
 
-    let run = env.run(&["--vault", env.dir.path().join("absent.sqlite").to_str().expect("utf-8"), "list"], "").code(4);
-    assert!(run.stderr.contains("no vault at") && run.stderr.contains("coffer init"), "{}", run.stderr);
+    let run = env
+        .run(
+            &[
+                "--vault",
+                env.dir
+                    .path()
+                    .join("absent.sqlite")
+                    .to_str()
+                    .expect("utf-8"),
+                "list",
+            ],
+            "",
+        )
+        .code(4);
+    assert!(
+        run.stderr.contains("no vault at") && run.stderr.contains("coffer init"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn a_vault_of_a_newer_format_is_refused() {
     let env = vault_with_one();
-    env.sql().execute_batch("PRAGMA user_version = 2").expect("bump");
+    env.sql()
+        .execute_batch("PRAGMA user_version = 2")
+        .expect("bump");
     let run = env.run_pw(&["list"], "").code(1);
-    assert!(run.stderr.contains("format version 2") && run.stderr.contains("upgrade Coffer"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("format version 2") && run.stderr.contains("upgrade Coffer"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -18,20 +18,40 @@ fn setup() -> Env {
     let mut env = Env::new();
     env.no_dbus = true;
     env.init_passphrase_only();
-    env.run_pw(&["add", "shared", "--kind", "api-key"], r#"{"key": "v"}"#).ok();
+    env.run_pw(&["add", "shared", "--kind", "api-key"], r#"{"key": "v"}"#)
+        .ok();
     env
 }
 
 #[test]
 fn two_stale_edits_one_wins_one_is_refused() {
     let env = setup();
-    let a = spawn(&env, &["edit", "shared", "--if-version", "1", "--note", "from a"]);
-    let b = spawn(&env, &["edit", "shared", "--if-version", "1", "--note", "from b"]);
-    let outs = [a.wait_with_output().expect("a"), b.wait_with_output().expect("b")];
+    let a = spawn(
+        &env,
+        &["edit", "shared", "--if-version", "1", "--note", "from a"],
+    );
+    let b = spawn(
+        &env,
+        &["edit", "shared", "--if-version", "1", "--note", "from b"],
+    );
+    let outs = [
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    ];
     let mut codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
     codes.sort();
-    assert_eq!(codes, vec![0, 3], "{:?}", outs.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect::<Vec<_>>());
-    let loser = outs.iter().find(|o| o.status.code() == Some(3)).expect("loser");
+    assert_eq!(
+        codes,
+        vec![0, 3],
+        "{:?}",
+        outs.iter()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect::<Vec<_>>()
+    );
+    let loser = outs
+        .iter()
+        .find(|o| o.status.code() == Some(3))
+        .expect("loser");
     assert!(String::from_utf8_lossy(&loser.stderr).contains("changed since version 1"));
     let shown = env.run_pw(&["show", "shared", "--json"], "").ok().json();
     assert_eq!(shown["version"], 2);
@@ -43,10 +63,17 @@ fn two_stale_edits_one_wins_one_is_refused() {
 fn concurrent_edits_lose_no_update() {
     let env = setup();
     let tags: Vec<String> = (0..6).map(|i| format!("t{i}")).collect();
-    let children: Vec<Child> = tags.iter().map(|t| spawn(&env, &["edit", "shared", "--tag", t])).collect();
+    let children: Vec<Child> = tags
+        .iter()
+        .map(|t| spawn(&env, &["edit", "shared", "--tag", t]))
+        .collect();
     for child in children {
         let out = child.wait_with_output().expect("wait");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let shown = env.run_pw(&["show", "shared", "--json"], "").ok().json();
     assert_eq!(shown["version"], 7);

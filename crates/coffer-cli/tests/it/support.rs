@@ -46,17 +46,26 @@ impl Run {
     }
 
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     pub fn code(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "expected exit {code}\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 }
 
@@ -92,7 +101,8 @@ impl Env {
         if self.no_dbus {
             let runtime = self.dir.path().join("no-bus-runtime");
             std::fs::create_dir_all(&runtime).expect("mkdir");
-            cmd.env_remove("DBUS_SESSION_BUS_ADDRESS").env("XDG_RUNTIME_DIR", runtime);
+            cmd.env_remove("DBUS_SESSION_BUS_ADDRESS")
+                .env("XDG_RUNTIME_DIR", runtime);
         }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
@@ -122,7 +132,8 @@ impl Env {
 
     /// A vault that opens only with the passphrase (no keyring needed).
     pub fn init_passphrase_only(&self) {
-        self.run(&["init", "--no-keyring", "--passphrase-stdin"], PASSPHRASE).ok();
+        self.run(&["init", "--no-keyring", "--passphrase-stdin"], PASSPHRASE)
+            .ok();
     }
 
     /// A vault sealed to the real keyring, with a recovery passphrase.
@@ -148,7 +159,9 @@ impl Env {
         let conn = self.sql();
         let mut out = Vec::new();
         for table in ["vault", "slots", "credentials", "history"] {
-            let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2")).expect("prepare");
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                .expect("prepare");
             let cols = stmt.column_count();
             let rows = stmt
                 .query_map([], |r| {
@@ -156,7 +169,9 @@ impl Env {
                     for i in 0..cols {
                         match r.get_ref(i)? {
                             rusqlite::types::ValueRef::Blob(b) => row.extend_from_slice(b),
-                            rusqlite::types::ValueRef::Integer(n) => row.extend_from_slice(&n.to_be_bytes()),
+                            rusqlite::types::ValueRef::Integer(n) => {
+                                row.extend_from_slice(&n.to_be_bytes())
+                            }
                             rusqlite::types::ValueRef::Text(t) => row.extend_from_slice(t),
                             _ => {}
                         }
@@ -177,7 +192,9 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let p = entry.path();
             match entry.file_type() {
@@ -202,7 +219,10 @@ pub fn encodings(canary: &str) -> Vec<(String, Vec<u8>)> {
             let mut input = vec![0u8; pad];
             input.extend_from_slice(canary.as_bytes());
             let text = base64::engine::general_purpose::STANDARD.encode(&input);
-            (format!("base64+{pad}"), text.as_bytes()[4..text.len() - 4].to_vec())
+            (
+                format!("base64+{pad}"),
+                text.as_bytes()[4..text.len() - 4].to_vec(),
+            )
         })
         .collect();
     vec![
@@ -223,7 +243,10 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 pub fn assert_no_canary(label: &str, bytes: &[u8], canaries: &[&str]) {
     for canary in canaries {
         for (encoding, needle) in encodings(canary) {
-            assert!(!contains(bytes, &needle), "{label} contains canary {canary:?} ({encoding})");
+            assert!(
+                !contains(bytes, &needle),
+                "{label} contains canary {canary:?} ({encoding})"
+            );
         }
     }
 }

@@ -13,13 +13,15 @@ fn wrong_passphrase_exits_5_and_changes_nothing() {
     let mut env = Env::new();
     env.no_dbus = true;
     env.init_passphrase_only();
-    env.run_pw(&["add", "a", "--kind", "api-key"], r#"{"key": "v"}"#).ok();
+    env.run_pw(&["add", "a", "--kind", "api-key"], r#"{"key": "v"}"#)
+        .ok();
     let before = env.fingerprint();
     std::fs::write(&env.passphrase_file, "not the passphrase\n").expect("write");
     let run = env.run_pw(&["get", "a"], "").code(5);
     assert!(run.stderr.contains("wrong passphrase"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
-    env.run_pw(&["add", "b", "--kind", "api-key"], r#"{"key": "v"}"#).code(5);
+    env.run_pw(&["add", "b", "--kind", "api-key"], r#"{"key": "v"}"#)
+        .code(5);
     assert_eq!(env.fingerprint(), before);
 }
 
@@ -40,15 +42,24 @@ fn without_dbus_init_needs_no_keyring_and_a_keyring_vault_needs_the_passphrase()
     let mut env = Env::new();
     env.no_dbus = true;
     let run = env.run(&["init", "--passphrase-stdin"], PASSPHRASE).code(5);
-    assert!(run.stderr.contains("no D-Bus session bus") && run.stderr.contains("--no-keyring"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no D-Bus session bus") && run.stderr.contains("--no-keyring"),
+        "{}",
+        run.stderr
+    );
     assert!(!env.vault.exists());
 
     env.no_dbus = false;
     env.init_keyring();
-    env.run(&["add", "a", "--kind", "api-key"], r#"{"key": "v-123"}"#).ok();
+    env.run(&["add", "a", "--kind", "api-key"], r#"{"key": "v-123"}"#)
+        .ok();
     env.no_dbus = true;
     let run = env.run(&["get", "a", "--field", "key"], "").code(5);
-    assert!(run.stderr.contains("no D-Bus session bus") && run.stderr.contains("passphrase"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no D-Bus session bus") && run.stderr.contains("passphrase"),
+        "{}",
+        run.stderr
+    );
     let run = env.run_pw(&["get", "a", "--field", "key"], "").ok();
     assert_eq!(run.stdout, "v-123\n");
     let doctor = env.run(&["doctor"], "").code(3);
@@ -62,14 +73,29 @@ fn a_removed_keyring_entry_exits_5_and_the_passphrase_still_opens() {
     }
     let env = Env::new();
     env.init_keyring();
-    env.run(&["add", "a", "--kind", "api-key"], r#"{"key": "v-456"}"#).ok();
-    SecretService::connect().expect("keyring").remove(&env.vault_id()).expect("remove entry");
+    env.run(&["add", "a", "--kind", "api-key"], r#"{"key": "v-456"}"#)
+        .ok();
+    SecretService::connect()
+        .expect("keyring")
+        .remove(&env.vault_id())
+        .expect("remove entry");
     let run = env.run(&["get", "a", "--field", "key"], "").code(5);
-    assert!(run.stderr.contains("has no key for this vault") && run.stderr.contains("--passphrase-file"), "{}", run.stderr);
-    assert_eq!(env.run_pw(&["get", "a", "--field", "key"], "").ok().stdout, "v-456\n");
+    assert!(
+        run.stderr.contains("has no key for this vault")
+            && run.stderr.contains("--passphrase-file"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        env.run_pw(&["get", "a", "--field", "key"], "").ok().stdout,
+        "v-456\n"
+    );
     // rekey with the keyring working re-seals the vault to it.
     env.run_pw(&["rekey"], "").ok();
-    assert_eq!(env.run(&["get", "a", "--field", "key"], "").ok().stdout, "v-456\n");
+    assert_eq!(
+        env.run(&["get", "a", "--field", "key"], "").ok().stdout,
+        "v-456\n"
+    );
 }
 
 #[test]
@@ -79,10 +105,21 @@ fn a_keyring_only_vault_without_its_entry_says_so() {
     }
     let env = Env::new();
     let run = env.run(&["init", "--no-passphrase"], "").ok();
-    assert!(run.stdout.contains("recovery passphrase: NONE"), "{}", run.stdout);
-    SecretService::connect().expect("keyring").remove(&env.vault_id()).expect("remove entry");
+    assert!(
+        run.stdout.contains("recovery passphrase: NONE"),
+        "{}",
+        run.stdout
+    );
+    SecretService::connect()
+        .expect("keyring")
+        .remove(&env.vault_id())
+        .expect("remove entry");
     let run = env.run_pw(&["list"], "").code(5);
-    assert!(run.stderr.contains("no recovery passphrase"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no recovery passphrase"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A private bus that has no Secret Service and cannot activate one.
@@ -93,7 +130,9 @@ struct BareBus {
 
 impl BareBus {
     fn start(dir: &std::path::Path) -> Option<BareBus> {
-        let dbus = ["/usr/bin/dbus-daemon", "/bin/dbus-daemon"].into_iter().find(|p| std::path::Path::new(p).exists())?;
+        let dbus = ["/usr/bin/dbus-daemon", "/bin/dbus-daemon"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())?;
         let config = dir.join("bare-bus.conf");
         std::fs::write(
             &config,
@@ -122,7 +161,9 @@ impl BareBus {
             .spawn()
             .ok()?;
         let mut line = String::new();
-        BufReader::new(child.stdout.take()?).read_line(&mut line).ok()?;
+        BufReader::new(child.stdout.take()?)
+            .read_line(&mut line)
+            .ok()?;
         Some(BareBus {
             child,
             address: line.trim().to_owned(),
@@ -141,13 +182,22 @@ impl Drop for BareBus {
 fn a_bus_without_a_secret_service_exits_5() {
     let mut env = Env::new();
     let Some(bus) = BareBus::start(env.dir.path()) else {
-        assert!(!keyring_expected(), "dbus-daemon is required by the full test run");
+        assert!(
+            !keyring_expected(),
+            "dbus-daemon is required by the full test run"
+        );
         return skip("a_bus_without_a_secret_service_exits_5", "no dbus-daemon");
     };
-    env.extra_env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
+    env.extra_env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
     let run = env.run(&["init", "--passphrase-stdin"], PASSPHRASE).code(5);
-    assert!(run.stderr.contains("no Secret Service provider"), "{}", run.stderr);
-    env.run(&["init", "--no-keyring", "--passphrase-stdin"], PASSPHRASE).ok();
+    assert!(
+        run.stderr.contains("no Secret Service provider"),
+        "{}",
+        run.stderr
+    );
+    env.run(&["init", "--no-keyring", "--passphrase-stdin"], PASSPHRASE)
+        .ok();
     let doctor = env.run(&["doctor", "--json"], "").code(3).json();
     let backend = doctor["checks"]
         .as_array()
@@ -157,5 +207,8 @@ fn a_bus_without_a_secret_service_exits_5() {
         .expect("backend check")
         .clone();
     assert_eq!(backend["status"], "fail");
-    assert!(backend["fix"].as_str().expect("fix").contains("gnome-keyring"));
+    assert!(backend["fix"]
+        .as_str()
+        .expect("fix")
+        .contains("gnome-keyring"));
 }

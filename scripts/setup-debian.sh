@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs what Coffer needs on Debian 12 and is missing, saying what it
+# installs. Idempotent: a second run installs nothing.
+#   scripts/setup-debian.sh app    build and run the desktop app
+#   scripts/setup-debian.sh test   also everything the test suite starts
+set -euo pipefail
+purpose=${1:-test}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${COFFER_CACHE:-/var/tmp/coffer-cache}
+mkdir -p "$CACHE"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+app_packages=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev
+  libsoup-3.0-dev libgtk-3-dev librsvg2-dev)
+test_packages=(xvfb xauth dbus-x11 dbus at-spi2-core webkit2gtk-driver gnome-keyring libsecret-tools keyutils)
+
+packages=("${app_packages[@]}")
+[ "$purpose" = test ] && packages+=("${test_packages[@]}")
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  # apt's own temp dir under /tmp has been seen deleted mid-install here: use a private one, and retry.
+  export DEBIAN_FRONTEND=noninteractive TMPDIR="$CACHE/apt-tmp"
+  mkdir -p "$TMPDIR"
+  $SUDO apt-get update -q
+  for attempt in 1 2 3; do
+    if $SUDO -E apt-get install -y -q --no-install-recommends "${missing[@]}"; then break; fi
+    [ $attempt = 3 ] && { echo "apt-get install failed three times" >&2; exit 1; }
+    say "apt-get install failed (attempt $attempt); retrying"
+    sleep 2
+  done
+else
+  say "Debian packages: all present"
+fi
+
+command -v cargo >/dev/null 2>&1 || { echo "cargo is missing: install the Rust toolchain (rustup) first" >&2; exit 1; }
+
+# The front end: npm ci only when the lockfile changed since the last install.
+stamp="$ROOT/ui/node_modules/.coffer-lock-stamp"
+if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/ui/package-lock.json" "$stamp"; then
+  say "installing the front end's npm packages (npm ci)"
+  (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$ROOT/ui/package-lock.json" "$stamp"
+else
+  say "npm packages: up to date"
+fi
+
+if [ "$purpose" = test ]; then
+  tools="$CACHE/tools"
+  if [ ! -x "$tools/bin/tauri-driver" ]; then
+    say "installing tauri-driver 2.x from crates.io into $tools"
+    env -u CARGO_TARGET_DIR cargo install tauri-driver --version '^2' --locked --root "$tools" --quiet
+  else
+    say "tauri-driver: present"
+  fi
+fi

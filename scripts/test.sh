@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The whole test run, from a fresh Debian 12 machine: installs what is missing,
+# then runs the UI checks, the Rust tests against a real Secret Service
+# (gnome-keyring in a private D-Bus session) and the desktop app in a real
+# window (Xvfb + tauri-driver + WebKitWebDriver), then fmt and clippy.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export COFFER_CACHE=${COFFER_CACHE:-/var/tmp/coffer-cache}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/coffer-target}
+say() { printf '\033[1m[test]\033[0m %s\n' "$*"; }
+
+if [ "${1:-}" = --in-session ]; then
+  # Inside dbus-run-session: a private bus that dies with this script.
+  printf 'coffer-ci-keyring' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  say "gnome-keyring unlocked on $DBUS_SESSION_BUS_ADDRESS"
+  "$COFFER_CACHE/tools/bin/tauri-driver" --port "$TAURI_DRIVER_PORT" --native-port "$((TAURI_DRIVER_PORT + 1))" \
+    >"$RUN_DIR/logs/tauri-driver.log" 2>&1 &
+  driver=$!
+  trap 'kill $driver 2>/dev/null || true' EXIT
+  COFFER_TEST_KEYRING=1 COFFER_TEST_E2E=1 TAURI_DRIVER_URL="http://127.0.0.1:$TAURI_DRIVER_PORT" \
+    cargo test --workspace --locked
+  exit
+fi
+
+"$ROOT/scripts/setup-debian.sh" test
+
+say "UI: type check, unit tests, build"
+(cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+# GUI and keyring processes get private XDG dirs, so nothing lands in $HOME
+# and no daemon outlives the run.
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/coffer-test.XXXXXX")
+mkdir -p "$RUN_DIR"/{data,config,cache,runtime,logs}
+chmod 700 "$RUN_DIR/runtime"
+export RUN_DIR XDG_DATA_HOME="$RUN_DIR/data" XDG_CONFIG_HOME="$RUN_DIR/config" XDG_CACHE_HOME="$RUN_DIR/cache" \
+  XDG_RUNTIME_DIR="$RUN_DIR/runtime" NO_AT_BRIDGE=1
+export TAURI_DRIVER_PORT=${TAURI_DRIVER_PORT:-4444}
+export COFFER_E2E_SHOTS=${COFFER_E2E_SHOTS:-$CARGO_TARGET_DIR/e2e-shots}
+
+display=$((90 + RANDOM % 100))
+Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >"$RUN_DIR/logs/xvfb.log" 2>&1 &
+xvfb=$!
+trap 'kill $xvfb 2>/dev/null || true; rm -rf "$RUN_DIR"' EXIT
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
+export DISPLAY=":$display"
+
+say "cargo test (keyring, app under Xvfb :$display)"
+dbus-run-session -- "$ROOT/scripts/test.sh" --in-session
+
+say "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "all tests passed"
