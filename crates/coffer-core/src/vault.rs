@@ -140,6 +140,9 @@ impl Cipher<'_> {
     }
 }
 
+/// The columns of a row as SQLite returns them, before checking.
+type RawRow = (Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>);
+
 /// A stored row of the `credentials` or `history` table.
 struct Row {
     id: CredentialId,
@@ -449,9 +452,7 @@ impl Vault {
         })
     }
 
-    fn row_from(
-        r: &rusqlite::Row<'_>,
-    ) -> rusqlite::Result<(Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>)> {
+    fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         Ok((
             r.get(0)?,
             r.get(1)?,
@@ -462,7 +463,7 @@ impl Vault {
         ))
     }
 
-    fn make_row(raw: (Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>)) -> Result<Row> {
+    fn make_row(raw: RawRow) -> Result<Row> {
         let (id, version, created_at, updated_at, meta, secrets) = raw;
         Ok(Row {
             id: CredentialId::from_slice(&id)
