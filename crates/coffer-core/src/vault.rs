@@ -545,6 +545,46 @@ impl Vault {
         })
     }
 
+    /// Adds many credentials in one transaction (imports): all of them, or
+    /// none when any one is invalid or its name is taken.
+    #[instrument(skip_all, fields(count = drafts.len()))]
+    pub fn add_many(&mut self, drafts: Vec<Draft>, now: DateTime<Utc>) -> Result<usize> {
+        let cipher = self.cipher()?;
+        let mut rows = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let (meta, secrets) = draft.into_parts()?;
+            let id = CredentialId::random()?;
+            rows.push((
+                id,
+                cipher.name_index(&meta.name),
+                cipher.seal_meta(&id, 1, &meta)?,
+                cipher.seal_secrets(&id, 1, &secrets)?,
+                meta.name,
+            ));
+        }
+        let tx = self.begin()?;
+        {
+            let mut insert = self.db(tx.prepare(
+                "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
+                 VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5)",
+            ))?;
+            for (id, index, meta_ct, secrets_ct, name) in &rows {
+                match insert.execute(params![&id.0[..], index, millis(now), meta_ct, secrets_ct]) {
+                    Ok(_) => {}
+                    Err(e)
+                        if e.sqlite_error_code()
+                            == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+                    {
+                        return Err(Error::AlreadyExists { name: name.clone() });
+                    }
+                    Err(e) => return Err(db_error(&self.path, e)),
+                }
+            }
+        }
+        self.db(tx.commit())?;
+        Ok(rows.len())
+    }
+
     /// A credential's metadata (no secret values).
     pub fn get(&self, name: &str) -> Result<Credential> {
         let (row, meta) = self.find_required(&self.conn, name)?;

@@ -582,3 +582,40 @@ proptest! {
         prop_assert_eq!(err.class(), ErrorClass::Integrity);
     }
 }
+
+#[test]
+fn add_many_is_all_or_nothing() {
+    let (_f, mut v) = fixture();
+    v.add(aws("taken", "0"), now()).expect("add");
+    let batch = vec![aws("n1", "1"), aws("n2", "2")];
+    assert_eq!(v.add_many(batch, now()).expect("batch"), 2);
+    let clash = vec![aws("n3", "3"), aws("taken", "4")];
+    assert!(
+        matches!(v.add_many(clash, now()), Err(Error::AlreadyExists { name }) if name == "taken")
+    );
+    let twice = vec![aws("n4", "3"), aws("n4", "4")];
+    assert!(matches!(
+        v.add_many(twice, now()),
+        Err(Error::AlreadyExists { .. })
+    ));
+    let invalid = vec![aws("n5", "5"), Draft::new("n6", Kind::ApiKey)];
+    assert_eq!(
+        v.add_many(invalid, now()).unwrap_err().class(),
+        ErrorClass::InvalidInput
+    );
+    assert_eq!(
+        v.count().expect("count"),
+        3,
+        "failed batches left nothing behind"
+    );
+}
+
+#[test]
+fn vault_debug_shows_no_key_material() {
+    let (_f, v) = fixture();
+    let shown = format!("{v:?}");
+    assert!(
+        shown.contains("unlocked: true") && !shown.contains("key"),
+        "{shown}"
+    );
+}
