@@ -95,10 +95,13 @@ pub fn keyring_checks() -> (Vec<Check>, Option<SecretService>) {
             return (checks, None);
         }
     };
+    let provider = crate::seal::secret_service_provider()
+        .map(|p| format!(", provided by {p}"))
+        .unwrap_or_default();
     checks.push(check(
         "keyring backend",
         Status::Ok,
-        format!("{} answers on the session bus", service.backend()),
+        format!("{} answers on the session bus{provider}", service.backend()),
         None,
     ));
     let probe = "coffer-doctor-probe";

@@ -158,6 +158,24 @@ fn classify(err: KeyringError) -> SealError {
     }
 }
 
+/// The program that owns `org.freedesktop.secrets` on the session bus (e.g.
+/// `gnome-keyring-daemon`, `keepassxc`), without activating one.
+pub fn secret_service_provider() -> Option<String> {
+    let conn = zbus::blocking::Connection::session().ok()?;
+    let bus = zbus::blocking::fdo::DBusProxy::new(&conn).ok()?;
+    let name = zbus::names::BusName::try_from("org.freedesktop.secrets").ok()?;
+    let pid = bus.get_connection_unix_process_id(name).ok()?;
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    exe.or_else(|| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()
+            .map(|s| s.trim().to_owned())
+    })
+    .map(|program| format!("{program} (pid {pid})"))
+}
+
 /// `Some(reason)` when no session bus address can be found, the way
 /// libdbus and zbus look for one.
 pub fn missing_session_bus() -> Option<String> {
