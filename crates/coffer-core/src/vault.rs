@@ -153,6 +153,18 @@ struct Row {
     secrets: Vec<u8>,
 }
 
+impl Row {
+    fn credential(&self, meta: CredentialMeta) -> Credential {
+        Credential {
+            id: self.id,
+            version: self.version,
+            created_at: from_millis(self.created_at),
+            updated_at: from_millis(self.updated_at),
+            meta,
+        }
+    }
+}
+
 pub struct Vault {
     conn: Connection,
     path: PathBuf,
@@ -443,13 +455,7 @@ impl Vault {
     }
 
     fn to_credential(&self, row: &Row) -> Result<Credential> {
-        Ok(Credential {
-            id: row.id,
-            version: row.version,
-            created_at: from_millis(row.created_at),
-            updated_at: from_millis(row.updated_at),
-            meta: self.open_meta(row)?,
-        })
+        Ok(row.credential(self.open_meta(row)?))
     }
 
     fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
@@ -588,13 +594,7 @@ impl Vault {
     /// A credential's metadata (no secret values).
     pub fn get(&self, name: &str) -> Result<Credential> {
         let (row, meta) = self.find_required(&self.conn, name)?;
-        Ok(Credential {
-            id: row.id,
-            version: row.version,
-            created_at: from_millis(row.created_at),
-            updated_at: from_millis(row.updated_at),
-            meta,
-        })
+        Ok(row.credential(meta))
     }
 
     /// A credential with its secret values: the one way plaintext secrets leave the vault.
@@ -602,16 +602,7 @@ impl Vault {
     pub fn reveal(&self, name: &str) -> Result<(Credential, Secrets)> {
         let (row, meta) = self.find_required(&self.conn, name)?;
         let secrets = self.open_secrets(&row)?;
-        Ok((
-            Credential {
-                id: row.id,
-                version: row.version,
-                created_at: from_millis(row.created_at),
-                updated_at: from_millis(row.updated_at),
-                meta,
-            },
-            secrets,
-        ))
+        Ok((row.credential(meta), secrets))
     }
 
     fn all_rows(&self) -> Result<Vec<Row>> {
@@ -744,13 +735,7 @@ impl Vault {
         tx.execute("DELETE FROM credentials WHERE id = ?1", [&row.id.0[..]])
             .map_err(|e| db_error(&path, e))?;
         tx.commit().map_err(|e| db_error(&path, e))?;
-        Ok(Credential {
-            id: row.id,
-            version: row.version,
-            created_at: from_millis(row.created_at),
-            updated_at: from_millis(row.updated_at),
-            meta,
-        })
+        Ok(row.credential(meta))
     }
 
     fn history_rows(&self, conn: &Connection, id: &CredentialId) -> Result<Vec<Row>> {
