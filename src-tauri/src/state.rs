@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use chrono::Utc;
+use coffer_core::audit::Actor;
 use coffer_core::{paths, SecretService, Vault};
 
 pub struct AppState {
@@ -42,7 +44,9 @@ impl AppState {
 
     pub fn unlock_with_keyring(&self) -> coffer_core::Result<()> {
         let result = Vault::open(&self.path).and_then(|mut vault| {
-            vault.unlock_with_keyring(&SecretService::connect()?)?;
+            vault.set_actor(Actor::current("app"));
+            vault.unlock_with_keyring(&SecretService::connect()?, Utc::now())?;
+            vault.count()?; // writes the unlock to the audit trail now
             Ok(vault)
         });
         let mut reason = self.locked_reason.lock().unwrap_or_else(|p| p.into_inner());

@@ -52,6 +52,8 @@ pub enum Command {
     Passphrase(PassphraseCommand),
     /// Replace the vault key and re-encrypt everything
     Rekey,
+    /// Show the audit trail (newest first), verify it, or export it
+    Audit(AuditArgs),
     /// Check the keyring backend, the session and the vault, with fixes
     Doctor(JsonArg),
     /// List credential kinds and their fields
@@ -198,4 +200,51 @@ pub struct NewPassphraseArgs {
     /// Read the new passphrase from stdin
     #[arg(long)]
     pub new_passphrase_stdin: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    #[command(flatten)]
+    pub filter: AuditFilter,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AuditFilter {
+    /// Only entries at or after this time (YYYY-MM-DD or RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only entries at or before this time (YYYY-MM-DD or RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only entries about the credential of this name
+    #[arg(long, value_name = "NAME")]
+    pub credential: Option<String>,
+    /// Only entries of this action (e.g. reveal, update, unlock_failed)
+    #[arg(long, value_name = "ACTION")]
+    pub action: Option<String>,
+    /// At most N entries
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the hash chain and its anchor: exit 0, or 6 naming the first bad entry
+    Verify(JsonArg),
+    /// Print the trail for shipping elsewhere (oldest first)
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_parser = ["jsonl"], default_value = "jsonl")]
+    pub format: String,
+    #[command(flatten)]
+    pub filter: AuditFilter,
 }

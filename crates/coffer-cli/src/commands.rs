@@ -237,36 +237,47 @@ pub fn add(ctx: &Context, args: &AddArgs, out: Out) -> anyhow::Result<Exit> {
             credential.meta.name, credential.meta.kind, credential.version
         )?;
     }
+    session.finish()?;
     Ok(Exit::Ok)
 }
 
 pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
     let session = ctx.unlock()?;
-    let (credential, secrets) = session.vault.reveal(&args.name)?;
     match &args.field {
         Some(field) => {
-            let value: &str = match (credential.meta.fields.get(field), secrets.0.get(field)) {
-                (Some(plain), _) => plain,
-                (None, Some(secret)) => secret.expose_secret(),
-                (None, None) => {
-                    let mut known: Vec<&String> = credential
-                        .meta
-                        .fields
-                        .keys()
-                        .chain(secrets.0.keys())
-                        .collect();
-                    known.sort();
-                    let known: Vec<&str> = known.into_iter().map(String::as_str).collect();
-                    return Err(CliError {
-                        exit: Exit::NotFound,
-                        message: format!(
-                            "credential '{}' has no field '{field}' (its fields: {})",
-                            args.name,
-                            known.join(", ")
-                        ),
-                    }
-                    .into());
+            // A plain field needs no reveal; a secret one reveals only itself.
+            let credential = session.vault.get(&args.name)?;
+            let secrets;
+            let value: &str = if let Some(plain) = credential.meta.fields.get(field) {
+                plain
+            } else if credential.meta.secret_fields.contains(field) {
+                (_, secrets) =
+                    session
+                        .vault
+                        .reveal(&args.name, Some(&[field.as_str()]), Utc::now())?;
+                secrets
+                    .0
+                    .get(field)
+                    .map(|v| v.expose_secret())
+                    .unwrap_or_default()
+            } else {
+                let mut known: Vec<&str> = credential
+                    .meta
+                    .fields
+                    .keys()
+                    .chain(credential.meta.secret_fields.iter())
+                    .map(String::as_str)
+                    .collect();
+                known.sort();
+                return Err(CliError {
+                    exit: Exit::NotFound,
+                    message: format!(
+                        "credential '{}' has no field '{field}' (its fields: {})",
+                        args.name,
+                        known.join(", ")
+                    ),
                 }
+                .into());
             };
             out.write_all(value.as_bytes())?;
             if !args.no_newline {
@@ -274,6 +285,7 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
             }
         }
         None => {
+            let (credential, secrets) = session.vault.reveal(&args.name, None, Utc::now())?;
             let mut all: BTreeMap<&str, &str> = credential
                 .meta
                 .fields
@@ -295,6 +307,7 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
         }
     }
     out.flush()?;
+    session.finish()?;
     Ok(Exit::Ok)
 }
 
@@ -306,18 +319,21 @@ pub fn show(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit> {
     } else {
         output::print_detail(out, &credential)?;
     }
+    session.finish()?;
     Ok(Exit::Ok)
 }
 
 pub fn list(ctx: &Context, args: &JsonArg, out: Out) -> anyhow::Result<Exit> {
     let session = ctx.unlock()?;
     let all = session.vault.list()?;
+    session.finish()?;
     print_list(out, &all, args.json)
 }
 
 pub fn search(ctx: &Context, args: &SearchArgs, out: Out) -> anyhow::Result<Exit> {
     let session = ctx.unlock()?;
     let hits = session.vault.search(&args.query)?;
+    session.finish()?;
     print_list(out, &hits, args.json)
 }
 
@@ -404,6 +420,7 @@ pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
             credential.meta.name, credential.version
         )?;
     }
+    session.finish()?;
     Ok(Exit::Ok)
 }
 
@@ -416,11 +433,13 @@ pub fn rm(ctx: &Context, args: &RmArgs, out: Out) -> anyhow::Result<Exit> {
             args.name
         ))? {
             writeln!(out, "Nothing deleted.")?;
+            session.finish()?;
             return Ok(Exit::Ok);
         }
     }
-    let removed = session.vault.remove(&args.name)?;
+    let removed = session.vault.remove(&args.name, Utc::now())?;
     writeln!(out, "Deleted {}", removed.meta.name)?;
+    session.finish()?;
     Ok(Exit::Ok)
 }
 
@@ -442,6 +461,7 @@ pub fn history(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit>
             )?;
         }
     }
+    session.finish()?;
     Ok(Exit::Ok)
 }
 
@@ -455,6 +475,7 @@ pub fn rollback(ctx: &Context, args: &RollbackArgs, out: Out) -> anyhow::Result<
         "Rolled {} back to version {} (now version {})",
         credential.meta.name, args.version, credential.version
     )?;
+    session.finish()?;
     Ok(Exit::Ok)
 }
 
@@ -483,6 +504,7 @@ pub fn passphrase(ctx: &Context, command: &PassphraseCommand, out: Out) -> anyho
         "Recovery passphrase {}.",
         if replace { "changed" } else { "set" }
     )?;
+    session.finish()?;
     Ok(Exit::Ok)
 }
 
@@ -514,11 +536,14 @@ pub fn rekey(ctx: &Context, out: Out) -> anyhow::Result<Exit> {
         .sealer
         .as_ref()
         .map(|s| s as &dyn coffer_core::Sealer);
-    session.vault.rekey(sealer, passphrase.as_ref())?;
+    session
+        .vault
+        .rekey(sealer, passphrase.as_ref(), Utc::now())?;
     writeln!(
         out,
         "Rekeyed the vault: a new vault key now encrypts every record."
     )?;
+    session.finish()?;
     Ok(Exit::Ok)
 }
 
@@ -594,4 +619,95 @@ pub fn kinds(args: &JsonArg, out: Out) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+fn audit_query(filter: &AuditFilter) -> anyhow::Result<coffer_core::audit::Query> {
+    Ok(coffer_core::audit::Query {
+        since: filter
+            .since
+            .as_deref()
+            .map(|s| parse_date("--since", s))
+            .transpose()?,
+        until: filter
+            .until
+            .as_deref()
+            .map(|s| parse_date("--until", s))
+            .transpose()?,
+        credential: filter.credential.clone(),
+        action: filter
+            .action
+            .as_deref()
+            .map(coffer_core::audit::Action::parse)
+            .transpose()?,
+        limit: filter.limit,
+    })
+}
+
+pub fn audit(ctx: &Context, args: &AuditArgs, out: Out) -> anyhow::Result<Exit> {
+    match &args.command {
+        None => {
+            let query = audit_query(&args.filter)?;
+            let session = ctx.unlock()?;
+            let entries = session.vault.audit_entries(&query)?;
+            session.finish()?;
+            if args.json {
+                print_json(
+                    out,
+                    &Value::Array(entries.iter().map(output::audit_json).collect()),
+                )?;
+            } else {
+                output::print_audit_table(out, &entries)?;
+            }
+            Ok(Exit::Ok)
+        }
+        Some(AuditCommand::Export(export)) => {
+            let query = audit_query(&export.filter)?;
+            let session = ctx.unlock()?;
+            let entries = session.vault.audit_entries(&query)?;
+            session.finish()?;
+            for entry in entries.iter().rev() {
+                serde_json::to_writer(&mut *out, &output::audit_json(entry))?;
+                writeln!(out)?;
+            }
+            Ok(Exit::Ok)
+        }
+        Some(AuditCommand::Verify(json)) => {
+            let session = ctx.unlock()?;
+            let result = session.vault.verify_audit()?;
+            session.finish()?;
+            match result {
+                Ok(verified) => {
+                    if json.json {
+                        print_json(
+                            out,
+                            &json!({ "ok": true, "entries": verified.entries, "anchored": verified.anchored }),
+                        )?;
+                    } else {
+                        let anchored = verified
+                            .anchored
+                            .map(|a| format!(", anchored at entry {a}"))
+                            .unwrap_or_default();
+                        writeln!(
+                            out,
+                            "verified {} audit entries: the chain is intact{anchored}",
+                            verified.entries
+                        )?;
+                    }
+                    Ok(Exit::Ok)
+                }
+                Err(broken) => {
+                    if json.json {
+                        print_json(
+                            out,
+                            &json!({ "ok": false, "seq": broken.seq(), "problem": broken.kind(), "message": broken.to_string() }),
+                        )?;
+                    }
+                    Err(coffer_core::Error::Integrity {
+                        what: format!("audit verify failed: {broken}"),
+                    }
+                    .into())
+                }
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use coffer_core::audit::Entry;
 use coffer_core::{Credential, VersionInfo};
 use serde_json::{json, Value};
 
@@ -125,6 +126,57 @@ pub fn print_table(out: &mut dyn Write, list: &[Credential]) -> std::io::Result<
             c.meta.env.as_deref().unwrap_or("-"),
             time(&c.updated_at),
             c.meta.tags.join(",")
+        )?;
+    }
+    Ok(())
+}
+
+/// The JSON shape of one audit entry (`audit --json`, `audit export`).
+pub fn audit_json(e: &Entry) -> Value {
+    json!({
+        "seq": e.seq,
+        "at": time(&e.at),
+        "actor": { "user": e.body.actor.user, "interface": e.body.actor.interface },
+        "action": e.body.action.as_str(),
+        "target_id": e.target.map(|id| id.to_string()),
+        "target": e.body.target_name,
+        "outcome": e.body.outcome.as_str(),
+        "details": e.body.details,
+        "mac": hex_lower(&e.mac),
+    })
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The audit trail as a table, newest first.
+pub fn print_audit_table(out: &mut dyn Write, entries: &[Entry]) -> std::io::Result<()> {
+    if entries.is_empty() {
+        return writeln!(out, "(no audit entries)");
+    }
+    writeln!(
+        out,
+        "{:>6}  {:20}  {:14}  {:17}  {:7}  TARGET  DETAILS",
+        "SEQ", "TIME", "ACTOR", "ACTION", "OUTCOME"
+    )?;
+    for e in entries {
+        let actor = format!("{}/{}", e.body.actor.user, e.body.actor.interface);
+        let details = if e.body.details.is_null() {
+            String::new()
+        } else {
+            e.body.details.to_string()
+        };
+        writeln!(
+            out,
+            "{:>6}  {:20}  {:14}  {:17}  {:7}  {}  {}",
+            e.seq,
+            time(&e.at),
+            actor,
+            e.body.action.as_str(),
+            e.body.outcome.as_str(),
+            e.body.target_name.as_deref().unwrap_or("-"),
+            details
         )?;
     }
     Ok(())

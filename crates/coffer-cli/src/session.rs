@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use chrono::Utc;
+use coffer_core::audit::Actor;
 use coffer_core::slot::SlotKind;
-use coffer_core::{paths, Error, SecretService, SecretValue, Vault};
+use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, Vault};
 
 use crate::cli::Cli;
 use crate::exit::cannot_unlock;
@@ -41,6 +43,7 @@ impl Context {
     /// Opens the vault and unlocks it.
     pub fn unlock(&self) -> anyhow::Result<Unlocked> {
         let mut vault = Vault::open(&self.vault_path)?;
+        vault.set_actor(Actor::current("cli"));
         let info = vault.info()?;
         let has_keyring = info.slots.iter().any(|s| s.kind == SlotKind::Keyring);
         let has_passphrase = info.slots.iter().any(|s| s.kind == SlotKind::Passphrase);
@@ -48,12 +51,13 @@ impl Context {
         let mut sealer = None;
         if has_keyring {
             match SecretService::connect() {
-                Ok(service) => match vault.unlock_with_keyring(&service) {
-                    Ok(()) => {
+                Ok(service) => match vault.unlock_with_keyring(&service, Utc::now()) {
+                    Ok(report) => {
+                        tell(&report);
                         return Ok(Unlocked {
                             vault,
                             sealer: Some(service),
-                        })
+                        });
                     }
                     Err(e @ (Error::Keyring(_) | Error::CannotUnlock { .. })) => {
                         sealer = Some(service);
@@ -65,6 +69,10 @@ impl Context {
             }
         }
         if !has_passphrase {
+            let _ = vault.record_failed_unlock(
+                "the keyring could not unlock it and it has no passphrase",
+                Utc::now(),
+            );
             let why = keyring_problem.unwrap_or_else(|| "it has no way in".into());
             return Err(cannot_unlock(format!(
                 "cannot unlock the vault at {}: {why}; this vault has no recovery passphrase, so only its keyring entry opens it",
@@ -76,6 +84,10 @@ impl Context {
             tracing::info!("keyring unlock failed, trying the passphrase: {problem}");
         }
         let Some(passphrase) = self.passphrase("Recovery passphrase: ")? else {
+            let _ = vault.record_failed_unlock(
+                "the keyring could not unlock it and no passphrase was given",
+                Utc::now(),
+            );
             let why = keyring_problem
                 .map(|p| format!("{p}; "))
                 .unwrap_or_default();
@@ -85,8 +97,25 @@ impl Context {
             ))
             .into());
         };
-        vault.unlock_with_passphrase(&passphrase)?;
+        // A wrong passphrase is recorded by the core itself.
+        let report = vault.unlock_with_passphrase(&passphrase, Utc::now())?;
+        tell(&report);
         Ok(Unlocked { vault, sealer })
+    }
+}
+
+/// Tells the person about failed unlock attempts since the last unlock.
+fn tell(report: &UnlockReport) {
+    if report.failed_attempts > 0 {
+        let since = report
+            .failed_since
+            .map(|t| format!(" since {}", crate::output::time(&t)))
+            .unwrap_or_default();
+        let s = if report.failed_attempts == 1 { "" } else { "s" };
+        eprintln!(
+            "coffer: note: {} failed unlock attempt{s}{since} (see `coffer audit --action unlock_failed`)",
+            report.failed_attempts
+        );
     }
 }
 
@@ -94,4 +123,12 @@ impl Context {
 pub struct Unlocked {
     pub vault: Vault,
     pub sealer: Option<SecretService>,
+}
+
+impl Unlocked {
+    /// Ends the command: writes queued audit events and anchors the trail.
+    pub fn finish(self) -> anyhow::Result<()> {
+        self.vault.close()?;
+        Ok(())
+    }
 }

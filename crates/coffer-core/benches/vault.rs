@@ -68,13 +68,13 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    let path = dir.path().join("pw.sqlite");
+    drop(create(&path, None, true));
+    let pw = SecretValue::from(PASSPHRASE);
     g.bench_function("open + unlock via passphrase", |b| {
-        let path = dir.path().join("pw.sqlite");
-        drop(create(&path, None, true));
-        let pw = SecretValue::from(PASSPHRASE);
         b.iter(|| {
             let mut v = Vault::open(&path).expect("open");
-            v.unlock_with_passphrase(&pw).expect("unlock");
+            v.unlock_with_passphrase(&pw, Utc::now()).expect("unlock");
             v
         })
     });
@@ -96,7 +96,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function("open + unlock via keyring", |b| {
             b.iter(|| {
                 let mut v = Vault::open(&path).expect("open");
-                v.unlock_with_keyring(service).expect("unlock");
+                v.unlock_with_keyring(service, Utc::now()).expect("unlock");
                 v
             })
         });
@@ -116,23 +116,43 @@ fn bench(c: &mut Criterion) {
     g.bench_function("add_many 1k in one transaction", |b| {
         b.iter_batched(
             || {
+                let first = i + 1;
                 i += 1_000;
-                (i - 1_000..i).map(draft).collect::<Vec<_>>()
+                (first..=i).map(draft).collect::<Vec<_>>()
             },
             |batch| v10k.add_many(batch, Utc::now()).expect("batch"),
             BatchSize::PerIteration,
         )
     });
-    g.bench_function("get (reveal) by name, 10k vault", |b| {
+    g.bench_function(
+        "reveal by name (audited: one write transaction), 10k vault",
+        |b| {
+            b.iter(|| {
+                v10k.reveal(black_box("aws/prod/team-17/svc-9017"), None, Utc::now())
+                    .expect("reveal")
+            })
+        },
+    );
+    g.bench_function("get metadata by name (unaudited read), 10k vault", |b| {
         b.iter(|| {
-            v10k.reveal(black_box("aws/prod/team-17/svc-9017"))
+            v10k.get(black_box("aws/prod/team-17/svc-9017"))
                 .expect("get")
         })
     });
     g.bench_function("search 'prod team-17', 10k vault", |b| {
         b.iter(|| v10k.search(black_box("prod team-17")).expect("search"))
     });
+    g.finish();
+
+    let mut g = c.benchmark_group("audit");
+    g.sample_size(10);
+    g.bench_function("verify the trail of the 10k vault", |b| {
+        b.iter(|| v10k.verify_audit().expect("db").expect("intact"))
+    });
+    g.finish();
     drop(v10k);
+
+    let mut g = c.benchmark_group("credentials-100k");
     let v100k = filled(&dir, 100_000);
     g.sample_size(10);
     g.bench_function("search 'prod team-17', 100k vault", |b| {

@@ -141,7 +141,7 @@ fn fix_for(e: &SealError) -> &'static str {
 /// The vault's file, format and slots, and whether its keyring entry opens its keyring slot.
 pub fn vault_checks(path: &Path, service: Option<&SecretService>) -> Vec<Check> {
     let mut checks = Vec::new();
-    let mut vault = match Vault::open(path) {
+    let vault = match Vault::open(path) {
         Ok(v) => v,
         Err(e) => {
             checks.push(check(
@@ -229,9 +229,8 @@ pub fn vault_checks(path: &Path, service: Option<&SecretService>) -> Vec<Check> 
                 "cannot check: the keyring is unavailable",
                 Some("fix the keyring checks above, or unlock with the recovery passphrase"),
             )),
-            Some(service) => match vault.unlock_with_keyring(service) {
+            Some(service) => match vault.check_keyring(service) {
                 Ok(()) => {
-                    vault.lock();
                     checks.push(check(
                         "vault keyring entry",
                         Status::Ok,

@@ -2,6 +2,7 @@
 //! and search. No Tauri, no terminal I/O: the CLI and the desktop app are
 //! thin layers over this crate.
 
+pub mod audit;
 pub mod credential;
 pub mod crypto;
 pub mod doctor;
@@ -22,4 +23,4 @@ pub use error::{Error, ErrorClass, Result};
 pub use kind::Kind;
 pub use seal::{SealError, Sealer, SecretService};
 pub use secret::SecretValue;
-pub use vault::{CreateOptions, SlotInfo, Vault, VaultInfo, VersionInfo};
+pub use vault::{CreateOptions, SlotInfo, UnlockReport, Vault, VaultInfo, VersionInfo};

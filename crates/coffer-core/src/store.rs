@@ -49,6 +49,19 @@ CREATE TABLE history (
     secrets       BLOB NOT NULL,
     PRIMARY KEY (credential_id, version)
 ) STRICT;
+CREATE TABLE audit (
+    seq         INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    target      BLOB,
+    body        BLOB NOT NULL,
+    mac         BLOB NOT NULL
+) STRICT;
+CREATE TABLE audit_pending (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    interface   TEXT NOT NULL,
+    reason      TEXT NOT NULL
+) STRICT;
 ";
 
 /// Maps an SQLite error on the vault at `path` to the core's error.

@@ -11,6 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use tracing::instrument;
 use zeroize::Zeroizing;
 
+use crate::audit::{self, Action, Actor, Event};
 use crate::credential::{
     validate, Credential, CredentialId, CredentialMeta, Draft, Patch, Secrets,
 };
@@ -23,6 +24,15 @@ use crate::slot::{Slot, SlotKind};
 use crate::store::{self, db_error};
 
 const NAME_INDEX_LABEL: &str = "coffer/v1/name-index";
+
+/// What a successful unlock has to tell the person.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnlockReport {
+    /// Failed unlock attempts recorded since the last successful unlock.
+    pub failed_attempts: usize,
+    /// When the first of them happened.
+    pub failed_since: Option<DateTime<Utc>>,
+}
 
 /// How a vault is created: which slots it gets.
 pub struct CreateOptions<'a> {
@@ -62,17 +72,20 @@ pub struct VersionInfo {
     pub changes: Vec<String>,
 }
 
-struct Keys {
-    vault_key: Key32,
+pub(crate) struct Keys {
+    pub(crate) vault_key: Key32,
     name_key: Key32,
+    pub(crate) audit_key: Key32,
+    pub(crate) anchor_key: Key32,
 }
 
 impl Keys {
-    fn new(vault_id: &[u8], vault_key: Key32) -> Result<Keys> {
-        let name_key = crypto::derive_subkey(&vault_key, vault_id, NAME_INDEX_LABEL)?;
+    pub(crate) fn new(vault_id: &[u8], vault_key: Key32) -> Result<Keys> {
         Ok(Keys {
+            name_key: crypto::derive_subkey(&vault_key, vault_id, NAME_INDEX_LABEL)?,
+            audit_key: crypto::derive_subkey(&vault_key, vault_id, audit::AUDIT_LABEL)?,
+            anchor_key: crypto::derive_subkey(&vault_key, vault_id, audit::ANCHOR_LABEL)?,
             vault_key,
-            name_key,
         })
     }
 }
@@ -166,10 +179,14 @@ impl Row {
 }
 
 pub struct Vault {
-    conn: Connection,
-    path: PathBuf,
-    vault_id: [u8; 16],
-    keys: Option<Keys>,
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+    pub(crate) vault_id: [u8; 16],
+    pub(crate) keys: Option<Keys>,
+    pub(crate) actor: Actor,
+    /// Audit events not yet written (the unlock, failed attempts before it):
+    /// they go into the next transaction, before any data leaves the vault.
+    pub(crate) queue: std::cell::RefCell<audit::Queue>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -255,6 +272,8 @@ impl Vault {
             crate::seal::store_verified(sealer, &id_hex, &kek)?;
             stored_kek = Some(sealer);
         }
+        let keys = Keys::new(&vault_id, vault_key)?;
+        let actor = Actor::current("core");
         let result = (|| {
             let mut file = store::NewFile::create(path)?;
             let tx = file.conn.transaction().map_err(|e| db_error(path, e))?;
@@ -270,6 +289,10 @@ impl Vault {
                 )
                 .map_err(|e| db_error(path, e))?;
             }
+            let kinds: Vec<&str> = slots.iter().map(|s| s.kind.as_str()).collect();
+            let event =
+                Event::new(Action::VaultCreate).details(serde_json::json!({ "slots": kinds }));
+            audit::append(&tx, path, &vault_id, &keys, &actor, &event, now)?;
             tx.commit().map_err(|e| db_error(path, e))?;
             file.publish()
         })();
@@ -282,7 +305,8 @@ impl Vault {
         }
         tracing::info!(vault_id = %id_hex, "vault created");
         let mut vault = Vault::open(path)?;
-        vault.keys = Some(Keys::new(&vault_id, vault_key)?);
+        vault.keys = Some(keys);
+        vault.write_anchor()?;
         Ok(vault)
     }
 
@@ -303,6 +327,8 @@ impl Vault {
             path: path.to_owned(),
             vault_id,
             keys: None,
+            actor: Actor::current("core"),
+            queue: Default::default(),
         })
     }
 
@@ -318,16 +344,40 @@ impl Vault {
         self.keys.is_some()
     }
 
-    /// Forgets the vault key (zeroized on drop).
-    pub fn lock(&mut self) {
-        self.keys = None;
+    /// Who the audit trail names for what this handle does.
+    pub fn set_actor(&mut self, actor: Actor) {
+        self.actor = actor;
     }
 
-    fn db<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
+    /// Records the lock, anchors the audit head and forgets the vault key
+    /// (zeroized on drop). The key is forgotten even if recording fails.
+    pub fn lock(&mut self, now: DateTime<Utc>) -> Result<()> {
+        if self.keys.is_none() {
+            return Ok(());
+        }
+        let recorded = self
+            .audited_write(Event::new(Action::Lock), now)
+            .and_then(|()| self.write_anchor());
+        self.keys = None;
+        self.queue.borrow_mut().clear();
+        recorded
+    }
+
+    /// Ends a short session (one CLI command): writes any queued audit
+    /// events and anchors the head. The key is zeroized when `self` drops.
+    pub fn close(self) -> Result<()> {
+        if self.keys.is_some() {
+            self.flush()?;
+            self.write_anchor()?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn db<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
         r.map_err(|e| db_error(&self.path, e))
     }
 
-    fn keys(&self) -> Result<&Keys> {
+    pub(crate) fn keys(&self) -> Result<&Keys> {
         self.keys.as_ref().ok_or(Error::Locked)
     }
 
@@ -381,9 +431,8 @@ impl Vault {
         })
     }
 
-    /// Unlocks through the keyring slot and the key-encryption key in the OS keyring.
-    #[instrument(skip_all, fields(vault = %self.vault_id()))]
-    pub fn unlock_with_keyring(&mut self, sealer: &dyn Sealer) -> Result<()> {
+    /// The vault key, from the keyring slot and the key-encryption key in the OS keyring.
+    fn keyring_vault_key(&self, sealer: &dyn Sealer) -> Result<Key32> {
         let slots = self.read_slots()?;
         let Some((id, slot, _)) = slots.iter().find(|(_, s, _)| s.kind == SlotKind::Keyring) else {
             return Err(Error::CannotUnlock {
@@ -397,15 +446,39 @@ impl Vault {
                 self.vault_id()
             ),
         })?;
-        let vk = slot.open_with_kek(&self.vault_id, &kek, &format!("key slot {id} (keyring)"))?;
+        slot.open_with_kek(&self.vault_id, &kek, &format!("key slot {id} (keyring)"))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn keyring_vault_key_for_tests(&self, sealer: &dyn Sealer) -> Key32 {
+        self.keyring_vault_key(sealer).expect("keyring vault key")
+    }
+
+    /// Checks that the keyring's entry opens the keyring slot, without unlocking.
+    pub fn check_keyring(&self, sealer: &dyn Sealer) -> Result<()> {
+        self.keyring_vault_key(sealer).map(drop)
+    }
+
+    /// Unlocks through the keyring slot and the key-encryption key in the OS keyring.
+    #[instrument(skip_all, fields(vault = %self.vault_id()))]
+    pub fn unlock_with_keyring(
+        &mut self,
+        sealer: &dyn Sealer,
+        now: DateTime<Utc>,
+    ) -> Result<UnlockReport> {
+        let vk = self.keyring_vault_key(sealer)?;
         self.keys = Some(Keys::new(&self.vault_id, vk)?);
         tracing::debug!("unlocked with the keyring");
-        Ok(())
+        self.queue_unlock("keyring", now)
     }
 
     /// Unlocks through the passphrase slot.
     #[instrument(skip_all, fields(vault = %self.vault_id()))]
-    pub fn unlock_with_passphrase(&mut self, passphrase: &SecretValue) -> Result<()> {
+    pub fn unlock_with_passphrase(
+        &mut self,
+        passphrase: &SecretValue,
+        now: DateTime<Utc>,
+    ) -> Result<UnlockReport> {
         let slots = self.read_slots()?;
         let Some((id, slot, _)) = slots
             .iter()
@@ -416,23 +489,54 @@ impl Vault {
                     .into(),
             });
         };
-        let vk = slot.open_with_passphrase(
+        let vk = match slot.open_with_passphrase(
             &self.vault_id,
             passphrase,
             &format!("key slot {id} (passphrase)"),
-        )?;
+        ) {
+            Ok(vk) => vk,
+            Err(e @ Error::WrongPassphrase) => {
+                // Best effort: a vault that cannot be written still refuses the guess.
+                let _ = self.record_failed_unlock("wrong passphrase", now);
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         self.keys = Some(Keys::new(&self.vault_id, vk)?);
         tracing::debug!("unlocked with the passphrase");
-        Ok(())
+        self.queue_unlock("passphrase", now)
     }
 
     /// A write transaction: `BEGIN IMMEDIATE` takes the write lock up front,
     /// so a read-then-write inside it cannot race another process.
-    fn begin(&self) -> Result<Transaction<'_>> {
-        self.db(Transaction::new_unchecked(
+    pub(crate) fn begin(&self) -> Result<Transaction<'_>> {
+        let tx = self.db(Transaction::new_unchecked(
             &self.conn,
             TransactionBehavior::Immediate,
-        ))
+        ))?;
+        self.flush_into(&tx)?;
+        Ok(tx)
+    }
+
+    /// Commits a transaction begun with [`Vault::begin`]; the queued audit
+    /// events it carried are then written for good.
+    pub(crate) fn commit(&self, tx: Transaction<'_>) -> Result<()> {
+        self.db(tx.commit())?;
+        self.queue.borrow_mut().clear();
+        Ok(())
+    }
+
+    /// Appends `event` in `tx`.
+    pub(crate) fn record(&self, tx: &Connection, event: Event, now: DateTime<Utc>) -> Result<()> {
+        audit::append(
+            tx,
+            &self.path,
+            &self.vault_id,
+            self.keys()?,
+            &self.actor,
+            &event,
+            now,
+        )
     }
 
     fn cipher(&self) -> Result<Cipher<'_>> {
@@ -487,14 +591,13 @@ impl Vault {
     /// credential (a row whose name index was swapped fails here).
     fn find(&self, conn: &Connection, name: &str) -> Result<Option<(Row, CredentialMeta)>> {
         let index = self.name_index(name)?;
-        let raw = self.db(
-            conn.query_row(
+        let raw = self.db(conn
+            .query_row(
                 "SELECT id, version, created_at, updated_at, meta, secrets FROM credentials WHERE name_index = ?1",
                 [index],
                 Self::row_from,
             )
-            .optional(),
-        )?;
+            .optional())?;
         let Some(raw) = raw else { return Ok(None) };
         let row = Self::make_row(raw)?;
         let meta = self.open_meta(&row)?;
@@ -540,7 +643,11 @@ impl Vault {
             params![&id.0[..], index, millis(now), meta_ct, secrets_ct],
         )
         .map_err(|e| db_error(&path, e))?;
-        tx.commit().map_err(|e| db_error(&path, e))?;
+        let event = Event::new(Action::Create)
+            .target(id, &meta.name)
+            .details(serde_json::json!({ "kind": meta.kind.as_str(), "version": 1 }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)?;
         tracing::debug!(id = %id, "credential added");
         Ok(Credential {
             id,
@@ -587,21 +694,44 @@ impl Vault {
                 }
             }
         }
-        self.db(tx.commit())?;
+        self.record(
+            &tx,
+            Event::new(Action::Import).details(serde_json::json!({ "count": rows.len() })),
+            now,
+        )?;
+        self.commit(tx)?;
         Ok(rows.len())
     }
 
     /// A credential's metadata (no secret values).
     pub fn get(&self, name: &str) -> Result<Credential> {
+        self.flush()?;
         let (row, meta) = self.find_required(&self.conn, name)?;
         Ok(row.credential(meta))
     }
 
-    /// A credential with its secret values: the one way plaintext secrets leave the vault.
+    /// A credential with its secret values (only `fields`, when given): the
+    /// one way plaintext secrets leave the vault. The access is recorded in
+    /// the audit trail first; if it cannot be recorded, nothing is revealed.
     #[instrument(skip_all)]
-    pub fn reveal(&self, name: &str) -> Result<(Credential, Secrets)> {
-        let (row, meta) = self.find_required(&self.conn, name)?;
-        let secrets = self.open_secrets(&row)?;
+    pub fn reveal(
+        &self,
+        name: &str,
+        fields: Option<&[&str]>,
+        now: DateTime<Utc>,
+    ) -> Result<(Credential, Secrets)> {
+        let tx = self.begin()?;
+        let (row, meta) = self.find_required(&tx, name)?;
+        let mut secrets = self.open_secrets(&row)?;
+        if let Some(fields) = fields {
+            secrets.0.retain(|k, _| fields.contains(&k.as_str()));
+        }
+        let revealed: Vec<&String> = secrets.0.keys().collect();
+        let event = Event::new(Action::Reveal)
+            .target(row.id, &meta.name)
+            .details(serde_json::json!({ "fields": revealed, "version": row.version }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)?;
         Ok((row.credential(meta), secrets))
     }
 
@@ -617,6 +747,7 @@ impl Vault {
 
     /// How many credentials the vault holds.
     pub fn count(&self) -> Result<usize> {
+        self.flush()?;
         let n: i64 = self.db(self
             .conn
             .query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)))?;
@@ -625,6 +756,7 @@ impl Vault {
 
     /// Every credential's metadata, sorted by name.
     pub fn list(&self) -> Result<Vec<Credential>> {
+        self.flush()?;
         let mut all = self
             .all_rows()?
             .iter()
@@ -637,6 +769,7 @@ impl Vault {
     /// Credentials whose name, kind, environment, tags, notes or plain field
     /// values contain every word of `query` (case-insensitive), sorted by name.
     pub fn search(&self, query: &str) -> Result<Vec<Credential>> {
+        self.flush()?;
         let query = Query::parse(query);
         let mut hits = Vec::new();
         for row in self.all_rows()? {
@@ -654,7 +787,6 @@ impl Vault {
     /// writes nothing and returns the credential as it is.
     #[instrument(skip_all)]
     pub fn update(&mut self, name: &str, patch: &Patch, now: DateTime<Utc>) -> Result<Credential> {
-        let path = self.path.clone();
         // Reads and writes in one immediate transaction: no other writer can
         // slip in between, so no update is ever lost.
         let tx = self.begin()?;
@@ -674,7 +806,12 @@ impl Vault {
             return self.to_credential(&row);
         }
         let credential = self.write_version(&tx, &row, &new_meta, &new_secrets, now)?;
-        tx.commit().map_err(|e| db_error(&path, e))?;
+        let changes = describe_changes(&meta, &secrets, &new_meta, &new_secrets);
+        let event = Event::new(Action::Update)
+            .target(row.id, &new_meta.name)
+            .details(serde_json::json!({ "version": credential.version, "changes": changes }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)?;
         Ok(credential)
     }
 
@@ -728,13 +865,15 @@ impl Vault {
 
     /// Deletes a credential and its history.
     #[instrument(skip_all)]
-    pub fn remove(&mut self, name: &str) -> Result<Credential> {
-        let path = self.path.clone();
+    pub fn remove(&mut self, name: &str, now: DateTime<Utc>) -> Result<Credential> {
         let tx = self.begin()?;
         let (row, meta) = self.find_required(&tx, name)?;
-        tx.execute("DELETE FROM credentials WHERE id = ?1", [&row.id.0[..]])
-            .map_err(|e| db_error(&path, e))?;
-        tx.commit().map_err(|e| db_error(&path, e))?;
+        self.db(tx.execute("DELETE FROM credentials WHERE id = ?1", [&row.id.0[..]]))?;
+        let event = Event::new(Action::Delete)
+            .target(row.id, &meta.name)
+            .details(serde_json::json!({ "version": row.version }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)?;
         Ok(row.credential(meta))
     }
 
@@ -751,6 +890,7 @@ impl Vault {
 
     /// Every version of a credential, oldest first, with what each changed.
     pub fn history(&self, name: &str) -> Result<Vec<VersionInfo>> {
+        self.flush()?;
         let (current, _) = self.find_required(&self.conn, name)?;
         let mut rows = self.history_rows(&self.conn, &current.id)?;
         rows.push(current);
@@ -778,7 +918,6 @@ impl Vault {
     /// Makes an old version current again, as a new version (history is kept).
     #[instrument(skip_all)]
     pub fn rollback(&mut self, name: &str, version: u64, now: DateTime<Utc>) -> Result<Credential> {
-        let path = self.path.clone();
         let tx = self.begin()?;
         let (current, _) = self.find_required(&tx, name)?;
         let old = self
@@ -793,7 +932,11 @@ impl Vault {
         let secrets = self.open_secrets(&old)?;
         validate(&meta, &secrets)?;
         let credential = self.write_version(&tx, &current, &meta, &secrets, now)?;
-        tx.commit().map_err(|e| db_error(&path, e))?;
+        let event = Event::new(Action::Rollback)
+            .target(current.id, &meta.name)
+            .details(serde_json::json!({ "to": version, "version": credential.version }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)?;
         Ok(credential)
     }
 
@@ -838,7 +981,16 @@ impl Vault {
             params![slot.encode(), millis(now)],
         )
         .map_err(|e| db_error(&path, e))?;
-        tx.commit().map_err(|e| db_error(&path, e))
+        let action = if replace {
+            Action::PassphraseChange
+        } else {
+            Action::PassphraseSet
+        };
+        let event = Event::new(action).details(serde_json::json!({
+            "kdf": { "m_kib": kdf.memory_kib, "t": kdf.iterations, "p": kdf.parallelism }
+        }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)
     }
 
     /// Replaces the vault key: re-encrypts every record and rewraps every
@@ -850,6 +1002,7 @@ impl Vault {
         &mut self,
         sealer: Option<&dyn Sealer>,
         passphrase: Option<&SecretValue>,
+        now: DateTime<Utc>,
     ) -> Result<()> {
         let old_keys = self.keys.as_ref().ok_or(Error::Locked)?;
         let new_keys = Keys::new(&self.vault_id, crypto::random_key()?)?;
@@ -905,10 +1058,7 @@ impl Vault {
         };
         let path = &self.path;
         let db = |e| db_error(path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
+        let tx = self.begin()?;
         // Both tables are rewritten row by row; the name index is recomputed
         // under the new key (for history rows it is unused and left out).
         let queries = [
@@ -957,9 +1107,24 @@ impl Vault {
             )
             .map_err(db)?;
         }
-        tx.commit().map_err(db)?;
+        // The audit trail is re-encrypted and re-chained under the new key,
+        // after checking it: a rekey must never launder a broken trail.
+        audit::rechain(&tx, path, &self.vault_id, old_keys, &new_keys)?;
+        let slots: Vec<&str> = new_slots.iter().map(|(_, s)| s.kind.as_str()).collect();
+        let event = Event::new(Action::Rekey).details(serde_json::json!({ "slots": slots }));
+        audit::append(
+            &tx,
+            path,
+            &self.vault_id,
+            &new_keys,
+            &self.actor,
+            &event,
+            now,
+        )?;
+        self.db(tx.commit())?;
+        self.queue.borrow_mut().clear();
         self.keys = Some(new_keys);
-        Ok(())
+        self.write_anchor()
     }
 }
 

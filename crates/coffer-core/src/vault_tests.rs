@@ -63,7 +63,7 @@ fn aws(name: &str, secret: &str) -> Draft {
 
 fn reopen(f: &Fixture) -> Vault {
     let mut v = Vault::open(&f.path).expect("open");
-    v.unlock_with_keyring(&f.sealer).expect("unlock");
+    v.unlock_with_keyring(&f.sealer, now()).expect("unlock");
     v
 }
 
@@ -73,16 +73,16 @@ fn create_add_reveal_round_trip_through_both_slots() {
     v.add(aws("aws/prod/deploy", "s3cr3t"), now()).expect("add");
     drop(v);
     let v = reopen(&f);
-    let (c, s) = v.reveal("aws/prod/deploy").expect("reveal");
+    let (c, s) = v.reveal("aws/prod/deploy", None, now()).expect("reveal");
     assert_eq!(c.version, 1);
     assert_eq!(c.meta.env.as_deref(), Some("prod"));
     assert_eq!(s.0["secret_access_key"].expose_secret(), "s3cr3t");
     let mut p = Vault::open(&f.path).expect("open");
     assert!(matches!(p.get("aws/prod/deploy"), Err(Error::Locked)));
-    p.unlock_with_passphrase(&SecretValue::from("recovery pass"))
+    p.unlock_with_passphrase(&SecretValue::from("recovery pass"), now())
         .expect("passphrase");
     assert_eq!(p.list().expect("list").len(), 1);
-    p.lock();
+    p.lock(now()).expect("lock");
     assert!(!p.is_unlocked());
 }
 
@@ -132,7 +132,7 @@ fn no_plaintext_in_any_file() {
             }
         }
         if round == 0 {
-            v.lock();
+            v.lock(now()).expect("lock");
             drop(std::mem::replace(
                 &mut v,
                 Vault::open(&f.path).expect("open"),
@@ -173,7 +173,7 @@ fn update_keeps_history_and_rollback_restores() {
         .expect("rollback");
     assert_eq!(r.version, 3);
     assert_eq!(
-        v.reveal("k").expect("reveal").1 .0["secret_access_key"].expose_secret(),
+        v.reveal("k", None, now()).expect("reveal").1 .0["secret_access_key"].expose_secret(),
         "one"
     );
     assert!(matches!(
@@ -242,8 +242,8 @@ fn names_are_unique_and_renames_checked() {
     v.update("a", &rename, now()).expect("rename");
     assert!(matches!(v.get("a"), Err(Error::NotFound { .. })));
     assert_eq!(v.get("c").expect("c").version, 2);
-    v.remove("c").expect("remove");
-    assert!(matches!(v.remove("c"), Err(Error::NotFound { .. })));
+    v.remove("c", now()).expect("remove");
+    assert!(matches!(v.remove("c", now()), Err(Error::NotFound { .. })));
     assert_eq!(v.count().expect("count"), 1);
 }
 
@@ -263,14 +263,29 @@ fn wrong_passphrase_leaves_the_vault_unchanged() {
     let (f, mut v) = fixture();
     v.add(aws("k", "1"), now()).expect("add");
     drop(v);
-    let before = std::fs::read(&f.path).expect("read");
+    let stored = || -> Vec<Vec<u8>> {
+        let conn = raw(&f);
+        let mut stmt = conn
+            .prepare("SELECT body FROM slots UNION ALL SELECT meta FROM credentials UNION ALL SELECT secrets FROM credentials")
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<rusqlite::Result<Vec<Vec<u8>>>>();
+        rows.expect("rows")
+    };
+    let before = stored();
     let mut p = Vault::open(&f.path).expect("open");
     assert!(matches!(
-        p.unlock_with_passphrase(&SecretValue::from("nope")),
+        p.unlock_with_passphrase(&SecretValue::from("nope"), now()),
         Err(Error::WrongPassphrase)
     ));
     drop(p);
-    assert_eq!(std::fs::read(&f.path).expect("read"), before);
+    assert_eq!(
+        stored(),
+        before,
+        "slots and credentials are untouched (only the failed attempt is recorded)"
+    );
 }
 
 #[test]
@@ -278,13 +293,13 @@ fn missing_keyring_entry_says_use_the_passphrase() {
     let (f, v) = fixture();
     f.sealer.remove(&v.vault_id()).expect("remove");
     let mut p = Vault::open(&f.path).expect("open");
-    let err = p.unlock_with_keyring(&f.sealer).unwrap_err();
+    let err = p.unlock_with_keyring(&f.sealer, now()).unwrap_err();
     assert_eq!(err.class(), ErrorClass::CannotUnlock);
     assert!(err.to_string().contains("recovery passphrase"), "{err}");
     f.sealer.fail_with_locked.store(true, Ordering::SeqCst);
-    let err = p.unlock_with_keyring(&f.sealer).unwrap_err();
+    let err = p.unlock_with_keyring(&f.sealer, now()).unwrap_err();
     assert_eq!(err.class(), ErrorClass::CannotUnlock);
-    p.unlock_with_passphrase(&SecretValue::from("recovery pass"))
+    p.unlock_with_passphrase(&SecretValue::from("recovery pass"), now())
         .expect("passphrase still opens it");
 }
 
@@ -350,7 +365,7 @@ fn every_flipped_record_byte_is_an_integrity_error() {
             raw(&f)
                 .execute(&format!("UPDATE credentials SET {column} = ?1"), [&bad])
                 .expect("tamper");
-            let err = v.reveal("k").unwrap_err();
+            let err = v.reveal("k", None, now()).unwrap_err();
             assert_eq!(
                 err.class(),
                 ErrorClass::Integrity,
@@ -362,7 +377,7 @@ fn every_flipped_record_byte_is_an_integrity_error() {
             .expect("restore");
     }
     assert_eq!(
-        v.reveal("k").expect("restored").1 .0["secret_access_key"].expose_secret(),
+        v.reveal("k", None, now()).expect("restored").1 .0["secret_access_key"].expose_secret(),
         "s3cr3t"
     );
 }
@@ -379,7 +394,10 @@ fn ciphertexts_moved_between_rows_or_versions_fail() {
         [v.name_index("b").expect("idx"), v.name_index("a").expect("idx")],
     )
     .expect("copy");
-    assert_eq!(v.reveal("a").unwrap_err().class(), ErrorClass::Integrity);
+    assert_eq!(
+        v.reveal("a", None, now()).unwrap_err().class(),
+        ErrorClass::Integrity
+    );
     // b's name index onto a's row: a lookup of "b" must not return a.
     conn.execute(
         "DELETE FROM credentials WHERE name_index = ?1",
@@ -405,7 +423,10 @@ fn ciphertexts_moved_between_rows_or_versions_fail() {
         [v.name_index("c").expect("idx")],
     )
     .expect("rollback counter");
-    assert_eq!(v.reveal("c").unwrap_err().class(), ErrorClass::Integrity);
+    assert_eq!(
+        v.reveal("c", None, now()).unwrap_err().class(),
+        ErrorClass::Integrity
+    );
 }
 
 #[test]
@@ -431,7 +452,7 @@ fn every_flipped_slot_byte_is_an_integrity_error() {
                 .execute("UPDATE slots SET body = ?1 WHERE id = ?2", params![bad, id])
                 .expect("tamper");
             let mut p = Vault::open(&f.path).expect("open");
-            let err = p.unlock_with_keyring(&f.sealer).unwrap_err();
+            let err = p.unlock_with_keyring(&f.sealer, now()).unwrap_err();
             assert_eq!(
                 err.class(),
                 ErrorClass::Integrity,
@@ -461,7 +482,11 @@ fn newer_format_and_foreign_files_are_refused_untouched() {
 
     let dir = TempDir::new().expect("tempdir");
     let text = dir.path().join("notes.txt");
-    std::fs::write(&text, b"just some text, not a database at all............................................................................").expect("write");
+    std::fs::write(
+        &text,
+        b"just some text, not a database at all............................................................................",
+    )
+    .expect("write");
     assert!(matches!(Vault::open(&text), Err(Error::NotAVault { .. })));
     let other = dir.path().join("other.db");
     Connection::open(&other)
@@ -494,10 +519,10 @@ fn rekey_reencrypts_everything_and_keeps_both_ways_in() {
         .expect("row");
     let pw = SecretValue::from("recovery pass");
     assert!(
-        v.rekey(Some(&f.sealer), None).is_err(),
+        v.rekey(Some(&f.sealer), None, now()).is_err(),
         "the passphrase slot needs the passphrase"
     );
-    v.rekey(Some(&f.sealer), Some(&pw)).expect("rekey");
+    v.rekey(Some(&f.sealer), Some(&pw), now()).expect("rekey");
     let after: Vec<u8> = raw(&f)
         .query_row("SELECT secrets FROM credentials", [], |r| r.get(0))
         .expect("row");
@@ -506,11 +531,11 @@ fn rekey_reencrypts_everything_and_keeps_both_ways_in() {
     drop(v);
     let k = reopen(&f);
     assert_eq!(
-        k.reveal("a").expect("reveal").1 .0["secret_access_key"].expose_secret(),
+        k.reveal("a", None, now()).expect("reveal").1 .0["secret_access_key"].expose_secret(),
         "2"
     );
     let mut p = Vault::open(&f.path).expect("open");
-    p.unlock_with_passphrase(&pw).expect("passphrase");
+    p.unlock_with_passphrase(&pw, now()).expect("passphrase");
     assert_eq!(p.history("a").expect("history").len(), 2);
 }
 
@@ -519,8 +544,12 @@ fn rekey_reseals_a_lost_keyring_entry() {
     let (f, mut v) = fixture();
     v.add(aws("a", "1"), now()).expect("add");
     f.sealer.remove(&v.vault_id()).expect("remove");
-    v.rekey(Some(&f.sealer), Some(&SecretValue::from("recovery pass")))
-        .expect("rekey");
+    v.rekey(
+        Some(&f.sealer),
+        Some(&SecretValue::from("recovery pass")),
+        now(),
+    )
+    .expect("rekey");
     drop(v);
     reopen(&f);
 }
@@ -548,10 +577,10 @@ fn passphrase_set_and_change() {
         .expect("change");
     let mut p = Vault::open(&path).expect("open");
     assert!(matches!(
-        p.unlock_with_passphrase(&SecretValue::from("first")),
+        p.unlock_with_passphrase(&SecretValue::from("first"), now()),
         Err(Error::WrongPassphrase)
     ));
-    p.unlock_with_passphrase(&SecretValue::from("second"))
+    p.unlock_with_passphrase(&SecretValue::from("second"), now())
         .expect("second");
     assert_eq!(p.info().expect("info").slots.len(), 2);
 }
@@ -578,7 +607,7 @@ proptest! {
         let mut bad = original.clone();
         bad[pick.index(original.len())] ^= xor;
         raw(&f).execute(&format!("UPDATE credentials SET {column} = ?1"), [&bad]).expect("tamper");
-        let err = v.reveal("p").unwrap_err();
+        let err = v.reveal("p", None, now()).unwrap_err();
         prop_assert_eq!(err.class(), ErrorClass::Integrity);
     }
 }

@@ -52,6 +52,10 @@ pub fn vault_unlock(app: State<'_, AppState>) -> Result<VaultStatus, IpcError> {
 
 #[tauri::command]
 pub fn vault_lock(app: State<'_, AppState>) -> Result<VaultStatus, IpcError> {
-    app.vault.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let locked = app.vault.lock().unwrap_or_else(|p| p.into_inner()).take();
+    // Locking always happens; a failure to record it is still reported.
+    if let Some(mut vault) = locked {
+        vault.lock(chrono::Utc::now())?;
+    }
     status(&app)
 }

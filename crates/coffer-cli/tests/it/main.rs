@@ -1,6 +1,7 @@
 //! Black-box tests of the `coffer` binary: one integration-test binary with
 //! a module per concern.
 
+mod audit;
 mod bad_input;
 mod concurrency;
 mod scenario;

@@ -262,8 +262,14 @@ fn keyring_vault_scenario_leaves_no_plaintext() {
             .unwrap_or_else(|| panic!("{name}: {doctor}"))
     };
     assert_eq!(find("keyring backend")["status"], json!("ok"));
-    let backend = find("keyring backend")["detail"].as_str().expect("detail").to_owned();
-    assert!(backend.contains("provided by gnome-keyring-daemon"), "{backend}");
+    let backend = find("keyring backend")["detail"]
+        .as_str()
+        .expect("detail")
+        .to_owned();
+    assert!(
+        backend.contains("provided by gnome-keyring-daemon"),
+        "{backend}"
+    );
     assert_eq!(find("keyring round trip")["status"], json!("ok"));
     assert_eq!(find("vault keyring entry")["status"], json!("ok"));
     assert!(find("key slots")["detail"]

@@ -116,7 +116,11 @@ impl Env {
         {
             let mut input = child.stdin.take().expect("stdin");
             if !stdin.is_empty() {
-                input.write_all(stdin.as_bytes()).expect("write stdin");
+                // A command may refuse its arguments before reading stdin.
+                match input.write_all(stdin.as_bytes()) {
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    other => other.expect("write stdin"),
+                }
             }
         }
         Run::from(child.wait_with_output().expect("wait"))
