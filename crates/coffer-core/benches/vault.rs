@@ -6,6 +6,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use chrono::Utc;
+use coffer_core::audit::{Action, Event};
 use coffer_core::{
     CreateOptions, Draft, KdfParams, Kind, Sealer, SecretService, SecretValue, Vault,
 };
@@ -144,13 +145,37 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("audit");
-    g.sample_size(10);
-    g.bench_function("verify the trail of the 10k vault", |b| {
-        b.iter(|| v10k.verify_audit().expect("db").expect("intact"))
-    });
-    g.finish();
     drop(v10k);
+
+    let mut g = c.benchmark_group("audit");
+    let dir_a = TempDir::new().expect("tempdir");
+    let mut trail = create(&dir_a.path().join("audit.sqlite"), None, true);
+    trail.add(draft(1), Utc::now()).expect("add");
+    let event = || {
+        Event::new(Action::Reveal)
+            .details(serde_json::json!({ "fields": ["secret_access_key"], "version": 1 }))
+    };
+    g.bench_function("append one event (own transaction)", |b| {
+        b.iter(|| trail.record_events(&[event()], Utc::now()).expect("append"))
+    });
+    g.bench_function("append 1k events (one transaction)", |b| {
+        let batch: Vec<Event> = (0..1_000).map(|_| event()).collect();
+        b.iter(|| trail.record_events(&batch, Utc::now()).expect("append"))
+    });
+    g.sample_size(10);
+    for size in [100_000u64, 1_000_000] {
+        let have = trail.verify_audit().expect("db").expect("intact").entries;
+        let batch: Vec<Event> = (0..10_000).map(|_| event()).collect();
+        for _ in 0..size.saturating_sub(have).div_ceil(10_000) {
+            trail.record_events(&batch, Utc::now()).expect("fill");
+        }
+        let n = trail.verify_audit().expect("db").expect("intact").entries;
+        g.bench_function(format!("verify {n} entries"), |b| {
+            b.iter(|| trail.verify_audit().expect("db").expect("intact"))
+        });
+    }
+    g.finish();
+    drop(trail);
 
     let mut g = c.benchmark_group("credentials-100k");
     let v100k = filled(&dir, 100_000);

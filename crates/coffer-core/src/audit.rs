@@ -669,6 +669,16 @@ impl Vault {
         self.commit(tx)
     }
 
+    /// Records several events in one transaction (bulk work such as a sync
+    /// run records each credential it touches this way).
+    pub fn record_events(&self, events: &[Event], now: DateTime<Utc>) -> Result<()> {
+        let tx = self.begin()?;
+        for event in events {
+            self.record(&tx, event.clone(), now)?;
+        }
+        self.commit(tx)
+    }
+
     /// One event in its own transaction.
     pub(crate) fn audited_write(&self, event: Event, now: DateTime<Utc>) -> Result<()> {
         let tx = self.begin()?;
