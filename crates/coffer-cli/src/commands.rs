@@ -112,6 +112,11 @@ impl BackendName for SecretService {
     }
 }
 
+/// An optional date flag's value, parsed.
+fn opt_date(what: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>, CliError> {
+    value.as_deref().map(|s| parse_date(what, s)).transpose()
+}
+
 fn parse_date(what: &str, s: &str) -> Result<DateTime<Utc>, CliError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
@@ -212,16 +217,8 @@ pub fn add(ctx: &Context, args: &AddArgs, out: Out) -> anyhow::Result<Exit> {
     draft.env = common.env.clone();
     draft.tags = common.tags.clone();
     draft.notes = common.note.clone();
-    draft.expires_at = common
-        .expires
-        .as_deref()
-        .map(|s| parse_date("--expires", s))
-        .transpose()?;
-    draft.rotated_at = common
-        .rotated_at
-        .as_deref()
-        .map(|s| parse_date("--rotated-at", s))
-        .transpose()?;
+    draft.expires_at = opt_date("--expires", &common.expires)?;
+    draft.rotated_at = opt_date("--rotated-at", &common.rotated_at)?;
     draft.fields = fields;
     // Refuse bad argv (a secret field, a bad name) before asking for secrets.
     draft.check_plain_input()?;
@@ -367,18 +364,8 @@ pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
         },
         fields: parse_fields(&common.fields)?,
         unset: args.unset.clone(),
-        expires_at: common
-            .expires
-            .as_deref()
-            .map(|s| parse_date("--expires", s))
-            .transpose()?
-            .map(Some),
-        rotated_at: common
-            .rotated_at
-            .as_deref()
-            .map(|s| parse_date("--rotated-at", s))
-            .transpose()?
-            .map(Some),
+        expires_at: opt_date("--expires", &common.expires)?.map(Some),
+        rotated_at: opt_date("--rotated-at", &common.rotated_at)?.map(Some),
         expected_version: args.if_version,
         ..Patch::default()
     };
@@ -403,11 +390,11 @@ pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
         }
     }
     let mut session = ctx.unlock()?;
-    let before = session.vault.get(&args.name)?.version;
-    let credential = session.vault.update(&args.name, &patch, Utc::now())?;
+    let updated = session.vault.update(&args.name, &patch, Utc::now())?;
+    let credential = &updated.credential;
     if args.json {
-        print_json(out, &credential_json(&credential))?;
-    } else if credential.version == before && args.if_version.is_none_or(|v| v == before) {
+        print_json(out, &credential_json(credential))?;
+    } else if !updated.changed {
         writeln!(
             out,
             "No change to {} (still version {})",
@@ -623,16 +610,8 @@ pub fn kinds(args: &JsonArg, out: Out) -> anyhow::Result<Exit> {
 
 fn audit_query(filter: &AuditFilter) -> anyhow::Result<coffer_core::audit::Query> {
     Ok(coffer_core::audit::Query {
-        since: filter
-            .since
-            .as_deref()
-            .map(|s| parse_date("--since", s))
-            .transpose()?,
-        until: filter
-            .until
-            .as_deref()
-            .map(|s| parse_date("--until", s))
-            .transpose()?,
+        since: opt_date("--since", &filter.since)?,
+        until: opt_date("--until", &filter.until)?,
         credential: filter.credential.clone(),
         action: filter
             .action

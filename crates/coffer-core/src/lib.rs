@@ -23,4 +23,4 @@ pub use error::{Error, ErrorClass, Result};
 pub use kind::Kind;
 pub use seal::{SealError, Sealer, SecretService};
 pub use secret::SecretValue;
-pub use vault::{CreateOptions, SlotInfo, UnlockReport, Vault, VaultInfo, VersionInfo};
+pub use vault::{CreateOptions, SlotInfo, UnlockReport, Updated, Vault, VaultInfo, VersionInfo};

@@ -62,6 +62,14 @@ pub struct VaultInfo {
     pub slots: Vec<SlotInfo>,
 }
 
+/// The result of [`Vault::update`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Updated {
+    pub credential: Credential,
+    /// False when the patch changed nothing (and nothing was written).
+    pub changed: bool,
+}
+
 /// One version of a credential in its history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VersionInfo {
@@ -786,7 +794,7 @@ impl Vault {
     /// and keeping the old one in its history. A patch that changes nothing
     /// writes nothing and returns the credential as it is.
     #[instrument(skip_all)]
-    pub fn update(&mut self, name: &str, patch: &Patch, now: DateTime<Utc>) -> Result<Credential> {
+    pub fn update(&mut self, name: &str, patch: &Patch, now: DateTime<Utc>) -> Result<Updated> {
         // Reads and writes in one immediate transaction: no other writer can
         // slip in between, so no update is ever lost.
         let tx = self.begin()?;
@@ -803,7 +811,10 @@ impl Vault {
         let secrets = self.open_secrets(&row)?;
         let (new_meta, new_secrets) = patch.apply(&meta, &secrets)?;
         if new_meta == meta && new_secrets == secrets {
-            return self.to_credential(&row);
+            return Ok(Updated {
+                credential: row.credential(meta),
+                changed: false,
+            });
         }
         let credential = self.write_version(&tx, &row, &new_meta, &new_secrets, now)?;
         let changes = describe_changes(&meta, &secrets, &new_meta, &new_secrets);
@@ -812,7 +823,10 @@ impl Vault {
             .details(serde_json::json!({ "version": credential.version, "changes": changes }));
         self.record(&tx, event, now)?;
         self.commit(tx)?;
-        Ok(credential)
+        Ok(Updated {
+            credential,
+            changed: true,
+        })
     }
 
     /// Moves the current row into history and writes `meta`/`secrets` as the next version.

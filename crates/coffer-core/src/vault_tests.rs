@@ -156,14 +156,16 @@ fn update_keeps_history_and_rollback_restores() {
     let c = v
         .update("k", &patch, now() + Duration::days(1))
         .expect("update");
-    assert_eq!(c.version, 2);
+    assert!(c.changed);
+    assert_eq!(c.credential.version, 2);
     let unchanged = v
         .update("k", &patch, now() + Duration::days(2))
         .expect("no-op");
-    assert_eq!(
-        unchanged.version, 2,
+    assert!(
+        !unchanged.changed,
         "a patch that changes nothing writes nothing"
     );
+    assert_eq!(unchanged.credential.version, 2);
     let h = v.history("k").expect("history");
     assert_eq!(h.iter().map(|x| x.version).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(h[1].changes, vec!["field secret_access_key"]);
