@@ -50,12 +50,21 @@ impl fmt::Display for SlotKind {
     }
 }
 
-/// A decoded, checksum-verified key slot.
-#[derive(Clone, Debug)]
+/// A decoded, checksum-verified key slot. `Debug` leaves out the wrapped key.
+#[derive(Clone)]
 pub struct Slot {
     pub kind: SlotKind,
     pub kdf: Option<(KdfParams, [u8; SALT_LEN])>,
     wrapped: Vec<u8>,
+}
+
+impl fmt::Debug for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Slot")
+            .field("kind", &self.kind)
+            .field("kdf", &self.kdf.map(|(params, _)| params))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Slot {
