@@ -73,6 +73,9 @@ pub struct CredentialMeta {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub rotated_at: Option<DateTime<Utc>>,
+    /// This credential's own rotation policy, overriding every other.
+    #[serde(default)]
+    pub policy: Option<crate::rotation::Policy>,
 }
 
 /// The secret field values of a credential. `Debug` shows only the names.
@@ -111,6 +114,7 @@ pub struct Draft {
     pub values: BTreeMap<String, SecretValue>,
     pub expires_at: Option<DateTime<Utc>>,
     pub rotated_at: Option<DateTime<Utc>>,
+    pub policy: Option<crate::rotation::Policy>,
 }
 
 impl Draft {
@@ -125,6 +129,7 @@ impl Draft {
             values: BTreeMap::new(),
             expires_at: None,
             rotated_at: None,
+            policy: None,
         }
     }
 
@@ -142,6 +147,7 @@ impl Draft {
             secret_fields: Vec::new(),
             expires_at: None,
             rotated_at: None,
+            policy: None,
         };
         let mut secrets = Secrets::default();
         for (name, value) in &self.fields {
@@ -163,6 +169,7 @@ impl Draft {
             secret_fields: Vec::new(),
             expires_at: self.expires_at,
             rotated_at: self.rotated_at,
+            policy: self.policy,
         };
         let mut secrets = Secrets::default();
         for (name, value) in self.fields {
@@ -190,6 +197,7 @@ pub struct Patch {
     pub unset: Vec<String>,
     pub expires_at: Option<Option<DateTime<Utc>>>,
     pub rotated_at: Option<Option<DateTime<Utc>>>,
+    pub policy: Option<Option<crate::rotation::Policy>>,
     /// Refuse the change unless the stored credential is at this version.
     pub expected_version: Option<u64>,
 }
@@ -235,6 +243,9 @@ impl Patch {
         }
         if let Some(rotated_at) = self.rotated_at {
             meta.rotated_at = rotated_at;
+        }
+        if let Some(policy) = self.policy {
+            meta.policy = policy;
         }
         normalize(&mut meta, &secrets);
         validate(&meta, &secrets)?;

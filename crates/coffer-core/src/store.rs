@@ -56,6 +56,10 @@ CREATE TABLE audit (
     body        BLOB NOT NULL,
     mac         BLOB NOT NULL
 ) STRICT;
+CREATE TABLE settings (
+    key         TEXT PRIMARY KEY,
+    value       BLOB NOT NULL
+) STRICT;
 CREATE TABLE audit_pending (
     id          INTEGER PRIMARY KEY,
     at          INTEGER NOT NULL,

@@ -1124,6 +1124,13 @@ impl Vault {
         // The audit trail is re-encrypted and re-chained under the new key,
         // after checking it: a rekey must never launder a broken trail.
         audit::rechain(&tx, path, &self.vault_id, old_keys, &new_keys)?;
+        crate::settings::rekey(
+            &tx,
+            path,
+            &self.vault_id,
+            &old_keys.vault_key,
+            &new_keys.vault_key,
+        )?;
         let slots: Vec<&str> = new_slots.iter().map(|(_, s)| s.kind.as_str()).collect();
         let event = Event::new(Action::Rekey).details(serde_json::json!({ "slots": slots }));
         audit::append(
@@ -1167,6 +1174,9 @@ fn describe_changes(
     }
     if a.rotated_at != b.rotated_at {
         changes.push("rotated".to_owned());
+    }
+    if a.policy != b.policy {
+        changes.push("policy".to_owned());
     }
     let mut names: Vec<&String> = a
         .fields

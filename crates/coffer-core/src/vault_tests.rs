@@ -650,3 +650,56 @@ fn vault_debug_shows_no_key_material() {
         "{shown}"
     );
 }
+
+#[test]
+fn policies_are_stored_encrypted_audited_and_survive_rekey() {
+    use crate::rotation::{Policy, Scope, State};
+    let (f, mut v) = fixture();
+    let mut old = aws("aws/old", "1");
+    old.rotated_at = Some(now() - Duration::days(200));
+    v.add(old, now()).expect("add");
+    let mut fresh = aws("aws/fresh", "2");
+    fresh.tags = vec!["pci-canary-tag".into()];
+    v.add(fresh, now()).expect("add");
+    v.set_policy(
+        &Scope::Tag("pci-canary-tag".into()),
+        Some(Policy::new(10, 3).expect("p")),
+        now(),
+    )
+    .expect("set");
+    let at = now() + Duration::days(8);
+    let states: Vec<(String, State)> = v
+        .statuses(at)
+        .expect("statuses")
+        .into_iter()
+        .map(|(c, s)| (c.meta.name, s.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("aws/old".into(), State::Overdue),
+            ("aws/fresh".into(), State::DueSoon)
+        ]
+    );
+    let settings: Vec<u8> = raw(&f)
+        .query_row("SELECT value FROM settings", [], |r| r.get(0))
+        .expect("row");
+    assert!(!contains(&settings, b"pci-canary-tag"));
+    v.rekey(
+        Some(&f.sealer),
+        Some(&SecretValue::from("recovery pass")),
+        now(),
+    )
+    .expect("rekey");
+    assert_eq!(v.policies().expect("policies").by_tag.len(), 1);
+    let changes = v
+        .audit_entries(&crate::audit::Query {
+            action: Some(crate::audit::Action::SettingsChange),
+            ..Default::default()
+        })
+        .expect("audit");
+    assert_eq!(changes.len(), 1);
+    v.set_policy(&Scope::Tag("pci-canary-tag".into()), None, now())
+        .expect("unset");
+    assert!(v.policies().expect("policies").by_tag.is_empty());
+}
