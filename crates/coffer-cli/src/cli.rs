@@ -52,6 +52,11 @@ pub enum Command {
     Passphrase(PassphraseCommand),
     /// Replace the vault key and re-encrypt everything
     Rekey,
+    /// Rotation status of every credential, most urgent first; exit 3 when any is overdue or expired
+    Status(StatusArgs),
+    /// Rotation policies by kind, tag or environment
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Show the audit trail (newest first), verify it, or export it
     Audit(AuditArgs),
     /// Check the keyring backend, the session and the vault, with fixes
@@ -102,6 +107,12 @@ pub struct CommonFields {
     /// When the key was last rotated, if it was made elsewhere (YYYY-MM-DD or RFC 3339)
     #[arg(long, value_name = "DATE")]
     pub rotated_at: Option<String>,
+    /// This credential's own rotation policy: maximum age (e.g. 60 or 60d)
+    #[arg(long, value_name = "DAYS")]
+    pub max_age: Option<String>,
+    /// With --max-age: warn this long before (default 14d)
+    #[arg(long, value_name = "DAYS", requires = "max_age")]
+    pub warn: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -155,6 +166,9 @@ pub struct EditArgs {
     /// Remove the notes
     #[arg(long, conflicts_with = "note")]
     pub clear_note: bool,
+    /// Drop this credential's own rotation policy (the tag/env/kind one applies again)
+    #[arg(long, conflicts_with = "max_age")]
+    pub clear_policy: bool,
     /// Remove a tag (repeatable)
     #[arg(long = "untag", value_name = "TAG")]
     pub untags: Vec<String>,
@@ -247,4 +261,52 @@ pub struct ExportArgs {
     pub format: String,
     #[command(flatten)]
     pub filter: AuditFilter,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Only credentials of this environment
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only credentials with this tag
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct PolicyScope {
+    /// Applies to a credential kind
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// Applies to credentials with this tag
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Applies to credentials of this environment
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// The policies in force: the kind defaults and every override
+    List(JsonArg),
+    /// Set the policy of a kind, tag or environment
+    Set {
+        #[command(flatten)]
+        scope: PolicyScope,
+        /// Maximum age (e.g. 90 or 90d)
+        #[arg(long, value_name = "DAYS")]
+        max_age: String,
+        /// Warn this long before (default 14d)
+        #[arg(long, value_name = "DAYS")]
+        warn: Option<String>,
+    },
+    /// Remove the policy of a kind, tag or environment
+    Unset {
+        #[command(flatten)]
+        scope: PolicyScope,
+    },
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use coffer_core::doctor::{self, Status};
 use coffer_core::input::parse_secret_json;
 use coffer_core::kind::FieldFormat;
+use coffer_core::rotation::{Policy, Scope};
 use coffer_core::{
     CreateOptions, Draft, KdfParams, Kind, Patch, SecretService, SecretValue, Vault,
 };
@@ -219,6 +220,7 @@ pub fn add(ctx: &Context, args: &AddArgs, out: Out) -> anyhow::Result<Exit> {
     draft.notes = common.note.clone();
     draft.expires_at = opt_date("--expires", &common.expires)?;
     draft.rotated_at = opt_date("--rotated-at", &common.rotated_at)?;
+    draft.policy = own_policy(common)?;
     draft.fields = fields;
     // Refuse bad argv (a secret field, a bad name) before asking for secrets.
     draft.check_plain_input()?;
@@ -366,6 +368,11 @@ pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
         unset: args.unset.clone(),
         expires_at: opt_date("--expires", &common.expires)?.map(Some),
         rotated_at: opt_date("--rotated-at", &common.rotated_at)?.map(Some),
+        policy: if args.clear_policy {
+            Some(None)
+        } else {
+            own_policy(common)?.map(Some)
+        },
         expected_version: args.if_version,
         ..Patch::default()
     };
@@ -689,4 +696,99 @@ pub fn audit(ctx: &Context, args: &AuditArgs, out: Out) -> anyhow::Result<Exit> 
             }
         }
     }
+}
+
+/// A number of days: `90` or `90d`.
+fn parse_days(flag: &str, value: &str) -> Result<u32, CliError> {
+    value
+        .strip_suffix('d')
+        .unwrap_or(value)
+        .parse::<u32>()
+        .map_err(|_| {
+            usage(format!(
+                "invalid {flag} '{value}': give a number of days, e.g. 90 or 90d"
+            ))
+        })
+}
+
+fn policy_from(max_age: &str, warn: Option<&str>) -> anyhow::Result<Policy> {
+    let max = parse_days("--max-age", max_age)?;
+    let warn = warn
+        .map(|w| parse_days("--warn", w))
+        .transpose()?
+        .unwrap_or_else(|| coffer_core::rotation::DEFAULT_WARN_DAYS.min(max.saturating_sub(1)));
+    Ok(Policy::new(max, warn)?)
+}
+
+fn own_policy(common: &CommonFields) -> anyhow::Result<Option<Policy>> {
+    common
+        .max_age
+        .as_deref()
+        .map(|m| policy_from(m, common.warn.as_deref()))
+        .transpose()
+}
+
+pub fn status(ctx: &Context, args: &StatusArgs, out: Out) -> anyhow::Result<Exit> {
+    let session = ctx.unlock()?;
+    let now = Utc::now();
+    let all: Vec<_> = session
+        .vault
+        .statuses(now)?
+        .into_iter()
+        .filter(|(c, _)| {
+            args.env
+                .as_ref()
+                .is_none_or(|e| c.meta.env.as_ref() == Some(e))
+        })
+        .filter(|(c, _)| args.tag.as_ref().is_none_or(|t| c.meta.tags.contains(t)))
+        .collect();
+    session.finish()?;
+    if args.json {
+        print_json(
+            out,
+            &Value::Array(all.iter().map(|(c, s)| output::status_json(c, s)).collect()),
+        )?;
+    } else {
+        output::print_status_table(out, &all)?;
+    }
+    let attention = all.iter().any(|(_, s)| s.state.needs_action());
+    Ok(if attention { Exit::Attention } else { Exit::Ok })
+}
+
+fn scope_of(scope: &PolicyScope) -> anyhow::Result<Scope> {
+    Ok(match (&scope.kind, &scope.tag, &scope.env) {
+        (Some(k), _, _) => Scope::Kind(k.parse()?),
+        (_, Some(t), _) => Scope::Tag(t.clone()),
+        (_, _, Some(e)) => Scope::Env(e.clone()),
+        _ => return Err(usage("give one of --kind, --tag or --env").into()),
+    })
+}
+
+pub fn policy(ctx: &Context, command: &PolicyCommand, out: Out) -> anyhow::Result<Exit> {
+    let mut session = ctx.unlock()?;
+    let policies = match command {
+        PolicyCommand::List(_) => session.vault.policies()?,
+        PolicyCommand::Set {
+            scope,
+            max_age,
+            warn,
+        } => {
+            let policy = policy_from(max_age, warn.as_deref())?;
+            session
+                .vault
+                .set_policy(&scope_of(scope)?, Some(policy), Utc::now())?
+        }
+        PolicyCommand::Unset { scope } => {
+            session
+                .vault
+                .set_policy(&scope_of(scope)?, None, Utc::now())?
+        }
+    };
+    session.finish()?;
+    if matches!(command, PolicyCommand::List(JsonArg { json: true })) {
+        print_json(out, &output::policies_json(&policies))?;
+    } else {
+        output::print_policies(out, &policies)?;
+    }
+    Ok(Exit::Ok)
 }

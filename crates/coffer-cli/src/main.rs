@@ -54,6 +54,8 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Rollback(a) => commands::rollback(&ctx, a, out),
         Command::Passphrase(c) => commands::passphrase(&ctx, c, out),
         Command::Rekey => commands::rekey(&ctx, out),
+        Command::Status(a) => commands::status(&ctx, a, out),
+        Command::Policy(c) => commands::policy(&ctx, c, out),
         Command::Audit(a) => commands::audit(&ctx, a, out),
         Command::Doctor(a) => commands::doctor(&ctx, a, out),
         Command::Kinds(a) => commands::kinds(a, out),

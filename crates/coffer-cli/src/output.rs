@@ -5,6 +5,8 @@ use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use coffer_core::audit::Entry;
+use coffer_core::rotation::{self, Policies, Status};
+use coffer_core::Kind;
 use coffer_core::{Credential, VersionInfo};
 use serde_json::{json, Value};
 
@@ -180,4 +182,117 @@ pub fn print_audit_table(out: &mut dyn Write, entries: &[Entry]) -> std::io::Res
         )?;
     }
     Ok(())
+}
+
+/// The JSON shape of one credential's rotation status (`status --json`).
+pub fn status_json(c: &Credential, s: &Status) -> Value {
+    json!({
+        "name": c.meta.name,
+        "kind": c.meta.kind.as_str(),
+        "env": c.meta.env,
+        "tags": c.meta.tags,
+        "state": s.state.as_str(),
+        "since": time(&s.since),
+        "basis": if s.rotated { "rotated" } else { "created" },
+        "age_days": s.age_days,
+        "due": s.due.as_ref().map(time),
+        "days_left": s.days_left,
+        "expires_at": opt_time(&c.meta.expires_at),
+        "policy": s.policy.as_ref().map(|(p, source)| json!({
+            "max_age_days": p.max_age_days,
+            "warn_days": p.warn_days,
+            "source": source.to_string(),
+        })),
+    })
+}
+
+pub fn print_status_table(
+    out: &mut dyn Write,
+    all: &[(Credential, Status)],
+) -> std::io::Result<()> {
+    if all.is_empty() {
+        return writeln!(out, "(no credentials)");
+    }
+    let wn = all
+        .iter()
+        .map(|(c, _)| c.meta.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    writeln!(
+        out,
+        "{:9}  {:wn$}  {:>5}  {:10}  {:>9}  POLICY",
+        "STATE", "NAME", "AGE", "DUE", "DAYS LEFT"
+    )?;
+    for (c, s) in all {
+        let state = match s.state {
+            rotation::State::Expired => "EXPIRED",
+            rotation::State::Overdue => "OVERDUE",
+            rotation::State::DueSoon => "due soon",
+            rotation::State::Ok => "ok",
+            rotation::State::NoPolicy => "no policy",
+        };
+        let due = s
+            .due
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| "-".into());
+        let left = s
+            .days_left
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "-".into());
+        let policy = s
+            .policy
+            .as_ref()
+            .map(|(p, source)| format!("{}d, warn {}d ({source})", p.max_age_days, p.warn_days))
+            .unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "{state:9}  {:wn$}  {:>4}d  {due:10}  {left:>9}  {policy}",
+            c.meta.name, s.age_days
+        )?;
+    }
+    Ok(())
+}
+
+pub fn policies_json(p: &Policies) -> Value {
+    let defaults: serde_json::Map<String, Value> = Kind::ALL
+        .iter()
+        .filter_map(|k| rotation::default_policy(*k).map(|p| (k.as_str().to_owned(), json!(p))))
+        .collect();
+    json!({ "defaults": defaults, "by_kind": p.by_kind, "by_tag": p.by_tag, "by_env": p.by_env })
+}
+
+pub fn print_policies(out: &mut dyn Write, p: &Policies) -> std::io::Result<()> {
+    writeln!(out, "Kind defaults:")?;
+    for k in Kind::ALL {
+        if let Some(d) = rotation::default_policy(k) {
+            writeln!(
+                out,
+                "  {:24} {}d, warn {}d",
+                k.as_str(),
+                d.max_age_days,
+                d.warn_days
+            )?;
+        }
+    }
+    for (title, map) in [
+        ("Kinds", &p.by_kind),
+        ("Tags", &p.by_tag),
+        ("Environments", &p.by_env),
+    ] {
+        if !map.is_empty() {
+            writeln!(out, "{title}:")?;
+            for (name, policy) in map {
+                writeln!(
+                    out,
+                    "  {name:24} {}d, warn {}d",
+                    policy.max_age_days, policy.warn_days
+                )?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "Precedence: credential, then the strictest tag, then environment, then kind."
+    )
 }

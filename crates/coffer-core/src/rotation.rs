@@ -186,7 +186,7 @@ pub struct Status {
     pub age_days: i64,
     /// The earlier of the policy's due date and the expiry.
     pub due: Option<DateTime<Utc>>,
-    /// Whole days until `due` (negative when past).
+    /// Calendar days until `due` (negative when past).
     pub days_left: Option<i64>,
     pub policy: Option<(Policy, Source)>,
 }
@@ -232,15 +232,9 @@ pub fn status(credential: &Credential, policies: &Policies, now: DateTime<Utc>) 
     }
 }
 
-/// Whole days from `now` to `then`, rounded towards the past for past dates
-/// (a due date 1 hour ago is "-1 days left", not "0").
+/// Calendar days (UTC) from `now` to `then`: due today is 0, yesterday -1.
 fn days_until(now: DateTime<Utc>, then: DateTime<Utc>) -> i64 {
-    let d = then - now;
-    if d >= Duration::zero() {
-        d.num_days()
-    } else {
-        -((-d).num_seconds() + 86_399) / 86_400
-    }
+    (then.date_naive() - now.date_naive()).num_days()
 }
 
 #[cfg(test)]
@@ -305,6 +299,10 @@ mod tests {
         );
         assert_eq!(
             status(&c, &p, t(90) + Duration::hours(1)).days_left,
+            Some(0)
+        );
+        assert_eq!(
+            status(&c, &p, t(91) + Duration::hours(1)).days_left,
             Some(-1)
         );
         assert_eq!(status(&c, &p, t(10)).days_left, Some(80));

@@ -5,6 +5,7 @@ mod audit;
 mod bad_input;
 mod concurrency;
 mod scenario;
+mod status;
 mod support;
 mod tamper;
 mod unlock;
