@@ -23,9 +23,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
-  SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   # apt's own temp dir under /tmp has been seen deleted mid-install here: use a private one, and retry.
   export DEBIAN_FRONTEND=noninteractive TMPDIR="$CACHE/apt-tmp"
   mkdir -p "$TMPDIR"
@@ -53,6 +53,18 @@ else
 fi
 
 if [ "$purpose" = test ]; then
+  # moto_server (AWS IAM/STS/Secrets Manager on 127.0.0.1) from PyPI, in a private venv.
+  venv="$CACHE/venv"
+  if [ ! -x "$venv/bin/moto_server" ]; then
+    python3 -c 'import venv, ensurepip' 2>/dev/null || {
+      say "installing Debian packages: python3 python3-venv"
+      ${SUDO:-} apt-get install -y -q --no-install-recommends python3 python3-venv; }
+    say "installing moto[server] from PyPI into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]'
+  else
+    say "moto_server: present"
+  fi
   tools="$CACHE/tools"
   if [ ! -x "$tools/bin/tauri-driver" ]; then
     say "installing tauri-driver 2.x from crates.io into $tools"

@@ -18,7 +18,7 @@ if [ "${1:-}" = --in-session ]; then
     >"$RUN_DIR/logs/tauri-driver.log" 2>&1 &
   driver=$!
   trap 'kill $driver 2>/dev/null || true' EXIT
-  COFFER_TEST_KEYRING=1 COFFER_TEST_E2E=1 TAURI_DRIVER_URL="http://127.0.0.1:$TAURI_DRIVER_PORT" \
+  COFFER_TEST_KEYRING=1 COFFER_TEST_E2E=1 COFFER_TEST_MOTO=1 TAURI_DRIVER_URL="http://127.0.0.1:$TAURI_DRIVER_PORT" \
     cargo test --workspace --locked
   exit
 fi
@@ -41,10 +41,17 @@ export RUN_DIR XDG_DATA_HOME="$RUN_DIR/data" XDG_CONFIG_HOME="$RUN_DIR/config" X
 export TAURI_DRIVER_PORT=${TAURI_DRIVER_PORT:-4444}
 export COFFER_E2E_SHOTS=${COFFER_E2E_SHOTS:-$CARGO_TARGET_DIR/e2e-shots}
 
+# moto_server: AWS IAM and STS for the rotation tests, on loopback only.
+MOTO_PORT=${MOTO_PORT:-$((15000 + RANDOM % 1000))}
+"$COFFER_CACHE/venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$RUN_DIR/logs/moto.log" 2>&1 &
+moto=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$MOTO_PORT/moto-api/" >/dev/null && break; sleep 0.1; done
+export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+
 display=$((90 + RANDOM % 100))
 Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >"$RUN_DIR/logs/xvfb.log" 2>&1 &
 xvfb=$!
-trap 'kill $xvfb 2>/dev/null || true; rm -rf "$RUN_DIR"' EXIT
+trap 'kill $xvfb $moto 2>/dev/null || true; rm -rf "$RUN_DIR"' EXIT
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
 export DISPLAY=":$display"
 

@@ -54,6 +54,8 @@ pub enum Command {
     Rekey,
     /// Rotation status of every credential, most urgent first; exit 3 when any is overdue or expired
     Status(StatusArgs),
+    /// Start or continue the guided rotation of a credential (automated for AWS IAM keys)
+    Rotate(RotateArgs),
     /// Rotation policies by kind, tag or environment
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -309,4 +311,36 @@ pub enum PolicyCommand {
         #[command(flatten)]
         scope: PolicyScope,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct RotateArgs {
+    pub name: String,
+    /// How long the old value stays valid after the new one is promoted (e.g. 24h, 30m, 2d, 0)
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub grace: String,
+    /// Answer yes to every confirmation (scripts)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Stop the running rotation and undo it
+    #[arg(long, conflicts_with_all = ["yes", "generate"])]
+    pub abort: bool,
+    /// Demand the automated flow (AWS IAM keys)
+    #[arg(long, conflicts_with = "manual")]
+    pub automate: bool,
+    /// Rotate by hand even where Coffer could automate
+    #[arg(long)]
+    pub manual: bool,
+    /// Generate the new value (db-password, api-key, single-field generic)
+    #[arg(long)]
+    pub generate: bool,
+    /// Length of a generated value
+    #[arg(long, default_value_t = 32, requires = "generate")]
+    pub length: usize,
+    /// Characters of a generated value
+    #[arg(long, value_parser = ["alnum", "symbols", "hex"], default_value = "alnum", requires = "generate")]
+    pub charset: String,
+    /// With two IAM keys on the user already, delete the inactive one
+    #[arg(long)]
+    pub delete_inactive: bool,
 }

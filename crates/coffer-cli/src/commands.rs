@@ -225,6 +225,18 @@ pub fn add(ctx: &Context, args: &AddArgs, out: Out) -> anyhow::Result<Exit> {
     // Refuse bad argv (a secret field, a bad name) before asking for secrets.
     draft.check_plain_input()?;
     draft.values = read_values_for_add(kind, &draft.fields)?;
+    if kind == Kind::AwsAccessKey
+        && draft.rotated_at.is_none()
+        && std::env::var_os("COFFER_OFFLINE").is_none()
+    {
+        // A key brought in from elsewhere has an age: ask IAM when it was made.
+        match coffer_core::rotation::aws::draft_key_created_at(&draft, Utc::now()) {
+            Ok(created) => draft.rotated_at = created,
+            Err(e) => eprintln!(
+                "coffer: note: could not ask IAM when this key was created ({e}); pass --rotated-at DATE if it is old (COFFER_OFFLINE=1 skips this)"
+            ),
+        }
+    }
     let mut session = ctx.unlock()?;
     let credential = session.vault.add(draft, Utc::now())?;
     if args.json {
@@ -742,14 +754,18 @@ pub fn status(ctx: &Context, args: &StatusArgs, out: Out) -> anyhow::Result<Exit
         })
         .filter(|(c, _)| args.tag.as_ref().is_none_or(|t| c.meta.tags.contains(t)))
         .collect();
+    let running: BTreeMap<String, coffer_core::rotation::run::Run> =
+        session.vault.running_rotations()?.into_iter().collect();
     session.finish()?;
     if args.json {
-        print_json(
-            out,
-            &Value::Array(all.iter().map(|(c, s)| output::status_json(c, s)).collect()),
-        )?;
+        let items = all
+            .iter()
+            .map(|(c, s)| output::status_json(c, s, running.get(&c.meta.name)))
+            .collect();
+        print_json(out, &Value::Array(items))?;
     } else {
         output::print_status_table(out, &all)?;
+        output::print_running_rotations(out, &running)?;
     }
     let attention = all.iter().any(|(_, s)| s.state.needs_action());
     Ok(if attention { Exit::Attention } else { Exit::Ok })

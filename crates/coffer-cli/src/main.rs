@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod exit;
 mod output;
+mod rotate;
 mod session;
 mod terminal;
 
@@ -55,6 +56,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Passphrase(c) => commands::passphrase(&ctx, c, out),
         Command::Rekey => commands::rekey(&ctx, out),
         Command::Status(a) => commands::status(&ctx, a, out),
+        Command::Rotate(a) => rotate::rotate(&ctx, a, out),
         Command::Policy(c) => commands::policy(&ctx, c, out),
         Command::Audit(a) => commands::audit(&ctx, a, out),
         Command::Doctor(a) => commands::doctor(&ctx, a, out),

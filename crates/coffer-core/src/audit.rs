@@ -88,10 +88,13 @@ pub enum Action {
     PassphraseSet,
     PassphraseChange,
     SettingsChange,
+    RotationStart,
+    RotationStep,
+    RotationAbort,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 19] = [
         Action::VaultCreate,
         Action::Unlock,
         Action::UnlockFailed,
@@ -108,6 +111,9 @@ impl Action {
         Action::PassphraseSet,
         Action::PassphraseChange,
         Action::SettingsChange,
+        Action::RotationStart,
+        Action::RotationStep,
+        Action::RotationAbort,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +134,9 @@ impl Action {
             Action::PassphraseSet => "passphrase_set",
             Action::PassphraseChange => "passphrase_change",
             Action::SettingsChange => "settings_change",
+            Action::RotationStart => "rotation_start",
+            Action::RotationStep => "rotation_step",
+            Action::RotationAbort => "rotation_abort",
         }
     }
 

@@ -56,6 +56,16 @@ CREATE TABLE audit (
     body        BLOB NOT NULL,
     mac         BLOB NOT NULL
 ) STRICT;
+CREATE TABLE rotations (
+    id            BLOB PRIMARY KEY,
+    credential_id BLOB NOT NULL REFERENCES credentials(id) ON DELETE CASCADE,
+    started_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    finished_at   INTEGER,
+    state         BLOB NOT NULL,
+    pending       BLOB
+) STRICT;
+CREATE UNIQUE INDEX one_running_rotation ON rotations (credential_id) WHERE finished_at IS NULL;
 CREATE TABLE settings (
     key         TEXT PRIMARY KEY,
     value       BLOB NOT NULL

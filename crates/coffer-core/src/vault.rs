@@ -129,7 +129,7 @@ impl Cipher<'_> {
         )
     }
 
-    fn open_meta(&self, row: &Row) -> Result<CredentialMeta> {
+    pub(crate) fn open_meta(&self, row: &Row) -> Result<CredentialMeta> {
         let what = format!(
             "credential record {} version {} (metadata)",
             row.id, row.version
@@ -144,7 +144,7 @@ impl Cipher<'_> {
             .map_err(|_| Error::integrity(format!("{what}: malformed content")))
     }
 
-    fn open_secrets(&self, row: &Row) -> Result<Secrets> {
+    pub(crate) fn open_secrets(&self, row: &Row) -> Result<Secrets> {
         let what = format!(
             "credential record {} version {} (secret fields)",
             row.id, row.version
@@ -165,13 +165,13 @@ impl Cipher<'_> {
 type RawRow = (Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>);
 
 /// A stored row of the `credentials` or `history` table.
-struct Row {
-    id: CredentialId,
-    version: u64,
-    created_at: i64,
-    updated_at: i64,
-    meta: Vec<u8>,
-    secrets: Vec<u8>,
+pub(crate) struct Row {
+    pub(crate) id: CredentialId,
+    pub(crate) version: u64,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) meta: Vec<u8>,
+    pub(crate) secrets: Vec<u8>,
 }
 
 impl Row {
@@ -232,7 +232,7 @@ fn record_aad(vault_id: &[u8], id: &CredentialId, version: u64, purpose: &str) -
 
 /// JSON of the secret values, built in a buffer sized up front so it is
 /// never reallocated (which would leave copies behind) and wiped on drop.
-fn encode_secrets(secrets: &Secrets) -> Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn encode_secrets(secrets: &Secrets) -> Result<Zeroizing<Vec<u8>>> {
     let capacity = 2 + secrets
         .0
         .iter()
@@ -558,11 +558,11 @@ impl Vault {
         Ok(self.cipher()?.name_index(name))
     }
 
-    fn open_meta(&self, row: &Row) -> Result<CredentialMeta> {
+    pub(crate) fn open_meta(&self, row: &Row) -> Result<CredentialMeta> {
         self.cipher()?.open_meta(row)
     }
 
-    fn open_secrets(&self, row: &Row) -> Result<Secrets> {
+    pub(crate) fn open_secrets(&self, row: &Row) -> Result<Secrets> {
         self.cipher()?.open_secrets(row)
     }
 
@@ -618,7 +618,11 @@ impl Vault {
         Ok(Some((row, meta)))
     }
 
-    fn find_required(&self, conn: &Connection, name: &str) -> Result<(Row, CredentialMeta)> {
+    pub(crate) fn find_required(
+        &self,
+        conn: &Connection,
+        name: &str,
+    ) -> Result<(Row, CredentialMeta)> {
         self.find(conn, name)?.ok_or_else(|| Error::NotFound {
             name: name.to_owned(),
         })
@@ -830,7 +834,7 @@ impl Vault {
     }
 
     /// Moves the current row into history and writes `meta`/`secrets` as the next version.
-    fn write_version(
+    pub(crate) fn write_version(
         &self,
         tx: &Transaction<'_>,
         row: &Row,
@@ -891,7 +895,7 @@ impl Vault {
         Ok(row.credential(meta))
     }
 
-    fn history_rows(&self, conn: &Connection, id: &CredentialId) -> Result<Vec<Row>> {
+    pub(crate) fn history_rows(&self, conn: &Connection, id: &CredentialId) -> Result<Vec<Row>> {
         let mut stmt = self.db(conn.prepare(
             "SELECT credential_id, version, created_at, created_at, meta, secrets FROM history
              WHERE credential_id = ?1 ORDER BY version",

@@ -4,6 +4,7 @@
 mod audit;
 mod bad_input;
 mod concurrency;
+mod rotation;
 mod scenario;
 mod status;
 mod support;

@@ -95,6 +95,8 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
             .env_remove("RUST_LOG")
+            // No test reaches out to real AWS; the moto tests set their endpoint.
+            .env("COFFER_OFFLINE", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -1,0 +1,178 @@
+//! `coffer rotate`: the terminal side of a rotation run (prompts, answers,
+//! progress); the run itself is the core's state machine.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use chrono::{Duration, Utc};
+use coffer_core::input::parse_secret_json;
+use coffer_core::rotation::run::{self, Charset, Generate, Guide, Options, Outcome, Step};
+use coffer_core::{Kind, SecretValue};
+
+use crate::cli::RotateArgs;
+use crate::exit::{usage, CliError, Exit};
+use crate::output;
+use crate::session::Context;
+use crate::terminal;
+
+/// A duration: `0`, `90s`, `30m`, `24h`, `2d`.
+fn parse_duration(value: &str) -> Result<Duration, CliError> {
+    let bad = || {
+        usage(format!(
+            "invalid --grace '{value}': use e.g. 0, 90s, 30m, 24h or 2d"
+        ))
+    };
+    if value == "0" {
+        return Ok(Duration::zero());
+    }
+    let (number, unit) = value.split_at(value.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    match unit {
+        "s" => Ok(Duration::seconds(n)),
+        "m" => Ok(Duration::minutes(n)),
+        "h" => Ok(Duration::hours(n)),
+        "d" => Ok(Duration::days(n)),
+        _ => Err(bad()),
+    }
+}
+
+struct TerminalGuide {
+    yes: bool,
+    /// `COFFER_FAULT_AFTER_STEP=<step>`: abort the process right after that
+    /// step is saved, as a `kill -9` there would (crash tests).
+    fault_after: Option<String>,
+}
+
+impl Guide for TerminalGuide {
+    fn say(&mut self, text: &str) {
+        eprintln!("{text}");
+    }
+
+    fn new_value(
+        &mut self,
+        _kind: Kind,
+        fields: &[&'static str],
+    ) -> coffer_core::Result<Option<BTreeMap<String, SecretValue>>> {
+        if !terminal::stdin_is_terminal() {
+            let text = terminal::read_stdin().map_err(|e| coffer_core::Error::Failure {
+                what: e.to_string(),
+            })?;
+            let values: BTreeMap<String, SecretValue> = parse_secret_json(&text)?
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .collect();
+            return Ok((!values.is_empty()).then_some(values));
+        }
+        let mut values = BTreeMap::new();
+        for field in fields {
+            let value =
+                terminal::prompt_hidden(&format!("New {field} (hidden): ")).map_err(|e| {
+                    coffer_core::Error::Failure {
+                        what: e.to_string(),
+                    }
+                })?;
+            if value.is_empty() {
+                return Ok(None);
+            }
+            values.insert((*field).to_owned(), value);
+        }
+        Ok(Some(values))
+    }
+
+    fn confirm(&mut self, question: &str) -> coffer_core::Result<bool> {
+        if self.yes {
+            eprintln!("{question} yes (--yes)");
+            return Ok(true);
+        }
+        if terminal::interactive() {
+            return terminal::confirm(question).map_err(|e| coffer_core::Error::Failure {
+                what: e.to_string(),
+            });
+        }
+        Ok(false)
+    }
+
+    fn step_saved(&mut self, step: Step) {
+        eprintln!("  done: {}", step.as_str());
+        if self.fault_after.as_deref() == Some(step.as_str()) {
+            std::process::abort();
+        }
+    }
+}
+
+pub fn rotate(ctx: &Context, args: &RotateArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let grace = parse_duration(&args.grace)?;
+    let mut session = ctx.unlock()?;
+    let now = Utc::now();
+    if args.abort {
+        run::abort(&mut session.vault, &args.name, now)?;
+        session.finish()?;
+        writeln!(
+            out,
+            "Rotation of {} aborted; the previous value is current.",
+            args.name
+        )?;
+        return Ok(Exit::Ok);
+    }
+    let options = Options {
+        grace,
+        automate: match (args.automate, args.manual) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+        generate: args.generate.then_some(Generate {
+            length: args.length,
+            charset: match args.charset.as_str() {
+                "symbols" => Charset::AlphanumericSymbols,
+                "hex" => Charset::Hex,
+                _ => Charset::Alphanumeric,
+            },
+        }),
+        delete_inactive: args.delete_inactive,
+    };
+    let mut guide = TerminalGuide {
+        yes: args.yes,
+        fault_after: std::env::var("COFFER_FAULT_AFTER_STEP").ok(),
+    };
+    let outcome = run::rotate(&mut session.vault, &args.name, &options, &mut guide, now)?;
+    let version = session.vault.get(&args.name)?.version;
+    session.finish()?;
+    match outcome {
+        Outcome::Done => {
+            writeln!(
+                out,
+                "Rotation of {} done: version {version} is current and the old value is revoked.",
+                args.name
+            )?;
+            Ok(Exit::Ok)
+        }
+        Outcome::Waiting {
+            step: Step::Revoke,
+            until: Some(until),
+            ..
+        } => {
+            writeln!(
+                out,
+                "Rotation of {}: version {version} is current; the old value stays valid until {}. Run `coffer rotate {}` after that to revoke it.",
+                args.name,
+                output::time(&until),
+                args.name
+            )?;
+            Ok(Exit::Ok)
+        }
+        Outcome::Waiting { step, reason, .. } => {
+            writeln!(
+                out,
+                "Rotation of {} waits at {}: {reason}.",
+                args.name,
+                step.as_str()
+            )?;
+            Ok(Exit::Attention)
+        }
+        Outcome::Aborted => {
+            writeln!(out, "Rotation of {} was aborted.", args.name)?;
+            Ok(Exit::Ok)
+        }
+    }
+}

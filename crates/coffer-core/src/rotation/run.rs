@@ -1,0 +1,628 @@
+//! The guided rotation run: a persisted, resumable state machine, one per
+//! credential at a time, every step audited.
+//!
+//! prepare → new value (pending) → verify → promote → push → revoke → done.
+//! Each step ends with one transaction that saves the next step (and, for
+//! promote, the new version of the credential), so a crash at any moment
+//! resumes at the step that was not yet saved. Where a provider has an API
+//! (AWS IAM access keys, see [`super::aws`]) a step runs itself; otherwise a
+//! [`Guide`] asks the person and their answer is recorded.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::aws::{self, AwsState};
+use crate::audit::{Action, Event};
+use crate::credential::{Credential, CredentialId, Secrets};
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::kind::Kind;
+use crate::secret::SecretValue;
+use crate::vault::{encode_secrets, Vault};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Prepare,
+    NewValue,
+    Verify,
+    Promote,
+    Push,
+    Revoke,
+    Done,
+    Aborted,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Prepare => "prepare",
+            Step::NewValue => "new_value",
+            Step::Verify => "verify",
+            Step::Promote => "promote",
+            Step::Push => "push",
+            Step::Revoke => "revoke",
+            Step::Done => "done",
+            Step::Aborted => "aborted",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    /// The person makes, checks and revokes the value; Coffer records it.
+    Manual,
+    /// AWS IAM access keys: every step through the IAM and STS APIs.
+    AwsIam,
+}
+
+/// What is saved between steps (encrypted; secret values are kept apart).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunState {
+    pub flow: Flow,
+    pub step: Step,
+    /// The credential version the run replaces.
+    pub from_version: u64,
+    pub grace_secs: i64,
+    #[serde(default)]
+    pub revoke_by: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub aws: Option<AwsState>,
+}
+
+/// A rotation run as stored.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub id: [u8; 16],
+    pub credential_id: CredentialId,
+    pub started_at: DateTime<Utc>,
+    pub state: RunState,
+    /// The new secret values between "new value" and "promote".
+    pub pending: Option<Secrets>,
+}
+
+/// How a new value is generated, for kinds where Coffer chooses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Generate {
+    pub length: usize,
+    pub charset: Charset,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Charset {
+    Alphanumeric,
+    AlphanumericSymbols,
+    Hex,
+}
+
+impl Charset {
+    fn alphabet(self) -> &'static [u8] {
+        match self {
+            Charset::Alphanumeric => {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+            }
+            Charset::AlphanumericSymbols => {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!@#%^*+=:,"
+            }
+            Charset::Hex => b"0123456789abcdef",
+        }
+    }
+}
+
+/// A random value from the OS RNG, without modulo bias.
+pub fn generate(g: Generate) -> Result<SecretValue> {
+    if !(8..=1024).contains(&g.length) {
+        return Err(Error::invalid(
+            "--length",
+            "a generated value is 8 to 1024 characters",
+        ));
+    }
+    let alphabet = g.charset.alphabet();
+    let limit = 256 - (256 % alphabet.len());
+    let mut out = String::with_capacity(g.length);
+    let mut buf = zeroize::Zeroizing::new([0u8; 64]);
+    while out.len() < g.length {
+        crypto::random_bytes(buf.as_mut())?;
+        for &b in buf.iter() {
+            if (b as usize) < limit && out.len() < g.length {
+                out.push(alphabet[b as usize % alphabet.len()] as char);
+            }
+        }
+    }
+    Ok(SecretValue::from(zeroize::Zeroizing::new(out)))
+}
+
+pub struct Options {
+    /// How long the old value stays valid after promotion.
+    pub grace: Duration,
+    /// `Some(true)` demands the automated flow, `Some(false)` the manual
+    /// one; `None` automates when the kind allows it.
+    pub automate: Option<bool>,
+    pub generate: Option<Generate>,
+    /// With two keys already on the IAM user, delete the inactive one.
+    pub delete_inactive: bool,
+}
+
+/// How a run stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// It waits at `step` (for the grace period, an answer or a value).
+    Waiting {
+        step: Step,
+        until: Option<DateTime<Utc>>,
+        reason: String,
+    },
+    Aborted,
+}
+
+/// How the run talks to the person: the CLI prompts, the app shows a wizard.
+pub trait Guide {
+    fn say(&mut self, text: &str);
+    /// New values for `fields`, or `None` when they cannot be given now.
+    fn new_value(
+        &mut self,
+        kind: Kind,
+        fields: &[&'static str],
+    ) -> Result<Option<BTreeMap<String, SecretValue>>>;
+    /// A yes/no answer; `false` stops the run at this step.
+    fn confirm(&mut self, question: &str) -> Result<bool>;
+    /// Called after each step is saved.
+    fn step_saved(&mut self, step: Step);
+}
+
+fn aad(vault_id: &[u8], run: &[u8; 16], purpose: &str) -> Vec<u8> {
+    let mut a = Vec::new();
+    for part in [
+        b"coffer/v1/rotation".as_slice(),
+        vault_id,
+        run,
+        purpose.as_bytes(),
+    ] {
+        a.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        a.extend_from_slice(part);
+    }
+    a
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+impl Vault {
+    fn load_run(&self, conn: &Connection, credential: &CredentialId) -> Result<Option<Run>> {
+        // (id, started_at, sealed state, sealed pending value)
+        type Stored = (Vec<u8>, i64, Vec<u8>, Option<Vec<u8>>);
+        let row: Option<Stored> = self.db(
+            conn.query_row(
+                "SELECT id, started_at, state, pending FROM rotations WHERE credential_id = ?1 AND finished_at IS NULL",
+                [&credential.0[..]],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional(),
+        )?;
+        let Some((id, started, state, pending)) = row else {
+            return Ok(None);
+        };
+        let id: [u8; 16] = id
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::integrity("a rotation id is malformed"))?;
+        let keys = self.keys()?;
+        let what = "rotation state";
+        let plain = crypto::open(
+            &keys.vault_key,
+            &aad(&self.vault_id, &id, "state"),
+            &state,
+            what,
+        )?;
+        let state: RunState = serde_json::from_slice(&plain)
+            .map_err(|_| Error::integrity(format!("{what}: malformed")))?;
+        let pending = match pending {
+            None => None,
+            Some(p) => {
+                let plain = crypto::open(
+                    &keys.vault_key,
+                    &aad(&self.vault_id, &id, "pending"),
+                    &p,
+                    "rotation pending value",
+                )?;
+                let map: BTreeMap<String, SecretValue> = serde_json::from_slice(&plain)
+                    .map_err(|_| Error::integrity("rotation pending value: malformed"))?;
+                Some(Secrets(map))
+            }
+        };
+        Ok(Some(Run {
+            id,
+            credential_id: *credential,
+            started_at: at(started),
+            state,
+            pending,
+        }))
+    }
+
+    /// Saves `run` (its step, state and pending value) and records `event`, in `tx`.
+    fn save_run(&self, tx: &Connection, run: &Run, name: &str, now: DateTime<Utc>) -> Result<()> {
+        let keys = self.keys()?;
+        let state = serde_json::to_vec(&run.state).map_err(|e| Error::Failure {
+            what: format!("cannot encode the rotation state: {e}"),
+        })?;
+        let state = crypto::seal(
+            &keys.vault_key,
+            &aad(&self.vault_id, &run.id, "state"),
+            &state,
+        )?;
+        let pending = match &run.pending {
+            None => None,
+            Some(p) => Some(crypto::seal(
+                &keys.vault_key,
+                &aad(&self.vault_id, &run.id, "pending"),
+                &encode_secrets(p)?,
+            )?),
+        };
+        let finished =
+            matches!(run.state.step, Step::Done | Step::Aborted).then(|| now.timestamp_millis());
+        self.db(tx.execute(
+            "INSERT INTO rotations (id, credential_id, started_at, updated_at, finished_at, state, pending)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET updated_at = ?4, finished_at = ?5, state = ?6, pending = ?7",
+            params![
+                &run.id[..],
+                &run.credential_id.0[..],
+                run.started_at.timestamp_millis(),
+                now.timestamp_millis(),
+                finished,
+                state,
+                pending
+            ],
+        ))?;
+        let action = match run.state.step {
+            Step::Aborted => Action::RotationAbort,
+            _ => Action::RotationStep,
+        };
+        let event = Event::new(action)
+            .target(run.credential_id, name)
+            .details(serde_json::json!({
+                "run": hex::encode(run.id),
+                "flow": run.state.flow,
+                "step": run.state.step.as_str(),
+            }));
+        self.record(tx, event, now)
+    }
+
+    /// Saves the run's move to `step` in its own transaction.
+    fn advance(&self, run: &mut Run, name: &str, step: Step, now: DateTime<Utc>) -> Result<()> {
+        run.state.step = step;
+        let tx = self.begin()?;
+        self.save_run(&tx, run, name, now)?;
+        self.commit(tx)
+    }
+
+    /// The running rotation of `name`, if any.
+    pub fn running_rotation(&self, name: &str) -> Result<Option<Run>> {
+        let credential = self.get(name)?;
+        self.load_run(&self.conn, &credential.id)
+    }
+
+    /// Every running rotation with the name of its credential.
+    pub fn running_rotations(&self) -> Result<Vec<(String, Run)>> {
+        let mut out = Vec::new();
+        for credential in self.list()? {
+            if let Some(run) = self.load_run(&self.conn, &credential.id)? {
+                out.push((credential.meta.name, run));
+            }
+        }
+        Ok(out)
+    }
+
+    fn start_run(
+        &self,
+        credential: &Credential,
+        flow: Flow,
+        grace: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Run> {
+        let mut id = [0u8; 16];
+        crypto::random_bytes(&mut id)?;
+        let run = Run {
+            id,
+            credential_id: credential.id,
+            started_at: now,
+            state: RunState {
+                flow,
+                step: Step::Prepare,
+                from_version: credential.version,
+                grace_secs: grace.num_seconds(),
+                revoke_by: None,
+                aws: None,
+            },
+            pending: None,
+        };
+        let tx = self.begin()?;
+        if self.load_run(&tx, &credential.id)?.is_some() {
+            return Err(Error::invalid(
+                format!("rotation of '{}'", credential.meta.name),
+                "a rotation is already running; continue it with `coffer rotate NAME` or stop it with --abort",
+            ));
+        }
+        self.save_run(&tx, &run, &credential.meta.name, now)?;
+        let event = Event::new(Action::RotationStart).target(credential.id, &credential.meta.name).details(
+            serde_json::json!({ "run": hex::encode(id), "flow": flow, "grace_secs": grace.num_seconds(), "from_version": credential.version }),
+        );
+        self.record(&tx, event, now)?;
+        self.commit(tx)?;
+        Ok(run)
+    }
+
+    /// Promotes the pending value: a new version of the credential (the old
+    /// one stays in history) and the run's next step, in one transaction.
+    fn promote(&self, run: &mut Run, name: &str, now: DateTime<Utc>) -> Result<()> {
+        let pending = run
+            .pending
+            .take()
+            .ok_or_else(|| Error::integrity("the rotation has no pending value to promote"))?;
+        let tx = self.begin()?;
+        let (row, meta) = self.find_required(&tx, name)?;
+        if row.version != run.state.from_version {
+            return Err(Error::Stale {
+                name: name.to_owned(),
+                expected: run.state.from_version,
+                actual: row.version,
+            });
+        }
+        let mut secrets = self.open_secrets(&row)?;
+        let mut new_meta = meta.clone();
+        for (field, value) in pending.0 {
+            if meta.kind.is_secret_field(&field) {
+                secrets.0.insert(field, value);
+            } else {
+                new_meta
+                    .fields
+                    .insert(field, value.expose_secret().to_owned());
+            }
+        }
+        new_meta.rotated_at = Some(now);
+        crate::credential::validate(&new_meta, &secrets)?;
+        self.write_version(&tx, &row, &new_meta, &secrets, now)?;
+        run.state.revoke_by = Some(now + Duration::seconds(run.state.grace_secs));
+        run.state.step = Step::Push;
+        self.save_run(&tx, run, name, now)?;
+        self.commit(tx)
+    }
+}
+
+fn instructions(kind: Kind, flow: Flow) -> String {
+    match (flow, kind) {
+        (Flow::AwsIam, _) => "AWS IAM access key: Coffer creates a second key for the same IAM user, checks it with STS, makes it current, deactivates the old key, and deletes it after the grace period.".into(),
+        (_, Kind::DbPassword) => "Database password: choose or generate the new password, set it on the server (e.g. ALTER USER … PASSWORD …) while the old one still works, then confirm it logs in.".into(),
+        (_, Kind::AwsAccessKey) => "AWS access key (manual): create a second access key for the user in IAM, keep the old one active until the new one is in use.".into(),
+        (_, Kind::VaultToken | Kind::VaultApprole) => "Vault credential: create a new token or secret-id with the same policies; keep the old one until the new one works.".into(),
+        (_, Kind::SshKey) => "SSH key: generate a new key pair, install the public key on every host, then remove the old key.".into(),
+        (_, k) => format!("{k}: create the new value with its provider while the old one stays active."),
+    }
+}
+
+fn secret_fields(kind: Kind) -> Vec<&'static str> {
+    kind.schema()
+        .iter()
+        .filter(|f| f.secret && f.required)
+        .map(|f| f.name)
+        .collect()
+}
+
+/// Starts or continues the rotation of `name`, running steps until it is
+/// done or must wait (for the grace period, a value or an answer).
+pub fn rotate(
+    vault: &mut Vault,
+    name: &str,
+    options: &Options,
+    guide: &mut dyn Guide,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let credential = vault.get(name)?;
+    let kind = credential.meta.kind;
+    let mut run = match vault.load_run(&vault.conn, &credential.id)? {
+        Some(run) => {
+            if options.automate == Some(true) && run.state.flow != Flow::AwsIam {
+                return Err(Error::invalid(
+                    "--automate",
+                    "this rotation was started as a manual one",
+                ));
+            }
+            run
+        }
+        None => {
+            let flow = match (options.automate, kind) {
+                (Some(false), _) => Flow::Manual,
+                (_, Kind::AwsAccessKey) => Flow::AwsIam,
+                (Some(true), k) => {
+                    return Err(Error::invalid(
+                        "--automate",
+                        format!("kind {k} has no automated rotation (only aws-access-key has); rotate it manually"),
+                    ))
+                }
+                (None, _) => Flow::Manual,
+            };
+            vault.start_run(&credential, flow, options.grace, now)?
+        }
+    };
+    loop {
+        let step = run.state.step;
+        match step {
+            Step::Prepare => {
+                guide.say(&instructions(kind, run.state.flow));
+                if run.state.flow == Flow::AwsIam {
+                    let secrets = vault.reveal(name, None, now)?.1;
+                    run.state.aws = Some(aws::prepare(
+                        &credential,
+                        &secrets,
+                        options.delete_inactive,
+                    )?);
+                }
+                vault.advance(&mut run, name, Step::NewValue, now)?;
+            }
+            Step::NewValue => {
+                let values = match run.state.flow {
+                    Flow::AwsIam => {
+                        let secrets = vault.reveal(name, None, now)?.1;
+                        // The intent is saved before the key exists, so a crash
+                        // right after IAM made it is cleaned up on resume.
+                        let state = run
+                            .state
+                            .aws
+                            .as_mut()
+                            .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
+                        if !state.creating {
+                            state.creating = true;
+                            vault.advance(&mut run, name, Step::NewValue, now)?;
+                        }
+                        let state = run
+                            .state
+                            .aws
+                            .as_mut()
+                            .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
+                        let (new_id, new_secret) = aws::create_key(&credential, &secrets, state)?;
+                        state.new_key_id = Some(new_id.clone());
+                        state.creating = false;
+                        let mut values = BTreeMap::new();
+                        values.insert("access_key_id".to_owned(), SecretValue::from(new_id));
+                        values.insert("secret_access_key".to_owned(), new_secret);
+                        values
+                    }
+                    Flow::Manual => {
+                        let fields = secret_fields(kind);
+                        match (options.generate, fields.as_slice()) {
+                            (Some(g), [field]) if matches!(kind, Kind::DbPassword | Kind::Generic | Kind::ApiKey) => {
+                                BTreeMap::from([((*field).to_owned(), generate(g)?)])
+                            }
+                            (Some(_), _) if kind == Kind::Generic => {
+                                return Err(Error::invalid("--generate", "a generic credential has no single field to generate; give the new values instead"))
+                            }
+                            (Some(_), _) => {
+                                return Err(Error::invalid("--generate", format!("Coffer does not choose the value of a {kind}: its provider issues it; give the new value instead")))
+                            }
+                            (None, _) => match guide.new_value(kind, &fields)? {
+                                Some(v) => v,
+                                None => {
+                                    return Ok(Outcome::Waiting {
+                                        step,
+                                        until: None,
+                                        reason: "the new value is needed (stdin JSON, a prompt, or --generate)".into(),
+                                    })
+                                }
+                            },
+                        }
+                    }
+                };
+                run.pending = Some(Secrets(values));
+                vault.advance(&mut run, name, Step::Verify, now)?;
+            }
+            Step::Verify => {
+                let ok = match run.state.flow {
+                    Flow::AwsIam => {
+                        let pending = run
+                            .pending
+                            .as_ref()
+                            .ok_or_else(|| Error::integrity("the rotation has no pending value"))?;
+                        let state = run
+                            .state
+                            .aws
+                            .as_ref()
+                            .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
+                        aws::verify(&credential, pending, state)?;
+                        true
+                    }
+                    Flow::Manual => guide.confirm(
+                        "Does the new value work (e.g. a login or an API call with it succeeds)?",
+                    )?,
+                };
+                if !ok {
+                    return Ok(Outcome::Waiting {
+                        step,
+                        until: None,
+                        reason: "the new value is not confirmed yet; run again once it works, or --abort".into(),
+                    });
+                }
+                vault.advance(&mut run, name, Step::Promote, now)?;
+            }
+            Step::Promote => vault.promote(&mut run, name, now)?,
+            // No remote binding yet: sync (issue 5) hooks in here.
+            Step::Push => vault.advance(&mut run, name, Step::Revoke, now)?,
+            Step::Revoke => {
+                if run.state.flow == Flow::AwsIam {
+                    let state = run
+                        .state
+                        .aws
+                        .as_mut()
+                        .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
+                    if !state.deactivated {
+                        let secrets = vault.reveal(name, None, now)?.1;
+                        aws::deactivate_old(&credential, &secrets, state)?;
+                        state.deactivated = true;
+                        vault.advance(&mut run, name, Step::Revoke, now)?;
+                    }
+                }
+                if let Some(until) = run.state.revoke_by.filter(|t| now < *t) {
+                    return Ok(Outcome::Waiting {
+                        step,
+                        until: Some(until),
+                        reason: "the old value stays valid until the grace period ends".into(),
+                    });
+                }
+                let revoked = match run.state.flow {
+                    Flow::AwsIam => {
+                        let secrets = vault.reveal(name, None, now)?.1;
+                        let state = run
+                            .state
+                            .aws
+                            .as_ref()
+                            .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
+                        aws::delete_old(&credential, &secrets, state)?;
+                        true
+                    }
+                    Flow::Manual => {
+                        guide.confirm("Has the old value been revoked at its provider?")?
+                    }
+                };
+                if !revoked {
+                    return Ok(Outcome::Waiting {
+                        step,
+                        until: None,
+                        reason: "the old value is not revoked yet; run again once it is".into(),
+                    });
+                }
+                vault.advance(&mut run, name, Step::Done, now)?;
+            }
+            Step::Done => return Ok(Outcome::Done),
+            Step::Aborted => return Ok(Outcome::Aborted),
+        }
+        guide.step_saved(step);
+    }
+}
+
+/// Stops a running rotation and undoes it: a new key is deleted, a promoted
+/// value is rolled back to the version the run replaced, an old AWS key
+/// that was deactivated is made active again.
+pub fn abort(vault: &mut Vault, name: &str, now: DateTime<Utc>) -> Result<()> {
+    let credential = vault.get(name)?;
+    let mut run = vault
+        .load_run(&vault.conn, &credential.id)?
+        .ok_or_else(|| Error::invalid(format!("rotation of '{name}'"), "no rotation is running"))?;
+    let promoted = run.state.step >= Step::Push;
+    if let Some(state) = run.state.aws.clone() {
+        let secrets = vault.reveal(name, None, now)?.1;
+        aws::undo(&credential, &secrets, &state, promoted)?;
+    }
+    if promoted {
+        vault.rollback(name, run.state.from_version, now)?;
+    }
+    run.pending = None;
+    run.state.step = Step::Aborted;
+    let tx = vault.begin()?;
+    vault.save_run(&tx, &run, name, now)?;
+    vault.commit(tx)
+}
