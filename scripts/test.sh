@@ -18,7 +18,7 @@ if [ "${1:-}" = --in-session ]; then
     >"$RUN_DIR/logs/tauri-driver.log" 2>&1 &
   driver=$!
   trap 'kill $driver 2>/dev/null || true' EXIT
-  COFFER_TEST_KEYRING=1 COFFER_TEST_E2E=1 COFFER_TEST_MOTO=1 TAURI_DRIVER_URL="http://127.0.0.1:$TAURI_DRIVER_PORT" \
+  COFFER_TEST_KEYRING=1 COFFER_TEST_E2E=1 COFFER_TEST_MOTO=1 COFFER_TEST_BAO=1 TAURI_DRIVER_URL="http://127.0.0.1:$TAURI_DRIVER_PORT" \
     cargo test --workspace --locked
   exit
 fi
@@ -48,10 +48,18 @@ moto=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$MOTO_PORT/moto-api/" >/dev/null && break; sleep 0.1; done
 export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 
+# OpenBao dev server (Vault API, in memory; -dev-no-store-token keeps ~/.vault-token untouched).
+BAO_PORT=${BAO_PORT:-$((18200 + RANDOM % 1000))}
+"$COFFER_CACHE/venv/bin/bao" server -dev -dev-no-store-token -dev-root-token-id=root \
+  -dev-listen-address="127.0.0.1:$BAO_PORT" >"$RUN_DIR/logs/bao.log" 2>&1 &
+bao=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$BAO_PORT/v1/sys/health" >/dev/null && break; sleep 0.1; done
+export BAO_ADDR="http://127.0.0.1:$BAO_PORT" BAO_ROOT_TOKEN=root
+
 display=$((90 + RANDOM % 100))
 Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >"$RUN_DIR/logs/xvfb.log" 2>&1 &
 xvfb=$!
-trap 'kill $xvfb $moto 2>/dev/null || true; rm -rf "$RUN_DIR"' EXIT
+trap 'kill $xvfb $moto $bao 2>/dev/null || true; rm -rf "$RUN_DIR"' EXIT
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
 export DISPLAY=":$display"
 

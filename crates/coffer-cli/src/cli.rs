@@ -56,6 +56,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Start or continue the guided rotation of a credential (automated for AWS IAM keys)
     Rotate(RotateArgs),
+    /// Emergency: revoke every matching credential at its provider and mark it compromised
+    RevokeAll(RevokeAllArgs),
     /// Rotation policies by kind, tag or environment
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -343,4 +345,32 @@ pub struct RotateArgs {
     /// With two IAM keys on the user already, delete the inactive one
     #[arg(long)]
     pub delete_inactive: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RevokeAllArgs {
+    #[command(flatten)]
+    pub selector: RevokeSelector,
+    /// List what would be done, and do nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do it without asking (scripts)
+    #[arg(long, short = 'y', conflicts_with = "dry_run")]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct RevokeSelector {
+    /// Every credential of this environment
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Every credential with this tag
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Every credential in the vault
+    #[arg(long)]
+    pub all: bool,
 }

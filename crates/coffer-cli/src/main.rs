@@ -57,6 +57,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Rekey => commands::rekey(&ctx, out),
         Command::Status(a) => commands::status(&ctx, a, out),
         Command::Rotate(a) => rotate::rotate(&ctx, a, out),
+        Command::RevokeAll(a) => rotate::revoke_all(&ctx, a, out),
         Command::Policy(c) => commands::policy(&ctx, c, out),
         Command::Audit(a) => commands::audit(&ctx, a, out),
         Command::Doctor(a) => commands::doctor(&ctx, a, out),

@@ -227,11 +227,12 @@ pub fn print_status_table(
         .max(4);
     writeln!(
         out,
-        "{:9}  {:wn$}  {:>5}  {:10}  {:>9}  POLICY",
+        "{:11}  {:wn$}  {:>5}  {:10}  {:>9}  POLICY",
         "STATE", "NAME", "AGE", "DUE", "DAYS LEFT"
     )?;
     for (c, s) in all {
         let state = match s.state {
+            rotation::State::Compromised => "COMPROMISED",
             rotation::State::Expired => "EXPIRED",
             rotation::State::Overdue => "OVERDUE",
             rotation::State::DueSoon => "due soon",
@@ -253,7 +254,7 @@ pub fn print_status_table(
             .unwrap_or_else(|| "-".into());
         writeln!(
             out,
-            "{state:9}  {:wn$}  {:>4}d  {due:10}  {left:>9}  {policy}",
+            "{state:11}  {:wn$}  {:>4}d  {due:10}  {left:>9}  {policy}",
             c.meta.name, s.age_days
         )?;
     }

@@ -9,7 +9,7 @@ use coffer_core::input::parse_secret_json;
 use coffer_core::rotation::run::{self, Charset, Generate, Guide, Options, Outcome, Step};
 use coffer_core::{Kind, SecretValue};
 
-use crate::cli::RotateArgs;
+use crate::cli::{RevokeAllArgs, RotateArgs};
 use crate::exit::{usage, CliError, Exit};
 use crate::output;
 use crate::session::Context;
@@ -175,4 +175,101 @@ pub fn rotate(ctx: &Context, args: &RotateArgs, out: &mut dyn Write) -> anyhow::
             Ok(Exit::Ok)
         }
     }
+}
+
+pub fn revoke_all(
+    ctx: &Context,
+    args: &RevokeAllArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    use coffer_core::rotation::revoke::{self, Selector};
+    let selector = match (&args.selector.env, &args.selector.tag, args.selector.all) {
+        (Some(e), _, _) => Selector::Env(e.clone()),
+        (_, Some(t), _) => Selector::Tag(t.clone()),
+        _ => Selector::All,
+    };
+    let mut session = ctx.unlock()?;
+    let planned = revoke::plan(&session.vault, &selector)?;
+    if planned.is_empty() {
+        session.finish()?;
+        return Err(CliError {
+            exit: Exit::NotFound,
+            message: "no credential matches; nothing was revoked".into(),
+        }
+        .into());
+    }
+    let go = args.yes
+        || (!args.dry_run && terminal::interactive() && {
+            for p in &planned {
+                eprintln!(
+                    "  {} ({}): {}",
+                    p.name,
+                    p.kind,
+                    p.provider.unwrap_or("mark compromised only")
+                );
+            }
+            terminal::confirm(&format!(
+                "Revoke these {} credentials and mark them compromised?",
+                planned.len()
+            ))?
+        });
+    if !go {
+        session.finish()?;
+        if args.json {
+            let items: Vec<serde_json::Value> = planned
+                .iter()
+                .map(|p| serde_json::json!({ "name": p.name, "kind": p.kind.as_str(), "provider": p.provider }))
+                .collect();
+            output::print_json(out, &serde_json::Value::Array(items))?;
+        } else {
+            writeln!(
+                out,
+                "Would revoke {} credentials (nothing done; add --yes to do it):",
+                planned.len()
+            )?;
+            for p in &planned {
+                writeln!(
+                    out,
+                    "  {} ({}): {}; mark compromised",
+                    p.name,
+                    p.kind,
+                    p.provider.unwrap_or("no provider API")
+                )?;
+            }
+        }
+        return Ok(if args.dry_run {
+            Exit::Ok
+        } else {
+            Exit::Attention
+        });
+    }
+    let done = revoke::revoke_all(&mut session.vault, &selector, Utc::now())?;
+    session.finish()?;
+    if args.json {
+        let items: Vec<serde_json::Value> = done
+            .iter()
+            .map(|d| match &d.provider {
+                Ok(what) => serde_json::json!({ "name": d.name, "revoked": true, "detail": what }),
+                Err(why) => serde_json::json!({ "name": d.name, "revoked": false, "detail": why }),
+            })
+            .collect();
+        output::print_json(out, &serde_json::Value::Array(items))?;
+    } else {
+        for d in &done {
+            match &d.provider {
+                Ok(what) => writeln!(out, "revoked  {}: {what}; marked compromised", d.name)?,
+                Err(why) => writeln!(out, "MARKED   {}: {why}; marked compromised", d.name)?,
+            }
+        }
+        writeln!(
+            out,
+            "Rotate each one (`coffer rotate NAME`); `coffer status` lists them first."
+        )?;
+    }
+    // A provider call that failed leaves a live key behind: that is a failure.
+    let failed = done
+        .iter()
+        .zip(&planned)
+        .any(|(d, p)| d.provider.is_err() && p.provider.is_some());
+    Ok(if failed { Exit::Failure } else { Exit::Ok })
 }

@@ -91,10 +91,11 @@ pub enum Action {
     RotationStart,
     RotationStep,
     RotationAbort,
+    EmergencyRevoke,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::VaultCreate,
         Action::Unlock,
         Action::UnlockFailed,
@@ -114,6 +115,7 @@ impl Action {
         Action::RotationStart,
         Action::RotationStep,
         Action::RotationAbort,
+        Action::EmergencyRevoke,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +139,7 @@ impl Action {
             Action::RotationStart => "rotation_start",
             Action::RotationStep => "rotation_step",
             Action::RotationAbort => "rotation_abort",
+            Action::EmergencyRevoke => "emergency_revoke",
         }
     }
 

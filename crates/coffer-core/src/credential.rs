@@ -76,6 +76,9 @@ pub struct CredentialMeta {
     /// This credential's own rotation policy, overriding every other.
     #[serde(default)]
     pub policy: Option<crate::rotation::Policy>,
+    /// Set by an emergency revoke: the value must be treated as leaked.
+    #[serde(default)]
+    pub compromised_at: Option<DateTime<Utc>>,
 }
 
 /// The secret field values of a credential. `Debug` shows only the names.
@@ -148,6 +151,7 @@ impl Draft {
             expires_at: None,
             rotated_at: None,
             policy: None,
+            compromised_at: None,
         };
         let mut secrets = Secrets::default();
         for (name, value) in &self.fields {
@@ -170,6 +174,7 @@ impl Draft {
             expires_at: self.expires_at,
             rotated_at: self.rotated_at,
             policy: self.policy,
+            compromised_at: None,
         };
         let mut secrets = Secrets::default();
         for (name, value) in self.fields {
@@ -198,6 +203,7 @@ pub struct Patch {
     pub expires_at: Option<Option<DateTime<Utc>>>,
     pub rotated_at: Option<Option<DateTime<Utc>>>,
     pub policy: Option<Option<crate::rotation::Policy>>,
+    pub compromised_at: Option<Option<DateTime<Utc>>>,
     /// Refuse the change unless the stored credential is at this version.
     pub expected_version: Option<u64>,
 }
@@ -246,6 +252,9 @@ impl Patch {
         }
         if let Some(policy) = self.policy {
             meta.policy = policy;
+        }
+        if let Some(compromised_at) = self.compromised_at {
+            meta.compromised_at = compromised_at;
         }
         normalize(&mut meta, &secrets);
         validate(&meta, &secrets)?;

@@ -1182,6 +1182,9 @@ fn describe_changes(
     if a.policy != b.policy {
         changes.push("policy".to_owned());
     }
+    if a.compromised_at != b.compromised_at {
+        changes.push("compromised".to_owned());
+    }
     let mut names: Vec<&String> = a
         .fields
         .keys()

@@ -421,3 +421,21 @@ pub fn draft_key_created_at(
     };
     key_created_at(&credential, &secrets)
 }
+
+/// Emergency revoke: marks the credential's own key Inactive on IAM.
+pub fn deactivate_own(credential: &Credential, secrets: &Secrets) -> Result<String> {
+    block_on(async {
+        let conf = own_config(credential, secrets).await?;
+        let name = &credential.meta.name;
+        let user = user_of(&caller_arn(&conf, name).await?, name)?;
+        let key = field(credential, secrets, "access_key_id")
+            .unwrap_or_default()
+            .to_owned();
+        let state = AwsState {
+            user_name: user.clone(),
+            ..AwsState::default()
+        };
+        set_status(&conf, &state, &key, StatusType::Inactive).await?;
+        Ok(format!("access key {key} of IAM user {user} set Inactive"))
+    })?
+}

@@ -3,6 +3,8 @@
 
 pub mod aws;
 mod policy;
+pub mod revoke;
 pub mod run;
+pub mod vault_token;
 
 pub use policy::*;

@@ -152,6 +152,8 @@ pub fn effective(credential: &Credential, policies: &Policies) -> Option<(Policy
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
+    /// Marked by an emergency revoke: replace it now.
+    Compromised,
     Expired,
     Overdue,
     DueSoon,
@@ -162,6 +164,7 @@ pub enum State {
 impl State {
     pub fn as_str(self) -> &'static str {
         match self {
+            State::Compromised => "compromised",
             State::Expired => "expired",
             State::Overdue => "overdue",
             State::DueSoon => "due_soon",
@@ -172,7 +175,7 @@ impl State {
 
     /// Whether `coffer status` must fail (exit 3) for it.
     pub fn needs_action(self) -> bool {
-        matches!(self, State::Expired | State::Overdue)
+        matches!(self, State::Compromised | State::Expired | State::Overdue)
     }
 }
 
@@ -210,7 +213,9 @@ pub fn status(credential: &Credential, policies: &Policies, now: DateTime<Utc>) 
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let state = if expiry.is_some_and(|e| now >= e) {
+    let state = if credential.meta.compromised_at.is_some() {
+        State::Compromised
+    } else if expiry.is_some_and(|e| now >= e) {
         State::Expired
     } else if policy_due.is_some_and(|d| now >= d) {
         State::Overdue

@@ -386,6 +386,8 @@ impl Vault {
             }
         }
         new_meta.rotated_at = Some(now);
+        // A new value replaces a leaked one.
+        new_meta.compromised_at = None;
         crate::credential::validate(&new_meta, &secrets)?;
         self.write_version(&tx, &row, &new_meta, &secrets, now)?;
         run.state.revoke_by = Some(now + Duration::seconds(run.state.grace_secs));

@@ -1,0 +1,232 @@
+//! `coffer revoke-all`: a dry run first, then keys revoked at their
+//! providers (IAM on moto_server, a token on OpenBao), every credential
+//! marked compromised, audited, and shown first by `coffer status`.
+
+use serde_json::json;
+
+use crate::support::*;
+
+fn vault() -> Env {
+    let mut env = Env::new();
+    env.no_dbus = true;
+    env.init_passphrase_only();
+    env
+}
+
+#[test]
+fn revoke_all_marks_compromised_after_a_dry_run() {
+    let env = vault();
+    env.run_pw(
+        &["add", "api/a", "--kind", "api-key", "--tag", "laptop"],
+        r#"{"key": "k1"}"#,
+    )
+    .ok();
+    env.run_pw(
+        &["add", "db/b", "--kind", "db-password", "--tag", "laptop"],
+        r#"{"host": "h", "user": "u", "password": "p"}"#,
+    )
+    .ok();
+    env.run_pw(
+        &["add", "api/other", "--kind", "api-key"],
+        r#"{"key": "k2"}"#,
+    )
+    .ok();
+    let dry = env
+        .run_pw(&["revoke-all", "--tag", "laptop", "--dry-run"], "")
+        .ok();
+    assert!(
+        dry.stdout.contains("Would revoke 2 credentials"),
+        "{}",
+        dry.stdout
+    );
+    let unasked = env.run_pw(&["revoke-all", "--tag", "laptop"], "").code(3);
+    assert!(unasked.stdout.contains("add --yes"), "{}", unasked.stdout);
+    assert_eq!(env.run_pw(&["status"], "").code, 0, "nothing changed yet");
+
+    let done = env
+        .run_pw(&["revoke-all", "--tag", "laptop", "--yes", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(done.as_array().expect("array").len(), 2);
+    let status = env.run_pw(&["status", "--json"], "").code(3).json();
+    let states: Vec<(&str, &str)> = status
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or(""),
+                s["state"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    // Compromised first; among them the sooner due (30-day db password) first.
+    assert_eq!(
+        states,
+        vec![
+            ("db/b", "compromised"),
+            ("api/a", "compromised"),
+            ("api/other", "ok")
+        ]
+    );
+    let audit = env
+        .run_pw(&["audit", "--action", "emergency_revoke", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(audit.as_array().expect("array").len(), 2);
+    // Rotating a compromised credential clears the mark.
+    env.run_pw(
+        &["rotate", "db/b", "--generate", "--grace", "0", "--yes"],
+        "",
+    )
+    .ok();
+    let status = env
+        .run_pw(&["status", "--json", "--tag", "laptop"], "")
+        .code(3)
+        .json();
+    assert_eq!(status[1]["name"], json!("db/b"));
+    assert_eq!(status[1]["state"], json!("ok"));
+    env.run_pw(&["revoke-all", "--tag", "nothing-here", "--yes"], "")
+        .code(4);
+    env.run_pw(&["revoke-all", "--yes"], "").code(2);
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn revoke_all_revokes_aws_keys_and_vault_tokens_at_their_providers() {
+    let (Ok(moto), Ok(bao)) = (std::env::var("MOTO_ENDPOINT"), std::env::var("BAO_ADDR")) else {
+        assert!(
+            std::env::var("COFFER_TEST_MOTO").as_deref() != Ok("1")
+                && std::env::var("COFFER_TEST_BAO").as_deref() != Ok("1"),
+            "the full test run provides MOTO_ENDPOINT and BAO_ADDR"
+        );
+        return skip(
+            "revoke_all_revokes_…",
+            "MOTO_ENDPOINT or BAO_ADDR is not set",
+        );
+    };
+    // An IAM user with a key, on moto.
+    let (user, key_id, secret) = rt().block_on(async {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&moto)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load()
+            .await;
+        let iam = aws_sdk_iam::Client::new(&conf);
+        let user = format!("coffer-revoke-{}", std::process::id());
+        iam.create_user()
+            .user_name(&user)
+            .send()
+            .await
+            .expect("user");
+        let k = iam
+            .create_access_key()
+            .user_name(&user)
+            .send()
+            .await
+            .expect("key");
+        let k = k.access_key().expect("key");
+        (
+            user,
+            k.access_key_id().to_owned(),
+            k.secret_access_key().to_owned(),
+        )
+    });
+    // A child token, on OpenBao.
+    let root = vaultrs::client::VaultClient::new(
+        vaultrs::client::VaultClientSettingsBuilder::default()
+            .address(&bao)
+            .token(std::env::var("BAO_ROOT_TOKEN").unwrap_or_else(|_| "root".into()))
+            .build()
+            .expect("settings"),
+    )
+    .expect("client");
+    let token = rt()
+        .block_on(vaultrs::token::new(&root, None))
+        .expect("token")
+        .client_token;
+
+    let mut env = vault();
+    env.extra_env
+        .push(("AWS_ENDPOINT_URL".into(), moto.clone()));
+    env.extra_env
+        .push(("AWS_REGION".into(), "us-east-1".into()));
+    let field = format!("access_key_id={key_id}");
+    env.run_pw(
+        &[
+            "add",
+            "aws/ci",
+            "--kind",
+            "aws-access-key",
+            "--env",
+            "ci",
+            "--field",
+            &field,
+        ],
+        &format!(r#"{{"secret_access_key": "{secret}"}}"#),
+    )
+    .ok();
+    let addr = format!("addr={bao}");
+    env.run_pw(
+        &[
+            "add",
+            "vault/ci",
+            "--kind",
+            "vault-token",
+            "--env",
+            "ci",
+            "--field",
+            &addr,
+        ],
+        &format!(r#"{{"token": "{token}"}}"#),
+    )
+    .ok();
+
+    let done = env.run_pw(&["revoke-all", "--env", "ci", "--yes"], "").ok();
+    assert!(
+        done.stdout.contains("revoked  aws/ci") && done.stdout.contains("revoked  vault/ci"),
+        "{}",
+        done.stdout
+    );
+
+    let status = rt().block_on(async {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&moto)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load()
+            .await;
+        let keys = aws_sdk_iam::Client::new(&conf)
+            .list_access_keys()
+            .user_name(&user)
+            .send()
+            .await
+            .expect("list");
+        keys.access_key_metadata()[0].status().cloned()
+    });
+    assert_eq!(status, Some(aws_sdk_iam::types::StatusType::Inactive));
+    let as_token = vaultrs::client::VaultClient::new(
+        vaultrs::client::VaultClientSettingsBuilder::default()
+            .address(&bao)
+            .token(&token)
+            .build()
+            .expect("settings"),
+    )
+    .expect("client");
+    assert!(
+        rt().block_on(vaultrs::token::lookup_self(&as_token))
+            .is_err(),
+        "the token no longer works"
+    );
+}

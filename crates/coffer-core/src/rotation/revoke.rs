@@ -1,0 +1,116 @@
+//! Emergency revoke, for a machine that may be compromised: every matching
+//! credential's value is revoked where a provider API allows it (AWS access
+//! keys set Inactive through IAM, Vault/OpenBao tokens revoked with
+//! `revoke-self`) and every one is marked compromised, each step audited.
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::{Action, Event, Outcome};
+use crate::credential::{Credential, Patch, Secrets};
+use crate::error::{Error, Result};
+use crate::kind::Kind;
+use crate::vault::Vault;
+
+/// Which credentials to revoke.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selector {
+    All,
+    Env(String),
+    Tag(String),
+}
+
+impl Selector {
+    fn matches(&self, c: &Credential) -> bool {
+        match self {
+            Selector::All => true,
+            Selector::Env(e) => c.meta.env.as_ref() == Some(e),
+            Selector::Tag(t) => c.meta.tags.contains(t),
+        }
+    }
+}
+
+/// What revoking one credential will do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    pub name: String,
+    pub kind: Kind,
+    /// The provider call, or `None` when only a person can revoke it.
+    pub provider: Option<&'static str>,
+}
+
+/// What revoking one credential did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Done {
+    pub name: String,
+    /// What the provider did, or why it could not.
+    pub provider: std::result::Result<String, String>,
+}
+
+fn provider_of(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::AwsAccessKey => Some("IAM UpdateAccessKey (Inactive) on its own key"),
+        Kind::VaultToken => Some("Vault token revoke-self"),
+        _ => None,
+    }
+}
+
+/// The credentials `selector` picks and what will happen to each.
+pub fn plan(vault: &Vault, selector: &Selector) -> Result<Vec<Planned>> {
+    Ok(vault
+        .list()?
+        .into_iter()
+        .filter(|c| selector.matches(c))
+        .map(|c| Planned {
+            provider: provider_of(c.meta.kind),
+            kind: c.meta.kind,
+            name: c.meta.name,
+        })
+        .collect())
+}
+
+fn provider_revoke(
+    credential: &Credential,
+    secrets: &Secrets,
+) -> std::result::Result<String, String> {
+    let result = match credential.meta.kind {
+        Kind::AwsAccessKey => super::aws::deactivate_own(credential, secrets),
+        Kind::VaultToken => super::vault_token::revoke_self(credential, secrets),
+        _ => return Err("no provider API: revoke it at its provider".into()),
+    };
+    result.map_err(|e| e.to_string())
+}
+
+/// Revokes and marks every credential `selector` picks. A provider failure
+/// does not stop the others; each credential is marked compromised anyway.
+pub fn revoke_all(vault: &mut Vault, selector: &Selector, now: DateTime<Utc>) -> Result<Vec<Done>> {
+    let mut done = Vec::new();
+    for planned in plan(vault, selector)? {
+        let (credential, secrets) = vault.reveal(&planned.name, None, now)?;
+        let provider = provider_revoke(&credential, &secrets);
+        let mut event = Event::new(Action::EmergencyRevoke)
+            .target(credential.id, &credential.meta.name)
+            .details(serde_json::json!({
+                "kind": credential.meta.kind.as_str(),
+                "provider": match &provider { Ok(what) => what.clone(), Err(why) => why.clone() },
+            }));
+        if provider.is_err() && planned.provider.is_some() {
+            event.outcome = Outcome::Error;
+        }
+        vault.record_events(&[event], now)?;
+        let mark = Patch {
+            compromised_at: Some(Some(now)),
+            ..Patch::default()
+        };
+        vault.update(&planned.name, &mark, now)?;
+        done.push(Done {
+            name: planned.name,
+            provider,
+        });
+    }
+    if done.is_empty() {
+        return Err(Error::NotFound {
+            name: format!("(no credential matches {selector:?})"),
+        });
+    }
+    Ok(done)
+}
