@@ -345,6 +345,9 @@ pub struct RotateArgs {
     /// With two IAM keys on the user already, delete the inactive one
     #[arg(long)]
     pub delete_inactive: bool,
+    /// Make the IAM calls with this aws-access-key credential instead of the rotated key's own
+    #[arg(long, value_name = "CREDENTIAL")]
+    pub admin: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -130,6 +130,7 @@ pub fn rotate(ctx: &Context, args: &RotateArgs, out: &mut dyn Write) -> anyhow::
             },
         }),
         delete_inactive: args.delete_inactive,
+        admin: args.admin.clone(),
     };
     let mut guide = TerminalGuide {
         yes: args.yes,

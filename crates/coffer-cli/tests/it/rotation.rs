@@ -555,3 +555,84 @@ fn aws_rotation_bad_cases_are_clear() {
     let (new_id, _) = current_key(&env);
     assert_eq!(keys(&endpoint, &user), vec![(new_id, true)]);
 }
+
+#[test]
+fn an_admin_credential_can_make_the_iam_calls() {
+    let Some(endpoint) = moto() else {
+        return skip(
+            "an_admin_credential_can_make_the_iam_calls",
+            "MOTO_ENDPOINT is not set",
+        );
+    };
+    let (user, old_id, old_secret) = iam_user(&endpoint, "target");
+    let (_, admin_id, admin_secret) = iam_user(&endpoint, "admin");
+    let env = aws_env(&endpoint);
+    add_aws(&env, &old_id, &old_secret);
+    let field = format!("access_key_id={admin_id}");
+    env.run_pw(
+        &[
+            "add",
+            "aws/admin",
+            "--kind",
+            "aws-access-key",
+            "--rotated-at",
+            "2026-01-01",
+            "--field",
+            &field,
+        ],
+        &format!(r#"{{"secret_access_key": "{admin_secret}"}}"#),
+    )
+    .ok();
+    env.run_pw(
+        &["add", "api/not-aws", "--kind", "api-key"],
+        r#"{"key": "k"}"#,
+    )
+    .ok();
+    let r = env
+        .run_pw(
+            &[
+                "rotate",
+                "aws/deploy",
+                "--grace",
+                "0",
+                "--admin",
+                "api/not-aws",
+            ],
+            "",
+        )
+        .code(2);
+    assert!(r.stderr.contains("not an aws-access-key"), "{}", r.stderr);
+    env.run_pw(&["rotate", "aws/deploy", "--abort"], "").ok();
+    env.run_pw(
+        &[
+            "rotate",
+            "aws/deploy",
+            "--grace",
+            "0",
+            "--admin",
+            "aws/admin",
+        ],
+        "",
+    )
+    .ok();
+    let (new_id, _) = current_key(&env);
+    assert_eq!(keys(&endpoint, &user), vec![(new_id, true)]);
+    let steps = env
+        .run_pw(
+            &[
+                "audit",
+                "--credential",
+                "aws/admin",
+                "--action",
+                "reveal",
+                "--json",
+            ],
+            "",
+        )
+        .ok()
+        .json();
+    assert!(
+        !steps.as_array().expect("array").is_empty(),
+        "the admin key's use is audited"
+    );
+}

@@ -32,7 +32,13 @@ pub struct AwsState {
     pub creating: bool,
     #[serde(default)]
     pub deactivated: bool,
+    /// The credential whose keys make the IAM calls, when not the rotated key itself.
+    #[serde(default)]
+    pub admin: Option<String>,
 }
+
+/// The keys that make the IAM calls: the rotated credential's own, or an admin credential's.
+pub type Auth<'a> = (&'a Credential, &'a Secrets);
 
 fn block_on<F: Future>(f: F) -> Result<F::Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -174,10 +180,12 @@ pub fn key_created_at(credential: &Credential, secrets: &Secrets) -> Result<Opti
     })?
 }
 
-/// Finds the key's IAM user and checks there is room for a second key.
+/// Finds the key's IAM user (asking STS with the key itself) and checks,
+/// with `auth`'s keys, that there is room for a second key.
 pub fn prepare(
     credential: &Credential,
     secrets: &Secrets,
+    auth: Auth<'_>,
     delete_inactive: bool,
 ) -> Result<AwsState> {
     block_on(async {
@@ -188,6 +196,7 @@ pub fn prepare(
         let old = field(credential, secrets, "access_key_id")
             .unwrap_or_default()
             .to_owned();
+        let conf = own_config(auth.0, auth.1).await?;
         let iam = aws_sdk_iam::Client::new(&conf);
         let keys = iam
             .list_access_keys()
@@ -240,13 +249,9 @@ pub fn prepare(
 
 /// Creates the new key. Any key that is neither the old one nor saved was
 /// left by a crashed run (its secret was never stored): it is deleted first.
-pub fn create_key(
-    credential: &Credential,
-    secrets: &Secrets,
-    state: &AwsState,
-) -> Result<(String, crate::SecretValue)> {
+pub fn create_key(auth: Auth<'_>, state: &AwsState) -> Result<(String, crate::SecretValue)> {
     block_on(async {
-        let conf = own_config(credential, secrets).await?;
+        let conf = own_config(auth.0, auth.1).await?;
         let iam = aws_sdk_iam::Client::new(&conf);
         let user = &state.user_name;
         let keys = iam
@@ -357,17 +362,17 @@ async fn delete(conf: &SdkConfig, state: &AwsState, key: &str) -> Result<()> {
 }
 
 /// Marks the old key Inactive (the credential now holds the new key).
-pub fn deactivate_old(credential: &Credential, secrets: &Secrets, state: &AwsState) -> Result<()> {
+pub fn deactivate_old(auth: Auth<'_>, state: &AwsState) -> Result<()> {
     block_on(async {
-        let conf = own_config(credential, secrets).await?;
+        let conf = own_config(auth.0, auth.1).await?;
         set_status(&conf, state, &state.old_key_id, StatusType::Inactive).await
     })?
 }
 
 /// Deletes the old key for good.
-pub fn delete_old(credential: &Credential, secrets: &Secrets, state: &AwsState) -> Result<()> {
+pub fn delete_old(auth: Auth<'_>, state: &AwsState) -> Result<()> {
     block_on(async {
-        let conf = own_config(credential, secrets).await?;
+        let conf = own_config(auth.0, auth.1).await?;
         delete(&conf, state, &state.old_key_id).await
     })?
 }
@@ -375,14 +380,9 @@ pub fn delete_old(credential: &Credential, secrets: &Secrets, state: &AwsState) 
 /// Undoes a run: before promotion, deletes the new key; after it, makes the
 /// old key active again and deletes the new one (the caller rolls the
 /// credential back).
-pub fn undo(
-    credential: &Credential,
-    secrets: &Secrets,
-    state: &AwsState,
-    promoted: bool,
-) -> Result<()> {
+pub fn undo(auth: Auth<'_>, state: &AwsState, promoted: bool) -> Result<()> {
     block_on(async {
-        let conf = own_config(credential, secrets).await?;
+        let conf = own_config(auth.0, auth.1).await?;
         if promoted {
             set_status(&conf, state, &state.old_key_id, StatusType::Active).await?;
         }

@@ -145,6 +145,9 @@ pub struct Options {
     pub generate: Option<Generate>,
     /// With two keys already on the IAM user, delete the inactive one.
     pub delete_inactive: bool,
+    /// An aws-access-key credential whose keys make the IAM calls instead
+    /// of the rotated key's own.
+    pub admin: Option<String>,
 }
 
 /// How a run stopped.
@@ -197,14 +200,13 @@ impl Vault {
     fn load_run(&self, conn: &Connection, credential: &CredentialId) -> Result<Option<Run>> {
         // (id, started_at, sealed state, sealed pending value)
         type Stored = (Vec<u8>, i64, Vec<u8>, Option<Vec<u8>>);
-        let row: Option<Stored> = self.db(
-            conn.query_row(
+        let row: Option<Stored> = self.db(conn
+            .query_row(
                 "SELECT id, started_at, state, pending FROM rotations WHERE credential_id = ?1 AND finished_at IS NULL",
                 [&credential.0[..]],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
-            .optional(),
-        )?;
+            .optional())?;
         let Some((id, started, state, pending)) = row else {
             return Ok(None);
         };
@@ -350,9 +352,9 @@ impl Vault {
             ));
         }
         self.save_run(&tx, &run, &credential.meta.name, now)?;
-        let event = Event::new(Action::RotationStart).target(credential.id, &credential.meta.name).details(
-            serde_json::json!({ "run": hex::encode(id), "flow": flow, "grace_secs": grace.num_seconds(), "from_version": credential.version }),
-        );
+        let event = Event::new(Action::RotationStart)
+            .target(credential.id, &credential.meta.name)
+            .details(serde_json::json!({ "run": hex::encode(id), "flow": flow, "grace_secs": grace.num_seconds(), "from_version": credential.version }));
         self.record(&tx, event, now)?;
         self.commit(tx)?;
         Ok(run)
@@ -416,6 +418,28 @@ fn secret_fields(kind: Kind) -> Vec<&'static str> {
         .collect()
 }
 
+/// The keys that make the IAM calls: the admin credential's, else the
+/// rotated credential's current ones.
+fn iam_auth(
+    vault: &Vault,
+    name: &str,
+    admin: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Credential, Secrets)> {
+    let who = admin.unwrap_or(name);
+    let (credential, secrets) = vault.reveal(who, None, now)?;
+    if credential.meta.kind != Kind::AwsAccessKey {
+        return Err(Error::invalid(
+            "--admin",
+            format!(
+                "'{who}' is a {}, not an aws-access-key",
+                credential.meta.kind
+            ),
+        ));
+    }
+    Ok((credential, secrets))
+}
+
 /// Starts or continues the rotation of `name`, running steps until it is
 /// done or must wait (for the grace period, a value or an answer).
 pub fn rotate(
@@ -459,18 +483,22 @@ pub fn rotate(
                 guide.say(&instructions(kind, run.state.flow));
                 if run.state.flow == Flow::AwsIam {
                     let secrets = vault.reveal(name, None, now)?.1;
-                    run.state.aws = Some(aws::prepare(
+                    let admin = options.admin.as_deref();
+                    let (auth_c, auth_s) = iam_auth(vault, name, admin, now)?;
+                    let mut state = aws::prepare(
                         &credential,
                         &secrets,
+                        (&auth_c, &auth_s),
                         options.delete_inactive,
-                    )?);
+                    )?;
+                    state.admin = options.admin.clone();
+                    run.state.aws = Some(state);
                 }
                 vault.advance(&mut run, name, Step::NewValue, now)?;
             }
             Step::NewValue => {
                 let values = match run.state.flow {
                     Flow::AwsIam => {
-                        let secrets = vault.reveal(name, None, now)?.1;
                         // The intent is saved before the key exists, so a crash
                         // right after IAM made it is cleaned up on resume.
                         let state = run
@@ -487,7 +515,8 @@ pub fn rotate(
                             .aws
                             .as_mut()
                             .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
-                        let (new_id, new_secret) = aws::create_key(&credential, &secrets, state)?;
+                        let (auth_c, auth_s) = iam_auth(vault, name, state.admin.as_deref(), now)?;
+                        let (new_id, new_secret) = aws::create_key((&auth_c, &auth_s), state)?;
                         state.new_key_id = Some(new_id.clone());
                         state.creating = false;
                         let mut values = BTreeMap::new();
@@ -502,10 +531,16 @@ pub fn rotate(
                                 BTreeMap::from([((*field).to_owned(), generate(g)?)])
                             }
                             (Some(_), _) if kind == Kind::Generic => {
-                                return Err(Error::invalid("--generate", "a generic credential has no single field to generate; give the new values instead"))
+                                return Err(Error::invalid(
+                                    "--generate",
+                                    "a generic credential has no single field to generate; give the new values instead",
+                                ))
                             }
                             (Some(_), _) => {
-                                return Err(Error::invalid("--generate", format!("Coffer does not choose the value of a {kind}: its provider issues it; give the new value instead")))
+                                return Err(Error::invalid(
+                                    "--generate",
+                                    format!("Coffer does not choose the value of a {kind}: its provider issues it; give the new value instead"),
+                                ))
                             }
                             (None, _) => match guide.new_value(kind, &fields)? {
                                 Some(v) => v,
@@ -562,8 +597,8 @@ pub fn rotate(
                         .as_mut()
                         .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
                     if !state.deactivated {
-                        let secrets = vault.reveal(name, None, now)?.1;
-                        aws::deactivate_old(&credential, &secrets, state)?;
+                        let (auth_c, auth_s) = iam_auth(vault, name, state.admin.as_deref(), now)?;
+                        aws::deactivate_old((&auth_c, &auth_s), state)?;
                         state.deactivated = true;
                         vault.advance(&mut run, name, Step::Revoke, now)?;
                     }
@@ -577,13 +612,13 @@ pub fn rotate(
                 }
                 let revoked = match run.state.flow {
                     Flow::AwsIam => {
-                        let secrets = vault.reveal(name, None, now)?.1;
                         let state = run
                             .state
                             .aws
                             .as_ref()
                             .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
-                        aws::delete_old(&credential, &secrets, state)?;
+                        let (auth_c, auth_s) = iam_auth(vault, name, state.admin.as_deref(), now)?;
+                        aws::delete_old((&auth_c, &auth_s), state)?;
                         true
                     }
                     Flow::Manual => {
@@ -616,8 +651,8 @@ pub fn abort(vault: &mut Vault, name: &str, now: DateTime<Utc>) -> Result<()> {
         .ok_or_else(|| Error::invalid(format!("rotation of '{name}'"), "no rotation is running"))?;
     let promoted = run.state.step >= Step::Push;
     if let Some(state) = run.state.aws.clone() {
-        let secrets = vault.reveal(name, None, now)?.1;
-        aws::undo(&credential, &secrets, &state, promoted)?;
+        let (auth_c, auth_s) = iam_auth(vault, name, state.admin.as_deref(), now)?;
+        aws::undo((&auth_c, &auth_s), &state, promoted)?;
     }
     if promoted {
         vault.rollback(name, run.state.from_version, now)?;
