@@ -4,6 +4,7 @@
 mod audit;
 mod bad_input;
 mod concurrency;
+mod moto;
 mod revoke;
 mod rotation;
 mod scenario;

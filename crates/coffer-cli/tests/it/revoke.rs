@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use crate::moto::*;
 use crate::support::*;
 
 fn vault() -> Env {
@@ -91,13 +92,6 @@ fn revoke_all_marks_compromised_after_a_dry_run() {
     env.run_pw(&["revoke-all", "--yes"], "").code(2);
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 #[test]
 fn revoke_all_revokes_aws_keys_and_vault_tokens_at_their_providers() {
     let (Ok(moto), Ok(bao)) = (std::env::var("MOTO_ENDPOINT"), std::env::var("BAO_ADDR")) else {
@@ -112,35 +106,7 @@ fn revoke_all_revokes_aws_keys_and_vault_tokens_at_their_providers() {
         );
     };
     // An IAM user with a key, on moto.
-    let (user, key_id, secret) = rt().block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&moto)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .load()
-            .await;
-        let iam = aws_sdk_iam::Client::new(&conf);
-        let user = format!("coffer-revoke-{}", std::process::id());
-        iam.create_user()
-            .user_name(&user)
-            .send()
-            .await
-            .expect("user");
-        let k = iam
-            .create_access_key()
-            .user_name(&user)
-            .send()
-            .await
-            .expect("key");
-        let k = k.access_key().expect("key");
-        (
-            user,
-            k.access_key_id().to_owned(),
-            k.secret_access_key().to_owned(),
-        )
-    });
+    let (user, key_id, secret) = iam_user(&moto, "revoke");
     // A child token, on OpenBao.
     let root = vaultrs::client::VaultClient::new(
         vaultrs::client::VaultClientSettingsBuilder::default()
@@ -198,24 +164,11 @@ fn revoke_all_revokes_aws_keys_and_vault_tokens_at_their_providers() {
         done.stdout
     );
 
-    let status = rt().block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&moto)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .load()
-            .await;
-        let keys = aws_sdk_iam::Client::new(&conf)
-            .list_access_keys()
-            .user_name(&user)
-            .send()
-            .await
-            .expect("list");
-        keys.access_key_metadata()[0].status().cloned()
-    });
-    assert_eq!(status, Some(aws_sdk_iam::types::StatusType::Inactive));
+    assert_eq!(
+        keys(&moto, &user),
+        vec![(key_id.clone(), false)],
+        "the key is Inactive on IAM"
+    );
     let as_token = vaultrs::client::VaultClient::new(
         vaultrs::client::VaultClientSettingsBuilder::default()
             .address(&bao)

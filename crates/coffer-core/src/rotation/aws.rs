@@ -5,7 +5,6 @@
 //! credential's `region` field, else `AWS_REGION`/`AWS_DEFAULT_REGION`, else
 //! us-east-1; the endpoint follows the SDK conventions (`AWS_ENDPOINT_URL`).
 
-use std::future::Future;
 use std::time::Duration as StdDuration;
 
 use aws_config::timeout::TimeoutConfig;
@@ -15,6 +14,7 @@ use aws_sdk_iam::types::StatusType;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::block_on;
 use crate::credential::{Credential, Secrets};
 use crate::error::{Error, Result};
 
@@ -39,16 +39,6 @@ pub struct AwsState {
 
 /// The keys that make the IAM calls: the rotated credential's own, or an admin credential's.
 pub type Auth<'a> = (&'a Credential, &'a Secrets);
-
-fn block_on<F: Future>(f: F) -> Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Failure {
-            what: format!("cannot start the network runtime: {e}"),
-        })?;
-    Ok(rt.block_on(f))
-}
 
 fn field<'a>(credential: &'a Credential, secrets: &'a Secrets, name: &str) -> Option<&'a str> {
     credential

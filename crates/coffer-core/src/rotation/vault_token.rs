@@ -46,15 +46,8 @@ pub fn revoke_self(credential: &Credential, secrets: &Secrets) -> Result<String>
     let client = vaultrs::client::VaultClient::new(settings).map_err(|e| Error::Failure {
         what: format!("cannot make a Vault client for {addr}: {e}"),
     })?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Failure {
-            what: format!("cannot start the network runtime: {e}"),
-        })?;
-    rt.block_on(vaultrs::token::revoke_self(&client))
-        .map_err(|e| Error::Failure {
-            what: format!("Vault token revoke-self at {addr} failed: {e}"),
-        })?;
+    super::block_on(vaultrs::token::revoke_self(&client))?.map_err(|e| Error::Failure {
+        what: format!("Vault token revoke-self at {addr} failed: {e}"),
+    })?;
     Ok(format!("token revoked at {addr}"))
 }
