@@ -225,17 +225,11 @@ pub fn add(ctx: &Context, args: &AddArgs, out: Out) -> anyhow::Result<Exit> {
     // Refuse bad argv (a secret field, a bad name) before asking for secrets.
     draft.check_plain_input()?;
     draft.values = read_values_for_add(kind, &draft.fields)?;
-    if kind == Kind::AwsAccessKey
-        && draft.rotated_at.is_none()
-        && std::env::var_os("COFFER_OFFLINE").is_none()
-    {
-        // A key brought in from elsewhere has an age: ask IAM when it was made.
-        match coffer_core::rotation::aws::draft_key_created_at(&draft, Utc::now()) {
-            Ok(created) => draft.rotated_at = created,
-            Err(e) => eprintln!(
-                "coffer: note: could not ask IAM when this key was created ({e}); pass --rotated-at DATE if it is old (COFFER_OFFLINE=1 skips this)"
-            ),
-        }
+    // A key brought in from elsewhere has an age: IAM knows it.
+    if let Err(e) = coffer_core::rotation::aws::learn_key_age(&mut draft, Utc::now()) {
+        eprintln!(
+            "coffer: note: could not ask IAM when this key was created ({e}); pass --rotated-at DATE if it is old (COFFER_OFFLINE=1 skips this)"
+        );
     }
     let mut session = ctx.unlock()?;
     let credential = session.vault.add(draft, Utc::now())?;
@@ -743,17 +737,11 @@ fn own_policy(common: &CommonFields) -> anyhow::Result<Option<Policy>> {
 pub fn status(ctx: &Context, args: &StatusArgs, out: Out) -> anyhow::Result<Exit> {
     let session = ctx.unlock()?;
     let now = Utc::now();
-    let all: Vec<_> = session
-        .vault
-        .statuses(now)?
-        .into_iter()
-        .filter(|(c, _)| {
-            args.env
-                .as_ref()
-                .is_none_or(|e| c.meta.env.as_ref() == Some(e))
-        })
-        .filter(|(c, _)| args.tag.as_ref().is_none_or(|t| c.meta.tags.contains(t)))
-        .collect();
+    let filter = coffer_core::rotation::Filter {
+        env: args.env.clone(),
+        tag: args.tag.clone(),
+    };
+    let all = session.vault.statuses(now, &filter)?;
     let running: BTreeMap<String, coffer_core::rotation::run::Run> =
         session.vault.running_rotations()?.into_iter().collect();
     session.finish()?;

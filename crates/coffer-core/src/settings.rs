@@ -96,12 +96,18 @@ impl Vault {
         Ok(policies)
     }
 
-    /// Every credential with its rotation status at `now`, most urgent first.
-    pub fn statuses(&self, now: DateTime<Utc>) -> Result<Vec<(Credential, Status)>> {
+    /// The credentials `filter` picks with their rotation status at `now`,
+    /// most urgent first.
+    pub fn statuses(
+        &self,
+        now: DateTime<Utc>,
+        filter: &rotation::Filter,
+    ) -> Result<Vec<(Credential, Status)>> {
         let policies = self.policies()?;
         let mut all: Vec<(Credential, Status)> = self
             .list()?
             .into_iter()
+            .filter(|c| filter.matches(c))
             .map(|c| {
                 let s = rotation::status(&c, &policies, now);
                 (c, s)

@@ -669,7 +669,7 @@ fn policies_are_stored_encrypted_audited_and_survive_rekey() {
     .expect("set");
     let at = now() + Duration::days(8);
     let states: Vec<(String, State)> = v
-        .statuses(at)
+        .statuses(at, &Default::default())
         .expect("statuses")
         .into_iter()
         .map(|(c, s)| (c.meta.name, s.state))

@@ -396,11 +396,24 @@ pub fn undo(auth: Auth<'_>, state: &AwsState, promoted: bool) -> Result<()> {
     })?
 }
 
+/// For a new `aws-access-key` whose last rotation is not given, asks IAM
+/// when the key was created and records that as its last rotation, so an
+/// old key imported today shows its true age. Skipped when
+/// `COFFER_OFFLINE` is set; a failure is returned for the caller to report
+/// and leaves the draft as it was.
+pub fn learn_key_age(draft: &mut crate::Draft, now: DateTime<Utc>) -> Result<()> {
+    if draft.kind != crate::Kind::AwsAccessKey
+        || draft.rotated_at.is_some()
+        || std::env::var_os("COFFER_OFFLINE").is_some()
+    {
+        return Ok(());
+    }
+    draft.rotated_at = draft_key_created_at(draft, now)?;
+    Ok(())
+}
+
 /// [`key_created_at`] for a credential not stored yet (`coffer add`).
-pub fn draft_key_created_at(
-    draft: &crate::Draft,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>> {
+fn draft_key_created_at(draft: &crate::Draft, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
     let (meta, secrets) = draft.clone().into_parts()?;
     let credential = Credential {
         id: crate::CredentialId([0; 16]),

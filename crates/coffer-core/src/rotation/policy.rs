@@ -148,6 +148,23 @@ pub fn effective(credential: &Credential, policies: &Policies) -> Option<(Policy
     default_policy(meta.kind).map(|p| (p, Source::KindDefault))
 }
 
+/// Which credentials a status report covers: all, or those of an
+/// environment and/or with a tag.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub env: Option<String>,
+    pub tag: Option<String>,
+}
+
+impl Filter {
+    pub fn matches(&self, c: &Credential) -> bool {
+        self.env
+            .as_ref()
+            .is_none_or(|e| c.meta.env.as_ref() == Some(e))
+            && self.tag.as_ref().is_none_or(|t| c.meta.tags.contains(t))
+    }
+}
+
 /// A credential's rotation state, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
