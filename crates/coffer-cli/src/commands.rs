@@ -84,7 +84,7 @@ pub fn init(ctx: &Context, args: &InitArgs, out: Out) -> anyhow::Result<Exit> {
             Some(s) => writeln!(
                 out,
                 "  keyring:             sealed to the {}",
-                s.backend_name()
+                coffer_core::Sealer::backend(s)
             )?,
             None => writeln!(out, "  keyring:             not used (--no-keyring)")?,
         }
@@ -101,16 +101,6 @@ pub fn init(ctx: &Context, args: &InitArgs, out: Out) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
-}
-
-trait BackendName {
-    fn backend_name(&self) -> String;
-}
-
-impl BackendName for SecretService {
-    fn backend_name(&self) -> String {
-        coffer_core::Sealer::backend(self)
-    }
 }
 
 /// An optional date flag's value, parsed.
