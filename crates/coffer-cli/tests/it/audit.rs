@@ -8,13 +8,6 @@ use crate::support::*;
 
 const CANARY: &str = "canary-audit-Vb6m2Qx9";
 
-fn setup() -> Env {
-    let mut env = Env::new();
-    env.no_dbus = true;
-    env.init_passphrase_only();
-    env
-}
-
 fn summary(entries: &Value) -> Vec<(String, Option<String>, String)> {
     entries
         .as_array()
@@ -32,7 +25,7 @@ fn summary(entries: &Value) -> Vec<(String, Option<String>, String)> {
 
 #[test]
 fn a_scripted_session_produces_exactly_the_expected_events() {
-    let env = setup();
+    let env = Env::passphrase_vault();
     env.run_pw(
         &["add", "svc/a", "--kind", "api-key"],
         &format!(r#"{{"key": "{CANARY}"}}"#),
@@ -139,7 +132,7 @@ fn a_scripted_session_produces_exactly_the_expected_events() {
 
 #[test]
 fn verify_names_the_first_bad_entry() {
-    let env = setup();
+    let env = Env::passphrase_vault();
     for name in ["a", "b", "c"] {
         env.run_pw(&["add", name, "--kind", "api-key"], r#"{"key": "k"}"#)
             .ok();
@@ -167,7 +160,7 @@ fn verify_names_the_first_bad_entry() {
 
 #[test]
 fn a_cut_off_tail_is_detected_through_the_anchor() {
-    let env = setup();
+    let env = Env::passphrase_vault();
     for name in ["a", "b"] {
         env.run_pw(&["add", name, "--kind", "api-key"], r#"{"key": "k"}"#)
             .ok();
@@ -185,7 +178,7 @@ fn a_cut_off_tail_is_detected_through_the_anchor() {
 
 #[test]
 fn an_access_that_cannot_be_audited_prints_no_secret() {
-    let env = setup();
+    let env = Env::passphrase_vault();
     env.run_pw(
         &["add", "a", "--kind", "api-key"],
         &format!(r#"{{"key": "{CANARY}"}}"#),

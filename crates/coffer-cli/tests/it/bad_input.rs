@@ -4,9 +4,7 @@
 use crate::support::*;
 
 fn vault_with_one() -> Env {
-    let mut env = Env::new();
-    env.no_dbus = true;
-    env.init_passphrase_only();
+    let env = Env::passphrase_vault();
     env.run_pw(
         &["add", "keep/me", "--kind", "api-key"],
         r#"{"key": "k-123"}"#,

@@ -15,9 +15,7 @@ fn spawn(env: &Env, args: &[&str]) -> Child {
 }
 
 fn setup() -> Env {
-    let mut env = Env::new();
-    env.no_dbus = true;
-    env.init_passphrase_only();
+    let env = Env::passphrase_vault();
     env.run_pw(&["add", "shared", "--kind", "api-key"], r#"{"key": "v"}"#)
         .ok();
     env

@@ -7,16 +7,9 @@ use serde_json::json;
 use crate::moto::*;
 use crate::support::*;
 
-fn vault() -> Env {
-    let mut env = Env::new();
-    env.no_dbus = true;
-    env.init_passphrase_only();
-    env
-}
-
 #[test]
 fn revoke_all_marks_compromised_after_a_dry_run() {
-    let env = vault();
+    let env = Env::passphrase_vault();
     env.run_pw(
         &["add", "api/a", "--kind", "api-key", "--tag", "laptop"],
         r#"{"key": "k1"}"#,
@@ -121,7 +114,7 @@ fn revoke_all_revokes_aws_keys_and_vault_tokens_at_their_providers() {
         .expect("token")
         .client_token;
 
-    let mut env = vault();
+    let mut env = Env::passphrase_vault();
     env.extra_env
         .push(("AWS_ENDPOINT_URL".into(), moto.clone()));
     env.extra_env

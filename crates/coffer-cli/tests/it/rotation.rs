@@ -16,13 +16,6 @@ const STEPS: [&str; 6] = [
     "revoke",
 ];
 
-fn vault() -> Env {
-    let mut env = Env::new();
-    env.no_dbus = true;
-    env.init_passphrase_only();
-    env
-}
-
 fn add_db(env: &Env) {
     env.run_pw(
         &["add", "db/main", "--kind", "db-password"],
@@ -67,7 +60,7 @@ fn rotation_actions(env: &Env) -> Vec<String> {
 
 #[test]
 fn a_manual_rotation_runs_every_step_and_is_audited() {
-    let env = vault();
+    let env = Env::passphrase_vault();
     add_db(&env);
     let run = env
         .run_pw(
@@ -117,7 +110,7 @@ fn a_manual_rotation_runs_every_step_and_is_audited() {
 
 #[test]
 fn a_manual_rotation_waits_for_answers_and_resumes() {
-    let env = vault();
+    let env = Env::passphrase_vault();
     add_db(&env);
     // No terminal and no --yes: it stops at verify, with the new value pending.
     let run = env
@@ -138,7 +131,7 @@ fn a_manual_rotation_waits_for_answers_and_resumes() {
 #[test]
 fn a_manual_rotation_survives_a_kill_at_every_step_boundary() {
     for step in STEPS {
-        let mut env = vault();
+        let mut env = Env::passphrase_vault();
         add_db(&env);
         env.extra_env
             .push(("COFFER_FAULT_AFTER_STEP".into(), step.into()));
@@ -186,7 +179,7 @@ fn a_manual_rotation_survives_a_kill_at_every_step_boundary() {
 
 #[test]
 fn bad_rotation_requests_are_refused() {
-    let env = vault();
+    let env = Env::passphrase_vault();
     env.run_pw(&["add", "api/x", "--kind", "api-key"], r#"{"key": "k"}"#)
         .ok();
     let r = env.run_pw(&["rotate", "api/x", "--automate"], "").code(2);
@@ -233,7 +226,7 @@ fn moto() -> Option<String> {
 }
 
 fn aws_env(endpoint: &str) -> Env {
-    let mut env = vault();
+    let mut env = Env::passphrase_vault();
     env.extra_env
         .push(("AWS_ENDPOINT_URL".into(), endpoint.into()));
     env.extra_env

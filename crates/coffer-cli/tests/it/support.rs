@@ -142,6 +142,15 @@ impl Env {
             .ok();
     }
 
+    /// A new environment with a passphrase-only vault and no D-Bus at all:
+    /// what most tests need, and it runs anywhere.
+    pub fn passphrase_vault() -> Env {
+        let mut env = Env::new();
+        env.no_dbus = true;
+        env.init_passphrase_only();
+        env
+    }
+
     /// A vault sealed to the real keyring, with a recovery passphrase.
     pub fn init_keyring(&self) {
         self.run(&["init", "--passphrase-stdin"], PASSPHRASE).ok();

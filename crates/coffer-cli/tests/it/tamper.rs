@@ -7,9 +7,7 @@ use sha2::{Digest, Sha256};
 use crate::support::*;
 
 fn setup() -> Env {
-    let mut env = Env::new();
-    env.no_dbus = true;
-    env.init_passphrase_only();
+    let env = Env::passphrase_vault();
     env.run_pw(&["add", "a", "--kind", "api-key"], r#"{"key": "value-a"}"#)
         .ok();
     env.run_pw(&["add", "b", "--kind", "api-key"], r#"{"key": "value-b"}"#)

@@ -483,14 +483,16 @@ pub fn rotate(
                 guide.say(&instructions(kind, run.state.flow));
                 if run.state.flow == Flow::AwsIam {
                     let secrets = vault.reveal(name, None, now)?.1;
-                    let admin = options.admin.as_deref();
-                    let (auth_c, auth_s) = iam_auth(vault, name, admin, now)?;
-                    let mut state = aws::prepare(
-                        &credential,
-                        &secrets,
-                        (&auth_c, &auth_s),
-                        options.delete_inactive,
-                    )?;
+                    // The rotated key finds its IAM user; an admin, if named, makes the calls.
+                    let admin = match options.admin.as_deref() {
+                        Some(admin) => Some(iam_auth(vault, name, Some(admin), now)?),
+                        None => None,
+                    };
+                    let auth = admin
+                        .as_ref()
+                        .map_or((&credential, &secrets), |(c, s)| (c, s));
+                    let mut state =
+                        aws::prepare(&credential, &secrets, auth, options.delete_inactive)?;
                     state.admin = options.admin.clone();
                     run.state.aws = Some(state);
                 }
