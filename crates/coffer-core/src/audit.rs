@@ -92,10 +92,14 @@ pub enum Action {
     RotationStep,
     RotationAbort,
     EmergencyRevoke,
+    SyncPull,
+    SyncPush,
+    SyncConflict,
+    SyncResolve,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 24] = [
         Action::VaultCreate,
         Action::Unlock,
         Action::UnlockFailed,
@@ -116,6 +120,10 @@ impl Action {
         Action::RotationStep,
         Action::RotationAbort,
         Action::EmergencyRevoke,
+        Action::SyncPull,
+        Action::SyncPush,
+        Action::SyncConflict,
+        Action::SyncResolve,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -140,6 +148,10 @@ impl Action {
             Action::RotationStep => "rotation_step",
             Action::RotationAbort => "rotation_abort",
             Action::EmergencyRevoke => "emergency_revoke",
+            Action::SyncPull => "sync_pull",
+            Action::SyncPush => "sync_push",
+            Action::SyncConflict => "sync_conflict",
+            Action::SyncResolve => "sync_resolve",
         }
     }
 

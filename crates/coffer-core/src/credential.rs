@@ -330,7 +330,7 @@ fn check_field_name(kind: Kind, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn normalize(meta: &mut CredentialMeta, secrets: &Secrets) {
+pub(crate) fn normalize(meta: &mut CredentialMeta, secrets: &Secrets) {
     let tags: BTreeSet<String> = meta.tags.drain(..).collect();
     meta.tags = tags.into_iter().collect();
     meta.secret_fields = secrets.0.keys().cloned().collect();

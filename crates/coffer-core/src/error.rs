@@ -48,6 +48,9 @@ pub enum Error {
     #[error("version {version} of credential '{name}' not found")]
     VersionNotFound { name: String, version: u64 },
 
+    #[error("no remote named '{name}'; see `coffer remote list`")]
+    RemoteNotFound { name: String },
+
     #[error("a credential named '{name}' already exists")]
     AlreadyExists { name: String },
 
@@ -109,7 +112,10 @@ pub enum ErrorClass {
 impl Error {
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::VaultMissing { .. } | Error::NotFound { .. } | Error::VersionNotFound { .. } => {
+            Error::VaultMissing { .. }
+            | Error::NotFound { .. }
+            | Error::VersionNotFound { .. }
+            | Error::RemoteNotFound { .. } => {
                 ErrorClass::NotFound
             }
             Error::Integrity { .. } => ErrorClass::Integrity,

@@ -17,6 +17,7 @@ pub mod secret;
 pub mod settings;
 pub mod slot;
 pub mod store;
+pub mod sync;
 pub mod vault;
 
 pub use credential::{Credential, CredentialId, CredentialMeta, Draft, Patch, Secrets};

@@ -27,7 +27,7 @@ fn aad(vault_id: &[u8], key: &str) -> Vec<u8> {
 }
 
 impl Vault {
-    fn read_setting<T: DeserializeOwned + Default>(
+    pub(crate) fn read_setting<T: DeserializeOwned + Default>(
         &self,
         conn: &Connection,
         key: &str,
@@ -51,7 +51,7 @@ impl Vault {
             .map_err(|_| Error::integrity(format!("{what}: malformed content")))
     }
 
-    fn write_setting<T: Serialize>(&self, conn: &Connection, key: &str, value: &T) -> Result<()> {
+    pub(crate) fn write_setting<T: Serialize>(&self, conn: &Connection, key: &str, value: &T) -> Result<()> {
         let plain = serde_json::to_vec(value).map_err(|e| Error::Failure {
             what: format!("cannot encode setting '{key}': {e}"),
         })?;

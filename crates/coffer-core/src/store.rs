@@ -2,8 +2,9 @@
 //! recognising a Coffer vault and its format version, and mapping SQLite
 //! failures to clear errors.
 //!
-//! On-disk format version 1 (`PRAGMA user_version = 1`, `PRAGMA
+//! On-disk format version 2 (`PRAGMA user_version = 2`, `PRAGMA
 //! application_id = 0x43464652` "CFFR"): see `ARCHITECTURE.md` for the tables.
+//! A version 1 file (no `sync_links`) is upgraded in place when opened.
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Read;
@@ -16,7 +17,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use crate::error::{Error, Result};
 
 pub const APPLICATION_ID: i32 = 0x4346_4652;
-pub const FORMAT_VERSION: i64 = 1;
+pub const FORMAT_VERSION: i64 = 2;
 /// How long a writer waits for another process's transaction to finish.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -76,6 +77,16 @@ CREATE TABLE audit_pending (
     interface   TEXT NOT NULL,
     reason      TEXT NOT NULL
 ) STRICT;
+";
+
+/// Added by format version 2: what each remote held when last synced.
+const SCHEMA_V2: &str = "
+CREATE TABLE sync_links (
+    id          BLOB PRIMARY KEY,
+    remote_id   TEXT NOT NULL,
+    body        BLOB NOT NULL
+) STRICT;
+CREATE INDEX sync_links_by_remote ON sync_links (remote_id);
 ";
 
 /// Maps an SQLite error on the vault at `path` to the core's error.
@@ -189,7 +200,7 @@ impl NewFile {
         configure(&file.conn).map_err(|e| db_error(&temp, e))?;
         file.conn
             .execute_batch(&format!(
-                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {FORMAT_VERSION}; {SCHEMA_V1}"
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {FORMAT_VERSION}; {SCHEMA_V1} {SCHEMA_V2}"
             ))
             .map_err(|e| db_error(&temp, e))?;
         Ok(file)
@@ -271,7 +282,28 @@ pub fn open(path: &Path) -> Result<Connection> {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| db_error(path, e))?;
     check_version(path, version)?;
+    if version < FORMAT_VERSION {
+        upgrade(&conn, path)?;
+    }
     Ok(conn)
+}
+
+/// Brings a version 1 file to the current format in one transaction (a
+/// concurrent opener that upgraded first is noticed inside it).
+fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
+    let run = || -> rusqlite::Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version == 1 {
+            conn.execute_batch(SCHEMA_V2)?;
+            conn.execute_batch(&format!("PRAGMA user_version = {FORMAT_VERSION}"))?;
+        }
+        conn.execute_batch("COMMIT")
+    };
+    run().map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        db_error(path, e)
+    })
 }
 
 fn check_version(path: &Path, version: i64) -> Result<()> {

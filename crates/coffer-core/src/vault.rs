@@ -82,7 +82,7 @@ pub struct VersionInfo {
 
 pub(crate) struct Keys {
     pub(crate) vault_key: Key32,
-    name_key: Key32,
+    pub(crate) name_key: Key32,
     pub(crate) audit_key: Key32,
     pub(crate) anchor_key: Key32,
 }
@@ -175,7 +175,7 @@ pub(crate) struct Row {
 }
 
 impl Row {
-    fn credential(&self, meta: CredentialMeta) -> Credential {
+    pub(crate) fn credential(&self, meta: CredentialMeta) -> Credential {
         Credential {
             id: self.id,
             version: self.version,
@@ -632,35 +632,43 @@ impl Vault {
     #[instrument(skip_all)]
     pub fn add(&mut self, draft: Draft, now: DateTime<Utc>) -> Result<Credential> {
         let (meta, secrets) = draft.into_parts()?;
+        let tx = self.begin()?;
+        let credential = self.insert(&tx, meta, &secrets, now)?;
+        let event = Event::new(Action::Create)
+            .target(credential.id, &credential.meta.name)
+            .details(serde_json::json!({ "kind": credential.meta.kind.as_str(), "version": 1 }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)?;
+        tracing::debug!(id = %credential.id, "credential added");
+        Ok(credential)
+    }
+
+    /// Inserts a new, validated credential at version 1 in `tx`.
+    pub(crate) fn insert(
+        &self,
+        tx: &Transaction<'_>,
+        meta: CredentialMeta,
+        secrets: &Secrets,
+        now: DateTime<Utc>,
+    ) -> Result<Credential> {
         let id = CredentialId::random()?;
         let index = self.name_index(&meta.name)?;
         let cipher = self.cipher()?;
         let meta_ct = cipher.seal_meta(&id, 1, &meta)?;
-        let secrets_ct = cipher.seal_secrets(&id, 1, &secrets)?;
-        let path = self.path.clone();
-        let tx = self.begin()?;
-        let exists: bool = tx
-            .query_row(
-                "SELECT EXISTS(SELECT 1 FROM credentials WHERE name_index = ?1)",
-                [&index],
-                |r| r.get(0),
-            )
-            .map_err(|e| db_error(&path, e))?;
+        let secrets_ct = cipher.seal_secrets(&id, 1, secrets)?;
+        let exists: bool = self.db(tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM credentials WHERE name_index = ?1)",
+            [&index],
+            |r| r.get(0),
+        ))?;
         if exists {
             return Err(Error::AlreadyExists { name: meta.name });
         }
-        tx.execute(
+        self.db(tx.execute(
             "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
              VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5)",
             params![&id.0[..], index, millis(now), meta_ct, secrets_ct],
-        )
-        .map_err(|e| db_error(&path, e))?;
-        let event = Event::new(Action::Create)
-            .target(id, &meta.name)
-            .details(serde_json::json!({ "kind": meta.kind.as_str(), "version": 1 }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
-        tracing::debug!(id = %id, "credential added");
+        ))?;
         Ok(Credential {
             id,
             version: 1,
@@ -668,6 +676,14 @@ impl Vault {
             updated_at: from_millis(millis(now)),
             meta,
         })
+    }
+
+    /// A credential with its secrets for the core's own use (sync compares
+    /// and pushes them); the caller records what it does with them.
+    pub(crate) fn current_with_secrets(&self, conn: &Connection, name: &str) -> Result<(Row, CredentialMeta, Secrets)> {
+        let (row, meta) = self.find_required(conn, name)?;
+        let secrets = self.open_secrets(&row)?;
+        Ok((row, meta, secrets))
     }
 
     /// Adds many credentials in one transaction (imports): all of them, or
@@ -1129,6 +1145,13 @@ impl Vault {
         // after checking it: a rekey must never launder a broken trail.
         audit::rechain(&tx, path, &self.vault_id, old_keys, &new_keys)?;
         crate::settings::rekey(
+            &tx,
+            path,
+            &self.vault_id,
+            &old_keys.vault_key,
+            &new_keys.vault_key,
+        )?;
+        crate::sync::link::rekey(
             &tx,
             path,
             &self.vault_id,

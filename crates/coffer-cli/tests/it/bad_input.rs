@@ -280,11 +280,11 @@ fn a_file_that_is_not_a_vault_is_refused_untouched() {
 fn a_vault_of_a_newer_format_is_refused() {
     let env = vault_with_one();
     env.sql()
-        .execute_batch("PRAGMA user_version = 2")
+        .execute_batch("PRAGMA user_version = 3")
         .expect("bump");
     let run = env.run_pw(&["list"], "").code(1);
     assert!(
-        run.stderr.contains("format version 2") && run.stderr.contains("upgrade Coffer"),
+        run.stderr.contains("format version 3") && run.stderr.contains("upgrade Coffer"),
         "{}",
         run.stderr
     );

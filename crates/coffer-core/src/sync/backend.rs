@@ -1,0 +1,151 @@
+//! The two kinds of remote behind one interface, and how their failures
+//! are classified: some end the whole sync at once (the remote is
+//! unreachable, the login is bad), the rest fail one credential only.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::kv::Kv;
+use super::payload::Payload;
+use super::remote::{Remote, Spec};
+use super::sm::Sm;
+use crate::error::Result;
+use crate::vault::Vault;
+
+/// One remote secret as listed or read.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    /// The credential name (the remote path without the prefix).
+    pub key: String,
+    /// Vault's version number, or the AWSCURRENT version id.
+    pub version: String,
+    /// The Coffer labels (custom metadata / tags).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// When the current version was written.
+    pub updated: Option<DateTime<Utc>>,
+    /// The content, once read (Vault reads it while listing; AWS on demand).
+    pub payload: Option<Payload>,
+    /// Why this listed secret could not be read (it fails alone).
+    pub fault: Option<Fault>,
+}
+
+/// What a write expects to find on the remote.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Expect<'a> {
+    /// Nothing: a new secret.
+    Absent,
+    /// The version Coffer last saw.
+    Version(&'a str),
+    /// Whatever is there now (an explicit `resolve --keep local`).
+    Current,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// The remote changed since Coffer last saw it: never overwritten.
+    Conflict(String),
+    /// No permission for this one secret.
+    Denied(String),
+    /// The content cannot be used (not a JSON object, invalid fields).
+    Invalid(String),
+    /// Anything else about this one secret.
+    Other(String),
+    /// The login is bad or expired: the whole sync stops.
+    Auth(String),
+    /// The remote cannot be reached (after retries): the whole sync stops.
+    Unreachable(String),
+}
+
+impl Fault {
+    pub fn fatal(&self) -> bool {
+        matches!(self, Fault::Auth(_) | Fault::Unreachable(_))
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Fault::Conflict(m)
+            | Fault::Denied(m)
+            | Fault::Invalid(m)
+            | Fault::Other(m)
+            | Fault::Auth(m)
+            | Fault::Unreachable(m) => m,
+        }
+    }
+}
+
+pub(crate) type Res<T> = std::result::Result<T, Fault>;
+
+/// Retry schedule for throttling, 5xx and dropped connections: exponential
+/// from 100 ms, capped at 4 s, with full jitter.
+pub(crate) const ATTEMPTS: u32 = 6;
+
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    let cap_ms = (100u64 << attempt.min(6)).min(4000);
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    Duration::from_millis(u64::from_le_bytes(b) % (cap_ms + 1))
+}
+
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(crate) enum Backend {
+    Kv(Kv),
+    Sm(Sm),
+}
+
+impl Backend {
+    /// Connects and logs in, revealing the remote's auth credential (audited).
+    pub async fn connect(remote: &Remote, vault: &Vault, now: DateTime<Utc>) -> Result<Backend> {
+        Ok(match &remote.spec {
+            Spec::Vault(spec) => Backend::Kv(Kv::connect(remote, spec, vault, now).await?),
+            Spec::Aws(spec) => Backend::Sm(Sm::connect(remote, spec, vault, now).await?),
+        })
+    }
+
+    /// Every secret under the prefix, with content where it came for free.
+    pub async fn scan(&self, concurrency: usize) -> Res<Vec<Entry>> {
+        match self {
+            Backend::Kv(b) => b.scan(concurrency).await,
+            Backend::Sm(b) => b.scan().await,
+        }
+    }
+
+    /// Reads the content of listed entries that came without it.
+    pub async fn fill(&self, entries: Vec<Entry>, concurrency: usize) -> Res<Vec<Entry>> {
+        match self {
+            Backend::Kv(_) => Ok(entries),
+            Backend::Sm(b) => b.fill(entries, concurrency).await,
+        }
+    }
+
+    /// Writes a secret if the remote is as `expected`; returns the new entry.
+    pub async fn write(
+        &self,
+        key: &str,
+        payload: &Payload,
+        expected: Expect<'_>,
+    ) -> Res<Entry> {
+        match self {
+            Backend::Kv(b) => b.write(key, payload, expected).await,
+            Backend::Sm(b) => b.write(key, payload, expected).await,
+        }
+    }
+
+    /// Deletes a secret (recoverably) if it is still at `expected`.
+    pub async fn delete(&self, key: &str, expected: &str) -> Res<()> {
+        match self {
+            Backend::Kv(b) => b.delete(key, expected).await,
+            Backend::Sm(b) => b.delete(key, expected).await,
+        }
+    }
+
+    /// `remote test`: reachability, login and each permission sync needs.
+    pub async fn check(&self) -> Vec<super::Check> {
+        match self {
+            Backend::Kv(b) => b.check().await,
+            Backend::Sm(b) => b.check().await,
+        }
+    }
+}

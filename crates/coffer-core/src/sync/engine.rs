@@ -1,0 +1,679 @@
+//! Planning and applying a sync (see the module docs in `mod.rs`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+
+use super::backend::{Backend, Entry, Expect, Fault};
+use super::link::{Link, Stored};
+use super::payload::{content_digest, labels_digest, later, Payload};
+use super::{Check, Direction, Done, Item, Keep, Options, Outcome, Plan, Progress, Remote, Report, State};
+use crate::audit::{Action, Event};
+use crate::credential::{validate_name, Credential, CredentialMeta, Secrets};
+use crate::error::{Error, Result};
+use crate::rotation::block_on;
+use crate::vault::Vault;
+
+/// One name's place in the plan, with what applying it needs.
+struct Work {
+    name: String,
+    state: State,
+    detail: Option<String>,
+    local: Option<Credential>,
+    /// The local content (read when it may travel or be compared).
+    local_content: Option<(CredentialMeta, Secrets)>,
+    remote: Option<Entry>,
+    /// The remote content in local form, for a pull.
+    remote_content: Option<(CredentialMeta, Secrets)>,
+    link: Option<Stored>,
+    /// The content digest both sides now share (in-sync items whose link is behind).
+    relink: Option<String>,
+}
+
+impl Work {
+    fn item(&self) -> Item {
+        Item {
+            name: self.name.clone(),
+            state: self.state,
+            detail: self.detail.clone(),
+            local_version: self.local.as_ref().map(|c| c.version),
+            remote_version: self.remote.as_ref().map(|r| r.version.clone()),
+        }
+    }
+
+    fn done(&self, outcome: Outcome, detail: Option<String>) -> Done {
+        Done {
+            name: self.name.clone(),
+            state: self.state,
+            outcome,
+            detail,
+        }
+    }
+}
+
+fn fatal(f: Fault) -> Error {
+    Error::Failure {
+        what: f.message().to_owned(),
+    }
+}
+
+/// Lists both sides and decides each name's state.
+async fn build(
+    vault: &Vault,
+    remote: &Remote,
+    backend: &Backend,
+    only: &[String],
+    concurrency: usize,
+) -> Result<Vec<Work>> {
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let mut entries: BTreeMap<String, Entry> = backend
+        .scan(concurrency)
+        .await
+        .map_err(fatal)?
+        .into_iter()
+        .filter(|e| wanted(&e.key))
+        .map(|e| (e.key.clone(), e))
+        .collect();
+    let links: BTreeMap<String, Stored> = vault
+        .links(&remote.id)?
+        .into_iter()
+        .map(|s| (s.link.key.clone(), s))
+        .collect();
+    // Credentials that log in to remotes stay local.
+    let auth: BTreeSet<String> = vault
+        .remotes()?
+        .iter()
+        .filter_map(|r| r.auth_credential().map(str::to_owned))
+        .collect();
+    let locals: BTreeMap<String, Credential> = vault
+        .list()?
+        .into_iter()
+        .filter(|c| wanted(&c.meta.name) && !auth.contains(&c.meta.name))
+        .map(|c| (c.meta.name.clone(), c))
+        .collect();
+
+    // Read the content of remote secrets whose version moved (AWS lists without it).
+    let moved: Vec<Entry> = entries
+        .values()
+        .filter(|e| e.payload.is_none() && e.fault.is_none())
+        .filter(|e| match links.get(&e.key) {
+            Some(l) => l.link.remote_version != e.version || l.link.remote_labels != labels_digest(&e.labels),
+            None => true,
+        })
+        .cloned()
+        .collect();
+    for e in backend.fill(moved, concurrency).await.map_err(fatal)? {
+        entries.insert(e.key.clone(), e);
+    }
+
+    let key = &vault.keys()?.name_key;
+    let names: BTreeSet<String> = entries
+        .keys()
+        .chain(locals.keys())
+        .chain(links.keys().filter(|k| wanted(k)))
+        .cloned()
+        .collect();
+    let mut out = Vec::new();
+    for name in names {
+        let local = locals.get(&name).cloned();
+        let remote_entry = entries.remove(&name);
+        let link = links.get(&name).cloned();
+        let mut w = Work {
+            name: name.clone(),
+            state: State::InSync,
+            detail: None,
+            local,
+            local_content: None,
+            remote: remote_entry,
+            remote_content: None,
+            link,
+            relink: None,
+        };
+        if auth.contains(&name) {
+            continue;
+        }
+        if let Some(f) = w.remote.as_ref().and_then(|r| r.fault.clone()) {
+            w.state = State::Error;
+            w.detail = Some(f.message().to_owned());
+            out.push(w);
+            continue;
+        }
+        if w.remote.is_some() {
+            if let Err(e) = validate_name(&name) {
+                w.state = State::Error;
+                w.detail = Some(format!("the remote name is not a valid credential name: {e}"));
+                out.push(w);
+                continue;
+            }
+        }
+        // The local side's digest, when it may have changed or must be compared.
+        let local_digest = match (&w.local, &w.link) {
+            (Some(c), Some(l)) if c.version == l.link.local_version => Some(l.link.digest.clone()),
+            (Some(c), _) => {
+                let (_, meta, secrets) = vault.current_with_secrets(&vault.conn, &c.meta.name)?;
+                let d = content_digest(key, &meta, &secrets);
+                w.local_content = Some((meta, secrets));
+                Some(d)
+            }
+            (None, _) => None,
+        };
+        // The remote side's digest, when its content was read.
+        let remote_digest = match w.remote.as_ref().and_then(|r| r.payload.as_ref()) {
+            Some(p) => {
+                let base = w.local_content.as_ref().map(|(m, _)| m).or(w.local.as_ref().map(|c| &c.meta));
+                match p.to_local(&name, base) {
+                    Ok((meta, secrets)) => {
+                        let d = content_digest(key, &meta, &secrets);
+                        w.remote_content = Some((meta, secrets));
+                        Some(d)
+                    }
+                    Err(e) => {
+                        w.state = State::Error;
+                        w.detail = Some(format!("the remote secret cannot be stored here: {e}"));
+                        out.push(w);
+                        continue;
+                    }
+                }
+            }
+            None => w.link.as_ref().map(|l| l.link.digest.clone()),
+        };
+        let linked = w.link.as_ref().map(|l| l.link.digest.clone());
+        let local_changed = local_digest.is_some() && local_digest != linked;
+        let remote_changed = w.remote.is_some() && remote_digest != linked;
+        let same = local_digest.is_some() && local_digest == remote_digest;
+        w.state = match (w.local.is_some(), w.remote.is_some(), w.link.is_some()) {
+            (true, true, _) if same => State::InSync,
+            (true, true, true) => match (local_changed, remote_changed) {
+                (true, true) => {
+                    w.detail = Some("changed on both sides since the last sync".into());
+                    State::Conflict
+                }
+                (true, false) => State::ChangedLocal,
+                (false, true) => State::ChangedRemote,
+                (false, false) => State::InSync,
+            },
+            (true, true, false) => {
+                w.detail = Some("exists on both sides with different content and was never synced".into());
+                State::Conflict
+            }
+            (true, false, true) if local_changed => {
+                w.detail = Some("deleted on the remote, changed locally".into());
+                State::Conflict
+            }
+            (true, false, true) => State::DeletedRemote,
+            (true, false, false) => State::NewLocal,
+            (false, true, true) if remote_changed => {
+                w.detail = Some("deleted locally, changed on the remote".into());
+                State::Conflict
+            }
+            (false, true, true) => State::DeletedLocal,
+            (false, true, false) => State::NewRemote,
+            (false, false, _) => {
+                // Gone on both sides: only the link is left, dropped on apply.
+                w.relink = Some(String::new());
+                State::InSync
+            }
+        };
+        if w.state == State::InSync && w.local.is_some() {
+            let behind = match (&w.link, &w.local, &w.remote) {
+                (Some(l), Some(c), Some(r)) => {
+                    l.link.local_version != c.version
+                        || l.link.remote_version != r.version
+                        || l.link.remote_labels != labels_digest(&r.labels)
+                }
+                _ => true,
+            };
+            if behind {
+                w.relink = local_digest;
+            }
+        }
+        out.push(w);
+    }
+    Ok(out)
+}
+
+/// Lists what a sync with `remote_name` would do; changes nothing.
+pub fn plan(vault: &Vault, remote_name: &str, only: &[String], concurrency: usize, now: DateTime<Utc>) -> Result<Plan> {
+    let remote = vault.remote(remote_name)?;
+    block_on(async {
+        let backend = Backend::connect(&remote, vault, now).await?;
+        let work = build(vault, &remote, &backend, only, concurrency).await?;
+        Ok(Plan {
+            remote: remote.name.clone(),
+            items: work.iter().map(Work::item).collect(),
+        })
+    })?
+}
+
+/// `remote test`: reachability, login and permissions, each with what is missing.
+pub fn test_remote(vault: &Vault, remote_name: &str, now: DateTime<Utc>) -> Result<Vec<Check>> {
+    let remote = vault.remote(remote_name)?;
+    block_on(async {
+        let backend = match Backend::connect(&remote, vault, now).await {
+            Ok(b) => b,
+            Err(e) => return Ok(vec![Check::new("login", false, e.to_string())]),
+        };
+        Ok(backend.check().await)
+    })?
+}
+
+fn link_for(w: &Work, local_version: u64, remote: &Entry, digest: String, now: DateTime<Utc>) -> Link {
+    Link {
+        key: w.name.clone(),
+        local_version,
+        remote_version: remote.version.clone(),
+        remote_labels: labels_digest(&remote.labels),
+        digest,
+        synced_at: now,
+    }
+}
+
+impl Vault {
+    /// Writes a pulled credential (new or changed) with its link, in one transaction.
+    fn apply_pull(&self, remote: &Remote, w: &Work, now: DateTime<Utc>) -> Result<()> {
+        let (meta, secrets) = w
+            .remote_content
+            .clone()
+            .ok_or_else(|| Error::Failure {
+                what: "no remote content was read".into(),
+            })?;
+        let entry = w.remote.as_ref().ok_or_else(|| Error::Failure {
+            what: "no remote entry".into(),
+        })?;
+        let digest = content_digest(&self.keys()?.name_key, &meta, &secrets);
+        let tx = self.begin()?;
+        let (credential, created) = match &w.local {
+            None => {
+                let mut meta = meta;
+                meta.rotated_at = later(meta.rotated_at, entry.updated);
+                (self.insert(&tx, meta, &secrets, now)?, true)
+            }
+            Some(seen) => {
+                let (row, current, current_secrets) = self.current_with_secrets(&tx, &w.name)?;
+                if row.version != seen.version {
+                    return Err(Error::Stale {
+                        name: w.name.clone(),
+                        expected: seen.version,
+                        actual: row.version,
+                    });
+                }
+                let mut meta = meta;
+                if current_secrets != secrets {
+                    // A new value written elsewhere counts as a rotation.
+                    meta.rotated_at = later(current.rotated_at, entry.updated);
+                }
+                (self.write_version(&tx, &row, &meta, &secrets, now)?, false)
+            }
+        };
+        let link = link_for(w, credential.version, entry, digest, now);
+        self.put_link(&tx, &remote.id, w.link.as_ref(), &link)?;
+        let event = Event::new(Action::SyncPull)
+            .target(credential.id, &w.name)
+            .details(serde_json::json!({
+                "remote": remote.name,
+                "path": remote.location(&w.name),
+                "remote_version": entry.version,
+                "version": credential.version,
+                "created": created,
+            }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)
+    }
+
+    /// Records a push that the remote accepted.
+    fn apply_pushed(&self, remote: &Remote, w: &Work, entry: &Entry, now: DateTime<Utc>) -> Result<()> {
+        let (local, digest) = match (&w.local, &w.local_content) {
+            (Some(c), Some((m, s))) => (c, content_digest(&self.keys()?.name_key, m, s)),
+            _ => {
+                return Err(Error::Failure {
+                    what: "no local content".into(),
+                })
+            }
+        };
+        let tx = self.begin()?;
+        let link = link_for(w, local.version, entry, digest, now);
+        self.put_link(&tx, &remote.id, w.link.as_ref(), &link)?;
+        let event = Event::new(Action::SyncPush)
+            .target(local.id, &w.name)
+            .details(serde_json::json!({
+                "remote": remote.name,
+                "path": remote.location(&w.name),
+                "remote_version": entry.version,
+                "version": local.version,
+                "created": w.remote.is_none(),
+            }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)
+    }
+
+    /// Deletes the local credential whose remote secret was deleted (`--prune`).
+    fn apply_delete_local(&self, remote: &Remote, w: &Work, now: DateTime<Utc>) -> Result<()> {
+        let seen = w.local.as_ref().ok_or_else(|| Error::NotFound { name: w.name.clone() })?;
+        let tx = self.begin()?;
+        let (row, _) = self.find_required(&tx, &w.name)?;
+        if row.version != seen.version {
+            return Err(Error::Stale {
+                name: w.name.clone(),
+                expected: seen.version,
+                actual: row.version,
+            });
+        }
+        self.db(tx.execute("DELETE FROM credentials WHERE id = ?1", [&row.id.0[..]]))?;
+        if let Some(l) = &w.link {
+            self.drop_link(&tx, l)?;
+        }
+        let event = Event::new(Action::Delete)
+            .target(row.id, &w.name)
+            .details(serde_json::json!({ "version": row.version, "via": "sync", "remote": remote.name }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)
+    }
+
+    /// Records a remote deletion (`--prune`) or drops a link whose both sides are gone.
+    fn apply_unlink(&self, remote: &Remote, w: &Work, deleted_remote: bool, now: DateTime<Utc>) -> Result<()> {
+        let tx = self.begin()?;
+        if let Some(l) = &w.link {
+            self.drop_link(&tx, l)?;
+        }
+        if deleted_remote {
+            let event = Event::new(Action::SyncPush).details(serde_json::json!({
+                "remote": remote.name,
+                "path": remote.location(&w.name),
+                "deleted": true,
+            }));
+            self.record(&tx, event, now)?;
+        }
+        self.commit(tx)
+    }
+
+    /// Brings the link up to date for a credential both sides agree on.
+    fn apply_relink(&self, remote: &Remote, w: &Work, digest: &str, now: DateTime<Utc>) -> Result<()> {
+        let tx = self.begin()?;
+        match (&w.local, &w.remote) {
+            (Some(c), Some(r)) => {
+                let link = link_for(w, c.version, r, digest.to_owned(), now);
+                self.put_link(&tx, &remote.id, w.link.as_ref(), &link)?;
+            }
+            _ => {
+                if let Some(l) = &w.link {
+                    self.drop_link(&tx, l)?;
+                }
+            }
+        }
+        self.commit(tx)
+    }
+
+    fn record_conflict(&self, remote: &Remote, w: &Work, why: &str, now: DateTime<Utc>) -> Result<()> {
+        let tx = self.begin()?;
+        let mut event = Event::new(Action::SyncConflict).details(serde_json::json!({
+            "remote": remote.name,
+            "path": remote.location(&w.name),
+            "reason": why,
+        }));
+        if let Some(c) = &w.local {
+            event = event.target(c.id, &w.name);
+        }
+        self.record(&tx, event, now)?;
+        self.commit(tx)
+    }
+}
+
+/// Pull and/or push, as the options say. Conflicts and per-credential
+/// failures are in the report; an unreachable remote or a rejected login
+/// is an error (what was applied before it stays applied).
+pub fn sync(
+    vault: &mut Vault,
+    remote_name: &str,
+    options: &Options,
+    progress: &mut dyn Progress,
+    now: impl Fn() -> DateTime<Utc>,
+) -> Result<Report> {
+    let vault: &Vault = vault;
+    let remote = vault.remote(remote_name)?;
+    let pull = options.direction != Direction::Push;
+    let push = options.direction != Direction::Pull;
+    block_on(async {
+        let backend = Backend::connect(&remote, vault, now()).await?;
+        let work = build(vault, &remote, &backend, &options.only, options.concurrency.max(1)).await?;
+        let mut report = Report {
+            remote: remote.name.clone(),
+            dry_run: options.dry_run,
+            done: Vec::new(),
+            in_sync: 0,
+        };
+        let mut local_jobs = Vec::new();
+        let mut remote_jobs = Vec::new();
+        for w in work {
+            match w.state {
+                State::InSync => {
+                    report.in_sync += 1;
+                    if w.relink.is_some() {
+                        local_jobs.push(w);
+                    }
+                }
+                State::Conflict | State::Error => local_jobs.push(w),
+                State::NewRemote | State::ChangedRemote | State::DeletedRemote if pull => local_jobs.push(w),
+                State::NewLocal | State::ChangedLocal | State::DeletedLocal if push => remote_jobs.push(w),
+                _ => {}
+            }
+        }
+        let shown = local_jobs.iter().filter(|w| w.state != State::InSync).count() + remote_jobs.len();
+        progress.start(shown);
+        let mut finish = |report: &mut Report, d: Done, shown: bool| {
+            if shown {
+                progress.done(&d);
+                report.done.push(d);
+            }
+        };
+        for w in &local_jobs {
+            let at = now();
+            let (outcome, detail) = match w.state {
+                State::InSync => {
+                    if !options.dry_run {
+                        if let Some(d) = &w.relink {
+                            vault.apply_relink(&remote, w, d, at)?;
+                        }
+                    }
+                    continue;
+                }
+                State::Conflict => {
+                    let why = w.detail.clone().unwrap_or_default();
+                    if !options.dry_run {
+                        vault.record_conflict(&remote, w, &why, at)?;
+                    }
+                    (Outcome::Conflict, Some(why))
+                }
+                State::Error => (Outcome::Failed, w.detail.clone()),
+                State::DeletedRemote if !options.prune => (Outcome::Kept, None),
+                _ if options.dry_run => (planned(w.state), None),
+                State::DeletedRemote => match vault.apply_delete_local(&remote, w, at) {
+                    Ok(()) => (Outcome::DeletedLocal, None),
+                    Err(e) => (Outcome::Failed, Some(e.to_string())),
+                },
+                _ => match vault.apply_pull(&remote, w, at) {
+                    Ok(()) => (Outcome::Pulled, None),
+                    Err(e) => (Outcome::Failed, Some(e.to_string())),
+                },
+            };
+            finish(&mut report, w.done(outcome, detail), true);
+        }
+        if options.dry_run {
+            for w in &remote_jobs {
+                let outcome = if w.state == State::DeletedLocal && !options.prune {
+                    Outcome::Kept
+                } else {
+                    planned(w.state)
+                };
+                finish(&mut report, w.done(outcome, None), true);
+            }
+            return Ok(report);
+        }
+        let backend = &backend;
+        let mut results = stream::iter(remote_jobs.iter())
+            .map(|w| async move {
+                let r = match w.state {
+                    State::DeletedLocal if !options.prune => return (w, Ok(None)),
+                    State::DeletedLocal => {
+                        let version = w.link.as_ref().map(|l| l.link.remote_version.clone()).unwrap_or_default();
+                        backend.delete(&w.name, &version).await.map(|()| None)
+                    }
+                    _ => {
+                        let payload = match &w.local_content {
+                            Some((m, s)) => Payload::from_local(m, s),
+                            None => return (w, Err(Fault::Other("no local content".into()))),
+                        };
+                        let expect = match (&w.remote, &w.link) {
+                            (None, _) => Expect::Absent,
+                            (Some(_), Some(l)) => Expect::Version(&l.link.remote_version),
+                            (Some(_), None) => Expect::Absent,
+                        };
+                        backend.write(&w.name, &payload, expect).await.map(Some)
+                    }
+                };
+                (w, r)
+            })
+            .buffer_unordered(options.concurrency.max(1));
+        let mut fatal_fault = None;
+        while let Some((w, r)) = results.next().await {
+            let at = now();
+            let (outcome, detail) = match r {
+                Ok(None) if w.state == State::DeletedLocal && !options.prune => (Outcome::Kept, None),
+                Ok(None) => match vault.apply_unlink(&remote, w, true, at) {
+                    Ok(()) => (Outcome::DeletedRemote, None),
+                    Err(e) => (Outcome::Failed, Some(e.to_string())),
+                },
+                Ok(Some(entry)) => match vault.apply_pushed(&remote, w, &entry, at) {
+                    Ok(()) => (Outcome::Pushed, None),
+                    Err(e) => (Outcome::Failed, Some(format!("pushed, but recording it failed ({e}); the next sync will see both sides agree"))),
+                },
+                Err(Fault::Conflict(why)) => {
+                    vault.record_conflict(&remote, w, &why, at)?;
+                    (Outcome::Conflict, Some(why))
+                }
+                Err(f) if f.fatal() => {
+                    fatal_fault.get_or_insert(f);
+                    break;
+                }
+                Err(f) => (Outcome::Failed, Some(f.message().to_owned())),
+            };
+            finish(&mut report, w.done(outcome, detail), true);
+        }
+        drop(results);
+        if let Some(f) = fatal_fault {
+            return Err(fatal(f));
+        }
+        Ok(report)
+    })?
+}
+
+/// What applying a state would do (for `--dry-run`).
+fn planned(state: State) -> Outcome {
+    match state {
+        State::NewRemote | State::ChangedRemote => Outcome::Pulled,
+        State::NewLocal | State::ChangedLocal => Outcome::Pushed,
+        State::DeletedRemote => Outcome::DeletedLocal,
+        State::DeletedLocal => Outcome::DeletedRemote,
+        State::Conflict => Outcome::Conflict,
+        State::Error => Outcome::Failed,
+        State::InSync => Outcome::Linked,
+    }
+}
+
+/// Settles one credential: `Keep::Local` makes the remote equal the local
+/// credential (or deletes the remote secret if it was deleted locally);
+/// `Keep::Remote` the other way round. Audited.
+pub fn resolve(
+    vault: &mut Vault,
+    remote_name: Option<&str>,
+    name: &str,
+    keep: Keep,
+    now: impl Fn() -> DateTime<Utc>,
+) -> Result<Done> {
+    let vault: &Vault = vault;
+    let remote = match remote_name {
+        Some(r) => vault.remote(r)?,
+        None => {
+            let mut all = vault.remotes()?;
+            match all.len() {
+                1 => all.remove(0),
+                0 => return Err(Error::invalid("resolve", "no remote is configured (`coffer remote add`)")),
+                _ => {
+                    let names: Vec<String> = all.into_iter().map(|r| r.name).collect();
+                    return Err(Error::invalid(
+                        "resolve",
+                        format!("several remotes are configured; name one with --remote ({})", names.join(", ")),
+                    ));
+                }
+            }
+        }
+    };
+    block_on(async {
+        let backend = Backend::connect(&remote, vault, now()).await?;
+        let only = [name.to_owned()];
+        let mut work = build(vault, &remote, &backend, &only, 1).await?;
+        let Some(mut w) = work.pop() else {
+            return Err(Error::NotFound { name: name.to_owned() });
+        };
+        if w.state == State::Error {
+            return Err(Error::Failure {
+                what: format!("'{name}': {}", w.detail.clone().unwrap_or_default()),
+            });
+        }
+        let at = now();
+        let outcome = match keep {
+            Keep::Local => match (&w.local, &w.local_content) {
+                (Some(_), content) => {
+                    let (m, s) = match content {
+                        Some(c) => c.clone(),
+                        None => {
+                            let (_, m, s) = vault.current_with_secrets(&vault.conn, name)?;
+                            (m, s)
+                        }
+                    };
+                    w.local_content = Some((m.clone(), s.clone()));
+                    let entry = backend
+                        .write(name, &Payload::from_local(&m, &s), Expect::Current)
+                        .await
+                        .map_err(fatal)?;
+                    vault.apply_pushed(&remote, &w, &entry, at)?;
+                    Outcome::Pushed
+                }
+                (None, _) => {
+                    if let Some(r) = &w.remote {
+                        backend.delete(name, &r.version).await.map_err(fatal)?;
+                    }
+                    vault.apply_unlink(&remote, &w, true, at)?;
+                    Outcome::DeletedRemote
+                }
+            },
+            Keep::Remote => match &w.remote {
+                Some(_) => {
+                    vault.apply_pull(&remote, &w, at)?;
+                    Outcome::Pulled
+                }
+                None => {
+                    if w.local.is_some() {
+                        vault.apply_delete_local(&remote, &w, at)?;
+                    } else {
+                        vault.apply_unlink(&remote, &w, false, at)?;
+                    }
+                    Outcome::DeletedLocal
+                }
+            },
+        };
+        let tx = vault.begin()?;
+        let mut event = Event::new(Action::SyncResolve).details(serde_json::json!({
+            "remote": remote.name,
+            "path": remote.location(name),
+            "keep": match keep { Keep::Local => "local", Keep::Remote => "remote" },
+            "was": w.state.as_str(),
+        }));
+        if let Some(c) = &w.local {
+            event = event.target(c.id, name);
+        }
+        vault.record(&tx, event, at)?;
+        vault.commit(tx)?;
+        Ok(w.done(outcome, w.detail.clone()))
+    })?
+}

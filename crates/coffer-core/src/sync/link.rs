@@ -1,0 +1,169 @@
+//! Links: for each remote, what Coffer last synced for each credential (the
+//! local version, the remote version and a keyed digest of the content they
+//! agreed on). A link body is sealed under the vault key with associated data
+//! `("coffer/v1/sync-link", vault id, remote id, link id)`.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::secret::Key32;
+use crate::vault::Vault;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Link {
+    /// The credential's name (its remote path is the remote's prefix + this).
+    pub key: String,
+    pub local_version: u64,
+    pub remote_version: String,
+    /// Digest of the remote's Coffer labels (custom metadata / tags).
+    pub remote_labels: String,
+    /// Keyed digest of the content both sides held.
+    pub digest: String,
+    pub synced_at: DateTime<Utc>,
+}
+
+/// A link as stored: its row id and sealed body (for the optimistic update).
+#[derive(Clone, Debug)]
+pub(crate) struct Stored {
+    pub id: [u8; 16],
+    pub body: Vec<u8>,
+    pub link: Link,
+}
+
+fn aad(vault_id: &[u8], remote_id: &str, id: &[u8]) -> Vec<u8> {
+    let mut a = Vec::new();
+    for part in [
+        b"coffer/v1/sync-link".as_slice(),
+        vault_id,
+        remote_id.as_bytes(),
+        id,
+    ] {
+        a.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        a.extend_from_slice(part);
+    }
+    a
+}
+
+impl Vault {
+    /// The links of one remote.
+    pub(crate) fn links(&self, remote_id: &str) -> Result<Vec<Stored>> {
+        self.flush()?;
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = self.db(self
+            .conn
+            .prepare("SELECT id, body FROM sync_links WHERE remote_id = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_map([remote_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            }))?;
+        let key = &self.keys()?.vault_key;
+        rows.into_iter()
+            .map(|(id, body)| {
+                let id: [u8; 16] = id
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| Error::integrity("a sync link id is malformed"))?;
+                let plain = crypto::open(
+                    key,
+                    &aad(&self.vault_id, remote_id, &id),
+                    &body,
+                    "a sync link",
+                )?;
+                let link = serde_json::from_slice(&plain)
+                    .map_err(|_| Error::integrity("a sync link: malformed content"))?;
+                Ok(Stored { id, body, link })
+            })
+            .collect()
+    }
+
+    /// Writes `link` in `tx`, replacing `old` only if no other sync changed it meanwhile.
+    pub(crate) fn put_link(
+        &self,
+        tx: &Connection,
+        remote_id: &str,
+        old: Option<&Stored>,
+        link: &Link,
+    ) -> Result<()> {
+        let id = match old {
+            Some(o) => o.id,
+            None => {
+                let mut id = [0u8; 16];
+                crypto::random_bytes(&mut id)?;
+                id
+            }
+        };
+        let plain = serde_json::to_vec(link).map_err(|e| Error::Failure {
+            what: format!("cannot encode a sync link: {e}"),
+        })?;
+        let body = crypto::seal(
+            &self.keys()?.vault_key,
+            &aad(&self.vault_id, remote_id, &id),
+            &plain,
+        )?;
+        let changed = match old {
+            Some(o) => self.db(tx.execute(
+                "UPDATE sync_links SET body = ?1 WHERE id = ?2 AND body = ?3",
+                params![body, &id[..], o.body],
+            ))?,
+            None => self.db(tx.execute(
+                "INSERT INTO sync_links (id, remote_id, body) VALUES (?1, ?2, ?3)",
+                params![&id[..], remote_id, body],
+            ))?,
+        };
+        if changed != 1 {
+            return Err(another_sync(&link.key));
+        }
+        Ok(())
+    }
+
+    /// Deletes a link in `tx` (both sides are gone, or the user pruned).
+    pub(crate) fn drop_link(&self, tx: &Connection, old: &Stored) -> Result<()> {
+        let changed = self.db(tx.execute(
+            "DELETE FROM sync_links WHERE id = ?1 AND body = ?2",
+            params![&old.id[..], old.body],
+        ))?;
+        if changed != 1 {
+            return Err(another_sync(&old.link.key));
+        }
+        Ok(())
+    }
+}
+
+fn another_sync(name: &str) -> Error {
+    Error::Failure {
+        what: format!(
+            "'{name}': another sync of this remote changed it meanwhile; run the sync again"
+        ),
+    }
+}
+
+/// Re-encrypts every link from `old` to `new` vault keys (inside rekey's transaction).
+pub(crate) fn rekey(
+    conn: &Connection,
+    path: &std::path::Path,
+    vault_id: &[u8],
+    old: &Key32,
+    new: &Key32,
+) -> Result<()> {
+    let db = |e| crate::store::db_error(path, e);
+    let rows: Vec<(Vec<u8>, String, Vec<u8>)> = conn
+        .prepare("SELECT id, remote_id, body FROM sync_links")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        })
+        .map_err(db)?;
+    for (id, remote_id, body) in rows {
+        let a = aad(vault_id, &remote_id, &id);
+        let plain = crypto::open(old, &a, &body, "a sync link")?;
+        let resealed = crypto::seal(new, &a, &plain)?;
+        conn.execute(
+            "UPDATE sync_links SET body = ?1 WHERE id = ?2",
+            params![resealed, id],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}

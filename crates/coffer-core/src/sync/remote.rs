@@ -1,0 +1,309 @@
+//! Remotes: named connections to a Vault/OpenBao KV v2 mount or to AWS
+//! Secrets Manager, kept in the encrypted `remotes` setting. A remote never
+//! holds a secret itself: its token, AppRole or AWS keys are a credential in
+//! the vault, named by `auth_credential`.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{Action, Event};
+use crate::error::{Error, Result};
+use crate::kind::Kind;
+use crate::vault::Vault;
+
+const REMOTES: &str = "remotes";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Remote {
+    pub name: String,
+    /// A random id: links survive a remote being renamed or re-added.
+    pub id: String,
+    /// Prepended to a credential's name to make its remote path.
+    #[serde(default)]
+    pub prefix: String,
+    pub spec: Spec,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Spec {
+    Vault(VaultSpec),
+    Aws(AwsSpec),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VaultSpec {
+    pub addr: String,
+    pub mount: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+    pub auth: VaultAuth,
+    #[serde(default)]
+    pub insecure_http: bool,
+}
+
+/// How to log in to Vault. A token credential of `None` means `VAULT_TOKEN`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum VaultAuth {
+    Token { credential: Option<String> },
+    Approle { credential: String },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AwsSpec {
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// An `aws-access-key` credential; else the profile or the SDK's chain.
+    #[serde(default)]
+    pub credential: Option<String>,
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    #[serde(default)]
+    pub insecure_http: bool,
+}
+
+impl Remote {
+    pub fn type_name(&self) -> &'static str {
+        match self.spec {
+            Spec::Vault(_) => "vault",
+            Spec::Aws(_) => "aws",
+        }
+    }
+
+    /// The vault credential this remote logs in with, if any.
+    pub fn auth_credential(&self) -> Option<&str> {
+        match &self.spec {
+            Spec::Vault(v) => match &v.auth {
+                VaultAuth::Token { credential } => credential.as_deref(),
+                VaultAuth::Approle { credential } => Some(credential),
+            },
+            Spec::Aws(a) => a.credential.as_deref(),
+        }
+    }
+
+    /// Where credential `name` lives on the remote, for messages.
+    pub fn location(&self, name: &str) -> String {
+        match &self.spec {
+            Spec::Vault(v) => format!("{}/{}{name}", v.mount, self.prefix),
+            Spec::Aws(_) => format!("{}{name}", self.prefix),
+        }
+    }
+}
+
+/// Whether an http(s) URL points at this machine.
+pub fn is_loopback(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .unwrap_or(url);
+    let host = if let Some(v6) = rest.strip_prefix('[') {
+        v6.split(']').next().map(|h| format!("[{h}]")).unwrap_or_default()
+    } else {
+        rest.split(['/', ':']).next().unwrap_or("").to_owned()
+    };
+    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+}
+
+/// Checks an endpoint URL: http(s), and plain http only to loopback unless allowed.
+pub fn check_url(what: &str, url: &str, insecure_http: bool) -> Result<()> {
+    if let Some(rest) = url.strip_prefix("http://") {
+        if !insecure_http && !is_loopback(url) {
+            return Err(Error::invalid(
+                format!("{what} '{url}'"),
+                "plain http to a host other than this machine would send secrets unencrypted; use https (or --insecure-http if you really mean it)",
+            ));
+        }
+        if rest.is_empty() {
+            return Err(Error::invalid(format!("{what} '{url}'"), "has no host"));
+        }
+        return Ok(());
+    }
+    match url.strip_prefix("https://") {
+        Some(rest) if !rest.is_empty() => Ok(()),
+        _ => Err(Error::invalid(
+            format!("{what} '{url}'"),
+            "must start with https:// (or http:// to this machine)",
+        )),
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(Error::invalid(
+            format!("remote name '{}'", crate::credential::printable(name)),
+            "use 1 to 64 letters, digits, '-', '_' or '.'",
+        ));
+    }
+    Ok(())
+}
+
+fn check_prefix(remote: &Remote) -> Result<()> {
+    let p = &remote.prefix;
+    let what = || format!("prefix '{}'", crate::credential::printable(p));
+    if p.starts_with('/') || p.contains("//") || p.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            what(),
+            "must not start with '/', contain '//' or control characters",
+        ));
+    }
+    match &remote.spec {
+        Spec::Vault(v) => {
+            if !p.is_empty() && !p.ends_with('/') {
+                return Err(Error::invalid(
+                    what(),
+                    "a KV v2 prefix is a folder: end it with '/'",
+                ));
+            }
+            if v.mount.is_empty() || v.mount.starts_with('/') || v.mount.ends_with('/') {
+                return Err(Error::invalid(
+                    format!("mount '{}'", crate::credential::printable(&v.mount)),
+                    "give the mount path without surrounding '/' (e.g. secret)",
+                ));
+            }
+        }
+        Spec::Aws(_) => {
+            if !p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+            {
+                return Err(Error::invalid(
+                    what(),
+                    "Secrets Manager names allow only letters, digits and / _ + = . @ -",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Vault {
+    /// Every configured remote, sorted by name.
+    pub fn remotes(&self) -> Result<Vec<Remote>> {
+        self.flush()?;
+        let mut all: Vec<Remote> = self.read_setting(&self.conn, REMOTES)?;
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+
+    /// The remote called `name`.
+    pub fn remote(&self, name: &str) -> Result<Remote> {
+        self.remotes()?
+            .into_iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| Error::RemoteNotFound {
+                name: name.to_owned(),
+            })
+    }
+
+    /// Adds a remote after checking its settings and its auth credential; audited.
+    pub fn add_remote(
+        &mut self,
+        name: &str,
+        prefix: &str,
+        spec: Spec,
+        now: DateTime<Utc>,
+    ) -> Result<Remote> {
+        check_name(name)?;
+        let mut id = [0u8; 8];
+        crate::crypto::random_bytes(&mut id)?;
+        let remote = Remote {
+            name: name.to_owned(),
+            id: hex::encode(id),
+            prefix: prefix.to_owned(),
+            spec,
+            created_at: now,
+        };
+        check_prefix(&remote)?;
+        match &remote.spec {
+            Spec::Vault(v) => check_url("Vault address", &v.addr, v.insecure_http)?,
+            Spec::Aws(a) => {
+                if let Some(url) = &a.endpoint_url {
+                    check_url("endpoint URL", url, a.insecure_http)?;
+                }
+                if a.profile.is_some() && a.credential.is_some() {
+                    return Err(Error::invalid(
+                        "AWS remote",
+                        "give --profile or --auth-credential, not both",
+                    ));
+                }
+            }
+        }
+        if let Some(cred) = remote.auth_credential() {
+            let c = self.get(cred)?;
+            let wanted: &[Kind] = match &remote.spec {
+                Spec::Vault(VaultSpec {
+                    auth: VaultAuth::Token { .. },
+                    ..
+                }) => &[Kind::VaultToken],
+                Spec::Vault(_) => &[Kind::VaultApprole],
+                Spec::Aws(_) => &[Kind::AwsAccessKey],
+            };
+            if !wanted.contains(&c.meta.kind) {
+                return Err(Error::invalid(
+                    format!("auth credential '{cred}'"),
+                    format!(
+                        "is a {} credential; this remote needs a {} one",
+                        c.meta.kind.as_str(),
+                        wanted[0].as_str()
+                    ),
+                ));
+            }
+        }
+        let tx = self.begin()?;
+        let mut all: Vec<Remote> = self.read_setting(&tx, REMOTES)?;
+        if all.iter().any(|r| r.name == name) {
+            return Err(Error::invalid(
+                format!("remote '{name}'"),
+                "a remote of that name exists; remove it first (`coffer remote rm`)",
+            ));
+        }
+        all.push(remote.clone());
+        self.write_setting(&tx, REMOTES, &all)?;
+        let event = Event::new(Action::SettingsChange).details(serde_json::json!({
+            "setting": "remote added",
+            "remote": name,
+            "type": remote.type_name(),
+        }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)?;
+        Ok(remote)
+    }
+
+    /// Removes a remote and what Coffer knew of its contents; the remote
+    /// itself and the local credentials are untouched. Audited.
+    pub fn remove_remote(&mut self, name: &str, now: DateTime<Utc>) -> Result<Remote> {
+        let tx = self.begin()?;
+        let mut all: Vec<Remote> = self.read_setting(&tx, REMOTES)?;
+        let at = all
+            .iter()
+            .position(|r| r.name == name)
+            .ok_or_else(|| Error::RemoteNotFound {
+                name: name.to_owned(),
+            })?;
+        let remote = all.remove(at);
+        self.write_setting(&tx, REMOTES, &all)?;
+        self.db(tx.execute("DELETE FROM sync_links WHERE remote_id = ?1", [&remote.id]))?;
+        let event = Event::new(Action::SettingsChange).details(serde_json::json!({
+            "setting": "remote removed",
+            "remote": name,
+        }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)?;
+        Ok(remote)
+    }
+}
