@@ -63,6 +63,12 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Show the audit trail (newest first), verify it, or export it
     Audit(AuditArgs),
+    /// Remotes to sync with: HashiCorp Vault / OpenBao KV v2, AWS Secrets Manager
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Compare with a remote and pull, push or resolve; never overwrites a change it has not seen
+    #[command(subcommand)]
+    Sync(SyncCommand),
     /// Check the keyring backend, the session and the vault, with fixes
     Doctor(JsonArg),
     /// List credential kinds and their fields
@@ -376,4 +382,159 @@ pub struct RevokeSelector {
     /// Every credential in the vault
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RemoteCommand {
+    /// Add a remote
+    #[command(subcommand)]
+    Add(RemoteAdd),
+    /// List the remotes
+    List(JsonArg),
+    /// Show one remote's settings
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a remote (the remote's secrets and the local credentials stay)
+    Rm { name: String },
+    /// Check reachability, login and permissions, naming anything missing; exit 1 if something is
+    Test {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RemoteAdd {
+    /// A HashiCorp Vault / OpenBao KV version 2 mount
+    Vault(VaultRemoteArgs),
+    /// AWS Secrets Manager
+    Aws(AwsRemoteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VaultRemoteArgs {
+    pub name: String,
+    /// Vault address
+    #[arg(long, env = "VAULT_ADDR", value_name = "URL")]
+    pub addr: String,
+    /// KV version 2 mount path
+    #[arg(long, default_value = "secret")]
+    pub mount: String,
+    /// Folder under the mount for Coffer's secrets (ends with /)
+    #[arg(long, default_value = "", value_name = "PATH/")]
+    pub prefix: String,
+    /// Vault Enterprise / OpenBao namespace [default at sync: $VAULT_NAMESPACE]
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// CA certificate (PEM) for the server's TLS [default at sync: $VAULT_CACERT]
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// How to log in
+    #[arg(long, value_enum, default_value = "token")]
+    pub auth: VaultAuthArg,
+    /// The vault-token or vault-approle credential to log in with [token default: $VAULT_TOKEN at sync]
+    #[arg(long, value_name = "CRED")]
+    pub auth_credential: Option<String>,
+    /// Allow plain http to a host other than this machine
+    #[arg(long)]
+    pub insecure_http: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum VaultAuthArg {
+    Token,
+    Approle,
+}
+
+#[derive(Args, Debug)]
+pub struct AwsRemoteArgs {
+    pub name: String,
+    /// Region [default: the SDK's (AWS_REGION, profile), else us-east-1]
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config
+    #[arg(long, conflicts_with = "auth_credential")]
+    pub profile: Option<String>,
+    /// An aws-access-key credential to sign with [default: the SDK's chain]
+    #[arg(long, value_name = "CRED")]
+    pub auth_credential: Option<String>,
+    /// Endpoint URL (e.g. a local test server)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Name prefix for Coffer's secrets
+    #[arg(long, default_value = "", value_name = "P/")]
+    pub prefix: String,
+    /// KMS key for new secrets
+    #[arg(long, value_name = "KEY")]
+    pub kms_key_id: Option<String>,
+    /// Allow plain http to a host other than this machine
+    #[arg(long)]
+    pub insecure_http: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SyncCommand {
+    /// Show each credential's state against the remote; changes nothing; exit 3 on conflicts
+    Plan(SyncPlanArgs),
+    /// Apply remote changes locally
+    Pull(SyncArgs),
+    /// Apply local changes to the remote
+    Push(SyncArgs),
+    /// Pull and push
+    Run(SyncArgs),
+    /// Settle a conflict by keeping one side
+    Resolve(ResolveArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SyncPlanArgs {
+    pub remote: String,
+    /// Only these credentials
+    #[arg(long, num_args = 1.., value_name = "NAME")]
+    pub only: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    pub remote: String,
+    /// Only these credentials
+    #[arg(long, num_args = 1.., value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Show what would be done, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Propagate deletions (recoverably on the remote: Vault soft delete, AWS 30-day recovery window)
+    #[arg(long)]
+    pub prune: bool,
+    /// Requests in flight at once
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub concurrency: u64,
+    /// JSON report on stdout, progress as JSON lines on stderr
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ResolveArgs {
+    pub name: String,
+    /// Which side wins
+    #[arg(long, value_enum)]
+    pub keep: KeepArg,
+    /// The remote (needed when several are configured)
+    #[arg(long)]
+    pub remote: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum KeepArg {
+    Local,
+    Remote,
 }

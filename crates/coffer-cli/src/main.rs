@@ -6,6 +6,7 @@ mod exit;
 mod output;
 mod rotate;
 mod session;
+mod sync;
 mod terminal;
 
 use std::io::Write;
@@ -60,6 +61,8 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::RevokeAll(a) => rotate::revoke_all(&ctx, a, out),
         Command::Policy(c) => commands::policy(&ctx, c, out),
         Command::Audit(a) => commands::audit(&ctx, a, out),
+        Command::Remote(c) => sync::remote(&ctx, c, out),
+        Command::Sync(c) => sync::sync(&ctx, c, out),
         Command::Doctor(a) => commands::doctor(&ctx, a, out),
         Command::Kinds(a) => commands::kinds(a, out),
     }?;

@@ -478,6 +478,36 @@ impl Kv {
             Expect::Version(v) => v.parse().unwrap_or(0),
             Expect::Current => self.current_version(key).await?,
         };
+        // Labels first, as a merge patch of the custom metadata (other keys
+        // stay, Coffer labels no longer wanted go): if the data write below
+        // never happens, the secret still has no data and reads as absent.
+        let mut custom = serde_json::Map::new();
+        for k in LABELS {
+            custom.insert(
+                k.to_owned(),
+                payload
+                    .labels
+                    .get(k)
+                    .map_or(Value::Null, |v| Value::String(v.clone())),
+            );
+        }
+        let mpath = self.meta_path(key);
+        let patch = json!({ "custom_metadata": custom });
+        let (mut status, mut v) = self.call(Method::PATCH, &mpath, Some(&patch), true).await?;
+        if status == StatusCode::NOT_FOUND {
+            let labels: serde_json::Map<String, Value> = payload
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            let create = json!({ "custom_metadata": labels });
+            (status, v) = self.call(Method::POST, &mpath, Some(&create), false).await?;
+        }
+        match status.as_u16() {
+            200 | 204 => {}
+            403 => return Err(self.denied("create/patch", &mpath)),
+            _ => return Err(self.other("update metadata", &mpath, status, &v)),
+        }
         let path = self.data_path(key);
         let fields: Value = serde_json::from_str(&payload.fields_json())
             .map_err(|e| Fault::Other(format!("cannot encode fields: {e}")))?;
@@ -499,26 +529,6 @@ impl Kv {
             .and_then(Value::as_u64)
             .unwrap_or(cas + 1);
         let updated = parse_time(v.pointer("/data/created_time"));
-        // Labels go to custom metadata as a merge patch: other keys stay,
-        // Coffer labels no longer wanted are removed.
-        let mut custom = serde_json::Map::new();
-        for k in LABELS {
-            custom.insert(
-                k.to_owned(),
-                payload
-                    .labels
-                    .get(k)
-                    .map_or(Value::Null, |v| Value::String(v.clone())),
-            );
-        }
-        let mpath = self.meta_path(key);
-        let patch = json!({ "custom_metadata": custom });
-        let (status, v) = self.call(Method::PATCH, &mpath, Some(&patch), true).await?;
-        match status.as_u16() {
-            200 | 204 => {}
-            403 => return Err(self.denied("patch", &mpath)),
-            _ => return Err(self.other("update metadata", &mpath, status, &v)),
-        }
         Ok(Entry {
             key: key.to_owned(),
             version: version.to_string(),
