@@ -11,9 +11,7 @@ use coffer_core::sync::{
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
-use crate::cli::{
-    KeepArg, RemoteAdd, RemoteCommand, SyncArgs, SyncCommand, VaultAuthArg,
-};
+use crate::cli::{KeepArg, RemoteAdd, RemoteCommand, SyncArgs, SyncCommand, VaultAuthArg};
 use crate::exit::{usage, Exit};
 use crate::output::print_json;
 use crate::session::Context;
@@ -61,7 +59,11 @@ fn remote_line(r: &Remote) -> String {
                 .as_deref()
                 .map(|u| format!("{u} "))
                 .unwrap_or_default(),
-            if r.prefix.is_empty() { "(no prefix)" } else { &r.prefix }
+            if r.prefix.is_empty() {
+                "(no prefix)"
+            } else {
+                &r.prefix
+            }
         ),
     };
     let auth = r
@@ -134,7 +136,10 @@ pub fn remote(ctx: &Context, command: &RemoteCommand, out: Out) -> anyhow::Resul
             if a.json {
                 print_json(out, &Value::Array(all.iter().map(remote_json).collect()))?;
             } else if all.is_empty() {
-                writeln!(out, "no remotes; add one with `coffer remote add vault|aws NAME ...`")?;
+                writeln!(
+                    out,
+                    "no remotes; add one with `coffer remote add vault|aws NAME ...`"
+                )?;
             } else {
                 for r in &all {
                     writeln!(out, "{}", remote_line(r))?;
@@ -150,7 +155,10 @@ pub fn remote(ctx: &Context, command: &RemoteCommand, out: Out) -> anyhow::Resul
             } else if let Value::Object(m) = v {
                 for (k, v) in m {
                     if !v.is_null() {
-                        let text = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+                        let text = v
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string());
                         writeln!(out, "{k:<16} {text}")?;
                     }
                 }
@@ -159,7 +167,10 @@ pub fn remote(ctx: &Context, command: &RemoteCommand, out: Out) -> anyhow::Resul
         }
         RemoteCommand::Rm { name } => {
             session.vault.remove_remote(name, now)?;
-            writeln!(out, "removed remote {name} (its secrets and your credentials are untouched)")?;
+            writeln!(
+                out,
+                "removed remote {name} (its secrets and your credentials are untouched)"
+            )?;
             Exit::Ok
         }
         RemoteCommand::Test { name, json } => {
@@ -233,13 +244,25 @@ fn print_plan(out: Out, plan: &Plan) -> std::io::Result<()> {
     let mut changes = 0;
     for i in plan.items.iter().filter(|i| i.state != State::InSync) {
         changes += 1;
-        writeln!(out, "{}", item_line(&i.name, i.state.as_str(), i.detail.as_deref()))?;
+        writeln!(
+            out,
+            "{}",
+            item_line(&i.name, i.state.as_str(), i.detail.as_deref())
+        )?;
     }
     let in_sync = plan.count(State::InSync);
     if changes == 0 {
-        writeln!(out, "{}: everything in sync ({in_sync} credentials)", plan.remote)?;
+        writeln!(
+            out,
+            "{}: everything in sync ({in_sync} credentials)",
+            plan.remote
+        )?;
     } else {
-        writeln!(out, "{}: {changes} to act on, {in_sync} in sync", plan.remote)?;
+        writeln!(
+            out,
+            "{}: {changes} to act on, {in_sync} in sync",
+            plan.remote
+        )?;
     }
     Ok(())
 }
@@ -249,7 +272,11 @@ const RESOLVE_HINT: &str =
 
 fn print_report(out: Out, r: &Report) -> std::io::Result<()> {
     for d in &r.done {
-        let what = if r.dry_run && !matches!(d.outcome, Outcome::Conflict | Outcome::Failed | Outcome::Kept) {
+        let what = if r.dry_run
+            && !matches!(
+                d.outcome,
+                Outcome::Conflict | Outcome::Failed | Outcome::Kept
+            ) {
             format!("would be {}", d.outcome.as_str())
         } else {
             d.outcome.as_str().to_owned()
@@ -268,7 +295,10 @@ fn print_report(out: Out, r: &Report) -> std::io::Result<()> {
     ] {
         let n = r.count(o);
         if n > 0 {
-            parts.push(format!("{n} {}", o.as_str().split(' ').next().unwrap_or("")));
+            parts.push(format!(
+                "{n} {}",
+                o.as_str().split(' ').next().unwrap_or("")
+            ));
         }
     }
     parts.push(format!("{} in sync", r.in_sync));
@@ -302,7 +332,13 @@ fn run_sync(ctx: &Context, direction: Direction, a: &SyncArgs, out: Out) -> anyh
     } else {
         Shown::Quiet
     };
-    let result = sync::sync(&mut session.vault, &a.remote, &options, &mut shown, Utc::now);
+    let result = sync::sync(
+        &mut session.vault,
+        &a.remote,
+        &options,
+        &mut shown,
+        Utc::now,
+    );
     if let Shown::Bar(bar) = &shown {
         bar.finish_and_clear();
     }

@@ -115,9 +115,7 @@ impl Error {
             Error::VaultMissing { .. }
             | Error::NotFound { .. }
             | Error::VersionNotFound { .. }
-            | Error::RemoteNotFound { .. } => {
-                ErrorClass::NotFound
-            }
+            | Error::RemoteNotFound { .. } => ErrorClass::NotFound,
             Error::Integrity { .. } => ErrorClass::Integrity,
             Error::WrongPassphrase
             | Error::CannotUnlock { .. }

@@ -51,7 +51,12 @@ impl Vault {
             .map_err(|_| Error::integrity(format!("{what}: malformed content")))
     }
 
-    pub(crate) fn write_setting<T: Serialize>(&self, conn: &Connection, key: &str, value: &T) -> Result<()> {
+    pub(crate) fn write_setting<T: Serialize>(
+        &self,
+        conn: &Connection,
+        key: &str,
+        value: &T,
+    ) -> Result<()> {
         let plain = serde_json::to_vec(value).map_err(|e| Error::Failure {
             what: format!("cannot encode setting '{key}': {e}"),
         })?;

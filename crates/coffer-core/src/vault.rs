@@ -680,7 +680,11 @@ impl Vault {
 
     /// A credential with its secrets for the core's own use (sync compares
     /// and pushes them); the caller records what it does with them.
-    pub(crate) fn current_with_secrets(&self, conn: &Connection, name: &str) -> Result<(Row, CredentialMeta, Secrets)> {
+    pub(crate) fn current_with_secrets(
+        &self,
+        conn: &Connection,
+        name: &str,
+    ) -> Result<(Row, CredentialMeta, Secrets)> {
         let (row, meta) = self.find_required(conn, name)?;
         let secrets = self.open_secrets(&row)?;
         Ok((row, meta, secrets))

@@ -703,3 +703,54 @@ fn policies_are_stored_encrypted_audited_and_survive_rekey() {
         .expect("unset");
     assert!(v.policies().expect("policies").by_tag.is_empty());
 }
+
+#[test]
+fn a_format_1_vault_is_upgraded_in_place_on_open() {
+    let (f, v) = fixture();
+    drop(v);
+    raw(&f)
+        .execute_batch("DROP TABLE sync_links; PRAGMA user_version = 1")
+        .expect("downgrade");
+    let v = reopen(&f);
+    assert!(v.remotes().expect("remotes").is_empty());
+    let version: i64 = raw(&f)
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, store::FORMAT_VERSION);
+    drop(v);
+    reopen(&f);
+}
+
+#[test]
+fn rekey_keeps_remotes_and_sync_links_readable() {
+    use crate::sync::link::Link;
+    use crate::sync::{AwsSpec, Spec};
+    let (f, mut v) = fixture();
+    let remote = v
+        .add_remote("sm", "team/", Spec::Aws(AwsSpec::default()), now())
+        .expect("remote");
+    let link = Link {
+        key: "app/db".into(),
+        local_version: 3,
+        remote_version: "v-1".into(),
+        remote_labels: "ab".into(),
+        digest: "cd".into(),
+        synced_at: now(),
+    };
+    let tx = v.begin().expect("begin");
+    v.put_link(&tx, &remote.id, None, &link).expect("link");
+    v.commit(tx).expect("commit");
+    let pw = SecretValue::from("recovery pass");
+    v.rekey(Some(&f.sealer), Some(&pw), now()).expect("rekey");
+    drop(v);
+    let v = reopen(&f);
+    assert_eq!(v.remote("sm").expect("remote"), remote);
+    let links = v.links(&remote.id).expect("links");
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].link, link);
+    // A link moved to another remote's rows no longer opens.
+    raw(&f)
+        .execute("UPDATE sync_links SET remote_id = 'other'", [])
+        .expect("move");
+    assert!(matches!(v.links("other"), Err(Error::Integrity { .. })));
+}

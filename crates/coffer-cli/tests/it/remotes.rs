@@ -63,7 +63,13 @@ pub fn unique(label: &str) -> String {
 }
 
 /// One HTTP/1.1 request to OpenBao: `(status, JSON body)`.
-pub fn http(method: &str, addr: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+pub fn http(
+    method: &str,
+    addr: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let hostport = addr.trim_start_matches("http://").trim_end_matches('/');
     let mut s = TcpStream::connect(hostport).expect("connect to OpenBao");
     let body = body.map(|b| b.to_string()).unwrap_or_default();
@@ -82,7 +88,10 @@ pub fn http(method: &str, addr: &str, path: &str, token: &str, body: Option<Valu
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(rest)
     } else {
         rest.to_owned()
@@ -98,14 +107,20 @@ fn dechunk(mut s: &str) -> String {
             break;
         }
         out.push_str(&rest[..n]);
-        s = &rest[n..].trim_start_matches("\r\n");
+        s = rest[n..].trim_start_matches("\r\n");
     }
     out
 }
 
 /// Writes a KV v2 secret as another client would.
 pub fn kv_put(addr: &str, token: &str, path: &str, data: Value) -> u64 {
-    let (status, v) = http("POST", addr, &format!("secret/data/{path}"), token, Some(json!({ "data": data })));
+    let (status, v) = http(
+        "POST",
+        addr,
+        &format!("secret/data/{path}"),
+        token,
+        Some(json!({ "data": data })),
+    );
     assert_eq!(status, 200, "kv put {path}: {v}");
     v["data"]["version"].as_u64().expect("version")
 }
@@ -116,7 +131,13 @@ pub fn kv_get(addr: &str, token: &str, path: &str) -> (u16, Value) {
 
 /// A token with one inline policy and a TTL.
 pub fn token_with_policy(addr: &str, root: &str, name: &str, policy: &str, ttl: &str) -> String {
-    let (s, v) = http("PUT", addr, &format!("sys/policies/acl/{name}"), root, Some(json!({ "policy": policy })));
+    let (s, v) = http(
+        "PUT",
+        addr,
+        &format!("sys/policies/acl/{name}"),
+        root,
+        Some(json!({ "policy": policy })),
+    );
     assert!(s == 204 || s == 200, "policy: {v}");
     let (s, v) = http(
         "POST",
@@ -126,7 +147,10 @@ pub fn token_with_policy(addr: &str, root: &str, name: &str, policy: &str, ttl: 
         Some(json!({ "policies": [name], "ttl": ttl, "no_default_policy": false })),
     );
     assert_eq!(s, 200, "token: {v}");
-    v["auth"]["client_token"].as_str().expect("token").to_owned()
+    v["auth"]["client_token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
 }
 
 /// How the proxy fakes an overloaded server.
@@ -216,14 +240,22 @@ fn serve(
     if fault {
         faults.fetch_add(1, Ordering::SeqCst);
         let (status, extra, text) = match (kind, n % 2) {
-            (Faults::Vault, 0) => ("429 Too Many Requests", "", r#"{"errors":["rate limit quota exceeded"]}"#),
+            (Faults::Vault, 0) => (
+                "429 Too Many Requests",
+                "",
+                r#"{"errors":["rate limit quota exceeded"]}"#,
+            ),
             (Faults::Vault, _) => ("503 Service Unavailable", "", r#"{"errors":["standby"]}"#),
             (Faults::Aws, 0) => (
                 "400 Bad Request",
                 "x-amzn-ErrorType: ThrottlingException\r\n",
                 r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
             ),
-            (Faults::Aws, _) => ("500 Internal Server Error", "", r#"{"__type":"InternalServiceError","message":"boom"}"#),
+            (Faults::Aws, _) => (
+                "500 Internal Server Error",
+                "",
+                r#"{"__type":"InternalServiceError","message":"boom"}"#,
+            ),
         };
         write!(
             client,
@@ -264,10 +296,13 @@ pub struct PrivateBao {
 }
 
 fn bao_bin() -> PathBuf {
-    std::env::var_os("BAO_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var("COFFER_CACHE").unwrap_or_else(|_| "/var/tmp/coffer-cache".into());
-        Path::new(&cache).join("venv/bin/bao")
-    })
+    std::env::var_os("BAO_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let cache =
+                std::env::var("COFFER_CACHE").unwrap_or_else(|_| "/var/tmp/coffer-cache".into());
+            Path::new(&cache).join("venv/bin/bao")
+        })
 }
 
 fn free_port() -> u16 {
@@ -302,7 +337,13 @@ impl PrivateBao {
             child: None,
         };
         bao.run();
-        let (s, v) = http("PUT", &bao.addr, "sys/init", "", Some(json!({ "secret_shares": 1, "secret_threshold": 1 })));
+        let (s, v) = http(
+            "PUT",
+            &bao.addr,
+            "sys/init",
+            "",
+            Some(json!({ "secret_shares": 1, "secret_threshold": 1 })),
+        );
         assert_eq!(s, 200, "init: {v}");
         bao.unseal_key = v["keys_base64"][0].as_str().expect("key").to_owned();
         bao.root = v["root_token"].as_str().expect("root").to_owned();
@@ -344,7 +385,13 @@ impl PrivateBao {
     }
 
     fn unseal(&self) {
-        let (s, v) = http("PUT", &self.addr, "sys/unseal", "", Some(json!({ "key": self.unseal_key })));
+        let (s, v) = http(
+            "PUT",
+            &self.addr,
+            "sys/unseal",
+            "",
+            Some(json!({ "key": self.unseal_key })),
+        );
         assert_eq!(s, 200, "unseal: {v}");
         for _ in 0..100 {
             if http("GET", &self.addr, "sys/health", "", None).0 == 200 {

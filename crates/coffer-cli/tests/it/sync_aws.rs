@@ -14,10 +14,23 @@ fn client(endpoint: &str) -> Client {
 
 fn env_with_remote(endpoint: &str, prefix: &str) -> Env {
     let mut env = Env::passphrase_vault();
-    env.extra_env.push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
-    env.extra_env.push(("AWS_SECRET_ACCESS_KEY".into(), "testing".into()));
+    env.extra_env
+        .push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
+    env.extra_env
+        .push(("AWS_SECRET_ACCESS_KEY".into(), "testing".into()));
     env.run_pw(
-        &["remote", "add", "aws", "sm", "--endpoint-url", endpoint, "--prefix", prefix, "--region", "us-east-1"],
+        &[
+            "remote",
+            "add",
+            "aws",
+            "sm",
+            "--endpoint-url",
+            endpoint,
+            "--prefix",
+            prefix,
+            "--region",
+            "us-east-1",
+        ],
         "",
     )
     .ok();
@@ -26,12 +39,27 @@ fn env_with_remote(endpoint: &str, prefix: &str) -> Env {
 
 fn secret(c: &Client, name: &str) -> (Value, Vec<(String, String)>, String) {
     rt().block_on(async {
-        let v = c.get_secret_value().secret_id(name).send().await.expect("get");
-        let d = c.describe_secret().secret_id(name).send().await.expect("describe");
+        let v = c
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .expect("get");
+        let d = c
+            .describe_secret()
+            .secret_id(name)
+            .send()
+            .await
+            .expect("describe");
         let mut tags: Vec<(String, String)> = d
             .tags()
             .iter()
-            .map(|t| (t.key().unwrap_or("").to_owned(), t.value().unwrap_or("").to_owned()))
+            .map(|t| {
+                (
+                    t.key().unwrap_or("").to_owned(),
+                    t.value().unwrap_or("").to_owned(),
+                )
+            })
             .collect();
         tags.sort();
         (
@@ -54,16 +82,33 @@ fn put(c: &Client, name: &str, value: Value) {
 }
 
 fn field(env: &Env, name: &str, field: &str) -> String {
-    env.run_pw(&["get", name, "--field", field], "").ok().stdout.trim_end().to_owned()
+    env.run_pw(&["get", name, "--field", field], "")
+        .ok()
+        .stdout
+        .trim_end()
+        .to_owned()
 }
 
 #[test]
 fn credentials_round_trip_through_secrets_manager_with_tags_and_versions() {
-    let Some(endpoint) = moto("credentials_round_trip_through_secrets_manager…") else { return };
+    let Some(endpoint) = moto("credentials_round_trip_through_secrets_manager…") else {
+        return;
+    };
     let prefix = unique("sm-round");
     let env = env_with_remote(&endpoint, &prefix);
     env.run_pw(
-        &["add", "svc/api", "--kind", "api-key", "--field", "key_id=AK1", "--env", "staging", "--tag", "billing"],
+        &[
+            "add",
+            "svc/api",
+            "--kind",
+            "api-key",
+            "--field",
+            "key_id=AK1",
+            "--env",
+            "staging",
+            "--tag",
+            "billing",
+        ],
         r#"{"key":"sk-one"}"#,
     )
     .ok();
@@ -100,27 +145,48 @@ fn credentials_round_trip_through_secrets_manager_with_tags_and_versions() {
     });
     let (_, _, v2) = secret(&c, &name);
     assert_ne!(v1, v2);
-    let plan = env.run_pw(&["sync", "plan", "sm", "--json"], "").ok().json();
+    let plan = env
+        .run_pw(&["sync", "plan", "sm", "--json"], "")
+        .ok()
+        .json();
     let states: Vec<(String, String)> = plan["items"]
         .as_array()
         .expect("items")
         .iter()
-        .map(|i| (i["name"].as_str().unwrap_or("").to_owned(), i["state"].as_str().unwrap_or("").to_owned()))
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap_or("").to_owned(),
+                i["state"].as_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect();
-    assert_eq!(states, vec![("made/elsewhere".into(), "new_remote".into()), ("svc/api".into(), "changed_remote".into())]);
+    assert_eq!(
+        states,
+        vec![
+            ("made/elsewhere".into(), "new_remote".into()),
+            ("svc/api".into(), "changed_remote".into())
+        ]
+    );
     env.run_pw(&["sync", "pull", "sm"], "").ok();
     assert_eq!(field(&env, "svc/api", "key"), "sk-two");
     let shown = env.run_pw(&["show", "svc/api", "--json"], "").ok().json();
     assert_eq!(shown["env"], "prod");
     assert_eq!(shown["fields"]["key_id"], "AK2");
     assert_eq!(shown["version"], 2);
-    assert!(shown["rotated_at"].is_string(), "the remote's version date counts as a rotation");
-    let other = env.run_pw(&["show", "made/elsewhere", "--json"], "").ok().json();
+    assert!(
+        shown["rotated_at"].is_string(),
+        "the remote's version date counts as a rotation"
+    );
+    let other = env
+        .run_pw(&["show", "made/elsewhere", "--json"], "")
+        .ok()
+        .json();
     assert_eq!(other["kind"], "api-key");
     assert_eq!(field(&env, "made/elsewhere", "key"), "x1");
 
     // A local edit goes out as a new version, checked against the known one.
-    env.run_pw(&["edit", "svc/api", "--untag", "billing"], "").ok();
+    env.run_pw(&["edit", "svc/api", "--untag", "billing"], "")
+        .ok();
     env.run_pw(&["sync", "push", "sm"], "").ok();
     let (_, tags, v3) = secret(&c, &name);
     assert_ne!(v3, v2);
@@ -131,10 +197,13 @@ fn credentials_round_trip_through_secrets_manager_with_tags_and_versions() {
 
 #[test]
 fn a_secrets_manager_conflict_is_reported_and_resolved() {
-    let Some(endpoint) = moto("a_secrets_manager_conflict…") else { return };
+    let Some(endpoint) = moto("a_secrets_manager_conflict…") else {
+        return;
+    };
     let prefix = unique("sm-conflict");
     let env = env_with_remote(&endpoint, &prefix);
-    env.run_pw(&["add", "k", "--kind", "generic"], r#"{"v":"base"}"#).ok();
+    env.run_pw(&["add", "k", "--kind", "generic"], r#"{"v":"base"}"#)
+        .ok();
     env.run_pw(&["sync", "push", "sm"], "").ok();
     let c = client(&endpoint);
     let name = format!("{prefix}k");
@@ -145,14 +214,20 @@ fn a_secrets_manager_conflict_is_reported_and_resolved() {
     assert!(run.stdout.contains("conflict"), "{}", run.stdout);
     assert_eq!(secret(&c, &name).0, json!({"v": "remote"}));
     assert_eq!(field(&env, "k", "v"), "local");
-    env.run_pw(&["sync", "resolve", "k", "--keep", "local", "--remote", "sm"], "").ok();
+    env.run_pw(
+        &["sync", "resolve", "k", "--keep", "local", "--remote", "sm"],
+        "",
+    )
+    .ok();
     assert_eq!(secret(&c, &name).0, json!({"v": "local"}));
     env.run_pw(&["sync", "plan", "sm"], "").ok();
 }
 
 #[test]
 fn aws_throttling_and_5xx_are_retried_through_a_faulty_proxy() {
-    let Some(endpoint) = moto("aws_throttling_and_5xx_are_retried…") else { return };
+    let Some(endpoint) = moto("aws_throttling_and_5xx_are_retried…") else {
+        return;
+    };
     let prefix = unique("sm-faults");
     let c = client(&endpoint);
     rt().block_on(async {
@@ -172,11 +247,18 @@ fn aws_throttling_and_5xx_are_retried_through_a_faulty_proxy() {
         assert_eq!(field(&env, &format!("s{i:02}"), "v"), format!("value-{i}"));
     }
     for i in 0..6 {
-        env.run_pw(&["edit", &format!("s{i:02}")], &json!({"v": format!("new-{i}")}).to_string()).ok();
+        env.run_pw(
+            &["edit", &format!("s{i:02}")],
+            &json!({"v": format!("new-{i}")}).to_string(),
+        )
+        .ok();
     }
     env.run_pw(&["sync", "push", "sm"], "").ok();
     for i in 0..6 {
-        assert_eq!(secret(&c, &format!("{prefix}s{i:02}")).0, json!({"v": format!("new-{i}")}));
+        assert_eq!(
+            secret(&c, &format!("{prefix}s{i:02}")).0,
+            json!({"v": format!("new-{i}")})
+        );
     }
     let faults = proxy.faults.load(std::sync::atomic::Ordering::SeqCst);
     assert!(proxy.forwarded.load(std::sync::atomic::Ordering::SeqCst) > faults);
@@ -187,27 +269,97 @@ fn aws_throttling_and_5xx_are_retried_through_a_faulty_proxy() {
 fn remote_settings_are_checked_before_anything_is_stored() {
     let env = Env::passphrase_vault();
     let run = env
-        .run_pw(&["remote", "add", "vault", "v", "--addr", "http://vault.example.com:8200"], "")
+        .run_pw(
+            &[
+                "remote",
+                "add",
+                "vault",
+                "v",
+                "--addr",
+                "http://vault.example.com:8200",
+            ],
+            "",
+        )
         .code(2);
-    assert!(run.stderr.contains("plain http") && run.stderr.contains("https"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("plain http") && run.stderr.contains("https"),
+        "{}",
+        run.stderr
+    );
     let run = env
-        .run_pw(&["remote", "add", "vault", "v", "--addr", "https://vault.example.com", "--prefix", "no-slash"], "")
+        .run_pw(
+            &[
+                "remote",
+                "add",
+                "vault",
+                "v",
+                "--addr",
+                "https://vault.example.com",
+                "--prefix",
+                "no-slash",
+            ],
+            "",
+        )
         .code(2);
     assert!(run.stderr.contains("end it with '/'"), "{}", run.stderr);
-    env.run_pw(&["add", "db", "--kind", "db-password", "--field", "host=h", "--field", "user=u"], r#"{"password":"p"}"#)
-        .ok();
+    env.run_pw(
+        &[
+            "add",
+            "db",
+            "--kind",
+            "db-password",
+            "--field",
+            "host=h",
+            "--field",
+            "user=u",
+        ],
+        r#"{"password":"p"}"#,
+    )
+    .ok();
     let run = env
-        .run_pw(&["remote", "add", "vault", "v", "--addr", "https://vault.example.com", "--auth-credential", "db"], "")
+        .run_pw(
+            &[
+                "remote",
+                "add",
+                "vault",
+                "v",
+                "--addr",
+                "https://vault.example.com",
+                "--auth-credential",
+                "db",
+            ],
+            "",
+        )
         .code(2);
-    assert!(run.stderr.contains("db-password") && run.stderr.contains("vault-token"), "{}", run.stderr);
-    let run = env.run_pw(&["remote", "add", "vault", "bad name", "--addr", "https://v.example"], "").code(2);
+    assert!(
+        run.stderr.contains("db-password") && run.stderr.contains("vault-token"),
+        "{}",
+        run.stderr
+    );
+    let run = env
+        .run_pw(
+            &[
+                "remote",
+                "add",
+                "vault",
+                "bad name",
+                "--addr",
+                "https://v.example",
+            ],
+            "",
+        )
+        .code(2);
     assert!(run.stderr.contains("remote name"), "{}", run.stderr);
     env.run_pw(&["sync", "plan", "nope"], "").code(4);
-    env.run_pw(&["remote", "add", "aws", "a", "--prefix", "team/"], "").ok();
+    env.run_pw(&["remote", "add", "aws", "a", "--prefix", "team/"], "")
+        .ok();
     let run = env.run_pw(&["remote", "add", "aws", "a"], "").code(2);
     assert!(run.stderr.contains("exists"), "{}", run.stderr);
     let list = env.run_pw(&["remote", "list", "--json"], "").ok().json();
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     env.run_pw(&["remote", "rm", "a"], "").ok();
-    assert_eq!(env.run_pw(&["remote", "list", "--json"], "").ok().json(), json!([]));
+    assert_eq!(
+        env.run_pw(&["remote", "list", "--json"], "").ok().json(),
+        json!([])
+    );
 }

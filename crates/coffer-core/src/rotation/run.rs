@@ -589,8 +589,32 @@ pub fn rotate(
                 vault.advance(&mut run, name, Step::Promote, now)?;
             }
             Step::Promote => vault.promote(&mut run, name, now)?,
-            // No remote binding yet: sync (issue 5) hooks in here.
-            Step::Push => vault.advance(&mut run, name, Step::Revoke, now)?,
+            Step::Push => {
+                // Every remote holding this credential gets the new value
+                // before the old one may be revoked.
+                let pushed = crate::sync::push_linked(vault, name, || now)?;
+                let mut problems = Vec::new();
+                for (remote, result) in pushed {
+                    match result {
+                        Ok(crate::sync::Outcome::Pushed) => {
+                            guide.say(&format!("Pushed the new value to remote {remote}."))
+                        }
+                        Ok(_) => {}
+                        Err(why) => problems.push(format!("{remote}: {why}")),
+                    }
+                }
+                if !problems.is_empty() {
+                    return Ok(Outcome::Waiting {
+                        step,
+                        until: None,
+                        reason: format!(
+                            "the new value could not be pushed to every remote ({}); the old value is kept until it is: fix this and run again",
+                            problems.join("; ")
+                        ),
+                    });
+                }
+                vault.advance(&mut run, name, Step::Revoke, now)?
+            }
             Step::Revoke => {
                 if run.state.flow == Flow::AwsIam {
                     let state = run

@@ -91,16 +91,18 @@ pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) enum Backend {
-    Kv(Kv),
-    Sm(Sm),
+    Kv(Box<Kv>),
+    Sm(Box<Sm>),
 }
 
 impl Backend {
     /// Connects and logs in, revealing the remote's auth credential (audited).
     pub async fn connect(remote: &Remote, vault: &Vault, now: DateTime<Utc>) -> Result<Backend> {
         Ok(match &remote.spec {
-            Spec::Vault(spec) => Backend::Kv(Kv::connect(remote, spec, vault, now).await?),
-            Spec::Aws(spec) => Backend::Sm(Sm::connect(remote, spec, vault, now).await?),
+            Spec::Vault(spec) => {
+                Backend::Kv(Box::new(Kv::connect(remote, spec, vault, now).await?))
+            }
+            Spec::Aws(spec) => Backend::Sm(Box::new(Sm::connect(remote, spec, vault, now).await?)),
         })
     }
 
@@ -121,12 +123,7 @@ impl Backend {
     }
 
     /// Writes a secret if the remote is as `expected`; returns the new entry.
-    pub async fn write(
-        &self,
-        key: &str,
-        payload: &Payload,
-        expected: Expect<'_>,
-    ) -> Res<Entry> {
+    pub async fn write(&self, key: &str, payload: &Payload, expected: Expect<'_>) -> Res<Entry> {
         match self {
             Backend::Kv(b) => b.write(key, payload, expected).await,
             Backend::Sm(b) => b.write(key, payload, expected).await,

@@ -8,7 +8,9 @@ use futures_util::stream::{self, StreamExt};
 use super::backend::{Backend, Entry, Expect, Fault};
 use super::link::{Link, Stored};
 use super::payload::{content_digest, labels_digest, later, Payload};
-use super::{Check, Direction, Done, Item, Keep, Options, Outcome, Plan, Progress, Remote, Report, State};
+use super::{
+    Check, Direction, Done, Item, Keep, Options, Outcome, Plan, Progress, Remote, Report, State,
+};
 use crate::audit::{Action, Event};
 use crate::credential::{validate_name, Credential, CredentialMeta, Secrets};
 use crate::error::{Error, Result};
@@ -98,7 +100,10 @@ async fn build(
         .values()
         .filter(|e| e.payload.is_none() && e.fault.is_none())
         .filter(|e| match links.get(&e.key) {
-            Some(l) => l.link.remote_version != e.version || l.link.remote_labels != labels_digest(&e.labels),
+            Some(l) => {
+                l.link.remote_version != e.version
+                    || l.link.remote_labels != labels_digest(&e.labels)
+            }
             None => true,
         })
         .cloned()
@@ -142,7 +147,9 @@ async fn build(
         if w.remote.is_some() {
             if let Err(e) = validate_name(&name) {
                 w.state = State::Error;
-                w.detail = Some(format!("the remote name is not a valid credential name: {e}"));
+                w.detail = Some(format!(
+                    "the remote name is not a valid credential name: {e}"
+                ));
                 out.push(w);
                 continue;
             }
@@ -161,7 +168,11 @@ async fn build(
         // The remote side's digest, when its content was read.
         let remote_digest = match w.remote.as_ref().and_then(|r| r.payload.as_ref()) {
             Some(p) => {
-                let base = w.local_content.as_ref().map(|(m, _)| m).or(w.local.as_ref().map(|c| &c.meta));
+                let base = w
+                    .local_content
+                    .as_ref()
+                    .map(|(m, _)| m)
+                    .or(w.local.as_ref().map(|c| &c.meta));
                 match p.to_local(&name, base) {
                     Ok((meta, secrets)) => {
                         let d = content_digest(key, &meta, &secrets);
@@ -179,42 +190,22 @@ async fn build(
             None => w.link.as_ref().map(|l| l.link.digest.clone()),
         };
         let linked = w.link.as_ref().map(|l| l.link.digest.clone());
-        let local_changed = local_digest.is_some() && local_digest != linked;
-        let remote_changed = w.remote.is_some() && remote_digest != linked;
-        let same = local_digest.is_some() && local_digest == remote_digest;
-        w.state = match (w.local.is_some(), w.remote.is_some(), w.link.is_some()) {
-            (true, true, _) if same => State::InSync,
-            (true, true, true) => match (local_changed, remote_changed) {
-                (true, true) => {
-                    w.detail = Some("changed on both sides since the last sync".into());
-                    State::Conflict
-                }
-                (true, false) => State::ChangedLocal,
-                (false, true) => State::ChangedRemote,
-                (false, false) => State::InSync,
-            },
-            (true, true, false) => {
-                w.detail = Some("exists on both sides with different content and was never synced".into());
-                State::Conflict
-            }
-            (true, false, true) if local_changed => {
-                w.detail = Some("deleted on the remote, changed locally".into());
-                State::Conflict
-            }
-            (true, false, true) => State::DeletedRemote,
-            (true, false, false) => State::NewLocal,
-            (false, true, true) if remote_changed => {
-                w.detail = Some("deleted locally, changed on the remote".into());
-                State::Conflict
-            }
-            (false, true, true) => State::DeletedLocal,
-            (false, true, false) => State::NewRemote,
-            (false, false, _) => {
-                // Gone on both sides: only the link is left, dropped on apply.
-                w.relink = Some(String::new());
-                State::InSync
-            }
+        let remote_digest = if w.remote.is_some() {
+            remote_digest
+        } else {
+            None
         };
+        let (state, why) = decide(
+            local_digest.as_deref(),
+            remote_digest.as_deref(),
+            linked.as_deref(),
+        );
+        w.state = state;
+        w.detail = why.map(str::to_owned);
+        if w.local.is_none() && w.remote.is_none() {
+            // Gone on both sides: only the link is left, dropped on apply.
+            w.relink = Some(String::new());
+        }
         if w.state == State::InSync && w.local.is_some() {
             let behind = match (&w.link, &w.local, &w.remote) {
                 (Some(l), Some(c), Some(r)) => {
@@ -233,8 +224,55 @@ async fn build(
     Ok(out)
 }
 
+/// The state of one name from the content digest of each side (`None`:
+/// absent there) and of the link (`None`: never synced), with the reason
+/// for a conflict.
+fn decide(
+    local: Option<&str>,
+    remote: Option<&str>,
+    link: Option<&str>,
+) -> (State, Option<&'static str>) {
+    let local_changed = local.is_some() && local != link;
+    let remote_changed = remote.is_some() && remote != link;
+    match (local, remote, link) {
+        (Some(l), Some(r), _) if l == r => (State::InSync, None),
+        (Some(_), Some(_), Some(_)) => match (local_changed, remote_changed) {
+            (true, true) => (
+                State::Conflict,
+                Some("changed on both sides since the last sync"),
+            ),
+            (true, false) => (State::ChangedLocal, None),
+            (false, true) => (State::ChangedRemote, None),
+            (false, false) => (State::InSync, None),
+        },
+        (Some(_), Some(_), None) => (
+            State::Conflict,
+            Some("exists on both sides with different content and was never synced"),
+        ),
+        (Some(_), None, Some(_)) if local_changed => (
+            State::Conflict,
+            Some("deleted on the remote, changed locally"),
+        ),
+        (Some(_), None, Some(_)) => (State::DeletedRemote, None),
+        (Some(_), None, None) => (State::NewLocal, None),
+        (None, Some(_), Some(_)) if remote_changed => (
+            State::Conflict,
+            Some("deleted locally, changed on the remote"),
+        ),
+        (None, Some(_), Some(_)) => (State::DeletedLocal, None),
+        (None, Some(_), None) => (State::NewRemote, None),
+        (None, None, _) => (State::InSync, None),
+    }
+}
+
 /// Lists what a sync with `remote_name` would do; changes nothing.
-pub fn plan(vault: &Vault, remote_name: &str, only: &[String], concurrency: usize, now: DateTime<Utc>) -> Result<Plan> {
+pub fn plan(
+    vault: &Vault,
+    remote_name: &str,
+    only: &[String],
+    concurrency: usize,
+    now: DateTime<Utc>,
+) -> Result<Plan> {
     let remote = vault.remote(remote_name)?;
     block_on(async {
         let backend = Backend::connect(&remote, vault, now).await?;
@@ -258,7 +296,13 @@ pub fn test_remote(vault: &Vault, remote_name: &str, now: DateTime<Utc>) -> Resu
     })?
 }
 
-fn link_for(w: &Work, local_version: u64, remote: &Entry, digest: String, now: DateTime<Utc>) -> Link {
+fn link_for(
+    w: &Work,
+    local_version: u64,
+    remote: &Entry,
+    digest: String,
+    now: DateTime<Utc>,
+) -> Link {
     Link {
         key: w.name.clone(),
         local_version,
@@ -272,12 +316,9 @@ fn link_for(w: &Work, local_version: u64, remote: &Entry, digest: String, now: D
 impl Vault {
     /// Writes a pulled credential (new or changed) with its link, in one transaction.
     fn apply_pull(&self, remote: &Remote, w: &Work, now: DateTime<Utc>) -> Result<()> {
-        let (meta, secrets) = w
-            .remote_content
-            .clone()
-            .ok_or_else(|| Error::Failure {
-                what: "no remote content was read".into(),
-            })?;
+        let (meta, secrets) = w.remote_content.clone().ok_or_else(|| Error::Failure {
+            what: "no remote content was read".into(),
+        })?;
         let entry = w.remote.as_ref().ok_or_else(|| Error::Failure {
             what: "no remote entry".into(),
         })?;
@@ -322,7 +363,13 @@ impl Vault {
     }
 
     /// Records a push that the remote accepted.
-    fn apply_pushed(&self, remote: &Remote, w: &Work, entry: &Entry, now: DateTime<Utc>) -> Result<()> {
+    fn apply_pushed(
+        &self,
+        remote: &Remote,
+        w: &Work,
+        entry: &Entry,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let (local, digest) = match (&w.local, &w.local_content) {
             (Some(c), Some((m, s))) => (c, content_digest(&self.keys()?.name_key, m, s)),
             _ => {
@@ -349,7 +396,9 @@ impl Vault {
 
     /// Deletes the local credential whose remote secret was deleted (`--prune`).
     fn apply_delete_local(&self, remote: &Remote, w: &Work, now: DateTime<Utc>) -> Result<()> {
-        let seen = w.local.as_ref().ok_or_else(|| Error::NotFound { name: w.name.clone() })?;
+        let seen = w.local.as_ref().ok_or_else(|| Error::NotFound {
+            name: w.name.clone(),
+        })?;
         let tx = self.begin()?;
         let (row, _) = self.find_required(&tx, &w.name)?;
         if row.version != seen.version {
@@ -363,15 +412,21 @@ impl Vault {
         if let Some(l) = &w.link {
             self.drop_link(&tx, l)?;
         }
-        let event = Event::new(Action::Delete)
-            .target(row.id, &w.name)
-            .details(serde_json::json!({ "version": row.version, "via": "sync", "remote": remote.name }));
+        let event = Event::new(Action::Delete).target(row.id, &w.name).details(
+            serde_json::json!({ "version": row.version, "via": "sync", "remote": remote.name }),
+        );
         self.record(&tx, event, now)?;
         self.commit(tx)
     }
 
     /// Records a remote deletion (`--prune`) or drops a link whose both sides are gone.
-    fn apply_unlink(&self, remote: &Remote, w: &Work, deleted_remote: bool, now: DateTime<Utc>) -> Result<()> {
+    fn apply_unlink(
+        &self,
+        remote: &Remote,
+        w: &Work,
+        deleted_remote: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let tx = self.begin()?;
         if let Some(l) = &w.link {
             self.drop_link(&tx, l)?;
@@ -388,7 +443,13 @@ impl Vault {
     }
 
     /// Brings the link up to date for a credential both sides agree on.
-    fn apply_relink(&self, remote: &Remote, w: &Work, digest: &str, now: DateTime<Utc>) -> Result<()> {
+    fn apply_relink(
+        &self,
+        remote: &Remote,
+        w: &Work,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let tx = self.begin()?;
         match (&w.local, &w.remote) {
             (Some(c), Some(r)) => {
@@ -404,7 +465,13 @@ impl Vault {
         self.commit(tx)
     }
 
-    fn record_conflict(&self, remote: &Remote, w: &Work, why: &str, now: DateTime<Utc>) -> Result<()> {
+    fn record_conflict(
+        &self,
+        remote: &Remote,
+        w: &Work,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let tx = self.begin()?;
         let mut event = Event::new(Action::SyncConflict).details(serde_json::json!({
             "remote": remote.name,
@@ -435,7 +502,14 @@ pub fn sync(
     let push = options.direction != Direction::Pull;
     block_on(async {
         let backend = Backend::connect(&remote, vault, now()).await?;
-        let work = build(vault, &remote, &backend, &options.only, options.concurrency.max(1)).await?;
+        let work = build(
+            vault,
+            &remote,
+            &backend,
+            &options.only,
+            options.concurrency.max(1),
+        )
+        .await?;
         let mut report = Report {
             remote: remote.name.clone(),
             dry_run: options.dry_run,
@@ -453,12 +527,20 @@ pub fn sync(
                     }
                 }
                 State::Conflict | State::Error => local_jobs.push(w),
-                State::NewRemote | State::ChangedRemote | State::DeletedRemote if pull => local_jobs.push(w),
-                State::NewLocal | State::ChangedLocal | State::DeletedLocal if push => remote_jobs.push(w),
+                State::NewRemote | State::ChangedRemote | State::DeletedRemote if pull => {
+                    local_jobs.push(w)
+                }
+                State::NewLocal | State::ChangedLocal | State::DeletedLocal if push => {
+                    remote_jobs.push(w)
+                }
                 _ => {}
             }
         }
-        let shown = local_jobs.iter().filter(|w| w.state != State::InSync).count() + remote_jobs.len();
+        let shown = local_jobs
+            .iter()
+            .filter(|w| w.state != State::InSync)
+            .count()
+            + remote_jobs.len();
         progress.start(shown);
         let mut finish = |report: &mut Report, d: Done, shown: bool| {
             if shown {
@@ -515,7 +597,11 @@ pub fn sync(
                 let r = match w.state {
                     State::DeletedLocal if !options.prune => return (w, Ok(None)),
                     State::DeletedLocal => {
-                        let version = w.link.as_ref().map(|l| l.link.remote_version.clone()).unwrap_or_default();
+                        let version = w
+                            .link
+                            .as_ref()
+                            .map(|l| l.link.remote_version.clone())
+                            .unwrap_or_default();
                         backend.delete(&w.name, &version).await.map(|()| None)
                     }
                     _ => {
@@ -597,12 +683,20 @@ pub fn resolve(
             let mut all = vault.remotes()?;
             match all.len() {
                 1 => all.remove(0),
-                0 => return Err(Error::invalid("resolve", "no remote is configured (`coffer remote add`)")),
+                0 => {
+                    return Err(Error::invalid(
+                        "resolve",
+                        "no remote is configured (`coffer remote add`)",
+                    ))
+                }
                 _ => {
                     let names: Vec<String> = all.into_iter().map(|r| r.name).collect();
                     return Err(Error::invalid(
                         "resolve",
-                        format!("several remotes are configured; name one with --remote ({})", names.join(", ")),
+                        format!(
+                            "several remotes are configured; name one with --remote ({})",
+                            names.join(", ")
+                        ),
                     ));
                 }
             }
@@ -613,7 +707,9 @@ pub fn resolve(
         let only = [name.to_owned()];
         let mut work = build(vault, &remote, &backend, &only, 1).await?;
         let Some(mut w) = work.pop() else {
-            return Err(Error::NotFound { name: name.to_owned() });
+            return Err(Error::NotFound {
+                name: name.to_owned(),
+            });
         };
         if w.state == State::Error {
             return Err(Error::Failure {
@@ -676,4 +772,111 @@ pub fn resolve(
         vault.commit(tx)?;
         Ok(w.done(outcome, w.detail.clone()))
     })?
+}
+
+/// Pushes credential `name` to every remote it is linked to (a rotation's
+/// push step): `(remote, Ok(outcome) | Err(why))` for each. A remote that
+/// is unreachable or in conflict is an `Err` there, never a silent skip.
+pub fn push_linked(
+    vault: &mut Vault,
+    name: &str,
+    now: impl Fn() -> DateTime<Utc> + Copy,
+) -> Result<Vec<(String, std::result::Result<Outcome, String>)>> {
+    let mut out = Vec::new();
+    for remote in vault.remotes()? {
+        let linked = vault.links(&remote.id)?.iter().any(|l| l.link.key == name);
+        if !linked {
+            continue;
+        }
+        let options = Options {
+            direction: Direction::Push,
+            only: vec![name.to_owned()],
+            dry_run: false,
+            prune: false,
+            concurrency: 1,
+        };
+        let result = match sync(vault, &remote.name, &options, &mut super::Quiet, now) {
+            Ok(report) => match report.done.first() {
+                None => Ok(Outcome::Linked),
+                Some(d) if d.outcome == Outcome::Pushed => Ok(Outcome::Pushed),
+                Some(d) => Err(format!(
+                    "{}{}",
+                    d.outcome.as_str(),
+                    d.detail
+                        .as_deref()
+                        .map(|x| format!(": {x}"))
+                        .unwrap_or_default()
+                )),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        out.push((remote.name, result));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_combination_of_sides_gets_its_state() {
+        type Case = (
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+            State,
+        );
+        let cases: &[Case] = &[
+            (Some("a"), Some("a"), Some("a"), State::InSync),
+            (Some("b"), Some("a"), Some("a"), State::ChangedLocal),
+            (Some("a"), Some("b"), Some("a"), State::ChangedRemote),
+            (Some("b"), Some("c"), Some("a"), State::Conflict),
+            // Both changed the same way: nothing to do but agree.
+            (Some("b"), Some("b"), Some("a"), State::InSync),
+            (Some("a"), Some("a"), None, State::InSync),
+            (Some("a"), Some("b"), None, State::Conflict),
+            (Some("a"), None, Some("a"), State::DeletedRemote),
+            (Some("b"), None, Some("a"), State::Conflict),
+            (Some("a"), None, None, State::NewLocal),
+            (None, Some("a"), Some("a"), State::DeletedLocal),
+            (None, Some("b"), Some("a"), State::Conflict),
+            (None, Some("a"), None, State::NewRemote),
+            (None, None, Some("a"), State::InSync),
+        ];
+        for (local, remote, link, want) in cases {
+            let (got, why) = decide(*local, *remote, *link);
+            assert_eq!(got, *want, "{local:?} {remote:?} {link:?}");
+            assert_eq!(
+                got == State::Conflict,
+                why.is_some(),
+                "a conflict always says why"
+            );
+        }
+    }
+
+    #[test]
+    fn a_one_sided_change_is_never_a_conflict_and_never_lost() {
+        // Whatever the digests, a side that did not move never wins over
+        // one that did, and two moves to different content always conflict.
+        let values = [None, Some("a"), Some("b"), Some("c")];
+        for local in values {
+            for remote in values {
+                for link in values {
+                    let (state, _) = decide(local, remote, link);
+                    let l_moved = local.is_some() && local != link;
+                    let r_moved = remote.is_some() && remote != link;
+                    if l_moved && r_moved && local != remote {
+                        assert_eq!(state, State::Conflict, "{local:?} {remote:?} {link:?}");
+                    }
+                    if state == State::ChangedRemote || state == State::DeletedLocal {
+                        assert!(!l_moved || local.is_none(), "{local:?} {remote:?} {link:?}");
+                    }
+                    if state == State::ChangedLocal || state == State::DeletedRemote {
+                        assert!(!r_moved, "{local:?} {remote:?} {link:?}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -10,7 +10,9 @@ use futures_util::stream::{self, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::backend::{backoff, Entry, Expect, Fault, Res, ATTEMPTS, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+use super::backend::{
+    backoff, Entry, Expect, Fault, Res, ATTEMPTS, CONNECT_TIMEOUT, REQUEST_TIMEOUT,
+};
 use super::payload::{coffer_labels, Payload, LABELS};
 use super::remote::{Remote, VaultAuth, VaultSpec};
 use super::Check;
@@ -67,7 +69,10 @@ fn labels_of(meta: Option<&Value>) -> BTreeMap<String, String> {
     let Some(Value::Object(m)) = meta else {
         return BTreeMap::new();
     };
-    coffer_labels(m.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))))
+    coffer_labels(
+        m.iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
+    )
 }
 
 impl Kv {
@@ -174,7 +179,7 @@ impl Kv {
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<&str>,
         token: Option<&SecretValue>,
         merge_patch: bool,
     ) -> Res<(StatusCode, Value)> {
@@ -200,7 +205,7 @@ impl Kv {
                 } else {
                     "application/json"
                 };
-                req = req.header("Content-Type", ct).body(b.to_string());
+                req = req.header("Content-Type", ct).body(b.to_owned());
             }
             match req.send().await {
                 Err(e) => {
@@ -257,9 +262,13 @@ impl Kv {
         if token.generation != seen_generation {
             return Ok(());
         }
-        let body = json!({ "role_id": role_id, "secret_id": secret_id.expose_secret() });
+        let body = zeroize::Zeroizing::new(
+            json!({ "role_id": role_id, "secret_id": secret_id.expose_secret() }).to_string(),
+        );
         let path = format!("auth/{mount}/login");
-        let (status, v) = self.send(Method::POST, &path, Some(&body), None, false).await?;
+        let (status, v) = self
+            .send(Method::POST, &path, Some(&body), None, false)
+            .await?;
         if !status.is_success() {
             return Err(Fault::Auth(format!(
                 "AppRole login at {}/v1/{path} failed: HTTP {status}: {}",
@@ -276,7 +285,8 @@ impl Kv {
             .and_then(Value::as_u64)
             .unwrap_or(0);
         token.value = SecretValue::new(client_token.to_owned());
-        token.renew_at = (ttl > 0).then(|| Instant::now() + std::time::Duration::from_millis(ttl * 800));
+        token.renew_at =
+            (ttl > 0).then(|| Instant::now() + std::time::Duration::from_millis(ttl * 800));
         token.generation += 1;
         Ok(())
     }
@@ -302,7 +312,7 @@ impl Kv {
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<&str>,
         merge_patch: bool,
     ) -> Res<(StatusCode, Value)> {
         for round in 0..2 {
@@ -314,7 +324,13 @@ impl Kv {
                 return Ok((status, v));
             }
             let (lookup, _) = self
-                .send(Method::GET, "auth/token/lookup-self", None, Some(&token), false)
+                .send(
+                    Method::GET,
+                    "auth/token/lookup-self",
+                    None,
+                    Some(&token),
+                    false,
+                )
                 .await?;
             if lookup.is_success() {
                 return Ok((status, v));
@@ -493,7 +509,9 @@ impl Kv {
         }
         let mpath = self.meta_path(key);
         let patch = json!({ "custom_metadata": custom });
-        let (mut status, mut v) = self.call(Method::PATCH, &mpath, Some(&patch), true).await?;
+        let (mut status, mut v) = self
+            .call(Method::PATCH, &mpath, Some(&patch.to_string()), true)
+            .await?;
         if status == StatusCode::NOT_FOUND {
             let labels: serde_json::Map<String, Value> = payload
                 .labels
@@ -501,7 +519,9 @@ impl Kv {
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect();
             let create = json!({ "custom_metadata": labels });
-            (status, v) = self.call(Method::POST, &mpath, Some(&create), false).await?;
+            (status, v) = self
+                .call(Method::POST, &mpath, Some(&create.to_string()), false)
+                .await?;
         }
         match status.as_u16() {
             200 | 204 => {}
@@ -509,11 +529,12 @@ impl Kv {
             _ => return Err(self.other("update metadata", &mpath, status, &v)),
         }
         let path = self.data_path(key);
-        let fields: Value = serde_json::from_str(&payload.fields_json())
-            .map_err(|e| Fault::Other(format!("cannot encode fields: {e}")))?;
-        let body = json!({ "options": { "cas": cas }, "data": fields });
+        let fields = payload.fields_json();
+        let body = zeroize::Zeroizing::new(format!(
+            r#"{{"options":{{"cas":{cas}}},"data":{}}}"#,
+            fields.as_str()
+        ));
         let (status, v) = self.call(Method::POST, &path, Some(&body), false).await?;
-        drop(body);
         match status.as_u16() {
             200 | 204 => {}
             400 if vault_errors(&v).contains("check-and-set") => {
@@ -559,7 +580,10 @@ impl Kv {
 
     pub async fn check(&self) -> Vec<Check> {
         let mut out = Vec::new();
-        match self.send(Method::GET, "sys/health", None, None, false).await {
+        match self
+            .send(Method::GET, "sys/health", None, None, false)
+            .await
+        {
             Ok((status, v)) => {
                 let version = v.get("version").and_then(Value::as_str).unwrap_or("?");
                 let sealed = v.get("sealed").and_then(Value::as_bool).unwrap_or(false);
@@ -586,7 +610,13 @@ impl Kv {
             }
         };
         match self
-            .send(Method::GET, "auth/token/lookup-self", None, Some(&token), false)
+            .send(
+                Method::GET,
+                "auth/token/lookup-self",
+                None,
+                Some(&token),
+                false,
+            )
             .await
         {
             Ok((s, v)) if s.is_success() => {
@@ -606,7 +636,10 @@ impl Kv {
                 out.push(Check::new(
                     "login",
                     true,
-                    format!("token accepted (policies: {}; {expiry})", policies.join(", ")),
+                    format!(
+                        "token accepted (policies: {}; {expiry})",
+                        policies.join(", ")
+                    ),
                 ));
             }
             Ok((s, v)) => {
@@ -626,7 +659,10 @@ impl Kv {
         match self.call(Method::GET, &ui, None, false).await {
             Ok((s, v)) if s.is_success() => {
                 let version = v.pointer("/data/options/version").and_then(Value::as_str);
-                let kind = v.pointer("/data/type").and_then(Value::as_str).unwrap_or("?");
+                let kind = v
+                    .pointer("/data/type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
                 out.push(Check::new(
                     "mount",
                     version == Some("2"),
@@ -644,7 +680,10 @@ impl Kv {
             Ok((s, _)) => out.push(Check::new(
                 "mount",
                 false,
-                format!("no mount at {}/ visible to this token (HTTP {s})", self.mount),
+                format!(
+                    "no mount at {}/ visible to this token (HTTP {s})",
+                    self.mount
+                ),
             )),
             Err(f) => out.push(Check::new("mount", false, f.message().to_owned())),
         }
@@ -664,13 +703,21 @@ impl Kv {
         };
         let body = json!({ "paths": paths });
         match self
-            .call(Method::POST, "sys/capabilities-self", Some(&body), false)
+            .call(
+                Method::POST,
+                "sys/capabilities-self",
+                Some(&body.to_string()),
+                false,
+            )
             .await
         {
             Ok((s, v)) if s.is_success() => {
                 for (path, cap, why) in wants {
                     let caps: Vec<&str> = v
-                        .pointer(&format!("/data/{}", path.replace('~', "~0").replace('/', "~1")))
+                        .pointer(&format!(
+                            "/data/{}",
+                            path.replace('~', "~0").replace('/', "~1")
+                        ))
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
@@ -692,7 +739,10 @@ impl Kv {
             Ok((s, v)) => out.push(Check::new(
                 "permissions",
                 false,
-                format!("cannot ask for capabilities: HTTP {s}: {}", vault_errors(&v)),
+                format!(
+                    "cannot ask for capabilities: HTTP {s}: {}",
+                    vault_errors(&v)
+                ),
             )),
             Err(f) => out.push(Check::new("permissions", false, f.message().to_owned())),
         }

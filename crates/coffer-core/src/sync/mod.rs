@@ -22,7 +22,7 @@ mod sm;
 
 use serde::Serialize;
 
-pub use engine::{plan, resolve, sync, test_remote};
+pub use engine::{plan, push_linked, resolve, sync, test_remote};
 pub use remote::{AwsSpec, Remote, Spec, VaultAuth, VaultSpec};
 
 /// Requests in flight at once, by default.

@@ -114,8 +114,8 @@ impl Payload {
         };
         let mut secrets = Secrets::default();
         for (k, v) in &self.fields {
-            let is_plain = plain.contains(&k.as_str())
-                || kind.field(k).is_some_and(|spec| !spec.secret);
+            let is_plain =
+                plain.contains(&k.as_str()) || kind.field(k).is_some_and(|spec| !spec.secret);
             if is_plain {
                 meta.fields.insert(k.clone(), v.expose_secret().to_owned());
             } else {
@@ -127,15 +127,19 @@ impl Payload {
         Ok((meta, secrets))
     }
 
-    /// The fields as one JSON object (Vault's `data`, AWS's SecretString).
+    /// The fields as one JSON object (Vault's `data`, AWS's SecretString),
+    /// written straight into a buffer that is wiped when dropped.
     pub fn fields_json(&self) -> Zeroizing<String> {
-        let map: serde_json::Map<String, Value> = self
+        let map: BTreeMap<&str, &str> = self
             .fields
             .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.expose_secret().to_owned())))
+            .map(|(k, v)| (k.as_str(), v.expose_secret()))
             .collect();
-        let text = Zeroizing::new(Value::Object(map).to_string());
-        text
+        let size: usize = map.iter().map(|(k, v)| 2 * (k.len() + v.len()) + 8).sum();
+        let mut buf = Zeroizing::new(Vec::with_capacity(size + 2));
+        // Writing strings to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *buf, &map);
+        Zeroizing::new(String::from_utf8(std::mem::take(&mut *buf)).unwrap_or_default())
     }
 
     /// Fields from a remote's JSON object; numbers and booleans written by
@@ -226,12 +230,18 @@ mod tests {
         credential::normalize(&mut m, &s);
         let p = Payload::from_local(&m, &s);
         assert_eq!(p.labels.get(KIND).map(String::as_str), Some("db-password"));
-        assert!(!p.labels.contains_key(PLAIN), "schema-plain fields need no label");
+        assert!(
+            !p.labels.contains_key(PLAIN),
+            "schema-plain fields need no label"
+        );
         let (back, back_s) = p.to_local("app/db", Some(&m)).unwrap();
         assert_eq!(back, m);
         assert_eq!(back_s, s);
         let key = Key32::from_bytes([7; 32]);
-        assert_eq!(content_digest(&key, &m, &s), content_digest(&key, &back, &back_s));
+        assert_eq!(
+            content_digest(&key, &m, &s),
+            content_digest(&key, &back, &back_s)
+        );
     }
 
     #[test]
@@ -244,7 +254,10 @@ mod tests {
         let p = Payload::from_local(&m, &s);
         assert_eq!(p.labels.get(PLAIN).map(String::as_str), Some("url"));
         let (back, back_s) = p.to_local("app/db", None).unwrap();
-        assert_eq!(back.fields.get("url").map(String::as_str), Some("https://x"));
+        assert_eq!(
+            back.fields.get("url").map(String::as_str),
+            Some("https://x")
+        );
         assert!(back_s.0.contains_key("token"));
         assert_eq!(back.notes, None, "notes stay local");
     }

@@ -107,7 +107,10 @@ pub fn is_loopback(url: &str) -> bool {
         .or_else(|| url.strip_prefix("https://"))
         .unwrap_or(url);
     let host = if let Some(v6) = rest.strip_prefix('[') {
-        v6.split(']').next().map(|h| format!("[{h}]")).unwrap_or_default()
+        v6.split(']')
+            .next()
+            .map(|h| format!("[{h}]"))
+            .unwrap_or_default()
     } else {
         rest.split(['/', ':']).next().unwrap_or("").to_owned()
     };

@@ -34,7 +34,9 @@ fn to_utc(t: Option<&aws_sdk_secretsmanager::primitives::DateTime>) -> Option<Da
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
 }
 
-fn current_version(stages: Option<&std::collections::HashMap<String, Vec<String>>>) -> Option<String> {
+fn current_version(
+    stages: Option<&std::collections::HashMap<String, Vec<String>>>,
+) -> Option<String> {
     stages?
         .iter()
         .find(|(_, s)| s.iter().any(|s| s == "AWSCURRENT"))
@@ -107,10 +109,7 @@ impl Sm {
         }
         let mut conf = loader.load().await;
         if conf.region().is_none() {
-            conf = conf
-                .into_builder()
-                .region(Region::new("us-east-1"))
-                .build();
+            conf = conf.into_builder().region(Region::new("us-east-1")).build();
         }
         let endpoint = spec
             .endpoint_url
@@ -141,7 +140,10 @@ impl Sm {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        if matches!(err, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) {
+        if matches!(
+            err,
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+        ) {
             return Fault::Unreachable(format!(
                 "cannot reach AWS Secrets Manager at {} ({call} {on}): {}",
                 self.endpoint,
@@ -216,7 +218,9 @@ impl Sm {
     fn parse(&self, key: &str, text: Option<&str>) -> Res<BTreeMap<String, crate::SecretValue>> {
         let what = format!("remote secret {}", self.name(key));
         let text = text.ok_or_else(|| {
-            Fault::Invalid(format!("{what} has no SecretString (binary secrets are not synced)"))
+            Fault::Invalid(format!(
+                "{what} has no SecretString (binary secrets are not synced)"
+            ))
         })?;
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|_| Fault::Invalid(format!("{what} is not a JSON object of fields")))?;
@@ -225,10 +229,7 @@ impl Sm {
 
     /// Reads the content of listed entries, 20 to a BatchGetSecretValue call.
     pub async fn fill(&self, entries: Vec<Entry>, concurrency: usize) -> Res<Vec<Entry>> {
-        let chunks: Vec<Vec<Entry>> = entries
-            .chunks(20)
-            .map(<[Entry]>::to_vec)
-            .collect();
+        let chunks: Vec<Vec<Entry>> = entries.chunks(20).map(<[Entry]>::to_vec).collect();
         let results: Vec<Res<Vec<Entry>>> = stream::iter(chunks)
             .map(|chunk| async move { self.fill_chunk(chunk).await })
             .buffer_unordered(concurrency)
@@ -341,7 +342,9 @@ impl Sm {
                             "{name} already exists on the remote"
                         )))
                     }
-                    Expect::Version(v) if current.as_deref() != Some(v) || d.deleted_date().is_some() => {
+                    Expect::Version(v)
+                        if current.as_deref() != Some(v) || d.deleted_date().is_some() =>
+                    {
                         return Err(Fault::Conflict(format!(
                             "{name} changed on the remote since Coffer last saw it"
                         )))
@@ -444,9 +447,16 @@ impl Sm {
             Err(e) => {
                 let code = e.code().unwrap_or("");
                 let f = if matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) {
-                    format!("cannot reach AWS at {}: {}", self.endpoint, DisplayErrorContext(&e))
+                    format!(
+                        "cannot reach AWS at {}: {}",
+                        self.endpoint,
+                        DisplayErrorContext(&e)
+                    )
                 } else {
-                    format!("sts:GetCallerIdentity failed ({code}: {})", e.message().unwrap_or(""))
+                    format!(
+                        "sts:GetCallerIdentity failed ({code}: {})",
+                        e.message().unwrap_or("")
+                    )
                 };
                 out.push(Check::new("login", false, f));
                 return out;
