@@ -181,7 +181,7 @@ pub fn remote(ctx: &Context, command: &RemoteCommand, out: Out) -> anyhow::Resul
             } else {
                 for c in &checks {
                     let mark = if c.ok { "ok  " } else { "FAIL" };
-                    writeln!(out, "{mark} {:<18} {}", c.name, c.detail)?;
+                    writeln!(out, "{mark} {:<28} {}", c.name, c.detail)?;
                 }
             }
             if ok {
@@ -379,7 +379,9 @@ pub fn sync(ctx: &Context, command: &SyncCommand, out: Out) -> anyhow::Result<Ex
                     writeln!(out, "{RESOLVE_HINT}")?;
                 }
             }
-            Ok(if plan.count(State::Conflict) > 0 {
+            Ok(if plan.count(State::Error) > 0 {
+                Exit::Failure
+            } else if plan.count(State::Conflict) > 0 {
                 Exit::Attention
             } else {
                 Exit::Ok

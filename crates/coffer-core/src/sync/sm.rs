@@ -474,14 +474,95 @@ impl Sm {
                 self.fault("ListSecrets", "*", &e).message().to_owned(),
             )),
         }
+        // Each call on a name that does not exist: AWS checks permission
+        // first, so "not found" means allowed and "access denied" means not.
+        let mut suffix = [0u8; 6];
+        let _ = getrandom::fill(&mut suffix);
+        let probe = self.name(&format!("coffer-permission-probe-{}", hex::encode(suffix)));
+        let shown = self.name("*");
+        let calls: [(&str, &str); 6] = [
+            ("GetSecretValue", "to pull"),
+            ("DescribeSecret", "to check versions before writing"),
+            ("PutSecretValue", "to push changes"),
+            ("TagResource", "to push labels"),
+            ("UntagResource", "to remove labels"),
+            ("DeleteSecret", "for --prune"),
+        ];
+        for (call, why) in calls {
+            let code = match call {
+                "GetSecretValue" => self
+                    .client
+                    .get_secret_value()
+                    .secret_id(&probe)
+                    .send()
+                    .await
+                    .err()
+                    .map(|e| (e.code().map(str::to_owned), self.fault(call, &shown, &e))),
+                "DescribeSecret" => self
+                    .client
+                    .describe_secret()
+                    .secret_id(&probe)
+                    .send()
+                    .await
+                    .err()
+                    .map(|e| (e.code().map(str::to_owned), self.fault(call, &shown, &e))),
+                "PutSecretValue" => self
+                    .client
+                    .put_secret_value()
+                    .secret_id(&probe)
+                    .secret_string("{}")
+                    .send()
+                    .await
+                    .err()
+                    .map(|e| (e.code().map(str::to_owned), self.fault(call, &shown, &e))),
+                "TagResource" => self
+                    .client
+                    .tag_resource()
+                    .secret_id(&probe)
+                    .tags(Tag::builder().key("coffer-probe").value("x").build())
+                    .send()
+                    .await
+                    .err()
+                    .map(|e| (e.code().map(str::to_owned), self.fault(call, &shown, &e))),
+                "UntagResource" => self
+                    .client
+                    .untag_resource()
+                    .secret_id(&probe)
+                    .tag_keys("coffer-probe")
+                    .send()
+                    .await
+                    .err()
+                    .map(|e| (e.code().map(str::to_owned), self.fault(call, &shown, &e))),
+                _ => self
+                    .client
+                    .delete_secret()
+                    .secret_id(&probe)
+                    .send()
+                    .await
+                    .err()
+                    .map(|e| (e.code().map(str::to_owned), self.fault(call, &shown, &e))),
+            };
+            let (ok, detail) = match code {
+                None => (
+                    true,
+                    format!("secretsmanager:{call} allowed on {shown} ({why})"),
+                ),
+                Some((Some(c), _)) if c == "ResourceNotFoundException" => (
+                    true,
+                    format!("secretsmanager:{call} allowed on {shown} ({why})"),
+                ),
+                Some((_, Fault::Denied(_))) => (
+                    false,
+                    format!("missing secretsmanager:{call} on {shown} (needed {why})"),
+                ),
+                Some((_, f)) => (false, f.message().to_owned()),
+            };
+            out.push(Check::new(&format!("permission {call}"), ok, detail));
+        }
         out.push(Check::new(
-            "permission write",
+            "note",
             true,
-            format!(
-                "secretsmanager:GetSecretValue, DescribeSecret, CreateSecret, PutSecretValue, TagResource, UntagResource{} are used on {}*; AWS only tells at the call",
-                if self.kms_key_id.is_some() { " and kms:Encrypt/Decrypt on the key" } else { "" },
-                self.prefix
-            ),
+            "secretsmanager:CreateSecret cannot be checked without creating a secret; it is needed to push new credentials".to_owned(),
         ));
         out
     }
