@@ -113,7 +113,11 @@ fn credentials_round_trip_through_secrets_manager_with_tags_and_versions() {
     )
     .ok();
     let test = env.run_pw(&["remote", "test", "sm"], "").ok();
-    assert!(test.stdout.contains("GetSecretValue allowed") && test.stdout.contains("signed in as"), "{}", test.stdout);
+    assert!(
+        test.stdout.contains("GetSecretValue allowed") && test.stdout.contains("signed in as"),
+        "{}",
+        test.stdout
+    );
     env.run_pw(&["sync", "push", "sm"], "").ok();
     let c = client(&endpoint);
     let name = format!("{prefix}svc/api");
