@@ -1155,6 +1155,13 @@ impl Vault {
             &old_keys.vault_key,
             &new_keys.vault_key,
         )?;
+        crate::rotation::run::rekey(
+            &tx,
+            path,
+            &self.vault_id,
+            &old_keys.vault_key,
+            &new_keys.vault_key,
+        )?;
         crate::sync::link::rekey(
             &tx,
             path,

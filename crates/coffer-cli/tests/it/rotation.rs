@@ -544,3 +544,16 @@ fn an_admin_credential_can_make_the_iam_calls() {
         "the admin key's use is audited"
     );
 }
+
+#[test]
+fn a_running_rotation_survives_a_rekey() {
+    let env = Env::passphrase_vault();
+    add_db(&env);
+    env.run_pw(&["rotate", "db/main", "--generate", "--grace", "1h"], "")
+        .code(3);
+    env.run_pw(&["rekey"], "").ok();
+    // The saved step and the pending value still open under the new key.
+    let run = env.run_pw(&["rotate", "db/main", "--yes"], "").ok();
+    assert!(run.stdout.contains("stays valid until"), "{}", run.stdout);
+    assert_ne!(password(&env), "old-password-1");
+}

@@ -689,3 +689,42 @@ pub fn abort(vault: &mut Vault, name: &str, now: DateTime<Utc>) -> Result<()> {
     vault.save_run(&tx, &run, name, now)?;
     vault.commit(tx)
 }
+
+/// Re-encrypts every rotation's state and pending value, finished ones too,
+/// from `old` to `new` vault keys (inside rekey's transaction).
+pub(crate) fn rekey(
+    conn: &Connection,
+    path: &std::path::Path,
+    vault_id: &[u8],
+    old: &crate::secret::Key32,
+    new: &crate::secret::Key32,
+) -> Result<()> {
+    let db = |e| crate::store::db_error(path, e);
+    type Stored = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+    let rows: Vec<Stored> = conn
+        .prepare("SELECT id, state, pending FROM rotations")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        })
+        .map_err(db)?;
+    for (id, state, pending) in rows {
+        let run: [u8; 16] = id
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::integrity("a rotation id is malformed"))?;
+        let reseal = |purpose: &str, sealed: &[u8]| -> Result<Vec<u8>> {
+            let a = aad(vault_id, &run, purpose);
+            let plain = crypto::open(old, &a, sealed, "rotation state")?;
+            crypto::seal(new, &a, &plain)
+        };
+        let state = reseal("state", &state)?;
+        let pending = pending.map(|p| reseal("pending", &p)).transpose()?;
+        conn.execute(
+            "UPDATE rotations SET state = ?1, pending = ?2 WHERE id = ?3",
+            rusqlite::params![state, pending, id],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
