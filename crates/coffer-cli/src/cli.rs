@@ -69,6 +69,28 @@ pub enum Command {
     /// Compare with a remote and pull, push or resolve; never overwrites a change it has not seen
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Run a command with credentials in its environment (never on argv or disk)
+    Exec(crate::workflow::ExecArgs),
+    /// Print a credential as environment variable assignments
+    Env(crate::workflow::EnvArgs),
+    /// Render a template whose {{ coffer://NAME/FIELD }} references become values
+    Inject(crate::workflow::InjectArgs),
+    /// AWS tool integration (credential_process)
+    Aws(crate::workflow::AwsArgs),
+    /// Token helper for the Vault/OpenBao CLI (token_helper in ~/.vault)
+    VaultTokenHelper(crate::workflow::TokenHelperArgs),
+    /// Import credentials from files (AWS credentials, dotenv, JSON, CSV, KeePassXC, Bitwarden, 1Password)
+    Import(crate::transfer::ImportArgs),
+    /// Export credentials in plaintext (needs --plaintext)
+    Export(crate::transfer::ExportArgs),
+    /// Write an encrypted, self-contained backup, or verify one
+    Backup(crate::backup::BackupArgs),
+    /// Restore a backup into a new vault
+    Restore(crate::backup::RestoreArgs),
+    /// Move plaintext credentials into the vault and rewrite the files to use Coffer
+    Migrate(crate::migrate::MigrateArgs),
+    /// Find plaintext credentials in files
+    Scan(crate::migrate::ScanArgs),
     /// Check the keyring backend, the session and the vault, with fixes
     Doctor(JsonArg),
     /// List credential kinds and their fields

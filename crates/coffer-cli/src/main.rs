@@ -1,13 +1,17 @@
 //! `coffer`: the command line over coffer-core.
 
+mod backup;
 mod cli;
 mod commands;
 mod exit;
+mod migrate;
 mod output;
 mod rotate;
 mod session;
 mod sync;
 mod terminal;
+mod transfer;
+mod workflow;
 
 use std::io::Write;
 
@@ -63,6 +67,17 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Audit(a) => commands::audit(&ctx, a, out),
         Command::Remote(c) => sync::remote(&ctx, c, out),
         Command::Sync(c) => sync::sync(&ctx, c, out),
+        Command::Exec(a) => workflow::exec(&ctx, a, out),
+        Command::Env(a) => workflow::env(&ctx, a, out),
+        Command::Inject(a) => workflow::inject(&ctx, a, out),
+        Command::Aws(a) => workflow::aws(&ctx, a, out),
+        Command::VaultTokenHelper(a) => workflow::token_helper(&ctx, a, out),
+        Command::Import(a) => transfer::import(&ctx, a, out),
+        Command::Export(a) => transfer::export(&ctx, a, out),
+        Command::Backup(a) => backup::backup(&ctx, a, out),
+        Command::Restore(a) => backup::restore(&ctx, a, out),
+        Command::Migrate(a) => migrate::migrate(&ctx, a, out),
+        Command::Scan(a) => migrate::scan(&ctx, a, out),
         Command::Doctor(a) => commands::doctor(&ctx, a, out),
         Command::Kinds(a) => commands::kinds(a, out),
     }?;

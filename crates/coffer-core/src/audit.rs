@@ -96,10 +96,18 @@ pub enum Action {
     SyncPush,
     SyncConflict,
     SyncResolve,
+    Exec,
+    CredentialProcess,
+    EnvExport,
+    Inject,
+    TokenHelper,
+    Backup,
+    Restore,
+    Migrate,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 32] = [
         Action::VaultCreate,
         Action::Unlock,
         Action::UnlockFailed,
@@ -124,6 +132,14 @@ impl Action {
         Action::SyncPush,
         Action::SyncConflict,
         Action::SyncResolve,
+        Action::Exec,
+        Action::CredentialProcess,
+        Action::EnvExport,
+        Action::Inject,
+        Action::TokenHelper,
+        Action::Backup,
+        Action::Restore,
+        Action::Migrate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -152,6 +168,14 @@ impl Action {
             Action::SyncPush => "sync_push",
             Action::SyncConflict => "sync_conflict",
             Action::SyncResolve => "sync_resolve",
+            Action::Exec => "exec",
+            Action::CredentialProcess => "credential_process",
+            Action::EnvExport => "env_export",
+            Action::Inject => "inject",
+            Action::TokenHelper => "token_helper",
+            Action::Backup => "backup",
+            Action::Restore => "restore",
+            Action::Migrate => "migrate",
         }
     }
 

@@ -3,14 +3,18 @@
 //! thin layers over this crate.
 
 pub mod audit;
+pub mod backup;
 pub mod credential;
 pub mod crypto;
 pub mod doctor;
+pub mod envmap;
 pub mod error;
 pub mod input;
 pub mod kind;
+pub mod migrate;
 pub mod paths;
 pub mod rotation;
+pub mod scan;
 pub mod seal;
 pub mod search;
 pub mod secret;
@@ -18,6 +22,7 @@ pub mod settings;
 pub mod slot;
 pub mod store;
 pub mod sync;
+pub mod transfer;
 pub mod vault;
 
 pub use credential::{Credential, CredentialId, CredentialMeta, Draft, Patch, Secrets};

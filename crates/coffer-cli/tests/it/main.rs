@@ -2,8 +2,10 @@
 //! a module per concern.
 
 mod audit;
+mod backup;
 mod bad_input;
 mod concurrency;
+mod migrate;
 mod moto;
 mod remotes;
 mod revoke;
@@ -14,4 +16,6 @@ mod support;
 mod sync_aws;
 mod sync_bao;
 mod tamper;
+mod transfer;
 mod unlock;
+mod workflow;

@@ -1,0 +1,1 @@
+//! `coffer backup`, `backup verify` and `restore`.

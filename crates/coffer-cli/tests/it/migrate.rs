@@ -1,0 +1,1 @@
+//! `coffer migrate aws` and `coffer scan`.

@@ -1,0 +1,1 @@
+//! `coffer import` and `coffer export`.

@@ -1,0 +1,1 @@
+//! `coffer exec`, `env`, `inject`, `aws credential-process`, `vault-token-helper`.

@@ -1,0 +1,1 @@
+//! Encrypted, self-contained, verifiable backups and restoring them into a new vault.

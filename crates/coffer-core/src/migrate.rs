@@ -1,0 +1,1 @@
+//! Moving AWS profiles out of plaintext files (`coffer migrate aws`).

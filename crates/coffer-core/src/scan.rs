@@ -1,0 +1,1 @@
+//! Finding plaintext credentials in files (`coffer scan`).
