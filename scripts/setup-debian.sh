@@ -65,6 +65,16 @@ if [ "$purpose" = test ]; then
   else
     say "moto_server, bao: present"
   fi
+  # The real AWS CLI (v1, from PyPI) for the credential_process tests, in its own
+  # venv so its pinned botocore cannot clash with moto's.
+  awsvenv="$CACHE/awscli"
+  if [ ! -x "$awsvenv/bin/aws" ]; then
+    say "installing awscli from PyPI into $awsvenv"
+    python3 -m venv "$awsvenv"
+    "$awsvenv/bin/pip" install -q --disable-pip-version-check awscli
+  else
+    say "aws CLI: present"
+  fi
   tools="$CACHE/tools"
   if [ ! -x "$tools/bin/tauri-driver" ]; then
     say "installing tauri-driver 2.x from crates.io into $tools"
