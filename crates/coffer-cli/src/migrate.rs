@@ -1,24 +1,322 @@
-//! `migrate aws` and `scan`.
+//! `migrate aws` and `scan`: prompts, printing and exit codes over
+//! `coffer_core::migrate` and `coffer_core::scan`.
 
 use std::io::Write;
+use std::path::PathBuf;
 
-use clap::Args;
+use anyhow::Context as _;
+use chrono::Utc;
+use clap::{Args, Subcommand};
+use coffer_core::audit::{Action, Event};
+use coffer_core::migrate::{self, Plan, Standing};
+use coffer_core::{paths, scan, Error};
+use serde_json::json;
 
-use crate::exit::{usage, Exit};
+use crate::exit::Exit;
+use crate::output::print_json;
 use crate::session::Context;
+use crate::terminal;
 
 type Out<'a> = &'a mut dyn Write;
 
 #[derive(Args, Debug)]
-pub struct MigrateArgs {}
+pub struct MigrateArgs {
+    #[command(subcommand)]
+    pub command: MigrateCommand,
+}
 
-pub fn migrate(_ctx: &Context, _args: &MigrateArgs, _out: Out) -> anyhow::Result<Exit> {
-    Err(usage("not built yet").into())
+#[derive(Subcommand, Debug)]
+pub enum MigrateCommand {
+    /// Move the keys of every profile in the AWS credentials/config files into the vault and point
+    /// each profile at `coffer aws credential-process` (backs the files up first)
+    Aws(AwsMigrateArgs),
 }
 
 #[derive(Args, Debug)]
-pub struct ScanArgs {}
+pub struct AwsMigrateArgs {
+    /// The shared credentials file [default: $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials]
+    #[arg(long, value_name = "FILE")]
+    pub credentials_file: Option<PathBuf>,
+    /// The config file [default: $AWS_CONFIG_FILE or ~/.aws/config]
+    #[arg(long, value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Each profile becomes the credential PREFIX<profile>
+    #[arg(long, default_value = "aws/", value_name = "PREFIX")]
+    pub prefix: String,
+    /// Show what would be stored and rewritten; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask before migrating (needed without a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Overwrite the backup of the original files with random bytes and delete it when done
+    #[arg(long)]
+    pub shred_backup: bool,
+}
 
-pub fn scan(_ctx: &Context, _args: &ScanArgs, _out: Out) -> anyhow::Result<Exit> {
-    Err(usage("not built yet").into())
+pub fn migrate(ctx: &Context, args: &MigrateArgs, out: Out) -> anyhow::Result<Exit> {
+    match &args.command {
+        MigrateCommand::Aws(a) => migrate_aws(ctx, a, out),
+    }
+}
+
+fn print_plan(plan: &Plan, out: Out) -> std::io::Result<()> {
+    for (label, file) in [
+        ("credentials file", &plan.credentials),
+        ("config file", &plan.config),
+    ] {
+        let note = if file.exists { "" } else { " (does not exist)" };
+        writeln!(out, "{label}: {}{note}", file.path.display())?;
+    }
+    for p in &plan.profiles {
+        let mut extra = Vec::new();
+        if let Some(r) = &p.region {
+            extra.push(format!("region {r}"));
+        }
+        if p.has_session_token() {
+            extra.push("session token".to_owned());
+        }
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", extra.join(", "))
+        };
+        writeln!(
+            out,
+            "  [{}] -> {} (key {}{extra}; from {})",
+            p.profile,
+            p.credential,
+            scan::mask(&p.access_key_id),
+            p.source
+        )?;
+    }
+    for (profile, why) in &plan.skipped {
+        writeln!(out, "  [{profile}] left as is: {why}")?;
+    }
+    Ok(())
+}
+
+/// The vault to name in credential_process: none for the default vault,
+/// else its absolute path (the AWS CLI may run from any directory).
+fn vault_for_command(ctx: &Context) -> anyhow::Result<Option<PathBuf>> {
+    let default = paths::default_vault_path().ok();
+    if default.as_deref() == Some(ctx.vault_path.as_path()) {
+        return Ok(None);
+    }
+    let abs = std::fs::canonicalize(&ctx.vault_path)
+        .with_context(|| format!("cannot resolve the vault path {}", ctx.vault_path.display()))?;
+    Ok(Some(abs))
+}
+
+fn migrate_aws(ctx: &Context, a: &AwsMigrateArgs, out: Out) -> anyhow::Result<Exit> {
+    let (credentials_file, config_file) = match (&a.credentials_file, &a.config_file) {
+        (Some(c), Some(f)) => (c.clone(), f.clone()),
+        (c, f) => {
+            let (dc, df) = migrate::default_paths()?;
+            (c.clone().unwrap_or(dc), f.clone().unwrap_or(df))
+        }
+    };
+    let plan = migrate::plan(&credentials_file, &config_file, &a.prefix)?;
+    print_plan(&plan, out)?;
+    if plan.profiles.is_empty() {
+        writeln!(
+            out,
+            "nothing to migrate: no profile holds plaintext keys (already migrated profiles use credential_process)"
+        )?;
+        return Ok(Exit::Ok);
+    }
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .context("cannot find the path of the running coffer executable")?;
+    let vault = vault_for_command(ctx)?;
+    let command = |name: &str| migrate::credential_process(&exe, vault.as_deref(), name);
+    if a.dry_run {
+        let session = ctx.unlock()?;
+        let standing = session.vault.migrate_aws_standing(&plan)?;
+        session.finish()?;
+        writeln!(out, "dry run; nothing was changed. Would:")?;
+        for (p, s) in plan.profiles.iter().zip(&standing) {
+            let what = match s {
+                Standing::New => format!("store {}", p.credential),
+                Standing::Present => format!("keep {} (already in the vault)", p.credential),
+                Standing::Clash(why) => format!("REFUSE: {why}"),
+            };
+            writeln!(out, "  {what}")?;
+            writeln!(out, "    credential_process = {}", command(&p.credential)?)?;
+        }
+        writeln!(
+            out,
+            "  back up the files, remove the key lines of these profiles from them and set credential_process in the config file"
+        )?;
+        return Ok(Exit::Ok);
+    }
+    if !a.yes {
+        if !terminal::interactive() {
+            writeln!(
+                out,
+                "not migrated: rerun with --yes to store these profiles and rewrite the files (or --dry-run to see the plan)"
+            )?;
+            return Ok(Exit::Attention);
+        }
+        let n = plan.profiles.len();
+        if !terminal::confirm(&format!(
+            "Store {n} profile(s) in the vault and rewrite the AWS files to use coffer?"
+        ))? {
+            writeln!(out, "not migrated")?;
+            return Ok(Exit::Attention);
+        }
+    }
+    let mut session = ctx.unlock()?;
+    let stored = session.vault.migrate_aws(&plan, Utc::now())?;
+    for name in &stored.added {
+        writeln!(out, "stored {name}")?;
+    }
+    for name in &stored.present {
+        writeln!(out, "kept {name} (already in the vault with the same keys)")?;
+    }
+    let applied = migrate::apply(&plan, &command, Utc::now()).map_err(|e| {
+        anyhow::Error::new(e).context(
+            "the keys are stored in the vault, but the AWS files could not be rewritten; they are unchanged or still hold the keys, and a rerun finishes the job",
+        )
+    })?;
+    let now = Utc::now();
+    session.vault.record_events(
+        &[Event::new(Action::Migrate).details(json!({
+            "source": "aws",
+            "step": "rewrite",
+            "profiles": plan.profiles.iter().map(|p| &p.profile).collect::<Vec<_>>(),
+            "written": applied.written,
+            "backups": applied.backups,
+        }))],
+        now,
+    )?;
+    for path in &applied.written {
+        writeln!(out, "rewrote {}", path.display())?;
+    }
+    if !applied.backups.is_empty() {
+        let shred = a.shred_backup
+            || (terminal::interactive()
+                && terminal::confirm(
+                    "Shred the backup of the original files (it holds the plaintext keys)?",
+                )?);
+        if shred {
+            for b in &applied.backups {
+                migrate::shred(b)?;
+                writeln!(out, "shredded the backup {}", b.display())?;
+            }
+            session.vault.record_events(
+                &[Event::new(Action::Migrate).details(json!({
+                    "source": "aws", "step": "shred_backup", "backups": applied.backups,
+                }))],
+                Utc::now(),
+            )?;
+        } else {
+            for b in &applied.backups {
+                writeln!(
+                    out,
+                    "backup: {} (0600) still holds the plaintext keys; delete it once the AWS CLI works (e.g. shred -u)",
+                    b.display()
+                )?;
+            }
+        }
+    }
+    session.finish()?;
+    Ok(Exit::Ok)
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Files and directories to scan
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print the findings as a JSON array
+    #[arg(long)]
+    pub json: bool,
+    /// Store every finding in the vault, in one transaction
+    #[arg(long)]
+    pub import: bool,
+    /// Name prefix of imported credentials
+    #[arg(long, default_value = "scan/", value_name = "PREFIX")]
+    pub prefix: String,
+    /// Leave out paths matching GLOB (`*`, `?`, `**`; without `/` it matches any path component)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
+
+pub fn scan(ctx: &Context, args: &ScanArgs, out: Out) -> anyhow::Result<Exit> {
+    let options = scan::Options {
+        exclude: args.exclude.clone(),
+    };
+    let report = scan::scan_paths(&args.paths, &options)?;
+    if args.json {
+        let items: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| {
+                json!({
+                    "file": f.file.display().to_string(),
+                    "line": f.line,
+                    "kind": f.kind.as_str(),
+                    "name": f.name,
+                    "masked": f.masked,
+                })
+            })
+            .collect();
+        print_json(out, &serde_json::Value::Array(items))?;
+    } else {
+        for f in &report.findings {
+            let name = f
+                .name
+                .as_deref()
+                .map(|n| format!("{n} = "))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}:{}: {}: {name}{}",
+                f.file.display(),
+                f.line,
+                f.kind,
+                f.masked
+            )?;
+        }
+    }
+    for s in &report.skipped {
+        tracing::info!(reason = %s.reason, "skipped a file");
+    }
+    eprintln!(
+        "coffer: scanned {} file(s), {} finding(s), {} file(s) skipped",
+        report.files_scanned,
+        report.findings.len(),
+        report.skipped.len()
+    );
+    if args.import && !report.findings.is_empty() {
+        let base: PathBuf = match args.paths.as_slice() {
+            [one] if one.is_dir() => one.clone(),
+            _ => PathBuf::new(),
+        };
+        let drafts = scan::import_drafts(&report.findings, &base, &args.prefix);
+        let names: Vec<String> = drafts.iter().map(|d| d.name.clone()).collect();
+        let mut session = ctx.unlock()?;
+        match session.vault.add_many(drafts, Utc::now()) {
+            Ok(n) => eprintln!("coffer: imported {n} credential(s)"),
+            Err(Error::AlreadyExists { name }) => {
+                return Err(anyhow::Error::new(Error::AlreadyExists { name })
+                    .context("nothing was imported; choose another --prefix"))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        for n in &names {
+            if args.json {
+                eprintln!("coffer: imported {n}");
+            } else {
+                writeln!(out, "imported {n}")?;
+            }
+        }
+        session.finish()?;
+    }
+    Ok(if report.findings.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Attention
+    })
 }
