@@ -88,7 +88,16 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
 fn main() {
     // Files Coffer creates are private to the user whatever the shell's umask.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    let cli = Cli::parse();
+    // Installed as `coffer-vault-token-helper` (a link), it is the Vault/OpenBao
+    // CLI's token helper: those CLIs run a path with no arguments of its own.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked_as = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name().map(|n| n.to_owned()));
+    if invoked_as.as_deref() == Some(std::ffi::OsStr::new("coffer-vault-token-helper")) {
+        args.insert(1, "vault-token-helper".into());
+    }
+    let cli = Cli::parse_from(args);
     init_logging();
     let code = match run(&cli) {
         Ok(exit) => exit as i32,

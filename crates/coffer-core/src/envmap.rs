@@ -1,2 +1,477 @@
-//! Credentials as environment variables (per-kind defaults for `exec`/`env`)
-//! and `{{ coffer://NAME/FIELD }}` templates (`inject`).
+//! Credentials as environment variables (per-kind defaults for `exec` and
+//! `env`) and `{{ coffer://NAME/FIELD }}` templates (`inject`). Pure
+//! functions over revealed credentials: the caller reveals them (audited)
+//! and decides where the values go.
+
+use std::collections::BTreeMap;
+
+use crate::credential::{Credential, Secrets};
+use crate::error::{Error, Result};
+use crate::kind::Kind;
+use crate::secret::SecretValue;
+
+/// One variable to set, and where its value came from.
+#[derive(Clone, Debug)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: SecretValue,
+    /// Which credential and field.
+    pub source: (String, String),
+    /// Whether the value is secret (for `--mask`).
+    pub secret: bool,
+}
+
+fn value_of<'a>(c: &'a Credential, s: &'a Secrets, field: &str) -> Option<(&'a str, bool)> {
+    s.0.get(field)
+        .map(|v| (v.expose_secret(), true))
+        .or_else(|| c.meta.fields.get(field).map(|v| (v.as_str(), false)))
+}
+
+/// `FIELD_NAME` from a field name: upper case, anything but letters and digits as `_`.
+pub fn var_name(field: &str) -> String {
+    let mut out: String = field
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// Percent-encodes a URL userinfo part.
+fn userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The variables a credential sets by default, by kind:
+/// `aws-access-key` → `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, `AWS_REGION`/`AWS_DEFAULT_REGION`; `vault-token` →
+/// `VAULT_TOKEN` (+ `VAULT_ADDR`, `VAULT_NAMESPACE`); `db-password` → libpq's
+/// `PGHOST`… `PGPASSWORD` and a `DATABASE_URL`; Azure and GCP their SDKs'
+/// variables; everything else its field names upper-cased.
+pub fn defaults(c: &Credential, s: &Secrets) -> Vec<EnvVar> {
+    let mut out = Vec::new();
+    let mut put = |var: &str, field: &str| {
+        if let Some((v, secret)) = value_of(c, s, field) {
+            out.push(EnvVar {
+                name: var.to_owned(),
+                value: SecretValue::from(v),
+                source: (c.meta.name.clone(), field.to_owned()),
+                secret,
+            });
+        }
+    };
+    let mapped: &[(&str, &str)] = match c.meta.kind {
+        Kind::AwsAccessKey => &[
+            ("AWS_ACCESS_KEY_ID", "access_key_id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret_access_key"),
+            ("AWS_SESSION_TOKEN", "session_token"),
+            ("AWS_REGION", "region"),
+            ("AWS_DEFAULT_REGION", "region"),
+        ],
+        Kind::VaultToken => &[
+            ("VAULT_TOKEN", "token"),
+            ("VAULT_ADDR", "addr"),
+            ("VAULT_NAMESPACE", "namespace"),
+        ],
+        Kind::VaultApprole => &[
+            ("VAULT_ROLE_ID", "role_id"),
+            ("VAULT_SECRET_ID", "secret_id"),
+            ("VAULT_ADDR", "addr"),
+            ("VAULT_NAMESPACE", "namespace"),
+        ],
+        Kind::DbPassword => &[
+            ("PGHOST", "host"),
+            ("PGPORT", "port"),
+            ("PGUSER", "user"),
+            ("PGPASSWORD", "password"),
+            ("PGDATABASE", "database"),
+        ],
+        Kind::AzureServicePrincipal => &[
+            ("AZURE_TENANT_ID", "tenant_id"),
+            ("AZURE_CLIENT_ID", "client_id"),
+            ("AZURE_CLIENT_SECRET", "client_secret"),
+            ("AZURE_SUBSCRIPTION_ID", "subscription_id"),
+        ],
+        Kind::GcpServiceAccount => &[
+            ("GOOGLE_CREDENTIALS", "json"),
+            ("GOOGLE_CLOUD_PROJECT", "project_id"),
+        ],
+        Kind::ApiKey | Kind::SshKey | Kind::Generic => &[],
+    };
+    if mapped.is_empty() {
+        let mut fields: Vec<&String> = c.meta.fields.keys().chain(s.0.keys()).collect();
+        fields.sort();
+        for f in fields {
+            put(&var_name(f), f);
+        }
+    } else {
+        for (var, field) in mapped {
+            put(var, field);
+        }
+    }
+    if c.meta.kind == Kind::DbPassword {
+        if let (Some((user, _)), Some((pw, _)), Some((host, _))) = (
+            value_of(c, s, "user"),
+            value_of(c, s, "password"),
+            value_of(c, s, "host"),
+        ) {
+            let scheme = match c.meta.fields.get("engine").map(|e| e.to_ascii_lowercase()) {
+                Some(e) if e.contains("mysql") || e.contains("maria") => "mysql",
+                Some(e) if e.contains("sqlserver") || e.contains("mssql") => "sqlserver",
+                _ => "postgres",
+            };
+            let port = value_of(c, s, "port")
+                .map(|(p, _)| format!(":{p}"))
+                .unwrap_or_default();
+            let db = value_of(c, s, "database")
+                .map(|(d, _)| format!("/{}", userinfo(d)))
+                .unwrap_or_default();
+            let url = zeroize::Zeroizing::new(format!(
+                "{scheme}://{}:{}@{host}{port}{db}",
+                userinfo(user),
+                userinfo(pw)
+            ));
+            out.push(EnvVar {
+                name: "DATABASE_URL".into(),
+                value: SecretValue::from(url.as_str()),
+                source: (c.meta.name.clone(), "password".into()),
+                secret: true,
+            });
+        }
+    }
+    out
+}
+
+/// Where `--env VAR=REF` takes its value: `FIELD` (of the only credential,
+/// or the only one that has it) or `NAME/FIELD`.
+pub fn pick<'a>(
+    reference: &str,
+    creds: &'a [(Credential, Secrets)],
+) -> Result<(&'a Credential, &'a Secrets, String)> {
+    let bad = |why: String| Error::invalid(format!("--env reference '{reference}'"), why);
+    if let Some((name, field)) = reference.rsplit_once('/') {
+        if let Some((c, s)) = creds.iter().find(|(c, _)| c.meta.name == name) {
+            return Ok((c, s, field.to_owned()));
+        }
+    }
+    let having: Vec<&(Credential, Secrets)> = creds
+        .iter()
+        .filter(|(c, s)| value_of(c, s, reference).is_some())
+        .collect();
+    match having.as_slice() {
+        [(c, s)] => Ok((c, s, reference.to_owned())),
+        [] => Err(bad("no credential given has that field".into())),
+        many => Err(bad(format!(
+            "several credentials have that field ({}); write NAME/FIELD",
+            many.iter()
+                .map(|(c, _)| c.meta.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// The variables for `exec`/`env`: each credential's defaults (unless
+/// `no_defaults`), then the explicit `VAR=REF` mappings, which win. Two
+/// credentials setting one variable by default is an error naming both.
+pub fn variables(
+    creds: &[(Credential, Secrets)],
+    explicit: &[(String, String)],
+    no_defaults: bool,
+) -> Result<Vec<EnvVar>> {
+    let mut vars: BTreeMap<String, EnvVar> = BTreeMap::new();
+    if !no_defaults {
+        for (c, s) in creds {
+            for v in defaults(c, s) {
+                if let Some(prev) = vars.get(&v.name) {
+                    if prev.source.0 != v.source.0 {
+                        return Err(Error::invalid(
+                            format!("variable {}", v.name),
+                            format!(
+                                "both '{}' and '{}' set it; map it explicitly with --env {}=NAME/FIELD",
+                                prev.source.0, v.source.0, v.name
+                            ),
+                        ));
+                    }
+                }
+                vars.insert(v.name.clone(), v);
+            }
+        }
+    }
+    for (var, reference) in explicit {
+        check_var_name(var)?;
+        let (c, s, field) = pick(reference, creds)?;
+        let (value, secret) = value_of(c, s, &field).ok_or_else(|| {
+            Error::invalid(
+                format!("--env {var}={reference}"),
+                format!("credential '{}' has no field '{field}'", c.meta.name),
+            )
+        })?;
+        vars.insert(
+            var.clone(),
+            EnvVar {
+                name: var.clone(),
+                value: SecretValue::from(value),
+                source: (c.meta.name.clone(), field),
+                secret,
+            },
+        );
+    }
+    Ok(vars.into_values().collect())
+}
+
+/// A POSIX-portable environment variable name.
+pub fn check_var_name(var: &str) -> Result<()> {
+    let ok = !var.is_empty()
+        && !var.starts_with(|c: char| c.is_ascii_digit())
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            format!("variable name '{}'", crate::credential::printable(var)),
+            "use letters, digits and '_', not starting with a digit",
+        ))
+    }
+}
+
+/// One `{{ coffer://NAME/FIELD }}` reference in a template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub name: String,
+    pub field: String,
+    /// 1-based line of the reference.
+    pub line: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Finds every reference in `template`; a malformed one names its line.
+pub fn references(template: &str) -> Result<Vec<Reference>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = template[from..].find("{{") {
+        let start = from + open;
+        let line = template[..start].matches('\n').count() + 1;
+        let inner_start = start + 2;
+        let rest = &template[inner_start..];
+        let trimmed = rest.trim_start_matches([' ', '\t']);
+        if !trimmed.starts_with("coffer://") {
+            // Not ours: other template syntaxes pass through untouched.
+            from = inner_start;
+            continue;
+        }
+        let close = rest.find("}}").ok_or_else(|| {
+            Error::invalid(
+                format!("template line {line}"),
+                "a {{ coffer://… reference is not closed with }}",
+            )
+        })?;
+        let body = rest[..close].trim();
+        let path = body.trim_start_matches("coffer://");
+        let (name, field) = path.rsplit_once('/').ok_or_else(|| {
+            Error::invalid(
+                format!("template line {line}"),
+                format!(
+                    "'{}' is not coffer://NAME/FIELD",
+                    crate::credential::printable(body)
+                ),
+            )
+        })?;
+        if name.is_empty() || field.is_empty() || path.contains(char::is_whitespace) {
+            return Err(Error::invalid(
+                format!("template line {line}"),
+                format!(
+                    "'{}' is not coffer://NAME/FIELD",
+                    crate::credential::printable(body)
+                ),
+            ));
+        }
+        let end = inner_start + close + 2;
+        out.push(Reference {
+            name: name.to_owned(),
+            field: field.to_owned(),
+            line,
+            start,
+            end,
+        });
+        from = end;
+    }
+    Ok(out)
+}
+
+/// Renders `template`, replacing each reference with its value. The result
+/// holds secrets: it is returned in a buffer that is wiped when dropped.
+pub fn render(
+    template: &str,
+    refs: &[Reference],
+    creds: &[(Credential, Secrets)],
+) -> Result<zeroize::Zeroizing<String>> {
+    let mut out = zeroize::Zeroizing::new(String::with_capacity(template.len() + 256));
+    let mut at = 0;
+    for r in refs {
+        let (c, s) = creds
+            .iter()
+            .find(|(c, _)| c.meta.name == r.name)
+            .ok_or_else(|| Error::NotFound {
+                name: r.name.clone(),
+            })?;
+        let (value, _) = value_of(c, s, &r.field).ok_or_else(|| {
+            Error::invalid(
+                format!("template line {}", r.line),
+                format!("credential '{}' has no field '{}'", r.name, r.field),
+            )
+        })?;
+        out.push_str(&template[at..r.start]);
+        out.push_str(value);
+        at = r.end;
+    }
+    out.push_str(&template[at..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::credential::{CredentialId, CredentialMeta};
+
+    fn cred(
+        name: &str,
+        kind: Kind,
+        plain: &[(&str, &str)],
+        secret: &[(&str, &str)],
+    ) -> (Credential, Secrets) {
+        let meta = CredentialMeta {
+            name: name.into(),
+            kind,
+            env: None,
+            tags: vec![],
+            notes: None,
+            fields: plain
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            secret_fields: secret.iter().map(|(k, _)| (*k).into()).collect(),
+            expires_at: None,
+            rotated_at: None,
+            policy: None,
+            compromised_at: None,
+        };
+        let c = Credential {
+            id: CredentialId([1; 16]),
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            meta,
+        };
+        let s = Secrets(
+            secret
+                .iter()
+                .map(|(k, v)| ((*k).into(), SecretValue::from(*v)))
+                .collect(),
+        );
+        (c, s)
+    }
+
+    fn get<'a>(vars: &'a [EnvVar], name: &str) -> Option<&'a str> {
+        vars.iter()
+            .find(|v| v.name == name)
+            .map(|v| v.value.expose_secret())
+    }
+
+    #[test]
+    fn kinds_map_to_the_variables_their_tools_read() {
+        let aws = cred(
+            "aws/dev",
+            Kind::AwsAccessKey,
+            &[("access_key_id", "AKIAX"), ("region", "eu-west-1")],
+            &[("secret_access_key", "s")],
+        );
+        let db = cred(
+            "db",
+            Kind::DbPassword,
+            &[
+                ("host", "db.local"),
+                ("port", "5432"),
+                ("user", "app user"),
+                ("database", "main"),
+            ],
+            &[("password", "p@ss:/w")],
+        );
+        let vars = variables(&[aws, db], &[], false).unwrap();
+        assert_eq!(get(&vars, "AWS_ACCESS_KEY_ID"), Some("AKIAX"));
+        assert_eq!(get(&vars, "AWS_DEFAULT_REGION"), Some("eu-west-1"));
+        assert_eq!(get(&vars, "AWS_SESSION_TOKEN"), None);
+        assert_eq!(get(&vars, "PGPASSWORD"), Some("p@ss:/w"));
+        assert_eq!(
+            get(&vars, "DATABASE_URL"),
+            Some("postgres://app%20user:p%40ss%3A%2Fw@db.local:5432/main")
+        );
+        let generic = cred("g", Kind::Generic, &[("api-url", "u")], &[("token", "t")]);
+        let vars = variables(&[generic], &[], false).unwrap();
+        assert_eq!(get(&vars, "API_URL"), Some("u"));
+        assert_eq!(get(&vars, "TOKEN"), Some("t"));
+    }
+
+    #[test]
+    fn clashes_are_errors_and_explicit_mappings_win() {
+        let a = cred("a", Kind::Generic, &[], &[("token", "1")]);
+        let b = cred("b", Kind::Generic, &[], &[("token", "2")]);
+        let both = [a, b];
+        let err = variables(&both, &[], false).unwrap_err().to_string();
+        assert!(err.contains("'a'") && err.contains("'b'"), "{err}");
+        let vars = variables(&both, &[("TOKEN".into(), "b/token".into())], true).unwrap();
+        assert_eq!(get(&vars, "TOKEN"), Some("2"));
+        assert!(
+            variables(&both, &[("T".into(), "token".into())], true).is_err(),
+            "ambiguous"
+        );
+        assert!(variables(&both, &[("1BAD".into(), "a/token".into())], true).is_err());
+    }
+
+    #[test]
+    fn templates_render_and_bad_references_name_their_line() {
+        let c = cred(
+            "app/db",
+            Kind::Generic,
+            &[("user", "u")],
+            &[("password", "pw")],
+        );
+        let t = "user={{ coffer://app/db/user }}\npass={{coffer://app/db/password}}\nother={{ .Values.x }}\n";
+        let refs = references(t).unwrap();
+        assert_eq!(refs.len(), 2);
+        let out = render(t, &refs, &[c]).unwrap();
+        assert_eq!(out.as_str(), "user=u\npass=pw\nother={{ .Values.x }}\n");
+        let err = references("a\nb {{ coffer://nofield }}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+        let err = references("{{ coffer://x/y").unwrap_err().to_string();
+        assert!(err.contains("not closed"), "{err}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_template_parses_or_fails_cleanly(t in ".{0,200}") {
+            let _ = references(&t);
+        }
+    }
+}

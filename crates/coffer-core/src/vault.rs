@@ -767,6 +767,38 @@ impl Vault {
         Ok((row.credential(meta), secrets))
     }
 
+    /// Several credentials with their secret values, for a use other than
+    /// showing them (`exec`, `inject`, `credential_process`…): one
+    /// transaction, one `action` entry per credential with `details` and the
+    /// fields revealed. All or none: a missing name reveals nothing.
+    pub fn reveal_for(
+        &self,
+        names: &[&str],
+        action: Action,
+        details: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Credential, Secrets)>> {
+        let tx = self.begin()?;
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let (row, meta) = self.find_required(&tx, name)?;
+            let secrets = self.open_secrets(&row)?;
+            let mut d = details.clone();
+            if let serde_json::Value::Object(m) = &mut d {
+                m.insert("version".into(), row.version.into());
+                m.insert(
+                    "fields".into(),
+                    secrets.0.keys().cloned().collect::<Vec<_>>().into(),
+                );
+            }
+            let event = Event::new(action).target(row.id, &meta.name).details(d);
+            self.record(&tx, event, now)?;
+            out.push((row.credential(meta), secrets));
+        }
+        self.commit(tx)?;
+        Ok(out)
+    }
+
     fn all_rows(&self) -> Result<Vec<Row>> {
         let mut stmt = self.db(self.conn.prepare_cached(
             "SELECT id, version, created_at, updated_at, meta, x'' FROM credentials",
