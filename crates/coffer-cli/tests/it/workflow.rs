@@ -89,7 +89,7 @@ fn exec_passes_signals_refuses_to_overwrite_and_masks_output() {
     let run = env.run_pw(&["exec", "aws/dev", "--", "sh", "-c", "kill -TERM $$"], "");
     assert_eq!(run.code, 143);
     // A SIGTERM sent to coffer reaches the child.
-    let mut child = env
+    let child = env
         .command(&[
             "--passphrase-file",
             &env.passphrase_file.display().to_string(),
