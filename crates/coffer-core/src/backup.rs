@@ -53,7 +53,7 @@ use crate::credential::{validate_name, CredentialId, CredentialMeta, Secrets};
 use crate::crypto::{self, KdfParams, ENVELOPE_OVERHEAD};
 use crate::error::{Error, Result};
 use crate::secret::{Key32, SecretValue};
-use crate::vault::{CreateOptions, Row, Vault};
+use crate::vault::{record_aad, CreateOptions, Row, Vault};
 
 pub const MAGIC: &[u8; 8] = b"COFFERBK";
 pub const BACKUP_V1: u8 = 1;
@@ -980,25 +980,6 @@ fn remove_with_side_files(path: &Path) {
         p.push(suffix);
         let _ = fs::remove_file(PathBuf::from(p));
     }
-}
-
-/// The associated data of a credential record. This mirrors the private
-/// `record_aad` of `vault.rs` (documented in ARCHITECTURE.md, "Envelope");
-/// the restore tests read every restored record through the vault's own API,
-/// so a drift between the two fails them.
-fn record_aad(vault_id: &[u8], id: &CredentialId, version: u64, purpose: &str) -> Vec<u8> {
-    let mut a = Vec::with_capacity(80);
-    for part in [
-        b"coffer/v1/record".as_slice(),
-        vault_id,
-        &id.0,
-        &version.to_be_bytes(),
-        purpose.as_bytes(),
-    ] {
-        a.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        a.extend_from_slice(part);
-    }
-    a
 }
 
 /// Writes the backup's content into the new, empty `vault` in one transaction.

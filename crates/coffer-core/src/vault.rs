@@ -215,7 +215,12 @@ fn from_millis(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
-fn record_aad(vault_id: &[u8], id: &CredentialId, version: u64, purpose: &str) -> Vec<u8> {
+pub(crate) fn record_aad(
+    vault_id: &[u8],
+    id: &CredentialId,
+    version: u64,
+    purpose: &str,
+) -> Vec<u8> {
     let mut a = Vec::with_capacity(80);
     for part in [
         b"coffer/v1/record".as_slice(),
