@@ -9,7 +9,7 @@ use chrono::Utc;
 use clap::{Args, Subcommand};
 use coffer_core::audit::Actor;
 use coffer_core::backup::{self, Backup, Summary};
-use coffer_core::{CreateOptions, Error, KdfParams, SecretService, SecretValue};
+use coffer_core::{CreateOptions, Error, KdfParams, SecretValue};
 use serde_json::json;
 
 use crate::exit::{cannot_unlock, usage, CliError, Exit};
@@ -269,21 +269,7 @@ pub fn restore(ctx: &Context, args: &RestoreArgs, out: Out) -> anyhow::Result<Ex
         )
         .into());
     };
-    if args.no_keyring && recovery.is_none() {
-        return Err(usage(
-            "--no-keyring needs a recovery passphrase: the vault must have a way in",
-        )
-        .into());
-    }
-    let service = if args.no_keyring {
-        None
-    } else {
-        Some(SecretService::connect().map_err(|e| {
-            cannot_unlock(format!(
-                "cannot seal the new vault to the OS keyring: {e}. To create a vault that opens only with its passphrase, pass --no-keyring"
-            ))
-        })?)
-    };
+    let service = crate::session::new_vault_sealer(args.no_keyring, recovery.as_ref())?;
     let options = CreateOptions {
         sealer: service.as_ref().map(|s| s as &dyn coffer_core::Sealer),
         passphrase: recovery.as_ref(),

@@ -42,21 +42,7 @@ pub fn init(ctx: &Context, args: &InitArgs, out: Out) -> anyhow::Result<Exit> {
     } else {
         return Err(terminal::no_terminal("the recovery passphrase").into());
     };
-    if args.no_keyring && passphrase.is_none() {
-        return Err(usage(
-            "--no-keyring needs a recovery passphrase: the vault must have a way in",
-        )
-        .into());
-    }
-    let service = if args.no_keyring {
-        None
-    } else {
-        Some(SecretService::connect().map_err(|e| {
-            cannot_unlock(format!(
-                "cannot seal the new vault to the OS keyring: {e}. To create a vault that opens only with its passphrase, pass --no-keyring"
-            ))
-        })?)
-    };
+    let service = crate::session::new_vault_sealer(args.no_keyring, passphrase.as_ref())?;
     let options = CreateOptions {
         sealer: service.as_ref().map(|s| s as &dyn coffer_core::Sealer),
         passphrase: passphrase.as_ref(),

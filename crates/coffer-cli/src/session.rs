@@ -132,3 +132,25 @@ impl Unlocked {
         Ok(())
     }
 }
+
+/// The keyring connection a new vault (`init`, `restore`) is sealed to, or
+/// `None` with `--no-keyring`, which then needs a recovery passphrase.
+pub fn new_vault_sealer(
+    no_keyring: bool,
+    recovery: Option<&SecretValue>,
+) -> anyhow::Result<Option<SecretService>> {
+    if no_keyring && recovery.is_none() {
+        return Err(crate::exit::usage(
+            "--no-keyring needs a recovery passphrase: the vault must have a way in",
+        )
+        .into());
+    }
+    if no_keyring {
+        return Ok(None);
+    }
+    Ok(Some(SecretService::connect().map_err(|e| {
+        cannot_unlock(format!(
+            "cannot seal the new vault to the OS keyring: {e}. To create a vault that opens only with its passphrase, pass --no-keyring"
+        ))
+    })?))
+}

@@ -53,7 +53,7 @@ use crate::credential::{validate_name, CredentialId, CredentialMeta, Secrets};
 use crate::crypto::{self, KdfParams, ENVELOPE_OVERHEAD};
 use crate::error::{Error, Result};
 use crate::secret::{Key32, SecretValue};
-use crate::vault::{record_aad, CreateOptions, Row, Vault};
+use crate::vault::{record_aad, CreateOptions, Vault};
 
 pub const MAGIC: &[u8; 8] = b"COFFERBK";
 pub const BACKUP_V1: u8 = 1;
@@ -712,34 +712,15 @@ fn exists(path: &Path) -> Error {
 
 /// Every credential with its history, decrypted, sorted by current name.
 fn read_credentials(vault: &Vault, tx: &rusqlite::Connection) -> Result<Vec<StoredCredential>> {
-    type Raw = (Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>);
-    let raws: Vec<Raw> = vault.db(tx
+    let raws = vault.db(tx
         .prepare("SELECT id, version, created_at, updated_at, meta, secrets FROM credentials")
         .and_then(|mut stmt| {
-            stmt.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            stmt.query_map([], Vault::row_from)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         }))?;
     let mut out = Vec::with_capacity(raws.len());
-    for (id, version, created_at, updated_at, meta, secrets) in raws {
-        let current = Row {
-            id: CredentialId::from_slice(&id)
-                .ok_or_else(|| Error::integrity("a credential id is malformed"))?,
-            version: u64::try_from(version)
-                .map_err(|_| Error::integrity("a credential version is negative"))?,
-            created_at,
-            updated_at,
-            meta,
-            secrets,
-        };
+    for raw in raws {
+        let current = Vault::make_row(raw)?;
         let mut rows = vault.history_rows(tx, &current.id)?;
         let created = current.created_at;
         let id = current.id;

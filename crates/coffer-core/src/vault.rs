@@ -162,7 +162,7 @@ impl Cipher<'_> {
 }
 
 /// The columns of a row as SQLite returns them, before checking.
-type RawRow = (Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>);
+pub(crate) type RawRow = (Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>);
 
 /// A stored row of the `credentials` or `history` table.
 pub(crate) struct Row {
@@ -575,7 +575,7 @@ impl Vault {
         Ok(row.credential(self.open_meta(row)?))
     }
 
-    fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    pub(crate) fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         Ok((
             r.get(0)?,
             r.get(1)?,
@@ -586,7 +586,7 @@ impl Vault {
         ))
     }
 
-    fn make_row(raw: RawRow) -> Result<Row> {
+    pub(crate) fn make_row(raw: RawRow) -> Result<Row> {
         let (id, version, created_at, updated_at, meta, secrets) = raw;
         Ok(Row {
             id: CredentialId::from_slice(&id)

@@ -282,20 +282,7 @@ pub(crate) fn parse(
 /// `NAME_FIELD`: the credential name and field name upper-cased, every
 /// character other than a letter or digit made `_`.
 pub(crate) fn variable(name: &str, field: &str) -> String {
-    let mut var: String = format!("{name}_{field}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if var.starts_with(|c: char| c.is_ascii_digit()) {
-        var.insert(0, '_');
-    }
-    var
+    crate::envmap::var_name(&format!("{name}_{field}"))
 }
 
 /// Writes a value so that both a dotenv reader and a POSIX shell read it
