@@ -5,6 +5,7 @@
 // rest of the UI never has to guess what a rejected promise holds.
 
 import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 
 // ---------------------------------------------------------------------------
 // The contract with the Rust shell (src-tauri/src/commands/*.rs). Field names
@@ -729,4 +730,25 @@ export function backupCreate(path: string, passphrase: string): Promise<BackupSu
 /** First run only: restore a backup into a new vault at the default path, sealed to the keyring. */
 export function backupRestore(path: string, passphrase: string): Promise<VaultStatus> {
   return call<VaultStatus>('backup_restore', { path, passphrase });
+}
+
+// --- events: emitted by the shell while long commands run -------------------
+
+/** Stops a subscription made with `onSyncProgress` / `onRotationProgress`. */
+export type Unsubscribe = () => void;
+
+async function subscribe<T>(event: string, handler: (payload: T) => void): Promise<Unsubscribe> {
+  // Outside the app (unit tests, a plain browser) there is nothing to listen to.
+  if (!insideTauri()) return () => {};
+  return listen<T>(event, (message) => handler(message.payload));
+}
+
+/** `sync-progress` events, one per credential handled by `syncApply`. */
+export function onSyncProgress(handler: (progress: SyncProgress) => void): Promise<Unsubscribe> {
+  return subscribe<SyncProgress>('sync-progress', handler);
+}
+
+/** `rotation-progress` events, one per automated step `rotationAdvance` runs. */
+export function onRotationProgress(handler: (progress: RotationProgress) => void): Promise<Unsubscribe> {
+  return subscribe<RotationProgress>('rotation-progress', handler);
 }

@@ -9,8 +9,18 @@ export type KeyPress = {
   shiftKey: boolean;
 };
 
-/** Ctrl+L, or Cmd+L on macOS, with no other modifier. */
-export function isLockShortcut(press: KeyPress): boolean {
+/** Ctrl+<letter>, or Cmd+<letter> on macOS, with no other modifier. */
+function primaryWith(press: KeyPress, letter: string): boolean {
   const primary = press.ctrlKey !== press.metaKey; // exactly one of Ctrl / Cmd
-  return primary && !press.altKey && !press.shiftKey && press.key.toLowerCase() === 'l';
+  return primary && !press.altKey && !press.shiftKey && press.key.toLowerCase() === letter;
+}
+
+/** Ctrl+L / Cmd+L: lock the vault. */
+export function isLockShortcut(press: KeyPress): boolean {
+  return primaryWith(press, 'l');
+}
+
+/** Ctrl+K / Cmd+K: jump to the search box. */
+export function isSearchShortcut(press: KeyPress): boolean {
+  return primaryWith(press, 'k');
 }

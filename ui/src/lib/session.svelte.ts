@@ -1,0 +1,174 @@
+// The app's state: the vault status, where the person is, settings read at
+// unlock, the list's filters, and a revision counter that views watch to
+// reload after a write. No secret value is ever stored here.
+
+import {
+  describeError,
+  kindSchemas,
+  settingsGet,
+  vaultLock,
+  vaultStatus,
+  type Facets,
+  type KindSchema,
+  type Settings,
+  type VaultStatus,
+} from './ipc';
+import { isLocked } from './errors';
+import { EMPTY_FILTERS, type ListFilters } from './filters';
+import { notices } from './notices.svelte';
+import * as routes from './route';
+import type { Route, Screen, ScreenId } from './route';
+
+export const DEFAULT_REVEAL_SECONDS = 20;
+
+class Session {
+  status = $state<VaultStatus | null>(null);
+  /** Why the first status read failed, if it did. */
+  startError = $state<string | null>(null);
+  route = $state<Route>(routes.START);
+  settings = $state<Settings | null>(null);
+  /** Failed unlock attempts reported at the last unlock, until dismissed. */
+  failed = $state<{ count: number; since: string | null } | null>(null);
+  /** Shown on the unlock screen: why the vault locked ("after 10 minutes without activity"). */
+  lockNote = $state<string | null>(null);
+  filters = $state<ListFilters>({ ...EMPTY_FILTERS });
+  /** The latest facets of the list (for the nav's attention count). */
+  facets = $state<Facets | null>(null);
+  /** Bumped after every write, so lists and panes reload. */
+  revision = $state(0);
+  /** The keyring is tried automatically once per app start, not after every lock. */
+  keyringTried = false;
+  private kinds: Promise<KindSchema[]> | null = null;
+
+  screen: ScreenId = $derived(routes.screenFor(this.status?.state ?? null, this.route));
+  unlocked: boolean = $derived(this.status?.state === 'unlocked');
+  revealSeconds: number = $derived(this.settings?.revealSeconds ?? DEFAULT_REVEAL_SECONDS);
+  autoLockMinutes: number = $derived(this.settings?.autoLockMinutes ?? this.status?.autoLockMinutes ?? 10);
+
+  async start(): Promise<void> {
+    this.startError = null;
+    try {
+      this.setStatus(await vaultStatus());
+    } catch (error) {
+      this.startError = describeError(error);
+    }
+  }
+
+  setStatus(status: VaultStatus): void {
+    const was = this.status?.state ?? null;
+    this.status = status;
+    if (status.state === 'unlocked' && was !== 'unlocked') {
+      this.lockNote = null;
+      this.failed = status.failedAttempts > 0 ? { count: status.failedAttempts, since: status.failedSince } : null;
+      void this.loadSettings();
+    }
+    if (status.state !== 'unlocked') {
+      this.failed = null;
+      this.facets = null;
+    }
+  }
+
+  async loadSettings(): Promise<void> {
+    try {
+      this.settings = await settingsGet();
+    } catch (error) {
+      // The defaults serve until settings can be read; a locked vault still redirects.
+      this.fail(error);
+    }
+  }
+
+  /** Kinds and their templates, read once. */
+  loadKinds(): Promise<KindSchema[]> {
+    if (this.kinds === null) {
+      this.kinds = kindSchemas().catch((error: unknown) => {
+        this.kinds = null;
+        throw this.fail(error);
+      });
+    }
+    return this.kinds;
+  }
+
+  /**
+   * Every failed command passes through here: a `locked` error means the
+   * shell locked the vault (its idle backstop), so the app shows the unlock
+   * screen. Returns the error for the caller to place.
+   */
+  fail<E>(error: E): E {
+    if (isLocked(error) && this.status !== null && this.status.state === 'unlocked') {
+      this.status = { ...this.status, state: 'locked', credentialCount: null };
+      this.lockNote = 'The vault was locked; unlock it to continue.';
+      this.facets = null;
+    }
+    return error;
+  }
+
+  /** Lock now. `note` says why on the unlock screen. */
+  async lock(note: string | null = null): Promise<void> {
+    try {
+      this.setStatus(await vaultLock());
+    } catch (error) {
+      // Show the unlock screen whatever happened; say what went wrong.
+      if (this.status !== null) this.status = { ...this.status, state: 'locked', credentialCount: null };
+      notices.error(error);
+    }
+    this.lockNote = note;
+  }
+
+  /** Something was written: views reload. */
+  changed(): void {
+    this.revision += 1;
+  }
+
+  dismissFailed(): void {
+    this.failed = null;
+  }
+
+  navigate(screen: Screen): void {
+    this.route = routes.navigate(this.route, screen);
+  }
+
+  openCredential(name: string): void {
+    this.route = routes.openCredential(this.route, name);
+  }
+
+  addCredential(): void {
+    this.route = routes.addCredential(this.route);
+  }
+
+  editCredential(name: string): void {
+    this.route = routes.editCredential(this.route, name);
+  }
+
+  closePane(): void {
+    this.route = routes.closePane(this.route);
+  }
+
+  openWizard(name: string): void {
+    this.route = routes.openWizard(this.route, name);
+  }
+
+  closeWizard(): void {
+    this.route = routes.closeWizard(this.route);
+  }
+
+  forget(name: string, renamedTo: string | null = null): void {
+    this.route = routes.forget(this.route, name, renamedTo);
+  }
+
+  /** Back to a fresh start (tests). */
+  reset(): void {
+    this.status = null;
+    this.startError = null;
+    this.route = routes.START;
+    this.settings = null;
+    this.failed = null;
+    this.lockNote = null;
+    this.filters = { ...EMPTY_FILTERS };
+    this.facets = null;
+    this.revision = 0;
+    this.keyringTried = false;
+    this.kinds = null;
+  }
+}
+
+export const session = new Session();
