@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { describeError, IPC_ERROR_CODES, isIpcError, toIpcError, vaultStatus, type IpcError } from './ipc';
+import {
+  describeError,
+  IPC_ERROR_CODES,
+  isIpcError,
+  onRotationProgress,
+  onSyncProgress,
+  toIpcError,
+  vaultStatus,
+  type IpcError,
+} from './ipc';
 
 describe('isIpcError', () => {
   it('accepts every known code with a string message', () => {
@@ -102,5 +111,15 @@ describe('outside the desktop app', () => {
     expect(describeError(rejection)).toBe(
       'Coffer ran into a problem: this window is not running inside the Coffer desktop app.',
     );
+  });
+});
+
+describe('event subscriptions', () => {
+  it('are a no-op outside the desktop app', async () => {
+    const stop = await onSyncProgress(() => {});
+    expect(typeof stop).toBe('function');
+    stop();
+    const stopRotation = await onRotationProgress(() => {});
+    stopRotation();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLockShortcut, type KeyPress } from './shortcuts';
+import { isLockShortcut, isSearchShortcut, type KeyPress } from './shortcuts';
 
 function press(key: string, mods: Partial<Omit<KeyPress, 'key'>> = {}): KeyPress {
   return { key, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, ...mods };
@@ -21,5 +21,15 @@ describe('isLockShortcut', () => {
     expect(isLockShortcut(press('l', { ctrlKey: true, shiftKey: true }))).toBe(false);
     expect(isLockShortcut(press('l', { ctrlKey: true, altKey: true }))).toBe(false);
     expect(isLockShortcut(press('l', { ctrlKey: true, metaKey: true }))).toBe(false);
+  });
+});
+
+describe('isSearchShortcut', () => {
+  it('matches Ctrl+K and Cmd+K only', () => {
+    expect(isSearchShortcut(press('k', { ctrlKey: true }))).toBe(true);
+    expect(isSearchShortcut(press('K', { metaKey: true }))).toBe(true);
+    expect(isSearchShortcut(press('k'))).toBe(false);
+    expect(isSearchShortcut(press('l', { ctrlKey: true }))).toBe(false);
+    expect(isSearchShortcut(press('k', { ctrlKey: true, altKey: true }))).toBe(false);
   });
 });

@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { debounce, Latest, throttle } from './timing';
+
+describe('throttle', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('lets the first call through and drops the rest of the interval', () => {
+    const fn = vi.fn();
+    const touch = throttle(fn, 30_000);
+    touch();
+    touch();
+    vi.advanceTimersByTime(29_999);
+    touch();
+    expect(fn).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1);
+    touch();
+    expect(fn).toHaveBeenCalledTimes(2);
+  });
+
+  it('passes the arguments on', () => {
+    const fn = vi.fn();
+    throttle(fn, 10)('a', 1);
+    expect(fn).toHaveBeenCalledWith('a', 1);
+  });
+});
+
+describe('debounce', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('calls once, with the last arguments, after the pause', () => {
+    const fn = vi.fn();
+    const later = debounce(fn, 150);
+    later('a');
+    vi.advanceTimersByTime(100);
+    later('ab');
+    vi.advanceTimersByTime(149);
+    expect(fn).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(fn).toHaveBeenCalledWith('ab');
+  });
+
+  it('can be cancelled', () => {
+    const fn = vi.fn();
+    const later = debounce(fn, 150);
+    later();
+    later.cancel();
+    vi.advanceTimersByTime(1000);
+    expect(fn).not.toHaveBeenCalled();
+  });
+});
+
+describe('Latest', () => {
+  it('accepts only the newest ticket', () => {
+    const latest = new Latest();
+    const first = latest.next();
+    const second = latest.next();
+    expect(latest.isCurrent(first)).toBe(false);
+    expect(latest.isCurrent(second)).toBe(true);
+    latest.invalidate();
+    expect(latest.isCurrent(second)).toBe(false);
+  });
+});
