@@ -1,12 +1,14 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { svelteTesting } from '@testing-library/svelte/vite';
 
 // The Tauri shell loads ui/dist from disk inside WebKitGTK, under a strict CSP
 // (`default-src 'self'; style-src 'self' 'unsafe-inline'`). Hence: relative
 // asset URLs, no source maps, and a target WebKitGTK 2.50 understands.
 export default defineConfig({
-  plugins: [svelte()],
+  // svelteTesting only acts under Vitest: Svelte's browser build and DOM cleanup for component tests.
+  plugins: [svelte(), svelteTesting()],
   base: './',
   clearScreen: false,
   build: {
@@ -22,7 +24,9 @@ export default defineConfig({
     strictPort: true,
   },
   test: {
+    // Component tests opt into jsdom with a `@vitest-environment jsdom` comment.
     environment: 'node',
     include: ['src/**/*.test.ts'],
+    setupFiles: ['src/test/setup.ts'],
   },
 });

@@ -58,6 +58,9 @@ class Session {
     const was = this.status?.state ?? null;
     this.status = status;
     if (status.state === 'unlocked' && was !== 'unlocked') {
+      // Once the vault has been open, a later lock (by hand or idle) must not
+      // be undone by an automatic keyring unlock.
+      this.keyringTried = true;
       this.lockNote = null;
       this.failed = status.failedAttempts > 0 ? { count: status.failedAttempts, since: status.failedSince } : null;
       void this.loadSettings();

@@ -1,0 +1,224 @@
+// @vitest-environment jsdom
+import { fireEvent, render, waitFor } from '@testing-library/svelte';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as ipc from '../lib/ipc';
+import { session } from '../lib/session.svelte';
+import { detail, pageOf, settings, status, summary } from '../test/fixtures';
+import { resetStores } from '../test/reset';
+import ConfirmDialog from './ConfirmDialog.svelte';
+import CredentialsScreen from './CredentialsScreen.svelte';
+import NoticeArea from './NoticeArea.svelte';
+
+vi.mock('../lib/ipc', async (original) => (await import('../test/mock-ipc')).mockIpc(await original()));
+
+const m = vi.mocked(ipc);
+
+function el(id: string): HTMLElement {
+  const element = document.getElementById(id);
+  if (element === null) throw new Error(`#${id} is missing`);
+  return element;
+}
+
+function rows(): HTMLElement[] {
+  return [...document.querySelectorAll<HTMLElement>('#credential-list [role="option"]')];
+}
+
+function renderScreen(): void {
+  render(CredentialsScreen);
+  render(NoticeArea);
+  render(ConfirmDialog);
+}
+
+beforeEach(() => {
+  vi.clearAllMocks();
+  resetStores();
+  m.settingsGet.mockResolvedValue(settings({ revealSeconds: 3 }));
+  session.setStatus(status());
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('the list', () => {
+  it('renders only a window of 100,000 credentials and fetches pages by offset', async () => {
+    m.credentialFind.mockImplementation((query) => Promise.resolve(pageOf(100_000, query)));
+    renderScreen();
+    await waitFor(() => expect(el('result-count').textContent).toContain('100,000 credentials'));
+    expect(rows().length).toBeGreaterThan(5);
+    expect(rows().length).toBeLessThan(40);
+    expect(rows()[0]?.dataset['name']).toBe('cred/00000');
+    const list = el('credential-list');
+    list.scrollTop = 56 * 50_000;
+    await fireEvent.scroll(list);
+    await waitFor(() => expect(rows().some((row) => row.dataset['name'] === 'cred/50000')).toBe(true));
+    expect(rows().length).toBeLessThan(40);
+    const offsets = m.credentialFind.mock.calls.map(([query]) => query.offset);
+    expect(offsets).toContain(49_900);
+    expect(m.credentialFind.mock.calls.every(([query]) => query.limit === 100)).toBe(true);
+  });
+
+  it('queries on every keystroke and never lets an older answer win', async () => {
+    const pending: ((page: ipc.FindPage) => void)[] = [];
+    m.credentialFind.mockImplementation((query) =>
+      query.query === 'a' ? new Promise((resolve) => pending.push(resolve)) : Promise.resolve(pageOf(query.query === '' ? 50 : 3, query)),
+    );
+    renderScreen();
+    await waitFor(() => expect(el('result-count').textContent).toContain('50 credentials'));
+    const search = el('search');
+    await fireEvent.input(search, { target: { value: 'a' } });
+    await fireEvent.input(search, { target: { value: 'ap' } });
+    await waitFor(() => expect(el('result-count').textContent).toContain('3 credentials'));
+    pending[0]?.(pageOf(900, { query: 'a', kind: null, env: null, tag: null, states: [], offset: 0, limit: 100 }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(el('result-count').textContent).toContain('3 credentials');
+    expect(m.credentialFind.mock.calls.map(([query]) => query.query)).toEqual(['', 'a', 'ap']);
+  });
+
+  it('sends the filters, with the rotation filter as states', async () => {
+    m.credentialFind.mockImplementation((query) => Promise.resolve(pageOf(1, query)));
+    renderScreen();
+    await waitFor(() => expect(rows()).toHaveLength(1));
+    const select = el('filter-rotation') as HTMLSelectElement;
+    select.value = 'needs_action';
+    await fireEvent.change(select);
+    await waitFor(() =>
+      expect(m.credentialFind).toHaveBeenLastCalledWith(expect.objectContaining({ states: ['overdue', 'expired', 'compromised'] })),
+    );
+    const env = el('filter-env') as HTMLSelectElement;
+    await waitFor(() => expect([...env.options].map((o) => o.value)).toContain('prod'));
+    env.value = 'prod';
+    await fireEvent.change(env);
+    await waitFor(() => expect(m.credentialFind).toHaveBeenLastCalledWith(expect.objectContaining({ env: 'prod' })));
+  });
+
+  it('shows rotation badges on rows', async () => {
+    const states = ['due_soon', 'overdue', 'expired', 'compromised', 'ok'] as const;
+    m.credentialFind.mockImplementation((query) => Promise.resolve(pageOf(5, query, (i) => summary(`c${i}`, states[i]))));
+    renderScreen();
+    await waitFor(() => expect(rows()).toHaveLength(5));
+    const badges = [...document.querySelectorAll<HTMLElement>('#credential-list .badge')];
+    expect(badges.map((b) => [b.dataset['state'], b.textContent?.trim()])).toEqual([
+      ['due_soon', 'Due soon'],
+      ['overdue', 'Overdue'],
+      ['expired', 'Expired'],
+      ['compromised', 'Compromised'],
+    ]);
+  });
+
+  it('moves with the keyboard, opens with Enter and returns to search with Escape', async () => {
+    m.credentialFind.mockImplementation((query) => Promise.resolve(pageOf(300, query)));
+    m.credentialGet.mockImplementation((name) => Promise.resolve(detail(name)));
+    m.credentialHistory.mockResolvedValue([]);
+    m.auditList.mockResolvedValue([]);
+    renderScreen();
+    await waitFor(() => expect(rows().length).toBeGreaterThan(0));
+    const search = el('search');
+    await fireEvent.keyDown(search, { key: 'ArrowDown' });
+    const list = el('credential-list');
+    expect(document.activeElement).toBe(list);
+    expect(list.getAttribute('aria-activedescendant')).toBe('option-0');
+    await fireEvent.keyDown(list, { key: 'ArrowDown' });
+    await fireEvent.keyDown(list, { key: 'ArrowDown' });
+    expect(list.getAttribute('aria-activedescendant')).toBe('option-2');
+    await fireEvent.keyDown(list, { key: 'End' });
+    await waitFor(() => expect(list.getAttribute('aria-activedescendant')).toBe('option-299'));
+    await fireEvent.keyDown(list, { key: 'Home' });
+    await fireEvent.keyDown(list, { key: 'PageDown' });
+    expect(list.getAttribute('aria-activedescendant')).toBe('option-10');
+    await fireEvent.keyDown(list, { key: 'Enter' });
+    await waitFor(() => expect(el('detail').dataset['name']).toBe('cred/00010'));
+    await fireEvent.keyDown(list, { key: 'Escape' });
+    expect(document.activeElement).toBe(search);
+  });
+});
+
+describe('the detail pane', () => {
+  beforeEach(() => {
+    m.credentialFind.mockImplementation((query) => Promise.resolve(pageOf(1, query, () => summary('api/github'))));
+    m.credentialGet.mockResolvedValue(detail('api/github', { tags: ['ci', 'team-a'], notes: 'Rotate with the org owner.' }));
+    m.credentialHistory.mockResolvedValue([
+      { version: 2, writtenAt: '2025-02-01T00:00:00Z', current: true, changes: ['key'] },
+      { version: 1, writtenAt: '2025-01-01T00:00:00Z', current: false, changes: [] },
+    ]);
+    m.auditList.mockResolvedValue([
+      { seq: 7, at: '2025-02-01T00:00:00Z', action: 'reveal', target: 'api/github', outcome: 'ok', user: 'dev', interface: 'app', details: 'fields: key' },
+    ]);
+  });
+
+  async function openGithub(): Promise<void> {
+    renderScreen();
+    await waitFor(() => expect(rows()).toHaveLength(1));
+    await fireEvent.click(rows()[0] as HTMLElement);
+    await waitFor(() => expect(el('detail-name').textContent).toBe('api/github'));
+  }
+
+  it('shows fields, notes, tags, rotation, history and this credential’s audit', async () => {
+    await openGithub();
+    expect(el('plain-url').textContent).toBe('https://api.example.com');
+    expect(el('value-key').textContent).toBe('••••••••');
+    expect(el('detail-notes').textContent).toBe('Rotate with the org owner.');
+    expect(el('detail-tags').textContent).toContain('team-a');
+    expect(el('detail-rotation').dataset['state']).toBe('ok');
+    await waitFor(() => expect(document.querySelectorAll('#history [data-version]')).toHaveLength(2));
+    expect(document.getElementById('rollback-2')).toBeNull();
+    expect(document.getElementById('rollback-1')).not.toBeNull();
+    expect(document.querySelector('#detail-audit tr[data-action="reveal"]')).not.toBeNull();
+    expect(m.auditList).toHaveBeenCalledWith(expect.objectContaining({ credential: 'api/github' }));
+  });
+
+  it('reveals a secret for revealSeconds, then masks it again', async () => {
+    m.credentialReveal.mockResolvedValue('ghp-secret-value');
+    await openGithub();
+    await waitFor(() => expect(session.revealSeconds).toBe(3));
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    await fireEvent.click(el('reveal-key'));
+    await waitFor(() => expect(el('value-key').textContent).toBe('ghp-secret-value'));
+    expect(m.credentialReveal).toHaveBeenCalledWith('api/github', 'key');
+    vi.advanceTimersByTime(3000);
+    await waitFor(() => expect(el('value-key').textContent).toBe('••••••••'));
+    expect(document.body.textContent).not.toContain('ghp-secret-value');
+  });
+
+  it('hides a revealed secret when another credential opens', async () => {
+    m.credentialReveal.mockResolvedValue('ghp-secret-value');
+    await openGithub();
+    await fireEvent.click(el('reveal-key'));
+    await waitFor(() => expect(el('value-key').textContent).toBe('ghp-secret-value'));
+    m.credentialGet.mockResolvedValue(detail('api/stripe'));
+    session.openCredential('api/stripe');
+    await waitFor(() => expect(el('detail-name').textContent).toBe('api/stripe'));
+    expect(document.body.textContent).not.toContain('ghp-secret-value');
+  });
+
+  it('copies in the shell and says when the clipboard clears', async () => {
+    m.credentialCopy.mockResolvedValue(30);
+    await openGithub();
+    await fireEvent.click(el('copy-key'));
+    await waitFor(() => expect(el('toast').textContent).toContain('Copied; the clipboard clears in 30 s'));
+  });
+
+  it('deletes after confirmation', async () => {
+    m.credentialDelete.mockResolvedValue(undefined);
+    await openGithub();
+    await fireEvent.click(el('delete'));
+    await waitFor(() => expect(document.querySelector('[role="dialog"]')).not.toBeNull());
+    await fireEvent.click(el('confirm-no'));
+    expect(m.credentialDelete).not.toHaveBeenCalled();
+    await fireEvent.click(el('delete'));
+    await waitFor(() => expect(document.getElementById('confirm-yes')).not.toBeNull());
+    await fireEvent.click(el('confirm-yes'));
+    await waitFor(() => expect(m.credentialDelete).toHaveBeenCalledWith('api/github'));
+    await waitFor(() => expect(document.getElementById('detail')).toBeNull());
+  });
+
+  it('rolls back after confirmation', async () => {
+    m.credentialRollback.mockResolvedValue(detail('api/github', { version: 3 }));
+    await openGithub();
+    await waitFor(() => expect(document.getElementById('rollback-1')).not.toBeNull());
+    await fireEvent.click(el('rollback-1'));
+    await waitFor(() => expect(document.getElementById('confirm-yes')).not.toBeNull());
+    await fireEvent.click(el('confirm-yes'));
+    await waitFor(() => expect(m.credentialRollback).toHaveBeenCalledWith('api/github', 1));
+  });
+});
