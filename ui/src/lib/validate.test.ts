@@ -6,6 +6,7 @@ import {
   needsInsecure,
   parseTags,
   validateCredentialMeta,
+  validateDate,
   validateEnv,
   validateField,
   validateFieldName,
@@ -238,5 +239,16 @@ describe('small checks', () => {
     expect(firstError({ tags: 'x', name: 'y' }, ['name', 'tags'])).toBe('name');
     expect(firstError({ other: 'x' }, ['name'])).toBe('other');
     expect(firstError({}, ['name'])).toBeNull();
+  });
+});
+
+describe('validateDate', () => {
+  it('takes YYYY-MM-DD calendar dates or nothing', () => {
+    expect(validateDate('')).toBeNull();
+    expect(validateDate('2030-06-01')).toBeNull();
+    expect(validateDate(' 2028-02-29 ')).toBeNull();
+    expect(validateDate('2030-02-30')).toMatch(/not a date/);
+    expect(validateDate('06/01/2030')).toMatch(/YYYY-MM-DD/);
+    expect(validateDate('2030-6-1')).toMatch(/YYYY-MM-DD/);
   });
 });

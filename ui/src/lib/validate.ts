@@ -135,6 +135,20 @@ export type CredentialFormValues = {
   expires: string;
 };
 
+/** A calendar date typed as YYYY-MM-DD (empty is fine: no date). */
+export function validateDate(text: string): string | null {
+  const trimmed = text.trim();
+  if (trimmed === '') return null;
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(trimmed);
+  if (match === null) return 'Enter the date as YYYY-MM-DD, e.g. 2030-06-01.';
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+    return `${trimmed} is not a date on the calendar.`;
+  }
+  return null;
+}
+
 /** Errors for the name, environment, tags, notes and expiry ("name", "env", "tags", "notes", "expires"). */
 export function validateCredentialMeta(values: CredentialFormValues): Errors {
   const errors: Errors = {};
@@ -143,7 +157,7 @@ export function validateCredentialMeta(values: CredentialFormValues): Errors {
     ['env', validateEnv(values.env)],
     ['tags', validateTags(values.tags)],
     ['notes', validateNotes(values.notes)],
-    ['expires', values.expires === '' || /^\d{4}-\d{2}-\d{2}$/.test(values.expires) ? null : 'Enter a date.'],
+    ['expires', validateDate(values.expires)],
   ];
   for (const [key, problem] of checks) if (problem !== null) errors[key] = problem;
   return errors;
