@@ -206,6 +206,9 @@ describe('navigation', () => {
     await fireEvent.click(button('nav-audit'));
     await onScreen('audit');
     expect(button('nav-audit').getAttribute('aria-current')).toBe('page');
+    m.rotationRunning.mockResolvedValue([]);
+    await fireEvent.keyDown(window, { key: '2', altKey: true });
+    await onScreen('rotation');
     await fireEvent.keyDown(window, { key: 'k', ctrlKey: true });
     await onScreen('credentials');
     await waitFor(() => expect(document.activeElement?.id).toBe('search'));

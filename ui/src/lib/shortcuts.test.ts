@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLockShortcut, isSearchShortcut, type KeyPress } from './shortcuts';
+import { isLockShortcut, isSearchShortcut, screenShortcut, type KeyPress } from './shortcuts';
 
 function press(key: string, mods: Partial<Omit<KeyPress, 'key'>> = {}): KeyPress {
   return { key, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, ...mods };
@@ -31,5 +31,15 @@ describe('isSearchShortcut', () => {
     expect(isSearchShortcut(press('k'))).toBe(false);
     expect(isSearchShortcut(press('l', { ctrlKey: true }))).toBe(false);
     expect(isSearchShortcut(press('k', { ctrlKey: true, altKey: true }))).toBe(false);
+  });
+});
+
+describe('screenShortcut', () => {
+  it('maps Alt+1…5 to nav positions', () => {
+    expect(screenShortcut(press('1', { altKey: true }))).toBe(1);
+    expect(screenShortcut(press('5', { altKey: true }))).toBe(5);
+    expect(screenShortcut(press('6', { altKey: true }))).toBeNull();
+    expect(screenShortcut(press('1'))).toBeNull();
+    expect(screenShortcut(press('1', { altKey: true, ctrlKey: true }))).toBeNull();
   });
 });

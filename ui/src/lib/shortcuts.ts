@@ -24,3 +24,9 @@ export function isLockShortcut(press: KeyPress): boolean {
 export function isSearchShortcut(press: KeyPress): boolean {
   return primaryWith(press, 'k');
 }
+
+/** Alt+1 … Alt+5: the screen at that place in the navigation (1-based), else null. */
+export function screenShortcut(press: KeyPress): number | null {
+  if (!press.altKey || press.ctrlKey || press.metaKey || press.shiftKey) return null;
+  return /^[1-5]$/.test(press.key) ? Number(press.key) : null;
+}
