@@ -175,6 +175,20 @@ describe('locking', () => {
     expect(document.getElementById('lock-note')?.textContent).toMatch(/locked/);
   });
 
+  it('shows the unlock screen when the shell locks by itself', async () => {
+    let locked: (reason: string) => void = () => {};
+    m.onVaultLocked.mockImplementation((handler) => {
+      locked = handler;
+      return Promise.resolve(() => {});
+    });
+    render(App);
+    await onScreen('credentials');
+    locked('idle');
+    await onScreen('unlock');
+    expect(document.getElementById('lock-note')?.textContent).toContain('without activity');
+    expect(m.vaultUnlock).not.toHaveBeenCalled();
+  });
+
   it('locks after the idle time and touches the shell while active', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     m.vaultStatus.mockResolvedValue(status({ autoLockMinutes: 2 }));

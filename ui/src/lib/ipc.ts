@@ -752,3 +752,14 @@ export function onSyncProgress(handler: (progress: SyncProgress) => void): Promi
 export function onRotationProgress(handler: (progress: RotationProgress) => void): Promise<Unsubscribe> {
   return subscribe<RotationProgress>('rotation-progress', handler);
 }
+
+// --- addition beyond the agreed contract (UI side; tell the shell's owner) ---
+
+/**
+ * `vault-locked`, emitted by the shell when its idle backstop locks the vault
+ * (payload: the reason, e.g. "idle"). The UI shows the unlock screen at once
+ * instead of at the next failed command.
+ */
+export function onVaultLocked(handler: (reason: string) => void): Promise<Unsubscribe> {
+  return subscribe<string>('vault-locked', handler);
+}

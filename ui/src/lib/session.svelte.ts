@@ -105,6 +105,14 @@ class Session {
     return error;
   }
 
+  /** The shell locked the vault by itself (its idle backstop): show the unlock screen. */
+  lockedByShell(reason: string): void {
+    if (this.status === null || this.status.state !== 'unlocked') return;
+    this.status = { ...this.status, state: 'locked', credentialCount: null };
+    this.facets = null;
+    this.lockNote = reason === 'idle' ? 'Locked after a period without activity.' : 'The vault was locked.';
+  }
+
   /** Lock now. `note` says why on the unlock screen. */
   async lock(note: string | null = null): Promise<void> {
     try {

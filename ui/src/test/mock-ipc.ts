@@ -13,5 +13,6 @@ export function mockIpc<T extends object>(real: T): T {
   }
   out['onSyncProgress'] = vi.fn(() => Promise.resolve(() => {}));
   out['onRotationProgress'] = vi.fn(() => Promise.resolve(() => {}));
+  out['onVaultLocked'] = vi.fn(() => Promise.resolve(() => {}));
   return out as T;
 }
