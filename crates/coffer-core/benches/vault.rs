@@ -1,12 +1,18 @@
-//! Core benchmarks: create, unlock (keyring and passphrase), add, get, and
-//! search over 10k and 100k credentials. The keyring rows need a running
-//! Secret Service (scripts/bench.sh starts one); without it they are skipped.
+//! Core benchmarks (issue 8): create and open + unlock (keyring and
+//! passphrase); insert, import, get and reveal; search, find and list over
+//! 10k and 100k credentials; audit append and verify (100k, 1M); rekey of
+//! 10k. The keyring rows need a running Secret Service (scripts/bench.sh
+//! starts one); without it they are skipped. Figures: docs/BENCHMARKS.md.
+//!
+//! `cargo bench -p coffer-core --bench vault -- <filter>` runs a subset.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use chrono::Utc;
 use coffer_core::audit::{Action, Event};
+use coffer_core::search::Find;
+use coffer_core::transfer::{self, Format, Overrides, ParseOptions};
 use coffer_core::{
     CreateOptions, Draft, KdfParams, Kind, Sealer, SecretService, SecretValue, Vault,
 };
@@ -15,31 +21,79 @@ use tempfile::TempDir;
 
 const PASSPHRASE: &str = "bench passphrase";
 
+/// Credential `i` of the synthetic data set (as in bench/gen.py: cloud
+/// credentials with tags, notes and plain fields).
 fn draft(i: usize) -> Draft {
     let envs = ["dev", "staging", "prod"];
-    let mut d = Draft::new(
-        format!("aws/{}/team-{}/svc-{i}", envs[i % 3], i % 50),
-        Kind::AwsAccessKey,
-    );
-    d.fields
-        .insert("access_key_id".into(), format!("AKIA{i:016}"));
-    d.fields.insert("region".into(), "eu-west-1".into());
-    d.values
-        .insert("secret_access_key".into(), format!("secret-{i:032}").into());
+    let team = i % 50;
+    let mut d = match (i / 3) % 3 {
+        0 => {
+            let mut d = Draft::new(
+                format!("aws/{}/team-{team}/svc-{i}", envs[i % 3]),
+                Kind::AwsAccessKey,
+            );
+            d.fields
+                .insert("access_key_id".into(), format!("AKIA{i:016}"));
+            d.fields.insert("region".into(), "eu-west-1".into());
+            d.values
+                .insert("secret_access_key".into(), format!("secret-{i:032}").into());
+            d
+        }
+        1 => {
+            let mut d = Draft::new(
+                format!("db/{}/team-{team}/db-{i}", envs[i % 3]),
+                Kind::DbPassword,
+            );
+            d.fields.insert("host".into(), format!("db-{i}.internal"));
+            d.fields.insert("user".into(), "app".into());
+            d.values
+                .insert("password".into(), format!("pw-{i:024}").into());
+            d
+        }
+        _ => {
+            let mut d = Draft::new(
+                format!("api/{}/team-{team}/key-{i}", envs[i % 3]),
+                Kind::ApiKey,
+            );
+            d.fields.insert("key_id".into(), format!("kid-{i}"));
+            d.values
+                .insert("key".into(), format!("sk_live_{i:032}").into());
+            d
+        }
+    };
     d.env = Some(envs[i % 3].into());
-    d.tags = vec![format!("team-{}", i % 50), "bench".into()];
-    d.notes = Some(format!("owner: team {} / ticket OPS-{i}", i % 50));
+    d.tags = vec![format!("team-{team}"), "bench".into()];
+    d.notes = Some(format!("owner: team {team} / ticket OPS-{i}"));
     d
 }
 
-fn create(path: &Path, sealer: Option<&SecretService>, passphrase: bool) -> Vault {
+/// The same credentials as Coffer's JSON import format.
+fn json_file(path: &Path, range: std::ops::Range<usize>) {
+    let items: Vec<serde_json::Value> = range
+        .map(|i| {
+            let d = draft(i);
+            let secrets: serde_json::Map<String, serde_json::Value> = d
+                .values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose_secret().into()))
+                .collect();
+            serde_json::json!({
+                "name": d.name, "kind": d.kind.as_str(), "env": d.env, "tags": d.tags,
+                "notes": d.notes, "fields": d.fields, "secrets": secrets,
+            })
+        })
+        .collect();
+    std::fs::write(path, serde_json::to_vec(&items).expect("json")).expect("write");
+}
+
+fn create(path: &Path, sealer: Option<&SecretService>, passphrase: bool, kdf: KdfParams) -> Vault {
     let pw = SecretValue::from(PASSPHRASE);
     Vault::create(
         path,
         &CreateOptions {
             sealer: sealer.map(|s| s as &dyn Sealer),
             passphrase: passphrase.then_some(&pw),
-            kdf: KdfParams::DEFAULT,
+            kdf,
         },
         Utc::now(),
     )
@@ -47,51 +101,75 @@ fn create(path: &Path, sealer: Option<&SecretService>, passphrase: bool) -> Vaul
 }
 
 fn filled(dir: &TempDir, label: &str, n: usize) -> Vault {
-    let mut v = create(&dir.path().join(format!("{label}-{n}.sqlite")), None, true);
-    v.add_many((0..n).map(draft).collect(), Utc::now())
-        .expect("fill");
+    let path = dir.path().join(format!("{label}-{n}.sqlite"));
+    let mut v = create(&path, None, true, KdfParams::DEFAULT);
+    for start in (0..n).step_by(50_000) {
+        let batch = (start..n.min(start + 50_000)).map(draft).collect();
+        v.add_many(batch, Utc::now()).expect("fill");
+    }
     v
 }
 
-fn bench(c: &mut Criterion) {
-    let keyring = SecretService::connect().ok();
-    if keyring.is_none() {
-        eprintln!("note: no Secret Service; the keyring rows are skipped (run scripts/bench.sh)");
-    }
-    let dir = TempDir::new().expect("tempdir");
+/// A second handle on the same file, unlocked: its catalog is empty, as in
+/// a new process (the passphrase unlock is outside the timed part).
+fn reopen(path: &Path) -> Vault {
+    let mut v = Vault::open(path).expect("open");
+    v.unlock_with_passphrase(&SecretValue::from(PASSPHRASE), Utc::now())
+        .expect("unlock");
+    v.count().expect("flush the unlock event");
+    v
+}
 
+fn page(query: &str) -> Find {
+    Find {
+        query: query.into(),
+        limit: 100,
+        ..Find::default()
+    }
+}
+
+fn unlock(c: &mut Criterion, keyring: Option<&SecretService>) {
+    let dir = TempDir::new().expect("tempdir");
     let mut g = c.benchmark_group("vault");
     g.sample_size(10);
     g.bench_function("create (passphrase slot, Argon2id 64 MiB t=3 p=4)", |b| {
         b.iter_batched(
             || TempDir::new().expect("tempdir"),
-            |d| create(&d.path().join("v.sqlite"), None, true),
+            |d| create(&d.path().join("v.sqlite"), None, true, KdfParams::DEFAULT),
             BatchSize::PerIteration,
         )
     });
     let path = dir.path().join("pw.sqlite");
-    drop(create(&path, None, true));
+    drop(create(&path, None, true, KdfParams::DEFAULT));
     let pw = SecretValue::from(PASSPHRASE);
-    g.bench_function("open + unlock via passphrase", |b| {
-        b.iter(|| {
-            let mut v = Vault::open(&path).expect("open");
-            v.unlock_with_passphrase(&pw, Utc::now()).expect("unlock");
-            v
-        })
-    });
-    if let Some(service) = &keyring {
+    g.bench_function(
+        "open + unlock via passphrase (Argon2id 64 MiB t=3 p=4)",
+        |b| {
+            b.iter(|| {
+                let mut v = Vault::open(&path).expect("open");
+                v.unlock_with_passphrase(&pw, Utc::now()).expect("unlock");
+                v
+            })
+        },
+    );
+    if let Some(service) = keyring {
         g.bench_function("create (keyring slot)", |b| {
             b.iter_batched(
                 || TempDir::new().expect("tempdir"),
                 |d| {
-                    let v = create(&d.path().join("v.sqlite"), Some(service), false);
+                    let v = create(
+                        &d.path().join("v.sqlite"),
+                        Some(service),
+                        false,
+                        KdfParams::DEFAULT,
+                    );
                     service.remove(&v.vault_id()).expect("cleanup");
                 },
                 BatchSize::PerIteration,
             )
         });
         let path = dir.path().join("kr.sqlite");
-        let v = create(&path, Some(service), false);
+        let v = create(&path, Some(service), false, KdfParams::DEFAULT);
         let id = v.vault_id();
         drop(v);
         g.bench_function("open + unlock via keyring", |b| {
@@ -104,17 +182,54 @@ fn bench(c: &mut Criterion) {
         service.remove(&id).expect("cleanup");
     }
     g.finish();
+}
 
-    let mut g = c.benchmark_group("credentials");
+fn credentials_10k(c: &mut Criterion) {
+    let dir = TempDir::new().expect("tempdir");
+    let mut g = c.benchmark_group("credentials-10k");
     // Writes go to their own vault so the read benchmarks see exactly 10k.
     let mut scratch = filled(&dir, "scratch", 10_000);
     let v10k = filled(&dir, "read", 10_000);
-    let mut i = 10_000;
-    g.bench_function("add one (10k+ vault, one transaction each)", |b| {
+    let path10k = dir.path().join("read-10000.sqlite");
+    let probe = draft(9_017).name;
+    let mut i = 1_000_000;
+    g.bench_function("add one (one transaction each)", |b| {
         b.iter(|| {
             i += 1;
             scratch.add(draft(i), Utc::now()).expect("add")
         })
+    });
+    g.bench_function("reveal by name (audited: one write transaction)", |b| {
+        b.iter(|| {
+            v10k.reveal(black_box(&probe), None, Utc::now())
+                .expect("reveal")
+        })
+    });
+    g.bench_function("get metadata by name (unaudited read)", |b| {
+        b.iter(|| v10k.get(black_box(&probe)).expect("get"))
+    });
+    g.bench_function("search 'prod team-17' (catalog warm)", |b| {
+        b.iter(|| v10k.search(black_box("prod team-17")).expect("search"))
+    });
+    g.bench_function("find 'prod team-1', 100-item page (catalog warm)", |b| {
+        b.iter(|| {
+            v10k.find(black_box(&page("prod team-1")), Utc::now())
+                .expect("find")
+        })
+    });
+    g.bench_function("find '', first 100-item page (catalog warm)", |b| {
+        b.iter(|| v10k.find(black_box(&page("")), Utc::now()).expect("find"))
+    });
+    g.bench_function("list (catalog warm)", |b| {
+        b.iter(|| v10k.list().expect("list"))
+    });
+    g.sample_size(20);
+    g.bench_function("search 'prod team-17', first query after unlock", |b| {
+        b.iter_batched(
+            || reopen(&path10k),
+            |v| v.search(black_box("prod team-17")).expect("search"),
+            BatchSize::PerIteration,
+        )
     });
     g.bench_function("add_many 1k in one transaction", |b| {
         b.iter_batched(
@@ -127,32 +242,72 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    g.sample_size(10);
+    g.bench_function("add_many 10k in one transaction (empty vault)", |b| {
+        b.iter_batched(
+            || {
+                let d = TempDir::new().expect("tempdir");
+                let v = create(&d.path().join("v.sqlite"), None, true, KdfParams::MIN);
+                (d, v, (0..10_000).map(draft).collect::<Vec<_>>())
+            },
+            |(d, mut v, batch)| {
+                v.add_many(batch, Utc::now()).expect("batch");
+                (d, v)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let file = dir.path().join("import-10k.json");
+    json_file(&file, 0..10_000);
+    let options = ParseOptions {
+        format: Format::Json,
+        dotenv_mode: Default::default(),
+        name: None,
+        prefix: None,
+    };
     g.bench_function(
-        "reveal by name (audited: one write transaction), 10k vault",
+        "import 10k from Coffer JSON: read + parse + one transaction (empty vault)",
         |b| {
-            b.iter(|| {
-                v10k.reveal(black_box("aws/prod/team-17/svc-9017"), None, Utc::now())
-                    .expect("reveal")
-            })
+            b.iter_batched(
+                || {
+                    let d = TempDir::new().expect("tempdir");
+                    let v = create(&d.path().join("v.sqlite"), None, true, KdfParams::MIN);
+                    (d, v)
+                },
+                |(d, v)| {
+                    let batch = transfer::read_import(&file, &options, &Overrides::default())
+                        .expect("read");
+                    let report = v.import(&batch, None, false, Utc::now()).expect("import");
+                    assert!(report.written);
+                    (d, v)
+                },
+                BatchSize::PerIteration,
+            )
         },
     );
-    g.bench_function("get metadata by name (unaudited read), 10k vault", |b| {
-        b.iter(|| {
-            v10k.get(black_box("aws/prod/team-17/svc-9017"))
-                .expect("get")
-        })
-    });
-    g.bench_function("search 'prod team-17', 10k vault", |b| {
-        b.iter(|| v10k.search(black_box("prod team-17")).expect("search"))
-    });
     g.finish();
-
     drop(v10k);
 
+    let mut g = c.benchmark_group("rekey");
+    g.sample_size(10);
+    // A passphrase slot at the minimum cost, so the figure is the
+    // re-encryption of 10k credentials and the audit trail, not Argon2id.
+    let path = dir.path().join("rekey.sqlite");
+    let mut v = create(&path, None, true, KdfParams::MIN);
+    v.add_many((0..10_000).map(draft).collect(), Utc::now())
+        .expect("fill");
+    let pw = SecretValue::from(PASSPHRASE);
+    g.bench_function(
+        "rekey 10k credentials (passphrase slot at Argon2id m=19 MiB t=2 p=1)",
+        |b| b.iter(|| v.rekey(None, Some(&pw), Utc::now()).expect("rekey")),
+    );
+    g.finish();
+}
+
+fn audit(c: &mut Criterion) {
     let mut g = c.benchmark_group("audit");
-    let dir_a = TempDir::new().expect("tempdir");
-    let mut trail = create(&dir_a.path().join("audit.sqlite"), None, true);
-    trail.add(draft(1), Utc::now()).expect("add");
+    let dir = TempDir::new().expect("tempdir");
+    let trail = create(&dir.path().join("audit.sqlite"), None, true, KdfParams::MIN);
     let event = || {
         Event::new(Action::Reveal)
             .details(serde_json::json!({ "fields": ["secret_access_key"], "version": 1 }))
@@ -177,18 +332,66 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
-    drop(trail);
+}
 
+fn credentials_100k(c: &mut Criterion) {
+    let dir = TempDir::new().expect("tempdir");
     let mut g = c.benchmark_group("credentials-100k");
-    let v100k = filled(&dir, "read", 100_000);
-    g.sample_size(10);
-    g.bench_function("search 'prod team-17', 100k vault", |b| {
+    let mut v100k = filled(&dir, "read", 100_000);
+    let path = dir.path().join("read-100000.sqlite");
+    v100k.list().expect("warm the catalog");
+    g.bench_function("search 'prod team-17' (catalog warm)", |b| {
         b.iter(|| v100k.search(black_box("prod team-17")).expect("search"))
     });
-    g.bench_function("list, 100k vault", |b| {
+    let one = draft(47_111).name;
+    let leaf = one.rsplit('/').next().unwrap_or_default().to_owned();
+    g.bench_function("search one name's last part (catalog warm)", |b| {
+        b.iter(|| v100k.search(black_box(&leaf)).expect("search"))
+    });
+    g.bench_function("find 'prod team-1', 100-item page (catalog warm)", |b| {
+        b.iter(|| {
+            v100k
+                .find(black_box(&page("prod team-1")), Utc::now())
+                .expect("find")
+        })
+    });
+    g.bench_function("find '', first 100-item page (catalog warm)", |b| {
+        b.iter(|| v100k.find(black_box(&page("")), Utc::now()).expect("find"))
+    });
+    g.bench_function("find 'p', 100-item page (catalog warm)", |b| {
+        b.iter(|| v100k.find(black_box(&page("p")), Utc::now()).expect("find"))
+    });
+    g.sample_size(10);
+    g.bench_function("list (catalog warm)", |b| {
         b.iter(|| v100k.list().expect("list"))
     });
+    let mut n = 0;
+    g.bench_function("add one, then find 'prod team-1' (catalog refresh)", |b| {
+        b.iter(|| {
+            n += 1;
+            v100k.add(draft(2_000_000 + n), Utc::now()).expect("add");
+            v100k.find(&page("prod team-1"), Utc::now()).expect("find")
+        })
+    });
+    g.bench_function("search 'prod team-17', first query after unlock", |b| {
+        b.iter_batched(
+            || reopen(&path),
+            |v| v.search(black_box("prod team-17")).expect("search"),
+            BatchSize::PerIteration,
+        )
+    });
     g.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    let keyring = SecretService::connect().ok();
+    if keyring.is_none() {
+        eprintln!("note: no Secret Service; the keyring rows are skipped (run scripts/bench.sh)");
+    }
+    unlock(c, keyring.as_ref());
+    credentials_10k(c);
+    audit(c);
+    credentials_100k(c);
 }
 
 criterion_group!(benches, bench);

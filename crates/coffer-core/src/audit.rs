@@ -277,11 +277,19 @@ pub fn link(
     target: Option<&[u8]>,
     body: &[u8],
 ) -> [u8; 32] {
+    link_with(&crypto::MacKey::new(key), prev, seq, at, target, body)
+}
+
+fn link_with(
+    key: &crypto::MacKey,
+    prev: &[u8; 32],
+    seq: u64,
+    at: i64,
+    target: Option<&[u8]>,
+    body: &[u8],
+) -> [u8; 32] {
     let target = target.unwrap_or(&[]);
-    crypto::mac(
-        key,
-        &[prev, &seq.to_be_bytes(), &at.to_be_bytes(), target, body],
-    )
+    key.mac(&[prev, &seq.to_be_bytes(), &at.to_be_bytes(), target, body])
 }
 
 /// What is wrong with the trail, at the first bad sequence number.
@@ -427,14 +435,15 @@ pub fn verify(
     anchor: std::result::Result<Option<(u64, Vec<u8>)>, Break>,
     decrypt: impl Fn(&StoredEntry) -> Option<Body>,
 ) -> std::result::Result<u64, Break> {
+    let key = crypto::MacKey::new(key);
     let mut prev = [0u8; 32];
     for (i, entry) in entries.iter().enumerate() {
         let expected = i as u64 + 1;
         if entry.seq != expected {
             return Err(Break::Missing { seq: expected });
         }
-        let mac = link(
-            key,
+        let mac = link_with(
+            &key,
             &prev,
             entry.seq,
             entry.at,
@@ -529,12 +538,11 @@ fn db<T>(path: &Path, r: rusqlite::Result<T>) -> Result<T> {
 fn head(conn: &Connection, path: &Path) -> Result<(u64, [u8; 32])> {
     let row: Option<(i64, Vec<u8>)> = db(
         path,
-        conn.query_row(
-            "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional(),
+        conn.prepare_cached("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1")
+            .and_then(|mut stmt| {
+                stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            }),
     )?;
     match row {
         None => Ok((0, [0u8; 32])),
@@ -584,10 +592,10 @@ pub(crate) fn append(
     );
     db(
         path,
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO audit (seq, at, target, body, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![seq as i64, at, target, sealed, &mac[..]],
-        ),
+        )
+        .and_then(|mut stmt| stmt.execute(params![seq as i64, at, target, sealed, &mac[..]])),
     )
     .map_err(|e| Error::Failure {
         what: format!("cannot write the audit trail, so the action was not performed: {e}"),
@@ -794,16 +802,78 @@ impl Vault {
     pub fn verify_audit(&self) -> Result<std::result::Result<Verified, Break>> {
         self.flush()?;
         let keys = self.keys()?;
-        let entries = stored_entries(&self.conn, &self.path)?;
         let anchor = read_anchor(&self.path, &keys.anchor_key);
         let anchored = anchor
             .as_ref()
             .ok()
             .and_then(|a| a.as_ref().map(|(seq, _)| *seq));
+        // The common case, an intact chain, is checked row by row without
+        // keeping the rows. At the first link that does not hold, the whole
+        // trail is read and `verify` tells what happened to it.
+        if let Ok(expected) = &anchor {
+            let at = expected.as_ref().map(|(seq, _)| *seq);
+            if let Some((head, mac_at_anchor)) = self.chain_holds(&keys.audit_key, at)? {
+                let verdict = match expected {
+                    None => Ok(head),
+                    Some((seq, _)) if *seq > head => Err(Break::Truncated {
+                        seq: head + 1,
+                        anchored: *seq,
+                    }),
+                    Some((seq, mac))
+                        if *seq > 0 && mac_at_anchor.is_none_or(|m| m[..] != mac[..]) =>
+                    {
+                        Err(Break::Modified { seq: *seq })
+                    }
+                    Some(_) => Ok(head),
+                };
+                return Ok(verdict.map(|entries| Verified { entries, anchored }));
+            }
+        }
+        let entries = stored_entries(&self.conn, &self.path)?;
         Ok(verify(&keys.audit_key, &entries, anchor, |e| {
             open_body(&keys.vault_key, &self.vault_id, e)
         })
         .map(|entries| Verified { entries, anchored }))
+    }
+
+    /// Follows the chain over the stored rows (borrowed, not copied):
+    /// `Some((head, the MAC at seq anchored_at))` when every entry is in
+    /// place and links, `None` at the first that does not.
+    fn chain_holds(
+        &self,
+        key: &Key32,
+        anchored_at: Option<u64>,
+    ) -> Result<Option<(u64, Option<[u8; 32]>)>> {
+        let key = crypto::MacKey::new(key);
+        let mut stmt = self.db(self
+            .conn
+            .prepare_cached("SELECT seq, at, target, body, mac FROM audit ORDER BY seq"))?;
+        let mut rows = self.db(stmt.query([]))?;
+        let mut prev = [0u8; 32];
+        let mut expected = 1u64;
+        let mut at_anchor = None;
+        while let Some(row) = self.db(rows.next())? {
+            let Ok(seq) = u64::try_from(self.db(row.get::<_, i64>(0))?) else {
+                return Ok(None);
+            };
+            if seq != expected {
+                return Ok(None);
+            }
+            let at: i64 = self.db(row.get(1))?;
+            let target = self.db(row.get_ref(2).and_then(|v| Ok(v.as_blob_or_null()?)))?;
+            let body = self.db(row.get_ref(3).and_then(|v| Ok(v.as_blob()?)))?;
+            let mac = self.db(row.get_ref(4).and_then(|v| Ok(v.as_blob()?)))?;
+            let link = link_with(&key, &prev, seq, at, target, body);
+            if link[..] != mac[..] {
+                return Ok(None);
+            }
+            if anchored_at == Some(seq) {
+                at_anchor = Some(link);
+            }
+            prev = link;
+            expected += 1;
+        }
+        Ok(Some((expected - 1, at_anchor)))
     }
 
     /// Decrypted entries matching `query`, newest first.

@@ -110,13 +110,31 @@ pub fn derive_subkey(vault_key: &Key32, vault_id: &[u8], label: &str) -> Result<
 
 /// HMAC-SHA256 of `parts` (each length-prefixed, so part boundaries count).
 pub fn mac(key: &Key32, parts: &[&[u8]]) -> [u8; 32] {
-    let mut m = <Hmac<Sha256>>::new_from_slice(key.expose_secret())
-        .expect("HMAC accepts keys of any length");
-    for part in parts {
-        m.update(&(part.len() as u64).to_be_bytes());
-        m.update(part);
+    MacKey::new(key).mac(parts)
+}
+
+/// An HMAC-SHA256 key made ready once for many MACs (the audit chain):
+/// each MAC then starts from a copy of the keyed state instead of hashing
+/// the key again.
+pub struct MacKey(Hmac<Sha256>);
+
+impl MacKey {
+    pub fn new(key: &Key32) -> MacKey {
+        MacKey(
+            <Hmac<Sha256>>::new_from_slice(key.expose_secret())
+                .expect("HMAC accepts keys of any length"),
+        )
     }
-    m.finalize().into_bytes().into()
+
+    /// The same MAC as [`mac`] gives under this key.
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut m = self.0.clone();
+        for part in parts {
+            m.update(&(part.len() as u64).to_be_bytes());
+            m.update(part);
+        }
+        m.finalize().into_bytes().into()
+    }
 }
 
 /// SHA-256 of `parts`, length-prefixed like [`mac`].

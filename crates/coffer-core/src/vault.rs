@@ -18,7 +18,6 @@ use crate::credential::{
 use crate::crypto::{self, KdfParams};
 use crate::error::{Error, Result};
 use crate::seal::Sealer;
-use crate::search::Query;
 use crate::secret::{Key32, SecretValue};
 use crate::slot::{Slot, SlotKind};
 use crate::store::{self, db_error};
@@ -99,7 +98,7 @@ impl Keys {
 }
 
 /// The record encryption of one vault under one set of keys.
-struct Cipher<'a> {
+pub(crate) struct Cipher<'a> {
     vault_id: &'a [u8; 16],
     keys: &'a Keys,
 }
@@ -195,6 +194,9 @@ pub struct Vault {
     /// Audit events not yet written (the unlock, failed attempts before it):
     /// they go into the next transaction, before any data leaves the vault.
     pub(crate) queue: std::cell::RefCell<audit::Queue>,
+    /// Every credential's decrypted metadata while unlocked (no secret
+    /// values), for list, search and find; dropped on lock.
+    pub(crate) catalog: std::cell::RefCell<Option<crate::search::Catalog>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -342,6 +344,7 @@ impl Vault {
             keys: None,
             actor: Actor::current("core"),
             queue: Default::default(),
+            catalog: Default::default(),
         })
     }
 
@@ -373,6 +376,7 @@ impl Vault {
             .and_then(|()| self.write_anchor());
         self.keys = None;
         self.queue.borrow_mut().clear();
+        self.catalog.borrow_mut().take();
         recorded
     }
 
@@ -552,7 +556,7 @@ impl Vault {
         )
     }
 
-    fn cipher(&self) -> Result<Cipher<'_>> {
+    pub(crate) fn cipher(&self) -> Result<Cipher<'_>> {
         Ok(Cipher {
             vault_id: &self.vault_id,
             keys: self.keys()?,
@@ -569,10 +573,6 @@ impl Vault {
 
     pub(crate) fn open_secrets(&self, row: &Row) -> Result<Secrets> {
         self.cipher()?.open_secrets(row)
-    }
-
-    fn to_credential(&self, row: &Row) -> Result<Credential> {
-        Ok(row.credential(self.open_meta(row)?))
     }
 
     pub(crate) fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
@@ -602,15 +602,12 @@ impl Vault {
 
     /// Finds the current row for `name` and checks that it really is that
     /// credential (a row whose name index was swapped fails here).
-    fn find(&self, conn: &Connection, name: &str) -> Result<Option<(Row, CredentialMeta)>> {
+    fn lookup(&self, conn: &Connection, name: &str) -> Result<Option<(Row, CredentialMeta)>> {
         let index = self.name_index(name)?;
-        let raw = self.db(conn
-            .query_row(
-                "SELECT id, version, created_at, updated_at, meta, secrets FROM credentials WHERE name_index = ?1",
-                [index],
-                Self::row_from,
-            )
-            .optional())?;
+        let mut stmt = self.db(conn.prepare_cached(
+            "SELECT id, version, created_at, updated_at, meta, secrets FROM credentials WHERE name_index = ?1",
+        ))?;
+        let raw = self.db(stmt.query_row([index], Self::row_from).optional())?;
         let Some(raw) = raw else { return Ok(None) };
         let row = Self::make_row(raw)?;
         let meta = self.open_meta(&row)?;
@@ -628,7 +625,7 @@ impl Vault {
         conn: &Connection,
         name: &str,
     ) -> Result<(Row, CredentialMeta)> {
-        self.find(conn, name)?.ok_or_else(|| Error::NotFound {
+        self.lookup(conn, name)?.ok_or_else(|| Error::NotFound {
             name: name.to_owned(),
         })
     }
@@ -661,19 +658,18 @@ impl Vault {
         let cipher = self.cipher()?;
         let meta_ct = cipher.seal_meta(&id, 1, &meta)?;
         let secrets_ct = cipher.seal_secrets(&id, 1, secrets)?;
-        let exists: bool = self.db(tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM credentials WHERE name_index = ?1)",
-            [&index],
-            |r| r.get(0),
-        ))?;
-        if exists {
+        // Cached statements: an import calls this once per credential.
+        let mut exists = self.db(
+            tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM credentials WHERE name_index = ?1)")
+        )?;
+        if self.db(exists.query_row([&index], |r| r.get::<_, bool>(0)))? {
             return Err(Error::AlreadyExists { name: meta.name });
         }
-        self.db(tx.execute(
+        let mut insert = self.db(tx.prepare_cached(
             "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
              VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5)",
-            params![&id.0[..], index, millis(now), meta_ct, secrets_ct],
         ))?;
+        self.db(insert.execute(params![&id.0[..], index, millis(now), meta_ct, secrets_ct]))?;
         Ok(Credential {
             id,
             version: 1,
@@ -804,7 +800,7 @@ impl Vault {
         Ok(out)
     }
 
-    fn all_rows(&self) -> Result<Vec<Row>> {
+    pub(crate) fn all_rows(&self) -> Result<Vec<Row>> {
         let mut stmt = self.db(self.conn.prepare_cached(
             "SELECT id, version, created_at, updated_at, meta, x'' FROM credentials",
         ))?;
@@ -821,34 +817,6 @@ impl Vault {
             .conn
             .query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)))?;
         Ok(usize::try_from(n).unwrap_or(0))
-    }
-
-    /// Every credential's metadata, sorted by name.
-    pub fn list(&self) -> Result<Vec<Credential>> {
-        self.flush()?;
-        let mut all = self
-            .all_rows()?
-            .iter()
-            .map(|row| self.to_credential(row))
-            .collect::<Result<Vec<_>>>()?;
-        all.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
-        Ok(all)
-    }
-
-    /// Credentials whose name, kind, environment, tags, notes or plain field
-    /// values contain every word of `query` (case-insensitive), sorted by name.
-    pub fn search(&self, query: &str) -> Result<Vec<Credential>> {
-        self.flush()?;
-        let query = Query::parse(query);
-        let mut hits = Vec::new();
-        for row in self.all_rows()? {
-            let credential = self.to_credential(&row)?;
-            if query.matches(&credential.meta) {
-                hits.push(credential);
-            }
-        }
-        hits.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
-        Ok(hits)
     }
 
     /// Applies `patch` to the credential named `name`, writing a new version
@@ -900,7 +868,7 @@ impl Vault {
         now: DateTime<Utc>,
     ) -> Result<Credential> {
         let index = self.name_index(&meta.name)?;
-        if let Some((other, _)) = self.find(tx, &meta.name)? {
+        if let Some((other, _)) = self.lookup(tx, &meta.name)? {
             if other.id != row.id {
                 return Err(Error::AlreadyExists {
                     name: meta.name.clone(),
@@ -913,15 +881,29 @@ impl Vault {
         let secrets_ct = cipher.seal_secrets(&row.id, version, secrets)?;
         let version_i64 =
             i64::try_from(version).map_err(|_| Error::integrity("version counter overflow"))?;
-        self.db(tx.execute(
+        let mut into_history = self.db(tx.prepare_cached(
             "INSERT INTO history (credential_id, version, created_at, meta, secrets) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![&row.id.0[..], row.version as i64, row.updated_at, row.meta, row.secrets],
         ))?;
-        let changed = self.db(tx.execute(
+        self.db(into_history.execute(params![
+            &row.id.0[..],
+            row.version as i64,
+            row.updated_at,
+            row.meta,
+            row.secrets
+        ]))?;
+        let mut update = self.db(tx.prepare_cached(
             "UPDATE credentials SET name_index = ?1, version = ?2, updated_at = ?3, meta = ?4, secrets = ?5
              WHERE id = ?6 AND version = ?7",
-            params![index, version_i64, millis(now), meta_ct, secrets_ct, &row.id.0[..], row.version as i64],
         ))?;
+        let changed = self.db(update.execute(params![
+            index,
+            version_i64,
+            millis(now),
+            meta_ct,
+            secrets_ct,
+            &row.id.0[..],
+            row.version as i64
+        ]))?;
         if changed != 1 {
             return Err(Error::Stale {
                 name: meta.name.clone(),

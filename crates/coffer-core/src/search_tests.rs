@@ -1,0 +1,582 @@
+//! Unit tests of search, list and find over a real SQLite file: the
+//! catalog's answers against a plain scan, its refresh after writes by this
+//! handle and by another one, and the rotation states it caches.
+
+use chrono::TimeZone;
+use tempfile::TempDir;
+
+use super::*;
+use crate::credential::{Draft, Patch};
+use crate::crypto::KdfParams;
+use crate::rotation::{Policy, Scope};
+use crate::seal::memory::MemorySealer;
+use crate::vault::CreateOptions;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+        .single()
+        .expect("time")
+}
+
+fn days(n: i64) -> DateTime<Utc> {
+    t0() + Duration::days(n)
+}
+
+struct Fixture {
+    _dir: TempDir,
+    path: std::path::PathBuf,
+    sealer: MemorySealer,
+}
+
+fn fixture() -> (Fixture, Vault) {
+    let dir = TempDir::new().expect("tempdir");
+    let path = dir.path().join("vault.sqlite");
+    let sealer = MemorySealer::default();
+    let vault = Vault::create(
+        &path,
+        &CreateOptions {
+            sealer: Some(&sealer),
+            passphrase: None,
+            kdf: KdfParams::MIN,
+        },
+        t0(),
+    )
+    .expect("create");
+    (
+        Fixture {
+            _dir: dir,
+            path,
+            sealer,
+        },
+        vault,
+    )
+}
+
+fn second_handle(f: &Fixture) -> Vault {
+    let mut v = Vault::open(&f.path).expect("open");
+    v.unlock_with_keyring(&f.sealer, t0()).expect("unlock");
+    v
+}
+
+fn aws(name: &str, env: &str, tags: &[&str]) -> Draft {
+    let mut d = Draft::new(name, Kind::AwsAccessKey);
+    d.fields
+        .insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
+    d.fields.insert("region".into(), "eu-west-1".into());
+    d.values
+        .insert("secret_access_key".into(), "SuperSecretValue".into());
+    d.env = Some(env.into());
+    d.tags = tags.iter().map(|t| (*t).to_owned()).collect();
+    d
+}
+
+fn db(name: &str, env: &str, note: &str) -> Draft {
+    let mut d = Draft::new(name, Kind::DbPassword);
+    d.fields.insert("host".into(), "db.internal".into());
+    d.fields.insert("user".into(), "app".into());
+    d.values.insert("password".into(), "hunter2-secret".into());
+    d.env = Some(env.into());
+    d.notes = Some(note.into());
+    d
+}
+
+fn generic(name: &str) -> Draft {
+    let mut d = Draft::new(name, Kind::Generic);
+    d.values.insert("token".into(), "tok-secret".into());
+    d
+}
+
+fn names(list: &[Credential]) -> Vec<&str> {
+    list.iter().map(|c| c.meta.name.as_str()).collect()
+}
+
+fn meta() -> CredentialMeta {
+    let mut d = Draft::new("aws/prod/team-17/deploy", Kind::AwsAccessKey);
+    d.fields
+        .insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
+    d.values
+        .insert("secret_access_key".into(), "SuperSecretValue".into());
+    d.tags = vec!["Billing".into()];
+    d.notes = Some("Owned by the Ünicode team".into());
+    d.env = Some("prod".into());
+    d.into_parts().expect("valid").0
+}
+
+#[test]
+fn words_match_any_searchable_property() {
+    let m = meta();
+    for q in [
+        "prod/team-17",
+        "BILLING",
+        "akiaiosfodnn7",
+        "aws-access-key",
+        "ünicode",
+        "ÜNICODE",
+        "deploy billing",
+        "",
+    ] {
+        assert!(Query::parse(q).matches(&m), "{q}");
+    }
+    for q in ["supersecretvalue", "deploy staging", "team-18"] {
+        assert!(!Query::parse(q).matches(&m), "{q}");
+    }
+}
+
+/// A small vault with a bit of everything: kinds, environments, tags,
+/// notes in and out of ASCII.
+fn sample(v: &mut Vault) {
+    let drafts = vec![
+        aws("aws/prod/team-17/deploy", "prod", &["team-17", "Billing"]),
+        aws("aws/prod/team-18/deploy", "prod", &["team-18"]),
+        aws("aws/dev/team-17/ci", "dev", &["team-17"]),
+        db("db/prod/orders", "prod", "Owned by the Ünicode team"),
+        db("db/staging/orders", "staging", "ΣΊΣΥΦΟΣ rotates it"),
+        generic("misc/token"),
+    ];
+    v.add_many(drafts, t0()).expect("add");
+}
+
+#[test]
+fn search_answers_like_a_plain_scan_of_every_credential() {
+    let (_f, mut v) = fixture();
+    sample(&mut v);
+    let all = v.list().expect("list");
+    assert_eq!(
+        names(&all),
+        [
+            "aws/dev/team-17/ci",
+            "aws/prod/team-17/deploy",
+            "aws/prod/team-18/deploy",
+            "db/prod/orders",
+            "db/staging/orders",
+            "misc/token",
+        ]
+    );
+    for q in [
+        "",
+        "prod",
+        "PROD team-17",
+        "team-17 prod",
+        "team",
+        "billing",
+        "aws-access-key",
+        "db-password prod",
+        "ünicode",
+        "ÜNICODE team",
+        "σίσυφος",
+        "σίσυφοσ",
+        "db.internal",
+        "eu-west-1 dev",
+        "akia",
+        "deploy\nprod",
+        "s/d",
+        "/",
+        "supersecretvalue",
+        "hunter2",
+        "tok-secret",
+        "nothing-matches-this",
+        "orders\nunicode",
+        "ders",
+    ] {
+        let query = Query::parse(q);
+        let expected: Vec<&str> = all
+            .iter()
+            .filter(|c| query.matches(&c.meta))
+            .map(|c| c.meta.name.as_str())
+            .collect();
+        let found = v.search(q).expect("search");
+        assert_eq!(names(&found), expected, "query {q:?}");
+    }
+    // Secret values are never searched.
+    for q in ["supersecretvalue", "hunter2", "tok-secret"] {
+        assert!(v.search(q).expect("search").is_empty(), "{q}");
+    }
+}
+
+#[test]
+fn a_word_never_matches_across_two_properties_or_two_credentials() {
+    let (_f, mut v) = fixture();
+    let mut a = generic("alpha");
+    a.notes = Some("one".into());
+    let mut b = generic("beta");
+    b.notes = Some("two".into());
+    v.add_many(vec![a, b], t0()).expect("add");
+    // "alpha" ends one credential's name and "generic" is its kind: the
+    // text holds "alpha\ngeneric"; whitespace never joins a word.
+    assert!(v.search("alphageneric").expect("search").is_empty());
+    assert!(v.search("onebeta").expect("search").is_empty());
+    assert_eq!(
+        names(&v.search("alpha generic").expect("search")),
+        ["alpha"]
+    );
+}
+
+#[test]
+fn find_filters_pages_and_counts() {
+    let (_f, mut v) = fixture();
+    sample(&mut v);
+    let all = Find {
+        limit: 100,
+        ..Find::default()
+    };
+    let found = v.find(&all, t0()).expect("find");
+    assert_eq!(found.total, 6);
+    assert_eq!(found.items.len(), 6);
+    assert_eq!(
+        found.facets.kinds,
+        [Kind::AwsAccessKey, Kind::DbPassword, Kind::Generic]
+    );
+    assert_eq!(found.facets.envs, ["dev", "prod", "staging"]);
+    assert_eq!(found.facets.tags, ["Billing", "team-17", "team-18"]);
+    assert_eq!(found.facets.needs_action, 0);
+    assert_eq!(found.facets.due_soon, 0);
+    assert!(found
+        .items
+        .iter()
+        .all(|(_, s)| s.state == State::Ok || (s.state == State::NoPolicy)));
+
+    let page = v
+        .find(
+            &Find {
+                offset: 2,
+                limit: 2,
+                ..Find::default()
+            },
+            t0(),
+        )
+        .expect("find");
+    assert_eq!(page.total, 6);
+    let page_names: Vec<&str> = page
+        .items
+        .iter()
+        .map(|(c, _)| c.meta.name.as_str())
+        .collect();
+    assert_eq!(page_names, ["aws/prod/team-18/deploy", "db/prod/orders"]);
+    let past_the_end = v
+        .find(
+            &Find {
+                offset: 10,
+                limit: 5,
+                ..Find::default()
+            },
+            t0(),
+        )
+        .expect("find");
+    assert_eq!((past_the_end.total, past_the_end.items.len()), (6, 0));
+
+    let by = |find: Find| -> (usize, Vec<String>) {
+        let found = v.find(&find, t0()).expect("find");
+        // Facets always describe the whole vault, whatever the filters.
+        assert_eq!(found.facets.envs, ["dev", "prod", "staging"]);
+        (
+            found.total,
+            found.items.into_iter().map(|(c, _)| c.meta.name).collect(),
+        )
+    };
+    let (n, got) = by(Find {
+        query: "deploy".into(),
+        env: Some("prod".into()),
+        limit: 10,
+        ..Find::default()
+    });
+    assert_eq!(
+        (n, got),
+        (
+            2,
+            vec![
+                "aws/prod/team-17/deploy".into(),
+                "aws/prod/team-18/deploy".into()
+            ]
+        )
+    );
+    let (n, got) = by(Find {
+        kind: Some(Kind::DbPassword),
+        limit: 10,
+        ..Find::default()
+    });
+    assert_eq!(
+        (n, got),
+        (2, vec!["db/prod/orders".into(), "db/staging/orders".into()])
+    );
+    let (n, got) = by(Find {
+        tag: Some("team-17".into()),
+        query: "DEV".into(),
+        limit: 10,
+        ..Find::default()
+    });
+    assert_eq!((n, got), (1, vec!["aws/dev/team-17/ci".into()]));
+    let (n, got) = by(Find {
+        states: vec![State::NoPolicy],
+        limit: 10,
+        ..Find::default()
+    });
+    assert_eq!((n, got), (1, vec!["misc/token".into()]));
+    // A zero limit still counts.
+    let (n, got) = by(Find {
+        query: "prod".into(),
+        ..Find::default()
+    });
+    assert_eq!((n, got.len()), (3, 0));
+}
+
+#[test]
+fn find_reports_rotation_states_as_time_passes_and_policies_change() {
+    let (_f, mut v) = fixture();
+    sample(&mut v);
+    // db-password: 30 days (warn 14); aws: 90 days; generic: none.
+    let at = |v: &Vault, when| {
+        let found = v
+            .find(
+                &Find {
+                    limit: 100,
+                    ..Find::default()
+                },
+                when,
+            )
+            .expect("find");
+        let states: Vec<(String, State)> = found
+            .items
+            .iter()
+            .map(|(c, s)| (c.meta.name.clone(), s.state))
+            .collect();
+        (found.facets.needs_action, found.facets.due_soon, states)
+    };
+    let (action, soon, _) = at(&v, days(20));
+    assert_eq!((action, soon), (0, 2));
+    let (action, soon, states) = at(&v, days(31));
+    assert_eq!((action, soon), (2, 0));
+    assert!(states.contains(&("db/prod/orders".into(), State::Overdue)));
+    let (action, soon, _) = at(&v, days(80));
+    assert_eq!((action, soon), (2, 3));
+
+    // A policy set on a tag reaches the cached states at once.
+    v.set_policy(
+        &Scope::Tag("team-18".into()),
+        Some(Policy::new(5, 2).expect("policy")),
+        t0(),
+    )
+    .expect("policy");
+    let (action, soon, states) = at(&v, days(6));
+    assert_eq!((action, soon), (1, 0));
+    assert!(states.contains(&("aws/prod/team-18/deploy".into(), State::Overdue)));
+    let overdue = v
+        .find(
+            &Find {
+                states: vec![State::Overdue],
+                limit: 10,
+                ..Find::default()
+            },
+            days(6),
+        )
+        .expect("find");
+    assert_eq!(overdue.total, 1);
+
+    // Marked compromised: needs action whatever the time.
+    v.update(
+        "misc/token",
+        &Patch {
+            compromised_at: Some(Some(t0())),
+            ..Patch::default()
+        },
+        t0(),
+    )
+    .expect("update");
+    let (action, _, states) = at(&v, t0());
+    assert_eq!(action, 1);
+    assert!(states.contains(&("misc/token".into(), State::Compromised)));
+}
+
+#[test]
+fn cached_rotation_states_agree_with_rotation_status() {
+    let (_f, mut v) = fixture();
+    let mut drafts = Vec::new();
+    for i in 0..24 {
+        let mut d = match i % 3 {
+            0 => aws(
+                &format!("a{i}"),
+                ["dev", "prod"][i % 2],
+                &["t1", "t2"][..(i / 3) % 3],
+            ),
+            1 => db(&format!("d{i}"), "staging", "n"),
+            _ => generic(&format!("g{i}")),
+        };
+        if i % 4 == 0 {
+            d.expires_at = Some(days(i as i64 * 3));
+        }
+        if i % 5 == 0 {
+            d.rotated_at = Some(days(-(i as i64)));
+        }
+        if i % 7 == 0 {
+            d.policy = Some(Policy::new(10 + i as u32, 3).expect("policy"));
+        }
+        drafts.push(d);
+    }
+    v.add_many(drafts, t0()).expect("add");
+    for (scope, policy) in [
+        (Scope::Tag("t1".into()), Policy::new(20, 5)),
+        (Scope::Env("prod".into()), Policy::new(40, 10)),
+        (Scope::Kind(Kind::Generic), Policy::new(15, 14)),
+    ] {
+        v.set_policy(&scope, Some(policy.expect("policy")), t0())
+            .expect("set");
+    }
+    let policies = v.policies().expect("policies");
+    let catalog = v.with_catalog(|c| {
+        c.items
+            .iter()
+            .map(|i| (i.credential.clone(), i.timeline))
+            .collect::<Vec<_>>()
+    });
+    let catalog = catalog.expect("catalog");
+    assert_eq!(catalog.len(), 24);
+    for hours in (-24 * 30..24 * 120).step_by(7) {
+        let now = t0() + Duration::hours(hours);
+        for (credential, timeline) in &catalog {
+            assert_eq!(
+                timeline.state(now),
+                rotation::status(credential, &policies, now).state,
+                "{} at {now}",
+                credential.meta.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_catalog_follows_writes_of_this_handle_and_of_another() {
+    let (f, mut v) = fixture();
+    sample(&mut v);
+    assert_eq!(v.search("orders").expect("search").len(), 2);
+
+    // This handle's own writes.
+    v.add(db("db/prod/invoices", "prod", "x"), t0())
+        .expect("add");
+    assert_eq!(v.search("db-password prod").expect("search").len(), 2);
+    v.update(
+        "db/prod/orders",
+        &Patch {
+            rename: Some("db/prod/orders-v2".into()),
+            add_tags: vec!["moved".into()],
+            ..Patch::default()
+        },
+        t0(),
+    )
+    .expect("rename");
+    assert_eq!(
+        names(&v.search("orders").expect("search")),
+        ["db/prod/orders-v2", "db/staging/orders"]
+    );
+    assert_eq!(
+        names(&v.search("moved").expect("search")),
+        ["db/prod/orders-v2"]
+    );
+    v.remove("db/staging/orders", t0()).expect("remove");
+    assert_eq!(
+        names(&v.search("orders").expect("search")),
+        ["db/prod/orders-v2"]
+    );
+
+    // Another process's writes (another connection to the same file).
+    let mut other = second_handle(&f);
+    other.add(generic("other/new"), t0()).expect("add");
+    other
+        .update(
+            "aws/dev/team-17/ci",
+            &Patch {
+                notes: Some(Some("changed elsewhere".into())),
+                ..Patch::default()
+            },
+            t0(),
+        )
+        .expect("update");
+    other.remove("misc/token", t0()).expect("remove");
+    assert_eq!(names(&v.search("other").expect("search")), ["other/new"]);
+    assert_eq!(
+        names(&v.search("elsewhere").expect("search")),
+        ["aws/dev/team-17/ci"]
+    );
+    assert!(v.search("misc").expect("search").is_empty());
+    other
+        .set_policy(
+            &Scope::Kind(Kind::Generic),
+            Some(Policy::new(3, 1).expect("policy")),
+            t0(),
+        )
+        .expect("policy");
+    let overdue = v
+        .find(
+            &Find {
+                states: vec![State::Overdue],
+                limit: 10,
+                ..Find::default()
+            },
+            days(4),
+        )
+        .expect("find");
+    assert_eq!(overdue.total, 1, "the other handle's policy applies");
+
+    // After all of it, the catalog agrees with a plain decryption of every row.
+    let fresh = second_handle(&f).list().expect("list");
+    assert_eq!(v.list().expect("list"), fresh);
+    // A big change (many rows at once) takes the full reload path.
+    let many: Vec<Draft> = (0..200).map(|i| generic(&format!("bulk/{i:03}"))).collect();
+    other.add_many(many, t0()).expect("bulk");
+    assert_eq!(v.search("bulk").expect("search").len(), 200);
+    assert_eq!(
+        v.list().expect("list"),
+        second_handle(&f).list().expect("list")
+    );
+}
+
+#[test]
+fn the_catalog_is_dropped_on_lock_and_needs_the_key() {
+    let (f, mut v) = fixture();
+    sample(&mut v);
+    assert_eq!(v.list().expect("list").len(), 6);
+    assert!(v.catalog.borrow().is_some());
+    v.lock(t0()).expect("lock");
+    assert!(v.catalog.borrow().is_none());
+    assert!(matches!(v.list(), Err(crate::Error::Locked)));
+    assert!(matches!(v.search("prod"), Err(crate::Error::Locked)));
+    assert!(matches!(
+        v.find(&Find::default(), t0()),
+        Err(crate::Error::Locked)
+    ));
+    v.unlock_with_keyring(&f.sealer, t0()).expect("unlock");
+    assert_eq!(v.list().expect("list").len(), 6);
+}
+
+#[test]
+fn the_catalog_holds_no_secret_value() {
+    let (_f, mut v) = fixture();
+    sample(&mut v);
+    v.list().expect("list");
+    let catalog = v.catalog.borrow();
+    let catalog = catalog.as_ref().expect("catalog");
+    for secret in ["supersecretvalue", "hunter2-secret", "tok-secret"] {
+        assert!(!catalog.text.contains(secret), "{secret}");
+    }
+    let debug = format!(
+        "{:?}",
+        catalog
+            .items
+            .iter()
+            .map(|i| &i.credential)
+            .collect::<Vec<_>>()
+    );
+    for secret in ["SuperSecretValue", "hunter2-secret", "tok-secret"] {
+        assert!(!debug.contains(secret), "{secret}");
+    }
+}
+
+#[test]
+fn many_rows_are_decrypted_on_several_threads_in_order() {
+    let (f, mut v) = fixture();
+    let drafts: Vec<Draft> = (0..3_000).map(|i| generic(&format!("n/{i:05}"))).collect();
+    v.add_many(drafts, t0()).expect("add");
+    let list = second_handle(&f).list().expect("list");
+    assert_eq!(list.len(), 3_000);
+    assert!(list.windows(2).all(|w| w[0].meta.name < w[1].meta.name));
+    assert_eq!(v.search("n/0299").expect("search").len(), 10);
+    assert_eq!(v.search("n/02").expect("search").len(), 1_000);
+}
