@@ -1,18 +1,37 @@
-//! The app's one piece of managed state: where the vault is and, while
-//! unlocked, the open vault.
+//! The app's one piece of managed state: where the vault is, the open vault
+//! while unlocked, and the shell's own timers (idle lock, clipboard).
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use chrono::Utc;
 use coffer_core::audit::Actor;
-use coffer_core::{paths, SecretService, Vault};
+use coffer_core::preferences::Preferences;
+use coffer_core::{paths, SecretService, SecretValue, UnlockReport, Vault};
+use tauri::{AppHandle, Manager};
+
+use crate::clipboard::Clipboard;
+use crate::error::IpcError;
 
 pub struct AppState {
     pub path: PathBuf,
-    pub vault: Mutex<Option<Vault>>,
+    vault: Mutex<Option<Vault>>,
     /// Why the start-up unlock did not happen, shown while locked.
     pub locked_reason: Mutex<Option<String>>,
+    /// Failed attempts reported by the last unlock, until the UI has read them.
+    pub unlock_report: Mutex<UnlockReport>,
+    /// The last time the person did something (a command, or the UI's touch).
+    pub last_activity: Mutex<Instant>,
+    /// The vault's preferences as last read (kept while locked for the UI).
+    pub preferences: Mutex<Preferences>,
+    pub clipboard: Clipboard,
+}
+
+/// Locks a mutex even if a panicking thread poisoned it: every value behind
+/// these mutexes is valid at all times.
+pub fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl AppState {
@@ -35,6 +54,10 @@ impl AppState {
             path,
             vault: Mutex::new(None),
             locked_reason: Mutex::new(None),
+            unlock_report: Mutex::new(UnlockReport::default()),
+            last_activity: Mutex::new(Instant::now()),
+            preferences: Mutex::new(Preferences::default()),
+            clipboard: Clipboard::default(),
         };
         if state.path.exists() {
             let _ = state.unlock_with_keyring();
@@ -42,24 +65,89 @@ impl AppState {
         state
     }
 
-    pub fn unlock_with_keyring(&self) -> coffer_core::Result<()> {
-        let result = Vault::open(&self.path).and_then(|mut vault| {
-            vault.set_actor(Actor::current("app"));
-            vault.unlock_with_keyring(&SecretService::connect()?, Utc::now())?;
-            vault.count()?; // writes the unlock to the audit trail now
-            Ok(vault)
-        });
-        let mut reason = self.locked_reason.lock().unwrap_or_else(|p| p.into_inner());
+    pub fn is_unlocked(&self) -> bool {
+        guard(&self.vault).is_some()
+    }
+
+    pub fn touch(&self) {
+        *guard(&self.last_activity) = Instant::now();
+    }
+
+    /// Runs `f` on the unlocked vault; `locked` when there is none.
+    pub fn with_vault<T>(
+        &self,
+        f: impl FnOnce(&mut Vault) -> coffer_core::Result<T>,
+    ) -> Result<T, IpcError> {
+        self.touch();
+        let mut vault = guard(&self.vault);
+        let vault = vault.as_mut().ok_or(coffer_core::Error::Locked)?;
+        Ok(f(vault)?)
+    }
+
+    fn opened(&self, result: coffer_core::Result<(Vault, UnlockReport)>) -> Result<(), IpcError> {
         match result {
-            Ok(vault) => {
-                *self.vault.lock().unwrap_or_else(|p| p.into_inner()) = Some(vault);
-                *reason = None;
+            Ok((vault, report)) => {
+                let preferences = vault.preferences().unwrap_or_default();
+                *guard(&self.preferences) = preferences;
+                *guard(&self.vault) = Some(vault);
+                *guard(&self.locked_reason) = None;
+                *guard(&self.unlock_report) = report;
+                self.touch();
                 Ok(())
             }
             Err(e) => {
-                *reason = Some(e.to_string());
-                Err(e)
+                *guard(&self.locked_reason) = Some(e.to_string());
+                Err(e.into())
             }
         }
     }
+
+    pub fn unlock_with_keyring(&self) -> Result<(), IpcError> {
+        let result = Vault::open(&self.path).and_then(|mut vault| {
+            vault.set_actor(Actor::current("app"));
+            let report = vault.unlock_with_keyring(&SecretService::connect()?, Utc::now())?;
+            vault.count()?; // writes the unlock to the audit trail now
+            Ok((vault, report))
+        });
+        self.opened(result)
+    }
+
+    pub fn unlock_with_passphrase(&self, passphrase: &SecretValue) -> Result<(), IpcError> {
+        let result = Vault::open(&self.path).and_then(|mut vault| {
+            vault.set_actor(Actor::current("app"));
+            let report = vault.unlock_with_passphrase(passphrase, Utc::now())?;
+            vault.count()?;
+            Ok((vault, report))
+        });
+        self.opened(result)
+    }
+
+    /// Adopts a vault the app has just created or restored.
+    pub fn adopt(&self, mut vault: Vault) {
+        vault.set_actor(Actor::current("app"));
+        self.opened(Ok((vault, UnlockReport::default()))).ok();
+    }
+
+    /// Locks (recording it) and forgets the vault; idempotent.
+    pub fn lock(&self) -> Result<(), IpcError> {
+        let locked = guard(&self.vault).take();
+        self.clipboard.clear_now();
+        if let Some(mut vault) = locked {
+            vault.lock(Utc::now())?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` with the app's state on a blocking thread, so Argon2id, SQLite
+/// and network calls never stall the window.
+pub async fn blocking<T, F>(app: &AppHandle, f: F) -> Result<T, IpcError>
+where
+    T: Send + 'static,
+    F: FnOnce(&AppState) -> Result<T, IpcError> + Send + 'static,
+{
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
+        .await
+        .map_err(|e| IpcError::failure(format!("the command stopped unexpectedly: {e}")))?
 }

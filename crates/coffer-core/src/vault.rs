@@ -768,6 +768,30 @@ impl Vault {
         Ok((row.credential(meta), secrets))
     }
 
+    /// One secret field's value, audited as `action` (a reveal, or a copy
+    /// made by the app) naming only that field. A field the credential does
+    /// not have is `NotFound`, and nothing is recorded.
+    pub fn reveal_field(
+        &self,
+        name: &str,
+        field: &str,
+        action: Action,
+        now: DateTime<Utc>,
+    ) -> Result<SecretValue> {
+        let tx = self.begin()?;
+        let (row, meta) = self.find_required(&tx, name)?;
+        let mut secrets = self.open_secrets(&row)?;
+        let value = secrets.0.remove(field).ok_or_else(|| Error::NotFound {
+            name: format!("{name} field {field}"),
+        })?;
+        let event = Event::new(action)
+            .target(row.id, &meta.name)
+            .details(serde_json::json!({ "fields": [field], "version": row.version }));
+        self.record(&tx, event, now)?;
+        self.commit(tx)?;
+        Ok(value)
+    }
+
     /// Several credentials with their secret values, for a use other than
     /// showing them (`exec`, `inject`, `credential_process`…): one
     /// transaction, one `action` entry per credential with `details` and the

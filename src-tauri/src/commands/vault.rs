@@ -1,10 +1,14 @@
-//! Vault status, unlock and lock.
+//! Vault status, creation, unlock, lock and the idle timer's touch.
 
+use chrono::Utc;
+use coffer_core::slot::SlotKind;
+use coffer_core::strength::{self, Strength};
+use coffer_core::{CreateOptions, KdfParams, SecretService, SecretValue, Vault};
 use serde::Serialize;
-use tauri::State;
+use tauri::AppHandle;
 
 use crate::error::IpcError;
-use crate::state::AppState;
+use crate::state::{blocking, guard, AppState};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -14,48 +18,150 @@ pub struct VaultStatus {
     path: String,
     credential_count: Option<usize>,
     message: Option<String>,
+    has_keyring: Option<bool>,
+    has_passphrase: Option<bool>,
+    failed_attempts: usize,
+    failed_since: Option<String>,
+    auto_lock_minutes: u32,
+    clipboard_seconds: u32,
 }
 
-fn status(app: &AppState) -> Result<VaultStatus, IpcError> {
-    let path = app.path.display().to_string();
-    let vault = app.vault.lock().unwrap_or_else(|p| p.into_inner());
-    let (state, credential_count, message) = match vault.as_ref() {
-        Some(v) => ("unlocked", Some(v.count()?), None),
-        None if app.path.exists() => (
-            "locked",
-            None,
-            app.locked_reason
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
-        ),
-        None => ("missing", None, None),
+pub fn status(app: &AppState) -> Result<VaultStatus, IpcError> {
+    let exists = app.path.exists();
+    let slots = if exists {
+        Vault::open(&app.path)
+            .and_then(|v| v.info())
+            .ok()
+            .map(|i| i.slots)
+    } else {
+        None
     };
+    let has = |kind: SlotKind| {
+        slots
+            .as_ref()
+            .map(|s| s.iter().any(|slot| slot.kind == kind))
+    };
+    let count = if app.is_unlocked() {
+        Some(app.with_vault(|v| v.count())?)
+    } else {
+        None
+    };
+    let report = guard(&app.unlock_report).clone();
+    let preferences = *guard(&app.preferences);
     Ok(VaultStatus {
-        state,
-        path,
-        credential_count,
-        message,
+        state: match (exists, count.is_some()) {
+            (_, true) => "unlocked",
+            (true, false) => "locked",
+            (false, false) => "missing",
+        },
+        path: app.path.display().to_string(),
+        credential_count: count,
+        message: if count.is_none() {
+            guard(&app.locked_reason).clone()
+        } else {
+            None
+        },
+        has_keyring: has(SlotKind::Keyring),
+        has_passphrase: has(SlotKind::Passphrase),
+        failed_attempts: report.failed_attempts,
+        failed_since: report.failed_since.map(|t| t.to_rfc3339()),
+        auto_lock_minutes: preferences.auto_lock_minutes,
+        clipboard_seconds: preferences.clipboard_seconds,
     })
 }
 
 #[tauri::command]
-pub fn vault_status(app: State<'_, AppState>) -> Result<VaultStatus, IpcError> {
-    status(&app)
+pub async fn vault_status(app: AppHandle) -> Result<VaultStatus, IpcError> {
+    blocking(&app, status).await
 }
 
 #[tauri::command]
-pub fn vault_unlock(app: State<'_, AppState>) -> Result<VaultStatus, IpcError> {
-    app.unlock_with_keyring()?;
-    status(&app)
+pub async fn vault_create(
+    app: AppHandle,
+    recovery_passphrase: Option<String>,
+) -> Result<VaultStatus, IpcError> {
+    blocking(&app, move |app| {
+        let recovery = recovery_passphrase.map(SecretValue::from);
+        if let Some(p) = &recovery {
+            strength::require_recovery(p)?;
+        }
+        let keyring = SecretService::connect().map_err(coffer_core::Error::from)?;
+        let options = CreateOptions {
+            sealer: Some(&keyring),
+            passphrase: recovery.as_ref(),
+            kdf: KdfParams::DEFAULT,
+        };
+        let vault = Vault::create(&app.path, &options, Utc::now())?;
+        app.adopt(vault);
+        status(app)
+    })
+    .await
 }
 
 #[tauri::command]
-pub fn vault_lock(app: State<'_, AppState>) -> Result<VaultStatus, IpcError> {
-    let locked = app.vault.lock().unwrap_or_else(|p| p.into_inner()).take();
-    // Locking always happens; a failure to record it is still reported.
-    if let Some(mut vault) = locked {
-        vault.lock(chrono::Utc::now())?;
+pub async fn vault_unlock(app: AppHandle) -> Result<VaultStatus, IpcError> {
+    blocking(&app, |app| {
+        app.unlock_with_keyring()?;
+        status(app)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn vault_unlock_passphrase(
+    app: AppHandle,
+    passphrase: String,
+) -> Result<VaultStatus, IpcError> {
+    blocking(&app, move |app| {
+        app.unlock_with_passphrase(&SecretValue::from(passphrase))?;
+        status(app)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn vault_lock(app: AppHandle) -> Result<VaultStatus, IpcError> {
+    blocking(&app, |app| {
+        app.lock()?;
+        status(app)
+    })
+    .await
+}
+
+#[tauri::command]
+pub fn vault_touch(app: tauri::State<'_, AppState>) {
+    app.touch();
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StrengthView {
+    score: u8,
+    label: &'static str,
+    crack_time: String,
+    warning: Option<String>,
+    suggestions: Vec<String>,
+}
+
+impl From<Strength> for StrengthView {
+    fn from(s: Strength) -> Self {
+        StrengthView {
+            score: s.score,
+            label: s.label,
+            crack_time: s.crack_time,
+            warning: s.warning,
+            suggestions: s.suggestions,
+        }
     }
-    status(&app)
+}
+
+#[tauri::command]
+pub async fn passphrase_strength(
+    app: AppHandle,
+    passphrase: String,
+) -> Result<StrengthView, IpcError> {
+    blocking(&app, move |_| {
+        Ok(strength::estimate(&SecretValue::from(passphrase)).into())
+    })
+    .await
 }

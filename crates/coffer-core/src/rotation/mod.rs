@@ -6,6 +6,7 @@ mod policy;
 pub mod revoke;
 pub mod run;
 pub mod vault_token;
+pub mod wizard;
 
 pub use policy::*;
 

@@ -815,6 +815,145 @@ pub fn push_linked(
     Ok(out)
 }
 
+/// One side of a credential as [`compare`] shows it: metadata and the names
+/// of its secret fields, never their values.
+#[derive(Clone, Debug, Default)]
+pub struct Side {
+    pub version: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// `None` when this side has no such credential (deleted or never made).
+    pub meta: Option<CredentialMeta>,
+    pub secret_fields: Vec<String>,
+}
+
+/// Both sides of one credential, for showing a conflict side by side.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    pub name: String,
+    pub state: State,
+    pub detail: Option<String>,
+    pub local: Side,
+    pub remote: Side,
+    /// Secret fields whose values differ between the sides (or exist on one only).
+    pub differs: BTreeSet<String>,
+}
+
+/// Reads both sides of `name` (the remote one fresh) without changing
+/// anything; the comparison of secret values happens here, so only whether
+/// they differ leaves the core.
+pub fn compare(
+    vault: &Vault,
+    remote_name: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Comparison> {
+    let remote = vault.remote(remote_name)?;
+    let (w, remote_secrets) = read_both(vault, &remote, name, now)?;
+    let local_secrets = w.local_content.as_ref().map(|(_, s)| s);
+    let mut differs = BTreeSet::new();
+    for (side, other) in [
+        (local_secrets, remote_secrets.as_ref()),
+        (remote_secrets.as_ref(), local_secrets),
+    ] {
+        for (field, value) in side.map(|s| s.0.iter()).into_iter().flatten() {
+            if other.and_then(|o| o.0.get(field)) != Some(value) {
+                differs.insert(field.clone());
+            }
+        }
+    }
+    let side = |content: Option<&(CredentialMeta, Secrets)>,
+                version: Option<String>,
+                updated_at: Option<DateTime<Utc>>| Side {
+        version,
+        updated_at,
+        meta: content.map(|(m, _)| m.clone()),
+        secret_fields: content
+            .map(|(_, s)| s.0.keys().cloned().collect())
+            .unwrap_or_default(),
+    };
+    let remote_content = w.remote_content.clone();
+    Ok(Comparison {
+        name: name.to_owned(),
+        state: w.state,
+        detail: w.detail.clone(),
+        local: side(
+            w.local_content.as_ref(),
+            w.local.as_ref().map(|c| c.version.to_string()),
+            w.local.as_ref().map(|c| c.updated_at),
+        ),
+        remote: side(
+            remote_content.as_ref(),
+            w.remote.as_ref().map(|r| r.version.clone()),
+            w.remote.as_ref().and_then(|r| r.updated),
+        ),
+        differs,
+    })
+}
+
+/// One secret field of the remote side of `name`, for a person deciding a
+/// conflict. Audited as a reveal naming the remote.
+pub fn reveal_remote(
+    vault: &Vault,
+    remote_name: &str,
+    name: &str,
+    field: &str,
+    now: DateTime<Utc>,
+) -> Result<crate::SecretValue> {
+    let remote = vault.remote(remote_name)?;
+    let (w, secrets) = read_both(vault, &remote, name, now)?;
+    let value = secrets
+        .and_then(|mut s| s.0.remove(field))
+        .ok_or_else(|| Error::NotFound {
+            name: format!("{name} field {field} on remote {remote_name}"),
+        })?;
+    let tx = vault.begin()?;
+    let mut event = Event::new(Action::Reveal).details(serde_json::json!({
+        "fields": [field],
+        "remote": remote.name,
+        "path": remote.location(name),
+    }));
+    if let Some(c) = &w.local {
+        event = event.target(c.id, name);
+    }
+    vault.record(&tx, event, now)?;
+    vault.commit(tx)?;
+    Ok(value)
+}
+
+/// Plans `name` alone and makes sure both sides' content was read.
+fn read_both(
+    vault: &Vault,
+    remote: &Remote,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<(Work, Option<Secrets>)> {
+    block_on(async {
+        let backend = Backend::connect(remote, vault, now).await?;
+        let only = [name.to_owned()];
+        let mut w = build(vault, remote, &backend, &only, 1)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::NotFound {
+                name: name.to_owned(),
+            })?;
+        if w.local_content.is_none() && w.local.is_some() {
+            let (_, m, s) = vault.current_with_secrets(&vault.conn, name)?;
+            w.local_content = Some((m, s));
+        }
+        if w.remote_content.is_none() {
+            if let Some(entry) = w.remote.clone() {
+                let filled = backend.fill(vec![entry], 1).await.map_err(fatal)?;
+                let base = w.local_content.as_ref().map(|(m, _)| m);
+                if let Some(p) = filled.first().and_then(|e| e.payload.as_ref()) {
+                    w.remote_content = Some(p.to_local(name, base)?);
+                }
+            }
+        }
+        let secrets = w.remote_content.as_ref().map(|(_, s)| s.clone());
+        Ok((w, secrets))
+    })?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,40 @@ fn aad(vault_id: &[u8], remote_id: &str, id: &[u8]) -> Vec<u8> {
     a
 }
 
+/// Where a credential is synced: a remote it is linked to, the remote
+/// version it last agreed with and when.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    pub remote: super::Remote,
+    pub remote_version: String,
+    pub synced_at: DateTime<Utc>,
+}
+
 impl Vault {
+    /// The remotes credential `name` is linked to.
+    pub fn bindings(&self, name: &str) -> Result<Vec<Binding>> {
+        let mut out = Vec::new();
+        for remote in self.remotes()? {
+            if let Some(l) = self
+                .links(&remote.id)?
+                .into_iter()
+                .find(|l| l.link.key == name)
+            {
+                out.push(Binding {
+                    remote_version: l.link.remote_version,
+                    synced_at: l.link.synced_at,
+                    remote,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many credentials are linked to the remote with id `remote_id`.
+    pub fn link_count(&self, remote_id: &str) -> Result<usize> {
+        Ok(self.links(remote_id)?.len())
+    }
+
     /// The links of one remote.
     pub(crate) fn links(&self, remote_id: &str) -> Result<Vec<Stored>> {
         self.flush()?;

@@ -14,15 +14,18 @@
 
 mod backend;
 mod engine;
-mod kv;
+pub(crate) mod kv;
 pub(crate) mod link;
-mod payload;
+pub(crate) mod payload;
 pub mod remote;
 mod sm;
 
 use serde::Serialize;
 
-pub use engine::{plan, push_linked, resolve, sync, test_remote};
+pub use engine::{
+    compare, plan, push_linked, resolve, reveal_remote, sync, test_remote, Comparison, Side,
+};
+pub use link::Binding;
 pub use remote::{AwsSpec, Remote, Spec, VaultAuth, VaultSpec};
 
 /// Requests in flight at once, by default.

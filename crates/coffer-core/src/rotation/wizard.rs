@@ -1,0 +1,139 @@
+//! A rotation driven a click at a time (the app's wizard): answers are given
+//! up front for one call, and whatever the run asks beyond them makes it wait
+//! at that step, with the question or the fields it needs recorded for the
+//! next call.
+
+use std::collections::BTreeMap;
+
+use super::run::{Flow, Guide, Step};
+use crate::error::Result;
+use crate::kind::Kind;
+use crate::secret::SecretValue;
+
+/// The steps of a run in order, as the wizard lists them.
+pub const STEPS: [Step; 7] = [
+    Step::Prepare,
+    Step::NewValue,
+    Step::Verify,
+    Step::Promote,
+    Step::Push,
+    Step::Revoke,
+    Step::Done,
+];
+
+/// What each step means to a person.
+pub fn label(step: Step, flow: Flow) -> &'static str {
+    match (step, flow) {
+        (Step::Prepare, _) => "Prepare",
+        (Step::NewValue, Flow::AwsIam) => "Create the new access key",
+        (Step::NewValue, Flow::Manual) => "Enter the new value",
+        (Step::Verify, _) => "Verify the new value works",
+        (Step::Promote, _) => "Make the new value current",
+        (Step::Push, _) => "Push to linked remotes",
+        (Step::Revoke, _) => "Revoke the old value",
+        (Step::Done, _) => "Done",
+        (Step::Aborted, _) => "Aborted",
+    }
+}
+
+/// Told of each message and saved step (the app turns them into events).
+type OnProgress<'a> = Box<dyn FnMut(Option<Step>, &str) + 'a>;
+
+/// A [`Guide`] that answers from what one call was given.
+pub struct Answers<'a> {
+    values: Option<BTreeMap<String, SecretValue>>,
+    confirm: bool,
+    /// What the run said, in order.
+    pub messages: Vec<String>,
+    /// The question the run stopped at, if any.
+    pub question: Option<String>,
+    /// The fields the run stopped for, if any.
+    pub needs_values: Vec<String>,
+    on_progress: OnProgress<'a>,
+}
+
+impl<'a> Answers<'a> {
+    /// `confirm` answers yes to the first question only: each click moves
+    /// the run past one confirmation, never several at once.
+    pub fn new(
+        values: Option<BTreeMap<String, SecretValue>>,
+        confirm: bool,
+        on_progress: impl FnMut(Option<Step>, &str) + 'a,
+    ) -> Answers<'a> {
+        Answers {
+            values,
+            confirm,
+            messages: Vec::new(),
+            question: None,
+            needs_values: Vec::new(),
+            on_progress: Box::new(on_progress),
+        }
+    }
+}
+
+impl Guide for Answers<'_> {
+    fn say(&mut self, text: &str) {
+        self.messages.push(text.to_owned());
+        (self.on_progress)(None, text);
+    }
+
+    fn new_value(
+        &mut self,
+        _kind: Kind,
+        fields: &[&'static str],
+    ) -> Result<Option<BTreeMap<String, SecretValue>>> {
+        match self.values.take() {
+            Some(values) => Ok(Some(values)),
+            None => {
+                self.needs_values = fields.iter().map(|f| (*f).to_owned()).collect();
+                Ok(None)
+            }
+        }
+    }
+
+    fn confirm(&mut self, question: &str) -> Result<bool> {
+        if std::mem::take(&mut self.confirm) {
+            self.messages.push(format!("{question} Yes."));
+            return Ok(true);
+        }
+        self.question = Some(question.to_owned());
+        Ok(false)
+    }
+
+    fn step_saved(&mut self, step: Step) {
+        (self.on_progress)(Some(step), step.as_str());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_confirmation_per_call_and_missing_values_are_recorded() {
+        let mut seen = Vec::new();
+        let mut answers = Answers::new(None, true, |step, _| seen.push(step));
+        assert!(answers.confirm("first?").expect("answer"));
+        assert!(!answers.confirm("second?").expect("answer"));
+        assert_eq!(answers.question.as_deref(), Some("second?"));
+        let values = answers
+            .new_value(Kind::DbPassword, &["password"])
+            .expect("answer");
+        assert!(values.is_none());
+        assert_eq!(answers.needs_values, vec!["password".to_owned()]);
+        answers.step_saved(Step::Verify);
+        drop(answers);
+        assert_eq!(seen, vec![Some(Step::Verify)]);
+    }
+
+    #[test]
+    fn given_values_are_handed_over_once() {
+        let values = BTreeMap::from([("password".to_owned(), SecretValue::from("n3w"))]);
+        let mut answers = Answers::new(Some(values), false, |_, _| {});
+        let first = answers
+            .new_value(Kind::DbPassword, &["password"])
+            .expect("ok");
+        assert!(first.is_some());
+        assert!(answers.needs_values.is_empty());
+    }
+}

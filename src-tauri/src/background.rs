@@ -1,0 +1,66 @@
+//! The shell's timers: the idle lock (a backstop behind the UI's own idle
+//! timer) and the rotation notifications (at start, then daily).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use coffer_core::rotation::State;
+use coffer_core::search::Find;
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_notification::NotificationExt;
+
+use crate::state::{guard, AppState};
+
+const TICK: Duration = Duration::from_secs(5);
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+pub fn start(app: AppHandle) {
+    let idle_app = app.clone();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(TICK);
+        let state = idle_app.state::<AppState>();
+        let limit = u64::from(guard(&state.preferences).auto_lock_minutes) * 60;
+        let idle = guard(&state.last_activity).elapsed();
+        if state.is_unlocked() && idle >= Duration::from_secs(limit) && state.lock().is_ok() {
+            let _ = idle_app.emit("vault-locked", "idle");
+        }
+    });
+    std::thread::spawn(move || loop {
+        // Give the window a moment to appear before the first notice.
+        std::thread::sleep(Duration::from_secs(3));
+        notify_due(&app);
+        std::thread::sleep(DAY);
+    });
+}
+
+/// One notification summing up what needs rotating, if anything does.
+fn notify_due(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    if !guard(&state.preferences).notifications || !state.is_unlocked() {
+        return;
+    }
+    let find = Find {
+        states: vec![State::Compromised, State::Expired, State::Overdue],
+        limit: 0,
+        ..Find::default()
+    };
+    let Ok(found) = state.with_vault(|v| v.find(&find, Utc::now())) else {
+        return;
+    };
+    let (urgent, soon) = (found.facets.needs_action, found.facets.due_soon);
+    if urgent + soon == 0 {
+        return;
+    }
+    let body = match (urgent, soon) {
+        (0, s) => format!("{s} credential(s) are due for rotation soon."),
+        (u, 0) => format!("{u} credential(s) are overdue for rotation."),
+        (u, s) => format!("{u} credential(s) are overdue and {s} due soon."),
+    };
+    tracing::info!(urgent, soon, "rotation notice");
+    let _ = app
+        .notification()
+        .builder()
+        .title("Coffer: rotation")
+        .body(body)
+        .show();
+}
