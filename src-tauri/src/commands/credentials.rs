@@ -14,7 +14,7 @@ use coffer_core::{Credential, Draft, Kind, Patch, SecretValue, Vault};
 use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
 
-use super::rotation::{run_view, RunView};
+use super::rotation::{run_view, waiting_on, RunView};
 use crate::error::IpcError;
 use crate::state::{blocking, guard};
 
@@ -288,7 +288,7 @@ pub fn detail(vault: &Vault, name: &str) -> coffer_core::Result<Detail> {
                 synced_at: Some(rfc3339(b.synced_at)),
             })
             .collect(),
-        rotation_run: run.map(|r| run_view(name, &r, Default::default())),
+        rotation_run: run.map(|r| run_view(name, &r, waiting_on(m.kind, &r))),
         summary: summary(&c, &status),
     })
 }

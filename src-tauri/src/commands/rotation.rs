@@ -46,6 +46,16 @@ pub struct Said {
     pub messages: Vec<String>,
 }
 
+/// What a stored run waits on, for a wizard opened on it.
+pub fn waiting_on(kind: coffer_core::Kind, r: &Run) -> Said {
+    let (question, needs_values) = wizard::pending(kind, r, Utc::now());
+    Said {
+        question: question.map(str::to_owned),
+        needs_values,
+        ..Said::default()
+    }
+}
+
 pub fn run_view(name: &str, run: &Run, said: Said) -> RunView {
     let flow = run.state.flow;
     let at = run.state.step;
@@ -90,8 +100,11 @@ pub fn run_view(name: &str, run: &Run, said: Said) -> RunView {
 #[tauri::command]
 pub async fn rotation_get(app: AppHandle, name: String) -> Result<Option<RunView>, IpcError> {
     blocking(&app, move |app| {
-        let run = app.with_vault(|v| v.running_rotation(&name))?;
-        Ok(run.map(|r| run_view(&name, &r, Said::default())))
+        app.with_vault(|v| {
+            let kind = v.get(&name)?.meta.kind;
+            Ok(v.running_rotation(&name)?
+                .map(|r| run_view(&name, &r, waiting_on(kind, &r))))
+        })
     })
     .await
 }
@@ -99,11 +112,12 @@ pub async fn rotation_get(app: AppHandle, name: String) -> Result<Option<RunView
 #[tauri::command]
 pub async fn rotation_running(app: AppHandle) -> Result<Vec<RunView>, IpcError> {
     blocking(&app, |app| {
-        let runs = app.with_vault(|v| v.running_rotations())?;
-        Ok(runs
-            .iter()
-            .map(|(name, r)| run_view(name, r, Said::default()))
-            .collect())
+        app.with_vault(|v| {
+            v.running_rotations()?
+                .iter()
+                .map(|(name, r)| Ok(run_view(name, r, waiting_on(v.get(name)?.meta.kind, r))))
+                .collect()
+        })
     })
     .await
 }

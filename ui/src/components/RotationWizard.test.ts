@@ -55,6 +55,9 @@ describe('the rotation wizard', () => {
       .mockResolvedValueOnce(run(5, { outcome: 'done', step: 'done', messages: ['Started.', 'Prepared.', 'Promoted.'] }));
     m.generateSecret.mockResolvedValue('new-generated-key');
     render(RotationWizard, { name: 'api/github' });
+    await waitFor(() => expect(document.getElementById('wizard-start')).not.toBeNull());
+    expect(m.rotationAdvance).not.toHaveBeenCalled();
+    await fireEvent.click(el('wizard-start'));
     await waitFor(() => expect(el('wizard-question').textContent).toContain('Create a new key'));
     expect(m.rotationAdvance).toHaveBeenCalledWith('api/github', expect.objectContaining({ confirm: false, values: null }));
     expect(el('wizard').dataset['name']).toBe('api/github');

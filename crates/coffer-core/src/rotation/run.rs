@@ -410,7 +410,13 @@ fn instructions(kind: Kind, flow: Flow) -> String {
     }
 }
 
-fn secret_fields(kind: Kind) -> Vec<&'static str> {
+/// What a manual run asks at `verify`.
+pub const VERIFY_QUESTION: &str =
+    "Does the new value work (e.g. a login or an API call with it succeeds)?";
+/// What a manual run asks at `revoke`, once the grace period is over.
+pub const REVOKE_QUESTION: &str = "Has the old value been revoked at its provider?";
+
+pub(crate) fn secret_fields(kind: Kind) -> Vec<&'static str> {
     kind.schema()
         .iter()
         .filter(|f| f.secret && f.required)
@@ -561,24 +567,21 @@ pub fn rotate(
                 vault.advance(&mut run, name, Step::Verify, now)?;
             }
             Step::Verify => {
-                let ok = match run.state.flow {
-                    Flow::AwsIam => {
-                        let pending = run
-                            .pending
-                            .as_ref()
-                            .ok_or_else(|| Error::integrity("the rotation has no pending value"))?;
-                        let state = run
-                            .state
-                            .aws
-                            .as_ref()
-                            .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
-                        aws::verify(&credential, pending, state)?;
-                        true
-                    }
-                    Flow::Manual => guide.confirm(
-                        "Does the new value work (e.g. a login or an API call with it succeeds)?",
-                    )?,
-                };
+                let ok =
+                    match run.state.flow {
+                        Flow::AwsIam => {
+                            let pending = run.pending.as_ref().ok_or_else(|| {
+                                Error::integrity("the rotation has no pending value")
+                            })?;
+                            let state =
+                                run.state.aws.as_ref().ok_or_else(|| {
+                                    Error::integrity("AWS rotation state missing")
+                                })?;
+                            aws::verify(&credential, pending, state)?;
+                            true
+                        }
+                        Flow::Manual => guide.confirm(VERIFY_QUESTION)?,
+                    };
                 if !ok {
                     return Ok(Outcome::Waiting {
                         step,
@@ -647,9 +650,7 @@ pub fn rotate(
                         aws::delete_old((&auth_c, &auth_s), state)?;
                         true
                     }
-                    Flow::Manual => {
-                        guide.confirm("Has the old value been revoked at its provider?")?
-                    }
+                    Flow::Manual => guide.confirm(REVOKE_QUESTION)?,
                 };
                 if !revoked {
                     return Ok(Outcome::Waiting {

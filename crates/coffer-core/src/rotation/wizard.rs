@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::run::{Flow, Guide, Step};
+use chrono::{DateTime, Utc};
+
+use super::run::{self, Flow, Guide, Run, Step};
 use crate::error::Result;
 use crate::kind::Kind;
 use crate::secret::SecretValue;
@@ -33,6 +35,29 @@ pub fn label(step: Step, flow: Flow) -> &'static str {
         (Step::Revoke, _) => "Revoke the old value",
         (Step::Done, _) => "Done",
         (Step::Aborted, _) => "Aborted",
+    }
+}
+
+/// What a stored manual run waits on before its next step can run: the
+/// question it will ask, or the secret fields it needs values for. An
+/// automated run waits on nothing a person answers.
+pub fn pending(kind: Kind, r: &Run, now: DateTime<Utc>) -> (Option<&'static str>, Vec<String>) {
+    if r.state.flow != Flow::Manual {
+        return (None, Vec::new());
+    }
+    match r.state.step {
+        Step::NewValue if r.pending.is_none() => (
+            None,
+            run::secret_fields(kind)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        ),
+        Step::Verify => (Some(run::VERIFY_QUESTION), Vec::new()),
+        Step::Revoke if r.state.revoke_by.is_none_or(|t| t <= now) => {
+            (Some(run::REVOKE_QUESTION), Vec::new())
+        }
+        _ => (None, Vec::new()),
     }
 }
 
