@@ -136,11 +136,16 @@ fn sample(v: &mut Vault) {
     v.add_many(drafts, t0()).expect("add");
 }
 
+fn kept_catalog(v: &Vault) -> bool {
+    matches!(*v.catalog.borrow(), Kept::Catalog(_))
+}
+
 #[test]
 fn search_answers_like_a_plain_scan_of_every_credential() {
-    let (_f, mut v) = fixture();
+    let (f, mut v) = fixture();
     sample(&mut v);
     let all = v.list().expect("list");
+    assert!(!kept_catalog(&v), "a first question keeps nothing");
     assert_eq!(
         names(&all),
         [
@@ -184,8 +189,12 @@ fn search_answers_like_a_plain_scan_of_every_credential() {
             .filter(|c| query.matches(&c.meta))
             .map(|c| c.meta.name.as_str())
             .collect();
+        // A new handle's first search scans; this one's uses its catalog.
+        let scanned = second_handle(&f).search(q).expect("search");
+        assert_eq!(names(&scanned), expected, "scan, query {q:?}");
         let found = v.search(q).expect("search");
-        assert_eq!(names(&found), expected, "query {q:?}");
+        assert_eq!(names(&found), expected, "catalog, query {q:?}");
+        assert!(kept_catalog(&v));
     }
     // Secret values are never searched.
     for q in ["supersecretvalue", "hunter2", "tok-secret"] {
@@ -533,9 +542,10 @@ fn the_catalog_is_dropped_on_lock_and_needs_the_key() {
     let (f, mut v) = fixture();
     sample(&mut v);
     assert_eq!(v.list().expect("list").len(), 6);
-    assert!(v.catalog.borrow().is_some());
+    assert_eq!(v.list().expect("list").len(), 6);
+    assert!(kept_catalog(&v));
     v.lock(t0()).expect("lock");
-    assert!(v.catalog.borrow().is_none());
+    assert!(matches!(*v.catalog.borrow(), Kept::Nothing));
     assert!(matches!(v.list(), Err(crate::Error::Locked)));
     assert!(matches!(v.search("prod"), Err(crate::Error::Locked)));
     assert!(matches!(
@@ -551,8 +561,11 @@ fn the_catalog_holds_no_secret_value() {
     let (_f, mut v) = fixture();
     sample(&mut v);
     v.list().expect("list");
-    let catalog = v.catalog.borrow();
-    let catalog = catalog.as_ref().expect("catalog");
+    v.list().expect("list");
+    let kept = v.catalog.borrow();
+    let Kept::Catalog(catalog) = &*kept else {
+        panic!("no catalog kept")
+    };
     for secret in ["supersecretvalue", "hunter2-secret", "tok-secret"] {
         assert!(!catalog.text.contains(secret), "{secret}");
     }
@@ -579,4 +592,37 @@ fn many_rows_are_decrypted_on_several_threads_in_order() {
     assert!(list.windows(2).all(|w| w[0].meta.name < w[1].meta.name));
     assert_eq!(v.search("n/0299").expect("search").len(), 10);
     assert_eq!(v.search("n/02").expect("search").len(), 1_000);
+}
+
+#[test]
+fn the_scan_prefilter_never_drops_a_match() {
+    let (f, mut v) = fixture();
+    let mut quoted = generic("quotes");
+    quoted.notes = Some("say \"hi\" to C:\\path".into());
+    let mut kelvin = generic("kelvin");
+    kelvin.notes = Some("200 \u{212A} cold".into());
+    let mut tab = generic("tabbed");
+    tab.notes = Some("a\tb".into());
+    v.add_many(vec![quoted, kelvin, tab], t0()).expect("add");
+    for (q, want) in [
+        ("\"hi\"", vec!["quotes"]),
+        ("c:\\path", vec!["quotes"]),
+        ("\\", vec!["quotes"]),
+        ("200 k", vec!["kelvin"]),
+        ("GENERIC", vec!["kelvin", "quotes", "tabbed"]),
+        ("b", vec!["tabbed"]),
+        ("secret_fields", vec![]),
+        ("token", vec![]),
+    ] {
+        let all = v.list().expect("list");
+        let query = Query::parse(q);
+        let expected: Vec<&str> = all
+            .iter()
+            .filter(|c| query.matches(&c.meta))
+            .map(|c| c.meta.name.as_str())
+            .collect();
+        assert_eq!(expected, want, "oracle, {q:?}");
+        let scanned = second_handle(&f).search(q).expect("search");
+        assert_eq!(names(&scanned), want, "scan, {q:?}");
+    }
 }

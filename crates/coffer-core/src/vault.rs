@@ -129,18 +129,45 @@ impl Cipher<'_> {
     }
 
     pub(crate) fn open_meta(&self, row: &Row) -> Result<CredentialMeta> {
-        let what = format!(
-            "credential record {} version {} (metadata)",
-            row.id, row.version
-        );
-        let plain = crypto::open(
+        let plain = self.open_meta_plain(row)?;
+        Cipher::parse_meta(row, &plain)
+    }
+
+    /// The decrypted JSON of a row's metadata.
+    pub(crate) fn open_meta_plain(&self, row: &Row) -> Result<Zeroizing<Vec<u8>>> {
+        crypto::open_with(
             &self.keys.vault_key,
             &record_aad(self.vault_id, &row.id, row.version, "meta"),
             &row.meta,
-            &what,
-        )?;
-        serde_json::from_slice(&plain)
-            .map_err(|_| Error::integrity(format!("{what}: malformed content")))
+            || meta_what(row),
+        )
+    }
+
+    /// A prepared key for [`Cipher::open_envelope_into`] (bulk reads).
+    pub(crate) fn opener(&self) -> Result<crypto::Opener> {
+        crypto::Opener::new(&self.keys.vault_key)
+    }
+
+    /// Opens the metadata `envelope` of `row` (read apart from the row, in
+    /// bulk) into a reused buffer.
+    pub(crate) fn open_envelope_into(
+        &self,
+        opener: &crypto::Opener,
+        row: &Row,
+        envelope: &[u8],
+        out: &mut Zeroizing<Vec<u8>>,
+    ) -> Result<()> {
+        opener.open_into(
+            &record_aad(self.vault_id, &row.id, row.version, "meta"),
+            envelope,
+            out,
+            || meta_what(row),
+        )
+    }
+
+    pub(crate) fn parse_meta(row: &Row, plain: &[u8]) -> Result<CredentialMeta> {
+        serde_json::from_slice(plain)
+            .map_err(|_| Error::integrity(format!("{}: malformed content", meta_what(row))))
     }
 
     pub(crate) fn open_secrets(&self, row: &Row) -> Result<Secrets> {
@@ -158,6 +185,13 @@ impl Cipher<'_> {
             .map_err(|_| Error::integrity(format!("{what}: malformed content")))?;
         Ok(Secrets(map))
     }
+}
+
+fn meta_what(row: &Row) -> String {
+    format!(
+        "credential record {} version {} (metadata)",
+        row.id, row.version
+    )
 }
 
 /// The columns of a row as SQLite returns them, before checking.
@@ -195,8 +229,8 @@ pub struct Vault {
     /// they go into the next transaction, before any data leaves the vault.
     pub(crate) queue: std::cell::RefCell<audit::Queue>,
     /// Every credential's decrypted metadata while unlocked (no secret
-    /// values), for list, search and find; dropped on lock.
-    pub(crate) catalog: std::cell::RefCell<Option<crate::search::Catalog>>,
+    /// values), for list, search and find; dropped on lock (`search.rs`).
+    pub(crate) catalog: std::cell::RefCell<crate::search::Kept>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -376,7 +410,7 @@ impl Vault {
             .and_then(|()| self.write_anchor());
         self.keys = None;
         self.queue.borrow_mut().clear();
-        self.catalog.borrow_mut().take();
+        std::mem::take(&mut *self.catalog.borrow_mut());
         recorded
     }
 
@@ -822,16 +856,6 @@ impl Vault {
         }
         self.commit(tx)?;
         Ok(out)
-    }
-
-    pub(crate) fn all_rows(&self) -> Result<Vec<Row>> {
-        let mut stmt = self.db(self.conn.prepare_cached(
-            "SELECT id, version, created_at, updated_at, meta, x'' FROM credentials",
-        ))?;
-        let raws = self.db(stmt
-            .query_map([], Self::row_from)
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()))?;
-        raws.into_iter().map(Self::make_row).collect()
     }
 
     /// How many credentials the vault holds.
