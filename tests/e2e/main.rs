@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use coffer_core::{CreateOptions, Draft, KdfParams, Kind, Sealer, SecretService, Vault};
+use coffer_core::{Sealer, SecretService, Vault};
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn driver_url() -> Option<String> {
     let required = std::env::var("COFFER_TEST_E2E").as_deref() == Ok("1");
@@ -38,24 +38,6 @@ async fn launch(driver: &str, vault: &Path) -> Client {
         .expect("a WebDriver session with the app")
 }
 
-/// Waits until the element's text satisfies `want`, returning it.
-async fn text_until(c: &Client, id: &str, want: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        if let Ok(el) = c.find(Locator::Id(id)).await {
-            if let Ok(t) = el.text().await {
-                if want(&t) {
-                    return t;
-                }
-                last = t;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("#{id} never matched; last text: {last:?}");
-}
-
 async fn shot(c: &Client, name: &str) {
     let dir = std::env::var_os("COFFER_E2E_SHOTS")
         .map(PathBuf::from)
@@ -65,69 +47,465 @@ async fn shot(c: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write shot");
 }
 
-fn keyring_vault(path: &Path) -> (Vault, SecretService) {
-    let service = SecretService::connect().expect("the test session's Secret Service");
-    let mut vault = Vault::create(
-        path,
-        &CreateOptions {
-            sealer: Some(&service),
-            passphrase: None,
-            kdf: KdfParams::DEFAULT,
-        },
-        Utc::now(),
-    )
-    .expect("create vault");
-    for (name, key) in [("api/github", "ghp-e2e-1"), ("api/stripe", "sk-e2e-2")] {
-        let mut draft = Draft::new(name, Kind::ApiKey);
-        draft.values.insert("key".into(), key.into());
-        vault.add(draft, Utc::now()).expect("add");
+/// The driven app, with the few gestures the scenario repeats.
+struct App {
+    c: Client,
+}
+
+impl App {
+    async fn el(&self, css: &str) -> fantoccini::elements::Element {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
     }
-    (vault, service)
+
+    async fn click(&self, css: &str) {
+        // Ready means enabled too: a busy form disables its buttons.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let el = self.el(css).await;
+            let why = match el.is_enabled().await {
+                // A DOM click: WebKitWebDriver's native click reports errors
+                // (without a message) for clicks it did deliver, so a retry
+                // would click twice.
+                Ok(true) => {
+                    let arg = serde_json::to_value(&el).expect("element reference");
+                    match self
+                        .c
+                        .execute(
+                            "arguments[0].scrollIntoView({ block: 'center' }); arguments[0].click(); return 'ok';",
+                            vec![arg],
+                        )
+                        .await
+                    {
+                        Ok(_) => return,
+                        Err(e) => format!("{e:?}"),
+                    }
+                }
+                Ok(false) => "disabled".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() >= deadline {
+                self.shot("failure").await;
+                panic!("{css} never became clickable: {why}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn type_in(&self, css: &str, text: &str) {
+        let el = self.el(css).await;
+        el.clear().await.expect("clear");
+        // WebDriver's clear fires no input event; the UI listens for one.
+        let arg = serde_json::to_value(&el).expect("element reference");
+        self.c
+            .execute(
+                "arguments[0].dispatchEvent(new Event('input', { bubbles: true }));",
+                vec![arg],
+            )
+            .await
+            .expect("input event");
+        if !text.is_empty() {
+            el.send_keys(text).await.expect("type");
+        }
+    }
+
+    /// Sets a native `<select>` the way a person's choice would.
+    async fn choose(&self, css: &str, value: &str) {
+        self.el(css).await;
+        let done = self
+            .c
+            .execute(
+                "const el = document.querySelector(arguments[0]);
+                 if (![...el.options].some(o => o.value === arguments[1])) return 'no option';
+                 el.value = arguments[1];
+                 el.dispatchEvent(new Event('change', { bubbles: true }));
+                 el.dispatchEvent(new Event('input', { bubbles: true }));
+                 return 'ok';",
+                vec![json!(css), json!(value)],
+            )
+            .await
+            .expect("select");
+        assert_eq!(done, json!("ok"), "{css} has no option {value}");
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        self.el(css).await.text().await.unwrap_or_default()
+    }
+
+    /// Waits until the text of `css` satisfies `want`.
+    async fn text_until(&self, css: &str, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(el) = self.c.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if want(&t) {
+                        return t;
+                    }
+                    last = t;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.shot("failure").await;
+        panic!("{css} never matched; last text: {last:?}");
+    }
+
+    async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.el(css).await.attr(name).await.expect("attribute")
+    }
+
+    async fn screen(&self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(el) = self.c.find(Locator::Css("#screen")).await {
+                if el.attr("data-screen").await.ok().flatten().as_deref() == Some(want) {
+                    return;
+                }
+            }
+            if Instant::now() >= deadline {
+                self.shot("failure").await;
+                panic!("the {want} screen never showed");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn shot(&self, name: &str) {
+        shot(&self.c, name).await;
+    }
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set by the test command"))
+}
+
+/// The clipboard as another X client sees it (empty when it holds nothing).
+fn clipboard() -> String {
+    let out = std::process::Command::new("xclip")
+        .args(["-o", "-selection", "clipboard"])
+        .output()
+        .expect("xclip (installed by scripts/setup-debian.sh)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn bao_read(path: &str) -> Value {
+    let out = std::process::Command::new("curl")
+        .args(["-sf", "-H"])
+        .arg(format!("X-Vault-Token: {}", env("BAO_ROOT_TOKEN")))
+        .arg(format!("{}/v1/secret/data/{path}", env("BAO_ADDR")))
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "OpenBao has no {path}");
+    serde_json::from_slice(&out.stdout).expect("OpenBao JSON")
+}
+
+fn files_below(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => files_below(&path, out),
+            Ok(t) if t.is_file() => out.push(path),
+            _ => {}
+        }
+    }
+}
+
+/// Adds a credential through the form and waits for its detail pane.
+async fn add(app: &App, kind: &str, name: &str, fields: &[(&str, &str)], extra: &[(&str, &str)]) {
+    app.click("#nav-credentials").await;
+    app.click("#add-credential").await;
+    app.el("#form").await;
+    app.choose("#form-kind", kind).await;
+    app.type_in("#form-name", name).await;
+    for (field, value) in fields {
+        app.type_in(&format!("#field-{field}"), value).await;
+    }
+    for (css, value) in extra {
+        app.type_in(css, value).await;
+    }
+    app.click("#form-save").await;
+    app.el(&format!("#detail[data-name=\"{name}\"]")).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_app_shows_the_vault_state_and_locks_and_unlocks() {
+async fn a_person_uses_every_screen_of_the_app() {
     let Some(driver) = driver_url() else {
-        eprintln!("SKIP the_app_…: TAURI_DRIVER_URL is not set");
+        eprintln!("SKIP a_person_uses_every_screen_of_the_app: TAURI_DRIVER_URL is not set");
         return;
     };
     let dir = tempfile::TempDir::new().expect("tempdir");
+    let path = dir.path().join("vault").join("vault.sqlite");
+    let recovery = "tundra-velvet-orbit-maple-quartz-e2e";
+    // Canaries: values that must never reach a file outside the vault's ciphertext.
+    let api_key = "CANARYe2eApiKey4f1c9a";
+    let db_password = "CANARYe2eDbPass7d2b10";
+    let db_password_2 = "CANARYe2eDbPassNext88";
+    let aws_secret = "CANARYe2eAwsSecret5e3";
+    let prefix = format!("e2e-{}/", std::process::id());
 
-    // No vault yet: the app says how to make one.
-    let missing = dir.path().join("none").join("vault.sqlite");
-    let c = launch(&driver, &missing).await;
-    text_until(&c, "vault-state", |t| t == "No vault yet").await;
-    let detail = text_until(&c, "vault-detail", |t| !t.is_empty()).await;
-    assert!(detail.contains("coffer init"), "{detail}");
-    shot(&c, "01-no-vault").await;
-    c.close().await.expect("close");
+    // 1. First run: the vault is created sealed to the keyring, with a recovery passphrase.
+    let app = App {
+        c: launch(&driver, &path).await,
+    };
+    app.screen("first-run").await;
+    app.type_in("#recovery-passphrase", "password1").await;
+    app.text_until("#strength", |t| t.contains("weak")).await;
+    app.type_in("#recovery-passphrase", recovery).await;
+    app.type_in("#recovery-confirm", recovery).await;
+    app.text_until("#strength", |t| t.contains("strong")).await;
+    app.shot("01-first-run").await;
+    app.click("#create-vault").await;
+    app.screen("credentials").await;
+    assert!(path.exists(), "the vault file was created");
 
-    // A vault sealed to the keyring opens unlocked, without a prompt.
-    let path = dir.path().join("vault.sqlite");
-    let (vault, service) = keyring_vault(&path);
-    let c = launch(&driver, &path).await;
-    text_until(&c, "vault-state", |t| t == "Vault unlocked").await;
-    let detail = text_until(&c, "vault-detail", |t| !t.is_empty()).await;
-    assert!(detail.contains("2 credentials"), "{detail}");
-    shot(&c, "02-unlocked").await;
-    let action = c
-        .find(Locator::Id("vault-action"))
-        .await
-        .expect("action button");
-    assert_eq!(action.text().await.expect("button name"), "Lock vault");
-    action.click().await.expect("lock");
-    text_until(&c, "vault-state", |t| t == "Vault locked").await;
-    shot(&c, "03-locked").await;
-    c.find(Locator::Id("vault-action"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("unlock");
-    text_until(&c, "vault-state", |t| t == "Vault unlocked").await;
+    // 2. Settings: a short clipboard timeout for this run.
+    app.click("#nav-settings").await;
+    app.screen("settings").await;
+    app.type_in("#setting-clipboard", "5").await;
+    app.click("#settings-save").await;
+    app.text_until("#toast", |t| t.to_lowercase().contains("saved"))
+        .await;
+    app.shot("09-settings").await;
 
-    // The webview may call only Coffer's own commands.
-    let denied = c
+    // 3. Bad input is caught next to the field, and what was typed stays.
+    app.click("#nav-credentials").await;
+    app.click("#add-credential").await;
+    app.choose("#form-kind", "api-key").await;
+    app.type_in("#form-name", "/bad name/").await;
+    app.type_in("#field-key", api_key).await;
+    app.click("#form-save").await;
+    app.el("#error-name").await;
+    let kept = app.attr("#form-name", "value").await;
+    assert_eq!(
+        app.c
+            .execute("return document.querySelector('#form-name').value", vec![])
+            .await
+            .expect("value"),
+        json!("/bad name/"),
+        "{kept:?}"
+    );
+    app.shot("05-add-form-errors").await;
+    app.click("#form-cancel").await;
+
+    // 4. Credentials of four kinds; the database password expires in five days.
+    let soon = (Utc::now() + chrono::Duration::days(5))
+        .format("%Y-%m-%d")
+        .to_string();
+    add(
+        &app,
+        "api-key",
+        "api/github-e2e",
+        &[("key", api_key)],
+        &[("#form-env", "prod"), ("#form-tags", "ci, github")],
+    )
+    .await;
+    add(
+        &app,
+        "db-password",
+        "db/prod/orders",
+        &[
+            ("host", "db.internal"),
+            ("user", "orders"),
+            ("password", db_password),
+        ],
+        &[("#form-env", "prod"), ("#form-expires", &soon)],
+    )
+    .await;
+    add(
+        &app,
+        "aws-access-key",
+        "aws/dev/deploy",
+        &[
+            ("access_key_id", "AKIAE2ETEST000000001"),
+            ("secret_access_key", aws_secret),
+        ],
+        &[("#form-env", "dev")],
+    )
+    .await;
+    add(
+        &app,
+        "vault-token",
+        "bao/e2e-token",
+        &[
+            ("token", &env("BAO_ROOT_TOKEN")),
+            ("addr", &env("BAO_ADDR")),
+        ],
+        &[],
+    )
+    .await;
+
+    // 5. Search narrows the list on each keystroke.
+    app.click("#nav-credentials").await;
+    app.type_in("#search", "orders").await;
+    app.text_until("#result-count", |t| t.starts_with("1 "))
+        .await;
+    app.type_in("#search", "prod").await;
+    app.text_until("#result-count", |t| t.starts_with("2 "))
+        .await;
+    app.el("#credential-list [data-name=\"db/prod/orders\"] .badge[data-state=\"due_soon\"]")
+        .await;
+    app.shot("02-list").await;
+    app.click("#credential-list [data-name=\"db/prod/orders\"]")
+        .await;
+    app.el("#detail[data-name=\"db/prod/orders\"]").await;
+
+    // 6. Reveal (then hidden again by its timer) and copy (cleared after 5 s).
+    app.click("#reveal-password").await;
+    app.text_until("#value-password", |t| t == db_password)
+        .await;
+    app.shot("03-detail").await;
+    app.click("#copy-password").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while clipboard() != db_password {
+        assert!(
+            Instant::now() < deadline,
+            "the copy never reached the clipboard"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while clipboard() == db_password {
+        assert!(
+            Instant::now() < deadline,
+            "the clipboard still holds the value"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // 7. Edit: new notes and a new password, as version 2.
+    app.click("#edit").await;
+    app.el("#form").await;
+    app.type_in("#form-notes", "Edited by the e2e test").await;
+    app.type_in("#field-password", db_password_2).await;
+    app.click("#form-save").await;
+    app.text_until("#detail-notes", |t| t.contains("Edited by the e2e test"))
+        .await;
+    app.click("#reveal-password").await;
+    app.text_until("#value-password", |t| t == db_password_2)
+        .await;
+
+    // 8. History: roll back to version 1, which becomes version 3.
+    app.el("#history [data-version=\"2\"]").await;
+    app.click("#rollback-1").await;
+    app.click("#confirm-yes").await;
+    app.el("#history [data-version=\"3\"]").await;
+    app.click("#reveal-password").await;
+    app.text_until("#value-password", |t| t == db_password)
+        .await;
+    app.shot("04-history").await;
+
+    // 9. The due credential is on the rotation dashboard; rotate it by hand.
+    app.click("#nav-rotation").await;
+    app.screen("rotation").await;
+    app.el("#rotation-dashboard [data-name=\"db/prod/orders\"]")
+        .await;
+    app.shot("06-rotation-dashboard").await;
+    app.click("#rotation-dashboard [data-name=\"db/prod/orders\"] .rotate")
+        .await;
+    app.el("#wizard[data-name=\"db/prod/orders\"]").await;
+    app.type_in("#wizard-grace", "0").await;
+    app.click("#wizard-start").await;
+    app.el("#wizard-value-password").await;
+    app.click("#wizard-generate").await;
+    app.click("#wizard-continue").await;
+    app.text_until("#wizard-question", |t| t.contains("work"))
+        .await;
+    app.click("#wizard-confirm").await;
+    app.text_until("#wizard-question", |t| t.contains("revoked"))
+        .await;
+    app.shot("06-rotation-wizard").await;
+    app.click("#wizard-confirm").await;
+    app.text_until("#wizard-outcome", |t| t.to_lowercase().contains("done"))
+        .await;
+    app.el("#wizard-steps li[data-step=\"revoke\"][data-state=\"done\"]")
+        .await;
+
+    // 10. Sync: an OpenBao remote, tested, planned and pushed.
+    app.click("#nav-sync").await;
+    app.screen("sync").await;
+    app.click("#remote-add").await;
+    app.choose("#remote-type", "vault").await;
+    app.type_in("#remote-name", "bao").await;
+    app.type_in("#remote-addr", &env("BAO_ADDR")).await;
+    app.type_in("#remote-mount", "secret").await;
+    app.type_in("#remote-prefix", &prefix).await;
+    app.choose("#remote-auth", "bao/e2e-token").await;
+    app.click("#remote-save").await;
+    app.click("[data-remote=\"bao\"]").await;
+    app.click("#remote-test").await;
+    app.el("#remote-checks [data-ok]").await;
+    let failed = app
+        .c
+        .find_all(Locator::Css("#remote-checks [data-ok=\"false\"]"))
+        .await
+        .expect("checks");
+    assert!(failed.is_empty(), "{}", app.text_of("#remote-checks").await);
+    app.click("#sync-plan").await;
+    app.el("#plan [data-name=\"api/github-e2e\"][data-state=\"new_local\"]")
+        .await;
+    app.shot("07-sync-plan").await;
+    app.click("#sync-push").await;
+    app.text_until("#sync-report", |t| t.contains("pushed 3"))
+        .await;
+    app.shot("07-sync-pushed").await;
+    let pushed = bao_read(&format!("{prefix}api/github-e2e"));
+    assert_eq!(pushed["data"]["data"]["key"], json!(api_key));
+
+    // 11. The audit screen shows all of it, with the chain verified.
+    app.click("#nav-audit").await;
+    app.screen("audit").await;
+    app.click("#audit-verify").await;
+    app.text_until("#audit-verify-status", |t| t.contains("verified"))
+        .await;
+    assert_eq!(
+        app.attr("#audit-verify-status", "data-ok").await.as_deref(),
+        Some("true")
+    );
+    for action in [
+        "create",
+        "reveal",
+        "copy",
+        "update",
+        "rollback",
+        "rotation_step",
+        "sync_push",
+    ] {
+        app.el(&format!("#audit-table tr[data-action=\"{action}\"]"))
+            .await;
+    }
+    app.shot("08-audit").await;
+
+    // 12. Lock, a wrong passphrase, then the right one.
+    app.click("#lock").await;
+    app.screen("unlock").await;
+    app.type_in("#unlock-passphrase", "not the passphrase")
+        .await;
+    app.click("#unlock-submit").await;
+    app.el("#unlock-error").await;
+    app.shot("10-unlock").await;
+    app.type_in("#unlock-passphrase", recovery).await;
+    app.click("#unlock-submit").await;
+    // Unlocking returns to where the person was.
+    app.screen("audit").await;
+    app.click("#nav-credentials").await;
+    app.screen("credentials").await;
+    app.text_until("#failed-attempts", |t| t.contains('1'))
+        .await;
+    app.type_in("#search", "").await;
+    app.text_until("#result-count", |t| t.starts_with("4 "))
+        .await;
+
+    // The web view may call only Coffer's own commands.
+    let denied = app
+        .c
         .execute_async(
             "const done = arguments[arguments.length - 1];
              window.__TAURI_INTERNALS__.invoke('plugin:window|title', { label: 'main' })
@@ -140,9 +518,49 @@ async fn the_app_shows_the_vault_state_and_locks_and_unlocks() {
         denied.as_str().is_some_and(|s| s.starts_with("denied")),
         "{denied}"
     );
-    c.close().await.expect("close");
+    app.c.close().await.expect("close");
 
-    service
+    // 13. Started again, the app opens straight through the keyring.
+    let again = App {
+        c: launch(&driver, &path).await,
+    };
+    again.screen("credentials").await;
+    again
+        .text_until("#result-count", |t| t.starts_with("4 "))
+        .await;
+    again.c.close().await.expect("close");
+
+    // 14. No canary in any file the app or its web view wrote.
+    let mut files = Vec::new();
+    for var in [
+        "XDG_DATA_HOME",
+        "XDG_CACHE_HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_RUNTIME_DIR",
+    ] {
+        if let Some(d) = std::env::var_os(var) {
+            files_below(Path::new(&d), &mut files);
+        }
+    }
+    files_below(dir.path(), &mut files);
+    assert!(files.len() > 3, "the scan found files: {files:?}");
+    for file in &files {
+        let Ok(bytes) = std::fs::read(file) else {
+            continue;
+        };
+        for canary in [api_key, db_password, db_password_2, aws_secret] {
+            assert!(
+                !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+                "{canary} found in {}",
+                file.display()
+            );
+        }
+    }
+    eprintln!("leak scan: {} files, no canary", files.len());
+
+    let vault = Vault::open(&path).expect("open");
+    SecretService::connect()
+        .expect("keyring")
         .remove(&vault.vault_id())
         .expect("clean up the keyring entry");
 }
