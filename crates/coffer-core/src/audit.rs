@@ -305,6 +305,10 @@ pub enum Break {
     Truncated { seq: u64, anchored: u64 },
     /// The anchor file itself was altered.
     AnchorTampered,
+    /// The chain is intact but a credential's stored record disagrees with
+    /// it (deleted, put back, rolled back, history cut): `seq` is the entry
+    /// that shows what the record should be.
+    Records { seq: Option<u64>, what: String },
 }
 
 impl Break {
@@ -316,6 +320,7 @@ impl Break {
             Break::Reordered { .. } => "reordered",
             Break::Truncated { .. } => "truncated",
             Break::AnchorTampered => "anchor",
+            Break::Records { .. } => "records",
         }
     }
 
@@ -326,6 +331,7 @@ impl Break {
             | Break::Reordered { seq, .. }
             | Break::Truncated { seq, .. } => Some(*seq),
             Break::AnchorTampered => None,
+            Break::Records { seq, .. } => *seq,
         }
     }
 }
@@ -343,6 +349,7 @@ impl std::fmt::Display for Break {
                 "the audit trail was truncated: entries {seq} to {anchored} are missing (anchored head is {anchored})"
             ),
             Break::AnchorTampered => write!(f, "the audit anchor file was altered"),
+            Break::Records { what, .. } => f.write_str(what),
         }
     }
 }
@@ -683,6 +690,9 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
+/// Credential records by id: (version, created_at, the versions in its history).
+type Records = std::collections::HashMap<Vec<u8>, (u64, i64, Vec<u64>)>;
+
 /// The result of verifying the trail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
@@ -749,6 +759,10 @@ impl Vault {
         via: &str,
         now: DateTime<Utc>,
     ) -> Result<crate::vault::UnlockReport> {
+        if let Err(e) = self.check_anchor() {
+            self.keys = None;
+            return Err(e);
+        }
         let pending: Vec<(i64, i64, String, String)> = {
             let mut stmt = self.db(self
                 .conn
@@ -776,6 +790,50 @@ impl Vault {
         unlock.at = Some(now);
         queue.events.push(unlock);
         Ok(report)
+    }
+
+    /// Refuses a vault whose database is behind its audit anchor: an older
+    /// copy of the file put in place, or committed transactions lost with
+    /// the `-wal` file. Checked at every unlock, before anything is written,
+    /// because the first write after a rollback would otherwise grow the
+    /// trail past the anchor and move the anchor on, hiding the rollback.
+    ///
+    /// The anchor is read before the head: it is written only after the
+    /// entries it names are committed, so a genuine anchor is never ahead of
+    /// a head read after it, whatever other processes do meanwhile. An
+    /// anchor whose tag does not verify is left to `verify` (a rekey cut
+    /// off between its commit and its anchor leaves one under the old key).
+    fn check_anchor(&self) -> Result<()> {
+        let keys = self.keys()?;
+        let Ok(Some((anchored, mac))) = read_anchor(&self.path, &keys.anchor_key) else {
+            return Ok(());
+        };
+        let (head, _) = head(&self.conn, &self.path)?;
+        let stored: Option<Vec<u8>> = self.db(self
+            .conn
+            .query_row(
+                "SELECT mac FROM audit WHERE seq = ?1",
+                [i64::try_from(anchored).unwrap_or(i64::MAX)],
+                |r| r.get(0),
+            )
+            .optional())?;
+        let broken = if head < anchored {
+            Break::Truncated {
+                seq: head + 1,
+                anchored,
+            }
+        } else if stored.as_deref() != Some(&mac[..]) {
+            Break::Modified { seq: anchored }
+        } else {
+            return Ok(());
+        };
+        Err(Error::integrity(format!(
+            "{broken}: the vault file does not match its audit anchor {} (an older copy of \
+             the vault was put in place, or committed changes were lost with its -wal file); \
+             nothing was read or changed. If you restored this copy on purpose, move the \
+             anchor file away to accept it",
+            anchor_path(&self.path).display()
+        )))
     }
 
     /// Records a failed unlock without the vault key; it joins the chain at
@@ -826,14 +884,202 @@ impl Vault {
                     }
                     Some(_) => Ok(head),
                 };
-                return Ok(verdict.map(|entries| Verified { entries, anchored }));
+                let verified = verdict.map(|entries| Verified { entries, anchored });
+                if verified.is_err() {
+                    return Ok(verified);
+                }
+                return Ok(self.check_records(keys).and(verified));
             }
         }
         let entries = stored_entries(&self.conn, &self.path)?;
-        Ok(verify(&keys.audit_key, &entries, anchor, |e| {
+        let verified = verify(&keys.audit_key, &entries, anchor, |e| {
             open_body(&keys.vault_key, &self.vault_id, e)
         })
-        .map(|entries| Verified { entries, anchored }))
+        .map(|entries| Verified { entries, anchored });
+        if verified.is_err() {
+            return Ok(verified);
+        }
+        drop(entries);
+        Ok(self.check_records(keys).and(verified))
+    }
+
+    /// Checks the credentials and their history against an intact trail.
+    /// Every write of a credential is audited with its record id as target,
+    /// and most entries say which version they saw, so the trail tells which
+    /// records must exist, at which version at least, and when each created
+    /// by `add` was made. A record deleted, put back after its deletion,
+    /// replaced by an older copy of itself, or with versions missing from its
+    /// history, is named here; the chain alone cannot see those rows.
+    /// Records written without a per-record entry (a backup restored into a
+    /// new vault) are checked from their first audited write on.
+    fn check_records(&self, keys: &Keys) -> std::result::Result<(), Break> {
+        struct Seen {
+            name: String,
+            last: u64,
+            deleted: Option<u64>,
+            version: (u64, u64),
+            created: Option<(u64, i64)>,
+        }
+        let broken = |seq: Option<u64>, what: String| Err(Break::Records { seq, what });
+        let unreadable = |e: Error| Break::Records {
+            seq: None,
+            what: format!("the audit trail cannot be read: {e}"),
+        };
+        let mut seen: std::collections::HashMap<Vec<u8>, Seen> = std::collections::HashMap::new();
+        // One row at a time: a long trail is never held whole.
+        let mut stmt = self
+            .db(self.conn.prepare(
+                "SELECT seq, at, target, body FROM audit WHERE target IS NOT NULL ORDER BY seq",
+            ))
+            .map_err(unreadable)?;
+        let mut rows = self.db(stmt.query([])).map_err(unreadable)?;
+        while let Some(row) = self.db(rows.next()).map_err(unreadable)? {
+            let entry = self
+                .db((|| {
+                    Ok::<_, rusqlite::Error>(StoredEntry {
+                        seq: row.get::<_, i64>(0)? as u64,
+                        at: row.get(1)?,
+                        target: row.get(2)?,
+                        body: row.get(3)?,
+                        mac: Vec::new(),
+                    })
+                })())
+                .map_err(unreadable)?;
+            let Some(target) = entry.target.clone() else {
+                continue;
+            };
+            let Some(body) = open_body(&keys.vault_key, &self.vault_id, &entry) else {
+                return Err(Break::Modified { seq: entry.seq });
+            };
+            if body.outcome != Outcome::Ok {
+                continue;
+            }
+            let s = seen.entry(target).or_insert_with(|| Seen {
+                name: String::new(),
+                last: entry.seq,
+                deleted: None,
+                version: (0, entry.seq),
+                created: (body.action == Action::Create).then_some((entry.seq, entry.at)),
+            });
+            s.last = entry.seq;
+            if let Some(name) = body.target_name {
+                s.name = name;
+            }
+            // Record ids are random and never reused: once deleted, a
+            // record stays deleted (an entry about it later means it was put back).
+            if body.action == Action::Delete && s.deleted.is_none() {
+                s.deleted = Some(entry.seq);
+            }
+            if let Some(v) = body.details.get("version").and_then(Value::as_u64) {
+                if v > s.version.0 {
+                    s.version = (v, entry.seq);
+                }
+            }
+        }
+        drop(rows);
+        drop(stmt);
+        let rows = self.records().map_err(|e| Break::Records {
+            seq: None,
+            what: format!("the credentials cannot be read: {e}"),
+        })?;
+        for (id, s) in &seen {
+            let name = &s.name;
+            match (rows.get(id), s.deleted) {
+                (None, None) => {
+                    return broken(
+                        Some(s.last),
+                        format!("credential '{name}' is missing: its record was deleted outside Coffer (the audit trail records no deletion; audit entry {} last saw it)", s.last),
+                    )
+                }
+                (Some(_), Some(at)) => {
+                    return broken(
+                        Some(at),
+                        format!("credential '{name}' was deleted (audit entry {at}) but its record is back: an old copy was put in again"),
+                    )
+                }
+                (Some((version, created_at, _)), None) => {
+                    if *version < s.version.0 {
+                        return broken(
+                            Some(s.version.1),
+                            format!("credential '{name}' is at version {version} but audit entry {} saw version {}: an older copy of its record was put back", s.version.1, s.version.0),
+                        );
+                    }
+                    if let Some((seq, at)) = s.created {
+                        if at != *created_at {
+                            return broken(
+                                Some(seq),
+                                format!("credential '{name}': its creation time was edited (audit entry {seq} records when it was made)"),
+                            );
+                        }
+                    }
+                }
+                (None, Some(_)) => {}
+            }
+        }
+        for (id, (version, _, history)) in &rows {
+            let name = seen
+                .get(id.as_slice())
+                .map(|s| format!("credential '{}'", s.name))
+                .unwrap_or_else(|| format!("credential record {}", hex::encode(id)));
+            let expected: Vec<u64> = (1..*version).collect();
+            if *history != expected {
+                let missing = expected.iter().find(|v| !history.contains(v));
+                return broken(
+                    None,
+                    match missing {
+                        Some(v) => format!("version {v} of {name} is missing from its history (deleted outside Coffer)"),
+                        None => format!("the history of {name} holds versions Coffer never wrote (at or after its current version {version})"),
+                    },
+                );
+            }
+        }
+        let orphans: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM history WHERE credential_id NOT IN (SELECT id FROM credentials)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        if orphans > 0 {
+            return broken(
+                None,
+                format!("the history holds {orphans} versions of credentials that do not exist (rows put in outside Coffer)"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Every credential record: id → (version, created_at, history versions).
+    fn records(&self) -> Result<Records> {
+        let mut out = std::collections::HashMap::new();
+        let mut stmt = self.db(self
+            .conn
+            .prepare("SELECT id, version, created_at FROM credentials"))?;
+        let rows = self.db(stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()))?;
+        for (id, version, created) in rows {
+            out.insert(id, (version.max(0) as u64, created, Vec::new()));
+        }
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT credential_id, version FROM history ORDER BY credential_id, version",
+        ))?;
+        let rows = self.db(stmt
+            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()))?;
+        for (id, version) in rows {
+            if let Some((_, _, h)) = out.get_mut(&id) {
+                h.push(version.max(0) as u64);
+            }
+        }
+        Ok(out)
     }
 
     /// Follows the chain over the stored rows (borrowed, not copied):

@@ -307,7 +307,7 @@ fn chunk_aad(header: &[u8], index: u64, last: bool) -> Vec<u8> {
 }
 
 /// Seals `plain` into a complete backup file image.
-fn encrypt(
+pub(crate) fn encrypt(
     plain: &[u8],
     passphrase: &SecretValue,
     kdf: KdfParams,
@@ -342,7 +342,7 @@ fn encrypt(
 
 /// Opens a backup file image: checks the header, frames the chunks, derives
 /// the key, tells a wrong passphrase apart, then authenticates every chunk.
-fn decrypt(
+pub(crate) fn decrypt(
     bytes: &[u8],
     passphrase: &SecretValue,
     label: &str,
@@ -462,10 +462,7 @@ impl Backup {
         floor: KdfParams,
     ) -> Result<Backup> {
         let (header, plain) = decrypt(bytes, passphrase, label, floor)?;
-        // Never pass serde's message on: it can quote the content.
-        let payload: Payload = serde_json::from_slice(&plain)
-            .map_err(|_| Error::integrity(format!("{label} is malformed (unreadable content)")))?;
-        check_payload(&payload, label)?;
+        let payload = read_payload(&plain, label)?;
         Ok(Backup { header, payload })
     }
 
@@ -486,6 +483,21 @@ impl Backup {
 
 /// Checks that an authenticated payload is consistent: counts, ids,
 /// version sequences, names and the audit sequence.
+/// The payload in a decrypted backup, checked. Its author knows the backup's
+/// passphrase, so this is hostile input like any other file.
+fn read_payload(plain: &[u8], label: &str) -> Result<Payload> {
+    // Never pass serde's message on: it can quote the content.
+    let payload: Payload = serde_json::from_slice(plain)
+        .map_err(|_| Error::integrity(format!("{label} is malformed (unreadable content)")))?;
+    check_payload(&payload, label)?;
+    Ok(payload)
+}
+
+/// [`read_payload`] for the fuzz targets: whether `plain` is accepted.
+pub(crate) fn payload_accepted(plain: &[u8]) -> Result<()> {
+    read_payload(plain, "the backup").map(drop)
+}
+
 fn check_payload(p: &Payload, label: &str) -> Result<()> {
     let bad = |why: String| Error::integrity(format!("{label} is malformed ({why})"));
     if p.format != PAYLOAD_FORMAT {

@@ -47,15 +47,22 @@ pub fn var_name(field: &str) -> String {
 
 /// Percent-encodes a URL userinfo part.
 fn userinfo(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::with_capacity(3 * s.len());
+    push_userinfo(&mut out, s);
+    out
+}
+
+/// Percent-encodes `s` onto `out`, allocating nothing of its own (a password
+/// must not pass through a temporary that is freed unwiped).
+fn push_userinfo(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
-    out
 }
 
 /// The variables a credential sets by default, by kind:
@@ -142,11 +149,21 @@ pub fn defaults(c: &Credential, s: &Secrets) -> Vec<EnvVar> {
             let db = value_of(c, s, "database")
                 .map(|(d, _)| format!("/{}", userinfo(d)))
                 .unwrap_or_default();
-            let url = zeroize::Zeroizing::new(format!(
-                "{scheme}://{}:{}@{host}{port}{db}",
-                userinfo(user),
-                userinfo(pw)
+            // Built in one buffer sized for the worst case (every byte
+            // percent-encoded), so it never grows: growing would leave
+            // copies of the password behind in freed memory.
+            let mut url = zeroize::Zeroizing::new(String::with_capacity(
+                scheme.len() + 5 + 3 * (user.len() + pw.len()) + host.len() + port.len() + db.len(),
             ));
+            url.push_str(scheme);
+            url.push_str("://");
+            push_userinfo(&mut url, user);
+            url.push(':');
+            push_userinfo(&mut url, pw);
+            url.push('@');
+            url.push_str(host);
+            url.push_str(&port);
+            url.push_str(&db);
             out.push(EnvVar {
                 name: "DATABASE_URL".into(),
                 value: SecretValue::from(url.as_str()),

@@ -9,6 +9,8 @@ pub mod crypto;
 pub mod doctor;
 pub mod envmap;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz_hooks;
 pub mod input;
 pub mod kind;
 pub mod migrate;

@@ -15,6 +15,18 @@ pub struct SecretValue(SecretString);
 
 impl SecretValue {
     pub fn new(value: String) -> Self {
+        // `SecretString` holds a `Box<str>`: a `String` with spare capacity
+        // (one read from stdin, one built by pushing) is trimmed by a
+        // reallocation, which may move it and free the old copy unwiped.
+        // Copy it into an exact allocation and wipe the original instead.
+        let value = if value.capacity() == value.len() {
+            value
+        } else {
+            let exact = String::from(value.as_str());
+            let mut original = value;
+            zeroize::Zeroize::zeroize(&mut original);
+            exact
+        };
         Self(SecretString::from(value))
     }
 

@@ -291,19 +291,38 @@ pub fn open(path: &Path) -> Result<Connection> {
 /// Brings a version 1 file to the current format in one transaction (a
 /// concurrent opener that upgraded first is noticed inside it).
 fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
-    let run = || -> rusqlite::Result<()> {
+    let run = || -> rusqlite::Result<bool> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version == 1 {
+            // A version 2 table in a file that says version 1: its header was
+            // edited (an upgrade adds both in one transaction).
+            let has_v2: bool = conn.query_row(
+                "SELECT EXISTS(SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sync_links')",
+                [],
+                |r| r.get(0),
+            )?;
+            if has_v2 {
+                conn.execute_batch("ROLLBACK")?;
+                return Ok(false);
+            }
             conn.execute_batch(SCHEMA_V2)?;
             conn.execute_batch(&format!("PRAGMA user_version = {FORMAT_VERSION}"))?;
         }
-        conn.execute_batch("COMMIT")
+        conn.execute_batch("COMMIT")?;
+        Ok(true)
     };
-    run().map_err(|e| {
-        let _ = conn.execute_batch("ROLLBACK");
-        db_error(path, e)
-    })
+    match run() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::integrity(format!(
+            "{} says format version 1 but holds the tables of version 2: its header (user_version) was edited",
+            path.display()
+        ))),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(db_error(path, e))
+        }
+    }
 }
 
 fn check_version(path: &Path, version: i64) -> Result<()> {

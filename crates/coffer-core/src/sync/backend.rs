@@ -90,6 +90,16 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The time one request may take: [`REQUEST_TIMEOUT`], or `COFFER_HTTP_TIMEOUT`
+/// seconds (a slow link; the tests of a server that never answers).
+pub(crate) fn request_timeout() -> Duration {
+    std::env::var("COFFER_HTTP_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map_or(REQUEST_TIMEOUT, Duration::from_secs)
+}
+
 pub(crate) enum Backend {
     Kv(Box<Kv>),
     Sm(Box<Sm>),

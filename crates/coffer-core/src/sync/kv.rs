@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::backend::{
-    backoff, Entry, Expect, Fault, Res, ATTEMPTS, CONNECT_TIMEOUT, REQUEST_TIMEOUT,
+    backoff, request_timeout, Entry, Expect, Fault, Res, ATTEMPTS, CONNECT_TIMEOUT,
 };
 use super::payload::{coffer_labels, Payload, LABELS};
 use super::remote::{Remote, VaultAuth, VaultSpec};
@@ -59,6 +59,16 @@ fn vault_errors(v: &Value) -> String {
         .unwrap_or_else(|| "no detail".into())
 }
 
+/// The innermost error's message (e.g. rustls's certificate verdict), which
+/// reqwest's own message ("error sending request") leaves out.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
 fn parse_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
     v.and_then(Value::as_str)
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -75,6 +85,48 @@ fn labels_of(meta: Option<&Value>) -> BTreeMap<String, String> {
     )
 }
 
+/// The keys of a LIST answer: `(leaves, subfolders)`, prefixed with `folder`.
+pub(crate) fn listed_keys(folder: &str, v: &Value) -> (Vec<String>, Vec<String>) {
+    let mut leaves = Vec::new();
+    let mut folders = Vec::new();
+    for k in v
+        .pointer("/data/keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if k.ends_with('/') {
+            folders.push(format!("{folder}{k}"));
+        } else {
+            leaves.push(format!("{folder}{k}"));
+        }
+    }
+    (leaves, folders)
+}
+
+/// The secret in a successful KV v2 read of `path`; `None` when it has no data.
+pub(crate) fn read_entry(key: &str, path: &str, v: &Value) -> Res<Option<Entry>> {
+    let Some(data) = v.pointer("/data/data").filter(|d| !d.is_null()) else {
+        return Ok(None);
+    };
+    let fields = Payload::fields_from_json(data, &format!("remote secret {path}"))
+        .map_err(|e| Fault::Invalid(e.to_string()))?;
+    let labels = labels_of(v.pointer("/data/metadata/custom_metadata"));
+    let version = v
+        .pointer("/data/metadata/version")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    Ok(Some(Entry {
+        key: key.to_owned(),
+        version: version.to_string(),
+        labels: labels.clone(),
+        updated: parse_time(v.pointer("/data/metadata/created_time")),
+        payload: Some(Payload { fields, labels }),
+        fault: None,
+    }))
+}
+
 impl Kv {
     pub async fn connect(
         remote: &Remote,
@@ -84,7 +136,7 @@ impl Kv {
     ) -> Result<Kv> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(request_timeout())
             .pool_max_idle_per_host(32);
         if let Some(path) = spec
             .ca_cert
@@ -209,12 +261,20 @@ impl Kv {
             }
             match req.send().await {
                 Err(e) => {
+                    let cause = root_cause(&e);
+                    if cause.contains("certificate") {
+                        // Not transient: retrying cannot make the certificate trusted.
+                        return Err(Fault::Unreachable(format!(
+                            "TLS with Vault at {} failed: {cause}; if the server's certificate comes from a private CA, give that CA with `coffer remote add vault --ca-cert FILE` or VAULT_CACERT",
+                            self.addr
+                        )));
+                    }
                     last = if e.is_timeout() {
                         "timed out".to_owned()
                     } else if e.is_connect() {
-                        "connection refused or failed".to_owned()
+                        format!("connection refused or failed: {cause}")
                     } else {
-                        "the connection broke".to_owned()
+                        format!("the connection broke: {cause}")
                     };
                 }
                 Ok(resp) => {
@@ -226,6 +286,12 @@ impl Kv {
                         tracing::debug!(%status, attempt, "Vault asked to retry");
                         continue;
                     }
+                    let content_type = resp
+                        .headers()
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("none")
+                        .to_owned();
                     let bytes = match resp.bytes().await {
                         Ok(b) => b,
                         Err(_) => {
@@ -236,7 +302,21 @@ impl Kv {
                     let value = if bytes.is_empty() {
                         Value::Null
                     } else {
-                        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+                        match serde_json::from_slice(&bytes) {
+                            Ok(v) => v,
+                            // A success whose body cannot be read must not pass for an
+                            // empty answer (a listing with no keys, a secret with no
+                            // data): that would read as secrets deleted remotely.
+                            Err(_) if status.is_success() => {
+                                last = format!(
+                                    "HTTP {status} with a body that is not valid JSON (content type {content_type}, {} bytes)",
+                                    bytes.len()
+                                );
+                                continue;
+                            }
+                            // An error status is reported by its status; the detail is lost.
+                            Err(_) => Value::Null,
+                        }
                     };
                     return Ok((status, value));
                 }
@@ -381,22 +461,7 @@ impl Kv {
             403 => return Err(self.denied("list", &self.meta_path(folder))),
             _ => return Err(self.other("list", &self.meta_path(folder), status, &v)),
         }
-        let mut leaves = Vec::new();
-        let mut folders = Vec::new();
-        for k in v
-            .pointer("/data/keys")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            if k.ends_with('/') {
-                folders.push(format!("{folder}{k}"));
-            } else {
-                leaves.push(format!("{folder}{k}"));
-            }
-        }
-        Ok((leaves, folders))
+        Ok(listed_keys(folder, &v))
     }
 
     pub async fn scan(&self, concurrency: usize) -> Res<Vec<Entry>> {
@@ -453,24 +518,7 @@ impl Kv {
             403 => return Err(self.denied("read", &path)),
             _ => return Err(self.other("read", &path, status, &v)),
         }
-        let Some(data) = v.pointer("/data/data").filter(|d| !d.is_null()) else {
-            return Ok(None);
-        };
-        let fields = Payload::fields_from_json(data, &format!("remote secret {path}"))
-            .map_err(|e| Fault::Invalid(e.to_string()))?;
-        let labels = labels_of(v.pointer("/data/metadata/custom_metadata"));
-        let version = v
-            .pointer("/data/metadata/version")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        Ok(Some(Entry {
-            key: key.to_owned(),
-            version: version.to_string(),
-            labels: labels.clone(),
-            updated: parse_time(v.pointer("/data/metadata/created_time")),
-            payload: Some(Payload { fields, labels }),
-            fault: None,
-        }))
+        read_entry(key, &path, &v)
     }
 
     /// The current version number, counting a deleted latest version (0: none).

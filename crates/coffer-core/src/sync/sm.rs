@@ -15,7 +15,7 @@ use aws_sdk_secretsmanager::Client;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 
-use super::backend::{Entry, Expect, Fault, Res, ATTEMPTS, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+use super::backend::{request_timeout, Entry, Expect, Fault, Res, ATTEMPTS, CONNECT_TIMEOUT};
 use super::payload::{coffer_labels, Payload, LABELS};
 use super::remote::{AwsSpec, Remote};
 use super::Check;
@@ -67,7 +67,7 @@ impl Sm {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(REQUEST_TIMEOUT)
+                    .operation_attempt_timeout(request_timeout())
                     .build(),
             );
         if let Some(region) = &spec.region {
@@ -167,7 +167,18 @@ impl Sm {
             "ResourceExistsException" => Fault::Conflict(format!(
                 "{on} was created on the remote meanwhile ({detail})"
             )),
-            "" => Fault::Other(format!("AWS {call} {on} failed: {}", DisplayErrorContext(err))),
+            // No error code: the response could not be read (a proxy's page,
+            // a cut-off body). Its raw body may hold secret values, so only
+            // the status and content type are told, never the body.
+            "" => Fault::Other(format!(
+                "AWS {call} {on} failed: {}",
+                match err {
+                    SdkError::ServiceError(_) | SdkError::ResponseError(_) =>
+                        "the response could not be read (not the JSON AWS sends: a proxy's page or a cut-off body?)",
+                    SdkError::ConstructionFailure(_) => "the request could not be built",
+                    _ => "an unexpected error",
+                }
+            )),
             _ => Fault::Other(format!("AWS {call} {on} failed: {code}: {detail}")),
         }
     }
