@@ -19,6 +19,15 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
+
+/// Every heap block is wiped when it is freed. Coffer's own secret types
+/// wipe themselves, but secret values also pass through buffers it does not
+/// own: std's copy of an `exec` child's environment, HTTP bodies inside
+/// reqwest and the AWS SDK, serde's and the formatter's scratch space. A
+/// core dump of a long-running `coffer exec` showed such copies.
+#[global_allocator]
+static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
+    zeroizing_alloc::ZeroAlloc(std::alloc::System);
 use crate::exit::Exit;
 
 fn init_logging() {
