@@ -573,40 +573,68 @@ pub(crate) fn append(
     event: &Event,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (prev_seq, prev_mac) = head(conn, path)?;
-    let seq = prev_seq + 1;
-    let at = event.at.unwrap_or(now).timestamp_millis();
-    let body = Body {
-        seq,
-        actor: actor.clone(),
-        action: event.action,
-        target_name: event.target.as_ref().map(|(_, name)| name.clone()),
-        outcome: event.outcome,
-        details: event.details.clone(),
-    };
-    let plain = zeroize::Zeroizing::new(serde_json::to_vec(&body).map_err(|e| Error::Failure {
-        what: format!("cannot encode an audit entry: {e}"),
-    })?);
-    let sealed = crypto::seal(&keys.vault_key, &body_aad(vault_id), &plain)?;
-    let target = event.target.as_ref().map(|(id, _)| id.0.to_vec());
-    let mac = link(
-        &keys.audit_key,
-        &prev_mac,
-        seq,
-        at,
-        target.as_deref(),
-        &sealed,
-    );
-    db(
+    append_all(
+        conn,
         path,
-        conn.prepare_cached(
+        vault_id,
+        keys,
+        actor,
+        std::slice::from_ref(event),
+        now,
+    )
+}
+
+/// Appends `events` in order at the head of the chain, inside the caller's
+/// transaction: the entries [`append`] would write one by one. The bodies
+/// are encrypted on all cores when there are many, then chained in order.
+pub(crate) fn append_all(
+    conn: &Connection,
+    path: &Path,
+    vault_id: &[u8],
+    keys: &Keys,
+    actor: &Actor,
+    events: &[Event],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (prev_seq, mut prev_mac) = head(conn, path)?;
+    let numbered: Vec<(u64, &Event)> = (prev_seq + 1..).zip(events).collect();
+    let aad = body_aad(vault_id);
+    let bodies = crate::vault::par_map(&numbered, |&(seq, event)| {
+        let body = Body {
+            seq,
+            actor: actor.clone(),
+            action: event.action,
+            target_name: event.target.as_ref().map(|(_, name)| name.clone()),
+            outcome: event.outcome,
+            details: event.details.clone(),
+        };
+        let plain =
+            zeroize::Zeroizing::new(serde_json::to_vec(&body).map_err(|e| Error::Failure {
+                what: format!("cannot encode an audit entry: {e}"),
+            })?);
+        crypto::seal(&keys.vault_key, &aad, &plain)
+    })?;
+    let not_written = |e| Error::Failure {
+        what: format!(
+            "cannot write the audit trail, so the action was not performed: {}",
+            crate::store::db_error(path, e)
+        ),
+    };
+    let mac_key = crypto::MacKey::new(&keys.audit_key);
+    let mut insert = conn
+        .prepare_cached(
             "INSERT INTO audit (seq, at, target, body, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
-        .and_then(|mut stmt| stmt.execute(params![seq as i64, at, target, sealed, &mac[..]])),
-    )
-    .map_err(|e| Error::Failure {
-        what: format!("cannot write the audit trail, so the action was not performed: {e}"),
-    })?;
+        .map_err(not_written)?;
+    for (&(seq, event), body) in numbered.iter().zip(&bodies) {
+        let at = event.at.unwrap_or(now).timestamp_millis();
+        let target = event.target.as_ref().map(|(id, _)| &id.0[..]);
+        let mac = link_with(&mac_key, &prev_mac, seq, at, target, body);
+        insert
+            .execute(params![seq as i64, at, target, body, &mac[..]])
+            .map_err(not_written)?;
+        prev_mac = mac;
+    }
     Ok(())
 }
 
@@ -739,9 +767,7 @@ impl Vault {
     /// run records each credential it touches this way).
     pub fn record_events(&self, events: &[Event], now: DateTime<Utc>) -> Result<()> {
         let tx = self.begin()?;
-        for event in events {
-            self.record(&tx, event.clone(), now)?;
-        }
+        self.record_all(&tx, events, now)?;
         self.commit(tx)
     }
 

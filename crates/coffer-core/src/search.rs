@@ -147,7 +147,7 @@ impl Vault {
         };
         let catalog = match old {
             Some(catalog) if catalog.stamp == stamp => catalog,
-            old => self.refresh(old, stamp)?,
+            old => Box::new(self.refresh(old.map(|c| *c), stamp)?),
         };
         let answer = f(&catalog);
         *self.catalog.borrow_mut() = if keep {
@@ -365,7 +365,8 @@ pub(crate) enum Kept {
     Nothing,
     /// One question was answered, keeping nothing.
     Asked,
-    Catalog(Catalog),
+    /// The catalog kept for the next question (boxed: it is large).
+    Catalog(Box<Catalog>),
 }
 
 /// What tells whether the database changed since the catalog was read.

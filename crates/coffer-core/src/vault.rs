@@ -119,6 +119,17 @@ impl Cipher<'_> {
         )
     }
 
+    /// A new credential's row at version 1 under a fresh id, ready to insert.
+    pub(crate) fn seal_new(&self, meta: &CredentialMeta, secrets: &Secrets) -> Result<Sealed> {
+        let id = CredentialId::random()?;
+        Ok(Sealed {
+            id,
+            index: self.name_index(&meta.name),
+            meta: self.seal_meta(&id, 1, meta)?,
+            secrets: self.seal_secrets(&id, 1, secrets)?,
+        })
+    }
+
     fn seal_secrets(&self, id: &CredentialId, version: u64, secrets: &Secrets) -> Result<Vec<u8>> {
         let plain = encode_secrets(secrets)?;
         crypto::seal(
@@ -192,6 +203,99 @@ fn meta_what(row: &Row) -> String {
         "credential record {} version {} (metadata)",
         row.id, row.version
     )
+}
+
+/// Restores the page cache's size (see [`Vault::wide_page_cache`]).
+pub(crate) struct WidePageCache<'a> {
+    conn: &'a Connection,
+    before: i64,
+}
+
+impl Drop for WidePageCache<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .conn
+            .execute_batch(&format!("PRAGMA cache_size = {}", self.before));
+    }
+}
+
+/// A new credential sealed for insertion (id, name index and envelopes).
+pub(crate) struct Sealed {
+    pub(crate) id: CredentialId,
+    index: Vec<u8>,
+    meta: Vec<u8>,
+    secrets: Vec<u8>,
+}
+
+/// How many threads bulk work may use, and how many items make it worth it.
+fn threads_for(items: usize) -> usize {
+    if items < 1_000 {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// `f` over `items` on all cores when there are enough items to pay for
+/// the threads; results in the items' order, or the first error in it.
+pub(crate) fn par_map<I: Sync, T: Send, E: Send>(
+    items: &[I],
+    f: impl Fn(&I) -> std::result::Result<T, E> + Sync,
+) -> std::result::Result<Vec<T>, E> {
+    let threads = threads_for(items.len());
+    if threads < 2 {
+        return items.iter().map(&f).collect();
+    }
+    let f = &f;
+    join_parts(std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|part| s.spawn(move || part.iter().map(f).collect()))
+            .collect();
+        handles.into_iter().map(join).collect()
+    }))
+}
+
+/// [`par_map`] over owned items.
+pub(crate) fn par_map_owned<I: Send, T: Send, E: Send>(
+    items: Vec<I>,
+    f: impl Fn(I) -> std::result::Result<T, E> + Sync,
+) -> std::result::Result<Vec<T>, E> {
+    let threads = threads_for(items.len());
+    if threads < 2 {
+        return items.into_iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let mut parts = Vec::with_capacity(threads);
+    let mut rest = items;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
+    let f = &f;
+    join_parts(std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| s.spawn(move || part.into_iter().map(f).collect()))
+            .collect();
+        handles.into_iter().map(join).collect()
+    }))
+}
+
+/// A worker's result; a worker's panic goes on in the caller.
+fn join<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+fn join_parts<T, E>(parts: Vec<std::result::Result<Vec<T>, E>>) -> std::result::Result<Vec<T>, E> {
+    let mut all = Vec::new();
+    for part in parts {
+        all.extend(part?);
+    }
+    Ok(all)
 }
 
 /// The columns of a row as SQLite returns them, before checking.
@@ -577,6 +681,24 @@ impl Vault {
         Ok(())
     }
 
+    /// Appends `events`, in order, in `tx` (their bodies encrypted on all cores).
+    pub(crate) fn record_all(
+        &self,
+        tx: &Connection,
+        events: &[Event],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        audit::append_all(
+            tx,
+            &self.path,
+            &self.vault_id,
+            self.keys()?,
+            &self.actor,
+            events,
+            now,
+        )
+    }
+
     /// Appends `event` in `tx`.
     pub(crate) fn record(&self, tx: &Connection, event: Event, now: DateTime<Utc>) -> Result<()> {
         audit::append(
@@ -687,29 +809,54 @@ impl Vault {
         secrets: &Secrets,
         now: DateTime<Utc>,
     ) -> Result<Credential> {
-        let id = CredentialId::random()?;
-        let index = self.name_index(&meta.name)?;
-        let cipher = self.cipher()?;
-        let meta_ct = cipher.seal_meta(&id, 1, &meta)?;
-        let secrets_ct = cipher.seal_secrets(&id, 1, secrets)?;
+        let sealed = self.cipher()?.seal_new(&meta, secrets)?;
+        self.insert_sealed(tx, &sealed, meta, now)
+    }
+
+    /// Inserts a credential sealed by [`Cipher::seal_new`] from `meta`.
+    pub(crate) fn insert_sealed(
+        &self,
+        tx: &Transaction<'_>,
+        sealed: &Sealed,
+        meta: CredentialMeta,
+        now: DateTime<Utc>,
+    ) -> Result<Credential> {
         // Cached statements: an import calls this once per credential.
         let mut exists = self.db(
             tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM credentials WHERE name_index = ?1)")
         )?;
-        if self.db(exists.query_row([&index], |r| r.get::<_, bool>(0)))? {
+        if self.db(exists.query_row([&sealed.index], |r| r.get::<_, bool>(0)))? {
             return Err(Error::AlreadyExists { name: meta.name });
         }
         let mut insert = self.db(tx.prepare_cached(
             "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
              VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5)",
         ))?;
-        self.db(insert.execute(params![&id.0[..], index, millis(now), meta_ct, secrets_ct]))?;
+        self.db(insert.execute(params![
+            &sealed.id.0[..],
+            sealed.index,
+            millis(now),
+            sealed.meta,
+            sealed.secrets
+        ]))?;
         Ok(Credential {
-            id,
+            id: sealed.id,
             version: 1,
             created_at: from_millis(millis(now)),
             updated_at: from_millis(millis(now)),
             meta,
+        })
+    }
+
+    /// Bulk writes (imports) touch many pages: a page cache that holds them
+    /// keeps SQLite from spilling pages to the WAL mid-transaction. The
+    /// cache returns to its size when the guard drops.
+    pub(crate) fn wide_page_cache(&self) -> Result<WidePageCache<'_>> {
+        let before: i64 = self.db(self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0)))?;
+        self.db(self.conn.execute_batch("PRAGMA cache_size = -131072"))?;
+        Ok(WidePageCache {
+            conn: &self.conn,
+            before,
         })
     }
 
@@ -729,33 +876,35 @@ impl Vault {
     /// none when any one is invalid or its name is taken.
     #[instrument(skip_all, fields(count = drafts.len()))]
     pub fn add_many(&mut self, drafts: Vec<Draft>, now: DateTime<Utc>) -> Result<usize> {
+        let parts = drafts
+            .into_iter()
+            .map(Draft::into_parts)
+            .collect::<Result<Vec<_>>>()?;
         let cipher = self.cipher()?;
-        let mut rows = Vec::with_capacity(drafts.len());
-        for draft in drafts {
-            let (meta, secrets) = draft.into_parts()?;
-            let id = CredentialId::random()?;
-            rows.push((
-                id,
-                cipher.name_index(&meta.name),
-                cipher.seal_meta(&id, 1, &meta)?,
-                cipher.seal_secrets(&id, 1, &secrets)?,
-                meta.name,
-            ));
-        }
+        let sealed = par_map(&parts, |(meta, secrets)| cipher.seal_new(meta, secrets))?;
+        let _cache = self.wide_page_cache()?;
         let tx = self.begin()?;
         {
-            let mut insert = self.db(tx.prepare(
+            let mut insert = self.db(tx.prepare_cached(
                 "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
                  VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5)",
             ))?;
-            for (id, index, meta_ct, secrets_ct, name) in &rows {
-                match insert.execute(params![&id.0[..], index, millis(now), meta_ct, secrets_ct]) {
+            for (s, (meta, _)) in sealed.iter().zip(&parts) {
+                match insert.execute(params![
+                    &s.id.0[..],
+                    s.index,
+                    millis(now),
+                    s.meta,
+                    s.secrets
+                ]) {
                     Ok(_) => {}
                     Err(e)
                         if e.sqlite_error_code()
                             == Some(rusqlite::ErrorCode::ConstraintViolation) =>
                     {
-                        return Err(Error::AlreadyExists { name: name.clone() });
+                        return Err(Error::AlreadyExists {
+                            name: meta.name.clone(),
+                        });
                     }
                     Err(e) => return Err(db_error(&self.path, e)),
                 }
@@ -763,11 +912,11 @@ impl Vault {
         }
         self.record(
             &tx,
-            Event::new(Action::Import).details(serde_json::json!({ "count": rows.len() })),
+            Event::new(Action::Import).details(serde_json::json!({ "count": sealed.len() })),
             now,
         )?;
         self.commit(tx)?;
-        Ok(rows.len())
+        Ok(sealed.len())
     }
 
     /// A credential's metadata (no secret values).

@@ -578,11 +578,9 @@ pub fn read_import(path: &Path, options: &ParseOptions, overrides: &Overrides) -
 
 /// Validates parsed items.
 pub fn prepare(parsed: Parsed, overrides: &Overrides) -> Parse<(Vec<Prepared>, Vec<String>)> {
-    let items = parsed
-        .items
-        .into_iter()
-        .map(|i| i.prepare(overrides))
-        .collect::<Parse<Vec<_>>>()?;
+    // Validation is independent per item: on all cores for a big file (the
+    // error reported is still the first in the file).
+    let items = crate::vault::par_map_owned(parsed.items, |i| i.prepare(overrides))?;
     Ok((items, parsed.warnings))
 }
 
@@ -729,6 +727,18 @@ impl Vault {
         dry_run: bool,
         now: DateTime<Utc>,
     ) -> Result<Report> {
+        // Sealing is most of an import's work: every item is sealed up front,
+        // on all cores, as the new credential it usually becomes. A renamed
+        // or overwriting item is sealed again when it is written.
+        let sealed = if dry_run {
+            Vec::new()
+        } else {
+            let cipher = self.cipher()?;
+            crate::vault::par_map(&batch.items, |item| {
+                cipher.seal_new(&item.meta, &item.secrets)
+            })?
+        };
+        let _cache = self.wide_page_cache()?;
         let tx = self.begin()?;
         // Names known to be taken: in the vault, or by an earlier item.
         let mut planned: BTreeSet<String> = BTreeSet::new();
@@ -745,7 +755,7 @@ impl Vault {
         let mut entries = Vec::with_capacity(batch.items.len());
         let mut events = Vec::new();
         let write = !dry_run;
-        for item in &batch.items {
+        for (i, item) in batch.items.iter().enumerate() {
             let name = item.meta.name.clone();
             let mut entry = ReportEntry {
                 name: name.clone(),
@@ -755,7 +765,7 @@ impl Vault {
             };
             if !taken(&planned, &name)? {
                 if write {
-                    let c = self.insert(&tx, item.meta.clone(), &item.secrets, now)?;
+                    let c = self.insert_sealed(&tx, &sealed[i], item.meta.clone(), now)?;
                     entry.version = Some(c.version);
                     events.push((c, "imported"));
                 }
@@ -833,17 +843,20 @@ impl Vault {
             drop(tx);
             return Ok(report);
         }
-        for (c, outcome) in &events {
-            let event = Event::new(Action::Import)
-                .target(c.id, &c.meta.name)
-                .details(json!({
-                    "format": batch.format.as_str(),
-                    "outcome": outcome,
-                    "version": c.version,
-                    "kind": c.meta.kind.as_str(),
-                }));
-            self.record(&tx, event, now)?;
-        }
+        let entries: Vec<Event> = events
+            .iter()
+            .map(|(c, outcome)| {
+                Event::new(Action::Import)
+                    .target(c.id, &c.meta.name)
+                    .details(json!({
+                        "format": batch.format.as_str(),
+                        "outcome": outcome,
+                        "version": c.version,
+                        "kind": c.meta.kind.as_str(),
+                    }))
+            })
+            .collect();
+        self.record_all(&tx, &entries, now)?;
         let summary = Event::new(Action::Import).details(json!({
             "format": batch.format.as_str(),
             "file": batch.file,
