@@ -204,6 +204,16 @@ pub struct Field {
     value: String,
 }
 
+impl Field {
+    pub fn new(name: String, value: String) -> Field {
+        Field {
+            label: field_label(&name),
+            name,
+            value,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct SecretField {
     name: String,
@@ -255,11 +265,7 @@ pub fn detail(vault: &Vault, name: &str) -> coffer_core::Result<Detail> {
         fields: m
             .fields
             .iter()
-            .map(|(k, v)| Field {
-                name: k.clone(),
-                label: field_label(k),
-                value: v.clone(),
-            })
+            .map(|(k, v)| Field::new(k.clone(), v.clone()))
             .collect(),
         secret_fields: m
             .secret_fields
@@ -530,19 +536,21 @@ pub fn kind_schemas() -> Vec<KindSchema> {
         .collect()
 }
 
+pub fn charset_of(value: &str) -> Result<Charset, IpcError> {
+    match value {
+        "alphanumeric" => Ok(Charset::Alphanumeric),
+        "alphanumeric_symbols" => Ok(Charset::AlphanumericSymbols),
+        "hex" => Ok(Charset::Hex),
+        other => Err(IpcError::invalid(
+            "charset",
+            format!("unknown charset '{other}'"),
+        )),
+    }
+}
+
 #[tauri::command]
 pub fn generate_secret(length: usize, charset: String) -> Result<String, IpcError> {
-    let charset = match charset.as_str() {
-        "alphanumeric" => Charset::Alphanumeric,
-        "alphanumeric_symbols" => Charset::AlphanumericSymbols,
-        "hex" => Charset::Hex,
-        other => {
-            return Err(IpcError::invalid(
-                "charset",
-                format!("unknown charset '{other}'"),
-            ))
-        }
-    };
+    let charset = charset_of(&charset)?;
     let value = run::generate(Generate { length, charset })?;
     Ok(value.expose_secret().to_owned())
 }

@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
-use coffer_core::rotation::run::{self, Charset, Generate, Outcome, Run, Step};
+use coffer_core::rotation::run::{self, Generate, Outcome, Run, Step};
 use coffer_core::rotation::wizard::{self, Answers};
 use coffer_core::SecretValue;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter};
 
+use super::credentials::charset_of;
 use crate::error::IpcError;
 use crate::state::blocking;
 
@@ -156,11 +157,7 @@ pub async fn rotation_advance(
         let generate = match input.generate {
             Some(g) => Some(Generate {
                 length: g.length,
-                charset: match g.charset.as_str() {
-                    "alphanumeric" => Charset::Alphanumeric,
-                    "hex" => Charset::Hex,
-                    _ => Charset::AlphanumericSymbols,
-                },
+                charset: charset_of(&g.charset)?,
             }),
             None => None,
         };

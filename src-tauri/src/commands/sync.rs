@@ -9,7 +9,7 @@ use coffer_core::sync::{
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter};
 
-use super::credentials::field_label;
+use super::credentials::{field_label, Field};
 use crate::error::IpcError;
 use crate::state::blocking;
 
@@ -364,13 +364,6 @@ pub async fn sync_apply(
 }
 
 #[derive(Debug, Serialize)]
-pub struct PlainField {
-    name: String,
-    label: String,
-    value: String,
-}
-
-#[derive(Debug, Serialize)]
 pub struct SecretField {
     name: String,
     label: String,
@@ -382,7 +375,7 @@ pub struct SecretField {
 pub struct SideView {
     version: Option<String>,
     updated_at: Option<String>,
-    fields: Vec<PlainField>,
+    fields: Vec<Field>,
     secret_fields: Vec<SecretField>,
     deleted: bool,
 }
@@ -397,11 +390,7 @@ fn side(s: Side, c: &Comparison) -> SideView {
             .map(|m| {
                 m.fields
                     .into_iter()
-                    .map(|(k, v)| PlainField {
-                        label: field_label(&k),
-                        name: k,
-                        value: v,
-                    })
+                    .map(|(k, v)| Field::new(k, v))
                     .collect()
             })
             .unwrap_or_default(),
