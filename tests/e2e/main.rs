@@ -1,188 +1,22 @@
 //! The desktop app in a real window: started by tauri-driver under Xvfb and
 //! driven over WebDriver (WebKitWebDriver), against a vault sealed to the
 //! real Secret Service. The README's test command provides all three and
-//! sets COFFER_TEST_E2E=1; without it this test is reported as skipped.
+//! sets COFFER_TEST_E2E=1; without it these tests are reported as skipped.
+//! Here: one person's session over every screen; `concurrency` has the app
+//! as one of several writers of a vault. They never overlap (`app`).
+
+mod app;
+mod concurrency;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use coffer_core::{Sealer, SecretService, Vault};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::{json, Value};
 
-fn driver_url() -> Option<String> {
-    let required = std::env::var("COFFER_TEST_E2E").as_deref() == Ok("1");
-    match std::env::var("TAURI_DRIVER_URL") {
-        Ok(url) => Some(url),
-        Err(_) if required => panic!("COFFER_TEST_E2E=1 but TAURI_DRIVER_URL is not set"),
-        Err(_) => None,
-    }
-}
-
-async fn launch(driver: &str, vault: &Path) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        json!({
-            "application": env!("CARGO_BIN_EXE_coffer-desktop"),
-            "args": ["--vault", vault],
-        }),
-    );
-    caps.insert("browserName".into(), json!("wry"));
-    ClientBuilder::rustls()
-        .expect("tls")
-        .capabilities(caps)
-        .connect(driver)
-        .await
-        .expect("a WebDriver session with the app")
-}
-
-async fn shot(c: &Client, name: &str) {
-    let dir = std::env::var_os("COFFER_E2E_SHOTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("coffer-e2e-shots"));
-    std::fs::create_dir_all(&dir).expect("shots dir");
-    let png = c.screenshot().await.expect("screenshot");
-    std::fs::write(dir.join(format!("{name}.png")), png).expect("write shot");
-}
-
-/// The driven app, with the few gestures the scenario repeats.
-struct App {
-    c: Client,
-}
-
-impl App {
-    async fn el(&self, css: &str) -> fantoccini::elements::Element {
-        self.c
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
-    }
-
-    async fn click(&self, css: &str) {
-        // Ready means enabled too: a busy form disables its buttons.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let el = self.el(css).await;
-            let why = match el.is_enabled().await {
-                // A DOM click: WebKitWebDriver's native click reports errors
-                // (without a message) for clicks it did deliver, so a retry
-                // would click twice.
-                Ok(true) => {
-                    let arg = serde_json::to_value(&el).expect("element reference");
-                    match self
-                        .c
-                        .execute(
-                            "arguments[0].scrollIntoView({ block: 'center' }); arguments[0].click(); return 'ok';",
-                            vec![arg],
-                        )
-                        .await
-                    {
-                        Ok(_) => return,
-                        Err(e) => format!("{e:?}"),
-                    }
-                }
-                Ok(false) => "disabled".to_owned(),
-                Err(e) => e.to_string(),
-            };
-            if Instant::now() >= deadline {
-                self.shot("failure").await;
-                panic!("{css} never became clickable: {why}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn type_in(&self, css: &str, text: &str) {
-        let el = self.el(css).await;
-        el.clear().await.expect("clear");
-        // WebDriver's clear fires no input event; the UI listens for one.
-        let arg = serde_json::to_value(&el).expect("element reference");
-        self.c
-            .execute(
-                "arguments[0].dispatchEvent(new Event('input', { bubbles: true }));",
-                vec![arg],
-            )
-            .await
-            .expect("input event");
-        if !text.is_empty() {
-            el.send_keys(text).await.expect("type");
-        }
-    }
-
-    /// Sets a native `<select>` the way a person's choice would.
-    async fn choose(&self, css: &str, value: &str) {
-        self.el(css).await;
-        let done = self
-            .c
-            .execute(
-                "const el = document.querySelector(arguments[0]);
-                 if (![...el.options].some(o => o.value === arguments[1])) return 'no option';
-                 el.value = arguments[1];
-                 el.dispatchEvent(new Event('change', { bubbles: true }));
-                 el.dispatchEvent(new Event('input', { bubbles: true }));
-                 return 'ok';",
-                vec![json!(css), json!(value)],
-            )
-            .await
-            .expect("select");
-        assert_eq!(done, json!("ok"), "{css} has no option {value}");
-    }
-
-    async fn text_of(&self, css: &str) -> String {
-        self.el(css).await.text().await.unwrap_or_default()
-    }
-
-    /// Waits until the text of `css` satisfies `want`.
-    async fn text_until(&self, css: &str, want: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut last = String::new();
-        while Instant::now() < deadline {
-            if let Ok(el) = self.c.find(Locator::Css(css)).await {
-                if let Ok(t) = el.text().await {
-                    if want(&t) {
-                        return t;
-                    }
-                    last = t;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        self.shot("failure").await;
-        panic!("{css} never matched; last text: {last:?}");
-    }
-
-    async fn attr(&self, css: &str, name: &str) -> Option<String> {
-        self.el(css).await.attr(name).await.expect("attribute")
-    }
-
-    async fn screen(&self, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(el) = self.c.find(Locator::Css("#screen")).await {
-                if el.attr("data-screen").await.ok().flatten().as_deref() == Some(want) {
-                    return;
-                }
-            }
-            if Instant::now() >= deadline {
-                self.shot("failure").await;
-                panic!("the {want} screen never showed");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn shot(&self, name: &str) {
-        shot(&self.c, name).await;
-    }
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set by the test command"))
-}
+use app::{driver_url, env, launch, App};
 
 /// The clipboard as another X client sees it (empty when it holds nothing).
 fn clipboard() -> String {
@@ -241,6 +75,7 @@ async fn a_person_uses_every_screen_of_the_app() {
         eprintln!("SKIP a_person_uses_every_screen_of_the_app: TAURI_DRIVER_URL is not set");
         return;
     };
+    let _session = app::one_session_at_a_time().await;
     let dir = tempfile::TempDir::new().expect("tempdir");
     let path = dir.path().join("vault").join("vault.sqlite");
     let recovery = "tundra-velvet-orbit-maple-quartz-e2e";

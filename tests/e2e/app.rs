@@ -1,0 +1,193 @@
+//! What the app's end-to-end scenarios share: the WebDriver session with the
+//! app (tauri-driver serves one at a time, so each scenario holds
+//! [`one_session_at_a_time`] for its whole run) and the gestures a person
+//! makes in it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use tokio::sync::{Mutex, MutexGuard};
+
+/// Cargo runs the tests of one binary on parallel threads, but tauri-driver
+/// (and the app's single-instance plugin) allow one app at a time.
+static DRIVER: Mutex<()> = Mutex::const_new(());
+
+/// Held by a scenario for its whole run, so no two overlap.
+pub async fn one_session_at_a_time() -> MutexGuard<'static, ()> {
+    DRIVER.lock().await
+}
+
+pub fn driver_url() -> Option<String> {
+    let required = std::env::var("COFFER_TEST_E2E").as_deref() == Ok("1");
+    match std::env::var("TAURI_DRIVER_URL") {
+        Ok(url) => Some(url),
+        Err(_) if required => panic!("COFFER_TEST_E2E=1 but TAURI_DRIVER_URL is not set"),
+        Err(_) => None,
+    }
+}
+
+pub async fn launch(driver: &str, vault: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        json!({
+            "application": env!("CARGO_BIN_EXE_coffer-desktop"),
+            "args": ["--vault", vault],
+        }),
+    );
+    caps.insert("browserName".into(), json!("wry"));
+    ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect(driver)
+        .await
+        .expect("a WebDriver session with the app")
+}
+
+pub async fn shot(c: &Client, name: &str) {
+    let dir = std::env::var_os("COFFER_E2E_SHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("coffer-e2e-shots"));
+    std::fs::create_dir_all(&dir).expect("shots dir");
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write shot");
+}
+
+/// The driven app, with the few gestures the scenario repeats.
+pub struct App {
+    pub c: Client,
+}
+
+impl App {
+    pub async fn el(&self, css: &str) -> fantoccini::elements::Element {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+    }
+
+    pub async fn click(&self, css: &str) {
+        // Ready means enabled too: a busy form disables its buttons.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let el = self.el(css).await;
+            let why = match el.is_enabled().await {
+                // A DOM click: WebKitWebDriver's native click reports errors
+                // (without a message) for clicks it did deliver, so a retry
+                // would click twice.
+                Ok(true) => {
+                    let arg = serde_json::to_value(&el).expect("element reference");
+                    match self
+                        .c
+                        .execute(
+                            "arguments[0].scrollIntoView({ block: 'center' }); arguments[0].click(); return 'ok';",
+                            vec![arg],
+                        )
+                        .await
+                    {
+                        Ok(_) => return,
+                        Err(e) => format!("{e:?}"),
+                    }
+                }
+                Ok(false) => "disabled".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() >= deadline {
+                self.shot("failure").await;
+                panic!("{css} never became clickable: {why}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn type_in(&self, css: &str, text: &str) {
+        let el = self.el(css).await;
+        el.clear().await.expect("clear");
+        // WebDriver's clear fires no input event; the UI listens for one.
+        let arg = serde_json::to_value(&el).expect("element reference");
+        self.c
+            .execute(
+                "arguments[0].dispatchEvent(new Event('input', { bubbles: true }));",
+                vec![arg],
+            )
+            .await
+            .expect("input event");
+        if !text.is_empty() {
+            el.send_keys(text).await.expect("type");
+        }
+    }
+
+    /// Sets a native `<select>` the way a person's choice would.
+    pub async fn choose(&self, css: &str, value: &str) {
+        self.el(css).await;
+        let done = self
+            .c
+            .execute(
+                "const el = document.querySelector(arguments[0]);
+                 if (![...el.options].some(o => o.value === arguments[1])) return 'no option';
+                 el.value = arguments[1];
+                 el.dispatchEvent(new Event('change', { bubbles: true }));
+                 el.dispatchEvent(new Event('input', { bubbles: true }));
+                 return 'ok';",
+                vec![json!(css), json!(value)],
+            )
+            .await
+            .expect("select");
+        assert_eq!(done, json!("ok"), "{css} has no option {value}");
+    }
+
+    pub async fn text_of(&self, css: &str) -> String {
+        self.el(css).await.text().await.unwrap_or_default()
+    }
+
+    /// Waits until the text of `css` satisfies `want`.
+    pub async fn text_until(&self, css: &str, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(el) = self.c.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if want(&t) {
+                        return t;
+                    }
+                    last = t;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.shot("failure").await;
+        panic!("{css} never matched; last text: {last:?}");
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.el(css).await.attr(name).await.expect("attribute")
+    }
+
+    pub async fn screen(&self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(el) = self.c.find(Locator::Css("#screen")).await {
+                if el.attr("data-screen").await.ok().flatten().as_deref() == Some(want) {
+                    return;
+                }
+            }
+            if Instant::now() >= deadline {
+                self.shot("failure").await;
+                panic!("the {want} screen never showed");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn shot(&self, name: &str) {
+        shot(&self.c, name).await;
+    }
+}
+
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set by the test command"))
+}
