@@ -191,6 +191,14 @@ describe('the detail pane', () => {
     expect(document.body.textContent).not.toContain('ghp-secret-value');
   });
 
+  it('loads the shown credential again when it is opened again', async () => {
+    await openGithub();
+    await waitFor(() => expect(el('detail').textContent).toContain('version 1'));
+    m.credentialGet.mockResolvedValue(detail('api/github', { version: 7 }));
+    await fireEvent.click(rows()[0] as HTMLElement);
+    await waitFor(() => expect(el('detail').textContent).toContain('version 7'));
+  });
+
   it('copies in the shell and says when the clipboard clears', async () => {
     m.credentialCopy.mockResolvedValue(30);
     await openGithub();

@@ -36,6 +36,9 @@ class Session {
   facets = $state<Facets | null>(null);
   /** Bumped after every write, so lists and panes reload. */
   revision = $state(0);
+  /** Bumped each time a credential is opened, so opening the one already
+   * shown loads it again (another process may have changed it since). */
+  opened = $state(0);
   /** The keyring is tried automatically once per app start, not after every lock. */
   keyringTried = false;
   private kinds: Promise<KindSchema[]> | null = null;
@@ -140,6 +143,7 @@ class Session {
 
   openCredential(name: string): void {
     this.route = routes.openCredential(this.route, name);
+    this.opened += 1;
   }
 
   addCredential(): void {

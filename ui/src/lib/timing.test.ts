@@ -1,5 +1,6 @@
+// @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { debounce, Latest, throttle } from './timing';
+import { debounce, Latest, SHOWN_AT, stampShown, throttle } from './timing';
 
 describe('throttle', () => {
   beforeEach(() => {
@@ -69,5 +70,17 @@ describe('Latest', () => {
     expect(latest.isCurrent(second)).toBe(true);
     latest.invalidate();
     expect(latest.isCurrent(second)).toBe(false);
+  });
+});
+
+describe('stampShown', () => {
+  it('overwrites one attribute with the time shown', () => {
+    const el = document.createElement('div');
+    stampShown(el);
+    const first = Number(el.getAttribute(SHOWN_AT));
+    stampShown(el);
+    expect(el.attributes).toHaveLength(1);
+    expect(Number(el.getAttribute(SHOWN_AT))).toBeGreaterThanOrEqual(first);
+    stampShown(null);
   });
 });

@@ -58,3 +58,17 @@ export class Latest {
     this.current += 1;
   }
 }
+
+/** The attribute a list carries with the time its latest answer was shown. */
+export const SHOWN_AT = 'data-shown-at';
+
+/**
+ * Stamp `el` with the time (performance.now()) a list answer is on screen;
+ * bench/app.py reads it to measure start-up and keystroke-to-list latency
+ * from outside. One attribute, overwritten: nothing grows while the app
+ * runs. (Not User Timing marks: WebKitGTK's web process crashed after a few
+ * thousand performance.mark calls.)
+ */
+export function stampShown(el: Element | null): void {
+  el?.setAttribute(SHOWN_AT, String(performance.now()));
+}
