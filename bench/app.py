@@ -1,0 +1,492 @@
+"""The desktop app's benchmarks (issues 6 and 8), run by bench/app.sh.
+
+    app.py APP COFFER OUTDIR SIZE [SIZE ...]
+
+APP is the release `coffer-desktop`, COFFER the release CLI. It expects
+tauri-driver ($TAURI_DRIVER, started once per app process), an X display
+and an unlocked Secret Service (bench/app.sh provides all three). For each SIZE it makes a
+vault of SIZE synthetic credentials sealed to the keyring (bench/gen.py, the
+CLI's import) and measures, over WebDriver:
+
+  cold start   a new app process to an interactive, unlocked list (keyring
+               path): from the process's start time (/proc, 10 ms ticks)
+               to the time the UI stamps on the list (`data-shown-at`,
+               performance.now()) once the first page of rows is in the DOM;
+  keystroke    a query typed one character at a time into the search box:
+               from the input event to the frame after the filtered rows
+               are in the DOM (the stamp again, then requestAnimationFrame);
+  memory       PSS and RSS of the app and its WebKit processes together
+               (/proc/PID/smaps_rollup), after unlock, and for the first
+               size also over USE_SECS (default 600) of scripted use:
+               searches, opening credentials, revealing a field, scrolling,
+               switching screens.
+
+Results: OUTDIR/app-SIZE.json and app.md. STARTS (default 15) cold starts
+and TYPED (default 10) typings of each query per size.
+"""
+
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TAURI_DRIVER = os.environ.get("TAURI_DRIVER", "tauri-driver")
+STARTS = int(os.environ.get("STARTS", "15"))
+TYPED = int(os.environ.get("TYPED", "10"))
+USE_SECS = int(os.environ.get("USE_SECS", "600"))
+QUERIES = ["prod/team-17", "billing", "team-03 orders"]
+SHOWN_AT = "data-shown-at"
+GAP = 0.01  # s between WebDriver commands (see Session.command)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def say(*args):
+    print("[app]", *args, file=sys.stderr, flush=True)
+
+
+# --- a minimal W3C WebDriver client (no dependency beyond the stdlib) -------
+
+def call(base, method, path, body=None, timeout=60):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return json.loads(resp.read() or b"{}").get("value")
+    except urllib.error.HTTPError as e:
+        raise RuntimeError(f"WebDriver {method} {path}: {e.code} {e.read()[:300]!r}") from None
+
+
+def free_port():
+    """A free loopback port whose successor is free too (tauri-driver's native port)."""
+    while True:
+        with socket.socket() as a, socket.socket() as b:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            try:
+                b.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+
+
+class Session:
+    """One app process, under a tauri-driver (and WebKitWebDriver) of its own.
+
+    A driver per app: one WebKitWebDriver, asked to end a session, was seen
+    to SIGKILL the app of the next session started a moment later."""
+
+    def __init__(self, app, vault, log):
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.driver = subprocess.Popen([TAURI_DRIVER, "--port", str(port), "--native-port", str(port + 1)],
+                                       stdout=log, stderr=log)
+        # Both tauri-driver and the WebKitWebDriver behind it must answer
+        # (a session asked for before the latter listens is cut off).
+        end = time.time() + 10
+        for base in (self.base, f"http://127.0.0.1:{port + 1}"):
+            while True:
+                try:
+                    call(base, "GET", "/status", timeout=1)
+                    break
+                except (OSError, RuntimeError):
+                    if time.time() > end:
+                        self.driver.kill()
+                        raise RuntimeError(f"{base} did not answer within 10 s") from None
+                    time.sleep(0.02)
+        caps = {"capabilities": {"alwaysMatch": {
+            "browserName": "wry",
+            "tauri:options": {"application": app, "args": ["--vault", vault]},
+        }}}
+        self.last = 0.0
+        self.asked = time.time()
+        self.id = call(self.base, "POST", "/session", caps, timeout=120)["sessionId"]
+
+    def js(self, script, *args):
+        return self.command("execute/sync", script, args)
+
+    def js_async(self, script, *args):
+        return self.command("execute/async", script, args)
+
+    def command(self, kind, script, args):
+        # A pause between commands: scripts sent back to back (no gap) made
+        # the app's web process exit within a few hundred to a thousand
+        # calls; with a 5 ms gap, 7,570 calls in a minute went through.
+        wait = self.last + GAP - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            return call(self.base, "POST", f"/session/{self.id}/{kind}",
+                        {"script": script, "args": list(args)}, timeout=120)
+        finally:
+            self.last = time.monotonic()
+
+    def close(self, app):
+        """Ends the session, waits for the app to exit, then stops the driver."""
+        try:
+            call(self.base, "DELETE", f"/session/{self.id}")
+        except (OSError, RuntimeError):
+            pass
+        try:
+            wait_gone(app)
+        finally:
+            self.driver.terminate()
+            self.driver.wait(10)
+
+
+# --- processes ---------------------------------------------------------------
+
+def stat_fields(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        raw = f.read()
+    # The command name may hold spaces: fields start after its closing ')'.
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def app_pids(app):
+    real = os.path.realpath(app)
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.path.realpath(f"/proc/{pid}/exe") == real:
+                out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
+def start_epoch(pid):
+    """When `pid` started, on the wall clock (10 ms ticks).
+
+    Field 22 (starttime) counts clock ticks since boot; /proc/uptime, read
+    next to the wall clock, places it (btime has only whole seconds)."""
+    started = int(stat_fields(pid)[19]) / CLK_TCK
+    with open("/proc/uptime") as f:
+        now, uptime = time.time(), float(f.read().split()[0])
+    return now - (uptime - started)
+
+
+def descendants(pid):
+    children = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            children.setdefault(int(stat_fields(p)[1]), []).append(int(p))
+        except (OSError, ValueError, IndexError):
+            pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def memory(pid):
+    """PSS and RSS (bytes) of `pid` and every process under it, by name."""
+    total = {"pss": 0, "rss": 0}
+    parts = {}
+    for p in descendants(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                fields = {w[0][:-1]: int(w[1]) for w in (line.split() for line in f)
+                          if len(w) >= 2 and w[0].endswith(":")}
+            with open(f"/proc/{p}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        pss = fields["Pss"] * 1024
+        rss = fields["Rss"] * 1024
+        total["pss"] += pss
+        total["rss"] += rss
+        parts[name] = parts.get(name, 0) + pss
+    total["by_process"] = parts
+    return total
+
+
+def wait_gone(app, timeout=20):
+    end = time.time() + timeout
+    while app_pids(app) and time.time() < end:
+        time.sleep(0.05)
+    if app_pids(app):
+        raise RuntimeError("the app did not exit after its session ended")
+
+
+# --- the measurements ----------------------------------------------------------
+
+LIST_SHOWN_EPOCH = """
+const list = document.getElementById('credential-list');
+const at = list && list.getAttribute(arguments[0]);
+return at ? performance.timeOrigin + Number(at) : null;
+"""
+
+# Types arguments[1] into the search box (value set, input event), then waits
+# for a list answer stamped after the event (`dom`: the rows are in the DOM)
+# and the next frame (`ms`: rendering starts; it paints right after).
+KEYSTROKE = """
+const [attr, value, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+const list = document.getElementById('credential-list');
+const box = document.getElementById('search');
+box.focus();
+const t0 = performance.now();
+box.value = value;
+box.dispatchEvent(new Event('input', { bubbles: true }));
+const deadline = t0 + 30000;
+function poll() {
+  const at = list.getAttribute(attr);
+  if (at !== null && Number(at) >= t0) {
+    requestAnimationFrame(() => done({ ms: performance.now() - t0, dom: Number(at) - t0,
+      count: document.getElementById('result-count').textContent.trim() }));
+  } else if (performance.now() > deadline) {
+    done({ ms: null });
+  } else {
+    setTimeout(poll, 0);
+  }
+}
+poll();
+"""
+
+
+def make_vault(coffer, size, work):
+    data = os.path.join(work, f"data-{size}")
+    if not os.path.exists(os.path.join(data, "coffer.json")):
+        subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), str(size), data], check=True,
+                       stdout=subprocess.DEVNULL)
+    vault = os.path.join(work, f"vault-{size}", "vault.coffer")
+    subprocess.run(["rm", "-rf", os.path.dirname(vault)], check=True)
+    env = dict(os.environ, COFFER_VAULT=vault)
+    subprocess.run([coffer, "init", "--no-passphrase"], env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    subprocess.run([coffer, "import", os.path.join(data, "coffer.json"), "--format", "json"], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    return vault
+
+
+def open_app(app, vault, log, timeout=60):
+    """A new app process; returns (session, pid, ms from process start to list shown, ms from request)."""
+    wait_gone(app)
+    s = Session(app, vault, log)
+    end = time.time() + timeout
+    shown = None
+    while shown is None and time.time() < end:
+        shown = s.js(LIST_SHOWN_EPOCH, SHOWN_AT)
+        if shown is None:
+            time.sleep(0.02)
+    if shown is None:
+        s.close(app)
+        raise RuntimeError("the list was not shown within a minute")
+    pids = app_pids(app)
+    if len(pids) != 1:
+        s.close(app)
+        raise RuntimeError(f"expected one app process, found {pids}")
+    pid = pids[0]
+    shown_s = shown / 1000
+    return s, pid, (shown_s - start_epoch(pid)) * 1000, (shown_s - s.asked) * 1000
+
+
+def cold_starts(app, vault, log):
+    out = []
+    for i in range(STARTS + 1):
+        s, _, from_start, from_request = open_app(app, vault, log)
+        s.close(app)
+        if i > 0:  # the first start warms the page cache
+            out.append({"from_process_start_ms": from_start, "from_session_request_ms": from_request})
+    return out
+
+
+def keystrokes(s):
+    out = {}
+    for q in QUERIES:
+        samples, dom = [], []
+        for _ in range(TYPED):
+            for n in range(1, len(q) + 1):
+                r = s.js_async(KEYSTROKE, SHOWN_AT, q[:n])
+                if r["ms"] is None:
+                    raise RuntimeError(f"no list answer for {q[:n]!r}")
+                samples.append(r["ms"])
+                dom.append(r["dom"])
+            last = r["count"]
+            r = s.js_async(KEYSTROKE, SHOWN_AT, "")
+            samples.append(r["ms"])
+            dom.append(r["dom"])
+        out[q] = {"samples": samples, "dom": dom, "final_count": last}
+    return out
+
+
+CLICK_ROW = """
+const rows = document.querySelectorAll('#credential-list [role=option]');
+if (!rows.length) return null;
+const row = rows[Math.floor(Math.random() * Math.min(rows.length, 8))];
+row.click();
+return row.dataset.name;
+"""
+REVEAL = """
+const b = [...document.querySelectorAll('button[aria-label^="Reveal "]')][0];
+if (b) b.click();
+return !!b;
+"""
+SCROLL = """
+const v = document.getElementById('credential-list');
+v.scrollTop = Math.floor(Math.random() * v.scrollHeight);
+v.dispatchEvent(new Event('scroll'));
+return v.scrollTop;
+"""
+SCREEN = """
+const n = arguments[0];
+window.dispatchEvent(new KeyboardEvent('keydown', { key: String(n), code: 'Digit' + n, altKey: true, bubbles: true }));
+return true;
+"""
+
+
+def scripted_use(s, pid, secs):
+    """Searches, opens, reveals, scrolls and switches screens for `secs`; PSS every 30 s."""
+    rng = random.Random(17)
+    words = ["prod", "team-1", "billing", "orders", "aws", "db/staging", "etl", "mailer", "cc-40", "api"]
+    samples = [{"t": 0, **{k: v for k, v in memory(pid).items() if k != "by_process"}}]
+    start = time.time()
+    next_sample = 30
+    actions = 0
+    while time.time() - start < secs:
+        s.js(SCREEN, 1)
+        s.js_async(KEYSTROKE, SHOWN_AT, rng.choice(words))
+        s.js(CLICK_ROW)
+        time.sleep(0.2)
+        s.js(REVEAL)
+        s.js(SCROLL)
+        time.sleep(0.2)
+        s.js_async(KEYSTROKE, SHOWN_AT, "")
+        s.js(SCROLL)
+        s.js(SCREEN, rng.choice([2, 3, 4, 5]))
+        time.sleep(0.3)
+        actions += 9
+        if time.time() - start >= next_sample:
+            samples.append({"t": round(time.time() - start),
+                            **{k: v for k, v in memory(pid).items() if k != "by_process"}})
+            next_sample += 30
+    s.js(SCREEN, 1)
+    return {"actions": actions, "samples": samples}
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def p95(xs):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))] if xs else None
+
+
+def mib(b):
+    return f"{b / 1048576:.1f} MiB"
+
+
+def run_size(app, coffer, outdir, work, size, with_use):
+    say(f"{size}: making a keyring vault")
+    vault = make_vault(coffer, size, work)
+    say(f"{size}: {STARTS} cold starts (+1 warm-up)")
+    log = open(os.path.join(outdir, "tauri-driver.log"), "ab")
+    starts = cold_starts(app, vault, log)
+    s, pid, _, _ = open_app(app, vault, log)
+    try:
+        time.sleep(2)
+        after_unlock = memory(pid)
+        say(f"{size}: keystroke-to-list, {TYPED} typings of {len(QUERIES)} queries")
+        keys = keystrokes(s)
+        time.sleep(1)
+        after_typing = memory(pid)
+        use = None
+        if with_use and USE_SECS > 0:
+            say(f"{size}: {USE_SECS} s of scripted use")
+            use = scripted_use(s, pid, USE_SECS)
+    finally:
+        s.close(app)
+    result = {"size": size, "cold_starts": starts, "memory_after_unlock": after_unlock,
+              "memory_after_typing": after_typing, "keystrokes": keys, "use": use}
+    with open(os.path.join(outdir, f"app-{size}.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def markdown(results, sizes_info):
+    lines = ["### The desktop app", "",
+             f"Release build. Cold starts: median of {STARTS} (after one warm-up), a new process each, "
+             "warm page cache. Keystroke-to-list: every prefix of each query typed "
+             f"{TYPED} times, plus clearing the box.", ""]
+    lines += ["| credentials | cold start (process start → list shown) | min | (from WebDriver request) "
+              "| keystroke → rows in DOM, median | p95 | keystroke → next frame, median | p95 "
+              "| PSS after unlock | RSS after unlock |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        cs = [x["from_process_start_ms"] for x in r["cold_starts"]]
+        rq = [x["from_session_request_ms"] for x in r["cold_starts"]]
+        ks = [ms for q in r["keystrokes"].values() for ms in q["samples"]]
+        kd = [ms for q in r["keystrokes"].values() for ms in q["dom"]]
+        m = r["memory_after_unlock"]
+        lines.append(f"| {r['size']:,} | {median(cs):.0f} ms | {min(cs):.0f} ms | {median(rq):.0f} ms "
+                     f"| {median(kd):.0f} ms | {p95(kd):.0f} ms | {median(ks):.0f} ms | {p95(ks):.0f} ms "
+                     f"| {mib(m['pss'])} | {mib(m['rss'])} |")
+    lines.append("")
+    for r in results:
+        lines.append(f"Keystroke-to-list by query, {r['size']:,} credentials:")
+        lines.append("")
+        lines.append("| query | → DOM median | p95 | → next frame median | p95 | matches |")
+        lines.append("| --- | ---: | ---: | ---: | ---: | --- |")
+        for q, v in r["keystrokes"].items():
+            lines.append(f"| `{q}` | {median(v['dom']):.0f} ms | {p95(v['dom']):.0f} ms "
+                         f"| {median(v['samples']):.0f} ms | {p95(v['samples']):.0f} ms | {v['final_count']} |")
+        lines.append("")
+        parts = r["memory_after_unlock"]["by_process"]
+        lines.append("PSS after unlock by process: " + ", ".join(f"{k} {mib(v)}" for k, v in sorted(parts.items())))
+        lines.append("")
+    for r in results:
+        if r["use"]:
+            ss = r["use"]["samples"]
+            lines.append(f"Scripted use, {r['size']:,} credentials, {ss[-1]['t']} s, {r['use']['actions']} actions: "
+                         f"PSS {mib(ss[0]['pss'])} at the start, {mib(ss[-1]['pss'])} at the end, "
+                         f"max {mib(max(x['pss'] for x in ss))}; samples every 30 s: "
+                         + ", ".join(f"{x['pss'] / 1048576:.0f}" for x in ss) + " MiB.")
+            lines.append("")
+    lines += sizes_info
+    return "\n".join(lines) + "\n"
+
+
+def sizes(app):
+    out = [f"Release binary: {mib(os.path.getsize(app))} ({os.path.getsize(app):,} bytes)."]
+    bundle = os.path.join(os.path.dirname(app), "bundle", "deb")
+    if os.path.isdir(bundle):
+        for name in sorted(os.listdir(bundle)):
+            if name.endswith(".deb"):
+                path = os.path.join(bundle, name)
+                installed = subprocess.run(["dpkg-deb", "-f", path, "Installed-Size"], capture_output=True,
+                                           text=True).stdout.strip()
+                out.append(f".deb bundle `{name}`: {mib(os.path.getsize(path))} "
+                           f"({os.path.getsize(path):,} bytes), installed size {installed} KiB.")
+    return out
+
+
+def main():
+    if len(sys.argv) < 5:
+        sys.exit(__doc__)
+    app, coffer, outdir = (os.path.abspath(a) for a in sys.argv[1:4])
+    sizes_wanted = [int(x) for x in sys.argv[4:]]
+    work = os.path.join(outdir, "work")
+    os.makedirs(work, exist_ok=True)
+    results = [run_size(app, coffer, outdir, work, n, with_use=(i == 0)) for i, n in enumerate(sizes_wanted)]
+    md = markdown(results, sizes(app))
+    with open(os.path.join(outdir, "app.md"), "w") as f:
+        f.write(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
