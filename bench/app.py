@@ -25,6 +25,7 @@ Results: OUTDIR/app-SIZE.json and app.md. STARTS (default 15) cold starts
 and TYPED (default 10) typings of each query per size.
 """
 
+import http.client
 import json
 import os
 import random
@@ -272,26 +273,45 @@ def make_vault(coffer, size, work):
     return vault
 
 
+LAUNCH_TRIES = 3
+
+
 def open_app(app, vault, log, timeout=60):
-    """A new app process; returns (session, pid, ms from process start to list shown, ms from request)."""
-    wait_gone(app)
-    s = Session(app, vault, log)
-    end = time.time() + timeout
-    shown = None
-    while shown is None and time.time() < end:
-        shown = s.js(LIST_SHOWN_EPOCH, SHOWN_AT)
+    """A new app process; returns (session, pid, ms from process start to list shown, ms from request).
+
+    A launch whose WebDriver connection is cut before the list shows is
+    retried (up to LAUNCH_TRIES in all) and counted in RELAUNCHES."""
+    for attempt in range(1, LAUNCH_TRIES + 1):
+        wait_gone(app)
+        s = Session(app, vault, log)
+        try:
+            shown = None
+            end = time.time() + timeout
+            while shown is None and time.time() < end:
+                shown = s.js(LIST_SHOWN_EPOCH, SHOWN_AT)
+                if shown is None:
+                    time.sleep(0.02)
+        except (OSError, http.client.HTTPException) as cut:
+            s.close(app)
+            RELAUNCHES.append(f"{time.strftime('%H:%M:%S')}: {cut!r}")
+            say(f"launch {attempt}: the WebDriver connection was cut ({cut!r}); launching again")
+            if attempt == LAUNCH_TRIES:
+                raise
+            continue
         if shown is None:
-            time.sleep(0.02)
-    if shown is None:
-        s.close(app)
-        raise RuntimeError("the list was not shown within a minute")
-    pids = app_pids(app)
-    if len(pids) != 1:
-        s.close(app)
-        raise RuntimeError(f"expected one app process, found {pids}")
-    pid = pids[0]
-    shown_s = shown / 1000
-    return s, pid, (shown_s - start_epoch(pid)) * 1000, (shown_s - s.asked) * 1000
+            s.close(app)
+            raise RuntimeError("the list was not shown within a minute")
+        pids = app_pids(app)
+        if len(pids) != 1:
+            s.close(app)
+            raise RuntimeError(f"expected one app process, found {pids}")
+        pid = pids[0]
+        shown_s = shown / 1000
+        return s, pid, (shown_s - start_epoch(pid)) * 1000, (shown_s - s.asked) * 1000
+    raise AssertionError("unreachable")
+
+
+RELAUNCHES = []
 
 
 def cold_starts(app, vault, log):
@@ -352,7 +372,7 @@ def scripted_use(s, pid, secs):
     """Searches, opens, reveals, scrolls and switches screens for `secs`; PSS every 30 s."""
     rng = random.Random(17)
     words = ["prod", "team-1", "billing", "orders", "aws", "db/staging", "etl", "mailer", "cc-40", "api"]
-    samples = [{"t": 0, **{k: v for k, v in memory(pid).items() if k != "by_process"}}]
+    samples = [{"t": 0, **memory(pid)}]
     start = time.time()
     next_sample = 30
     actions = 0
@@ -370,8 +390,7 @@ def scripted_use(s, pid, secs):
         time.sleep(0.3)
         actions += 9
         if time.time() - start >= next_sample:
-            samples.append({"t": round(time.time() - start),
-                            **{k: v for k, v in memory(pid).items() if k != "by_process"}})
+            samples.append({"t": round(time.time() - start), **memory(pid)})
             next_sample += 30
     s.js(SCREEN, 1)
     return {"actions": actions, "samples": samples}
@@ -454,8 +473,12 @@ def markdown(results, sizes_info):
             lines.append(f"Scripted use, {r['size']:,} credentials, {ss[-1]['t']} s, {r['use']['actions']} actions: "
                          f"PSS {mib(ss[0]['pss'])} at the start, {mib(ss[-1]['pss'])} at the end, "
                          f"max {mib(max(x['pss'] for x in ss))}; samples every 30 s: "
-                         + ", ".join(f"{x['pss'] / 1048576:.0f}" for x in ss) + " MiB.")
+                         + ", ".join(f"{x['pss'] / 1048576:.0f}" for x in ss) + " MiB. By process, start → end: "
+                         + ", ".join(f"{k} {mib(ss[0]['by_process'].get(k, 0))} → {mib(v)}"
+                                     for k, v in sorted(ss[-1]["by_process"].items())) + ".")
             lines.append("")
+    lines.append(f"Launches retried after the WebDriver connection was cut before the list showed: {len(RELAUNCHES)}.")
+    lines.append("")
     lines += sizes_info
     return "\n".join(lines) + "\n"
 
