@@ -25,6 +25,7 @@ Results: OUTDIR/app-SIZE.json and app.md. STARTS (default 15) cold starts
 and TYPED (default 10) typings of each query per size.
 """
 
+import atexit
 import http.client
 import json
 import os
@@ -89,6 +90,7 @@ class Session:
         self.base = f"http://127.0.0.1:{port}"
         self.driver = subprocess.Popen([TAURI_DRIVER, "--port", str(port), "--native-port", str(port + 1)],
                                        stdout=log, stderr=log)
+        atexit.register(self.driver.kill)  # (no driver outlives a failed run)
         # Both tauri-driver and the WebKitWebDriver behind it must answer
         # (a session asked for before the latter listens is cut off).
         end = time.time() + 10
@@ -195,7 +197,7 @@ def descendants(pid):
 
 def memory(pid):
     """PSS and RSS (bytes) of `pid` and every process under it, by name."""
-    total = {"pss": 0, "rss": 0}
+    total = {"pss": 0, "rss": 0, "pss_anon": 0, "pss_file": 0}
     parts = {}
     for p in descendants(pid):
         try:
@@ -210,6 +212,8 @@ def memory(pid):
         rss = fields["Rss"] * 1024
         total["pss"] += pss
         total["rss"] += rss
+        total["pss_anon"] += fields.get("Pss_Anon", 0) * 1024
+        total["pss_file"] += fields.get("Pss_File", 0) * 1024
         parts[name] = parts.get(name, 0) + pss
     total["by_process"] = parts
     return total
@@ -306,8 +310,10 @@ def open_app(app, vault, log, timeout=60):
             s.close(app)
             raise RuntimeError(f"expected one app process, found {pids}")
         pid = pids[0]
+        started = start_epoch(pid)
+        s.page_ms = (s.js("return performance.timeOrigin;") / 1000 - started) * 1000
         shown_s = shown / 1000
-        return s, pid, (shown_s - start_epoch(pid)) * 1000, (shown_s - s.asked) * 1000
+        return s, pid, (shown_s - started) * 1000, (shown_s - s.asked) * 1000
     raise AssertionError("unreachable")
 
 
@@ -320,7 +326,8 @@ def cold_starts(app, vault, log):
         s, _, from_start, from_request = open_app(app, vault, log)
         s.close(app)
         if i > 0:  # the first start warms the page cache
-            out.append({"from_process_start_ms": from_start, "from_session_request_ms": from_request})
+            out.append({"from_process_start_ms": from_start, "from_session_request_ms": from_request,
+                        "page_origin_ms": s.page_ms})
     return out
 
 
@@ -456,6 +463,14 @@ def markdown(results, sizes_info):
                      f"| {mib(m['pss'])} | {mib(m['rss'])} |")
     lines.append("")
     for r in results:
+        po = [x["page_origin_ms"] for x in r["cold_starts"]]
+        cs = [x["from_process_start_ms"] for x in r["cold_starts"]]
+        lines.append(f"Cold start, {r['size']:,} credentials: the page's time origin (the WebView begins loading "
+                     f"Coffer's UI) comes {median(po):.0f} ms after the process starts (median); the "
+                     f"remaining {median(cs) - median(po):.0f} ms are the UI loading, the keyring unlock and the "
+                     "first page of the list.")
+        lines.append("")
+    for r in results:
         lines.append(f"Keystroke-to-list by query, {r['size']:,} credentials:")
         lines.append("")
         lines.append("| query | → DOM median | p95 | → next frame median | p95 | matches |")
@@ -464,8 +479,10 @@ def markdown(results, sizes_info):
             lines.append(f"| `{q}` | {median(v['dom']):.0f} ms | {p95(v['dom']):.0f} ms "
                          f"| {median(v['samples']):.0f} ms | {p95(v['samples']):.0f} ms | {v['final_count']} |")
         lines.append("")
-        parts = r["memory_after_unlock"]["by_process"]
-        lines.append("PSS after unlock by process: " + ", ".join(f"{k} {mib(v)}" for k, v in sorted(parts.items())))
+        m = r["memory_after_unlock"]
+        lines.append("PSS after unlock by process: " + ", ".join(f"{k} {mib(v)}" for k, v in sorted(m["by_process"].items()))
+                     + f"; of the total, {mib(m['pss_file'])} is mapped files (WebKit, GTK and the other "
+                     f"libraries, the binary) and {mib(m['pss_anon'])} anonymous memory.")
         lines.append("")
     for r in results:
         if r["use"]:

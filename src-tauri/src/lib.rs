@@ -11,7 +11,6 @@ use tauri::Manager;
 use tracing_subscriber::EnvFilter;
 
 pub fn run() {
-    simple_rendering();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
@@ -82,20 +81,4 @@ pub fn run() {
             eprintln!("coffer: the desktop app failed: {e}");
             std::process::exit(1);
         });
-}
-
-/// WebKitGTK's compositing mode renders the page through GL, which without
-/// a GPU (a VM, Xvfb, many remote desktops) is Mesa's llvmpipe on the CPU.
-/// Coffer's page is flat text and forms: measured under Xvfb with 10,000
-/// credentials (bench/app.sh), compositing off took the web process from
-/// 208 to 111 MiB PSS and keystroke-to-next-frame from 61 to 19 ms. Set
-/// before any thread starts; `COFFER_WEBKIT_COMPOSITING=1` keeps WebKit's
-/// own choice.
-fn simple_rendering() {
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("COFFER_WEBKIT_COMPOSITING").is_none()
-        && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
-    {
-        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
-    }
 }
