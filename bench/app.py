@@ -30,6 +30,7 @@ import http.client
 import json
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -138,7 +139,14 @@ class Session:
         except (OSError, RuntimeError):
             pass
         try:
-            wait_gone(app)
+            try:
+                wait_gone(app, timeout=10)
+            except RuntimeError:
+                # (Seen once at 100k: the driver had ended the session but
+                # left the app running.)
+                for pid in app_pids(app):
+                    os.kill(pid, signal.SIGKILL)
+                wait_gone(app)
         finally:
             self.driver.terminate()
             self.driver.wait(10)
