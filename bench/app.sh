@@ -26,7 +26,7 @@ if [ "${1:-}" = --in-session ]; then
   exit
 fi
 
-case " $* " in *" -h "* | *" --help "*) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case " $* " in *" -h "* | *" --help "*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 [ $# -eq 0 ] && set -- 10000 100000
 
 "$ROOT/scripts/setup-debian.sh" test

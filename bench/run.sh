@@ -41,7 +41,7 @@ if [ "${1:-}" = --in-session ]; then
   exit
 fi
 
-case " $* " in *" -h "* | *" --help "*) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case " $* " in *" -h "* | *" --help "*) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(cli core sync app)
 for p in "${parts[@]}"; do
