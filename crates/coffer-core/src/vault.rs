@@ -241,18 +241,10 @@ pub(crate) fn par_map<I: Sync, T: Send, E: Send>(
     items: &[I],
     f: impl Fn(&I) -> std::result::Result<T, E> + Sync,
 ) -> std::result::Result<Vec<T>, E> {
-    let threads = threads_for(items.len());
-    if threads < 2 {
-        return items.iter().map(&f).collect();
+    if threads_for(items.len()) < 2 {
+        return items.iter().map(f).collect();
     }
-    let f = &f;
-    join_parts(std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(items.len().div_ceil(threads))
-            .map(|part| s.spawn(move || part.iter().map(f).collect()))
-            .collect();
-        handles.into_iter().map(join).collect()
-    }))
+    par_map_owned(items.iter().collect(), f)
 }
 
 /// [`par_map`] over owned items.
