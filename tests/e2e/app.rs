@@ -19,6 +19,19 @@ pub async fn one_session_at_a_time() -> MutexGuard<'static, ()> {
     DRIVER.lock().await
 }
 
+/// Runs a scenario under a time limit. WebDriver commands wait without end,
+/// so one the app never answers (seen once with WebKit's compositing off)
+/// would otherwise hold CI until its own limit; this fails it with a reason.
+pub async fn within(limit: Duration, scenario: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(limit, scenario).await.is_err() {
+        panic!(
+            "the scenario did not finish within {} s: a WebDriver command stopped answering \
+             (the last screenshot in COFFER_E2E_SHOTS shows where it was)",
+            limit.as_secs()
+        );
+    }
+}
+
 pub fn driver_url() -> Option<String> {
     let required = std::env::var("COFFER_TEST_E2E").as_deref() == Ok("1");
     match std::env::var("TAURI_DRIVER_URL") {

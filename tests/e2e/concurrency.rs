@@ -528,6 +528,15 @@ async fn the_app_and_three_cli_processes_write_one_vault() {
     let _session = crate::app::one_session_at_a_time().await;
     let secs = knob("COFFER_APP_STRESS_SECS", 60, 300);
     let pause = Duration::from_millis(knob("COFFER_APP_STRESS_PAUSE_MS", 250, 250));
+    // The writing lasts `secs`; setting up and checking take about half a minute.
+    crate::app::within(
+        Duration::from_secs(secs + 600),
+        app_among_writers(&driver, secs, pause),
+    )
+    .await;
+}
+
+async fn app_among_writers(driver: &str, secs: u64, pause: Duration) {
     let dir = tempfile::TempDir::new().expect("tempdir");
     let path = dir.path().join("vault").join("vault.sqlite");
     std::fs::create_dir_all(dir.path().join("home")).expect("home");
@@ -568,7 +577,7 @@ async fn the_app_and_three_cli_processes_write_one_vault() {
     }
 
     let app = App {
-        c: launch(&driver, &path).await,
+        c: launch(driver, &path).await,
     };
     app.screen("credentials").await;
     app.text_until("#result-count", |t| {

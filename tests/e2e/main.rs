@@ -76,6 +76,11 @@ async fn a_person_uses_every_screen_of_the_app() {
         return;
     };
     let _session = app::one_session_at_a_time().await;
+    // About a minute when well; ten leaves room for a slow machine.
+    app::within(Duration::from_secs(600), every_screen(&driver)).await;
+}
+
+async fn every_screen(driver: &str) {
     let dir = tempfile::TempDir::new().expect("tempdir");
     let path = dir.path().join("vault").join("vault.sqlite");
     let recovery = "tundra-velvet-orbit-maple-quartz-e2e";
@@ -88,7 +93,7 @@ async fn a_person_uses_every_screen_of_the_app() {
 
     // 1. First run: the vault is created sealed to the keyring, with a recovery passphrase.
     let app = App {
-        c: launch(&driver, &path).await,
+        c: launch(driver, &path).await,
     };
     app.screen("first-run").await;
     app.type_in("#recovery-passphrase", "password1").await;
@@ -357,7 +362,7 @@ async fn a_person_uses_every_screen_of_the_app() {
 
     // 13. Started again, the app opens straight through the keyring.
     let again = App {
-        c: launch(&driver, &path).await,
+        c: launch(driver, &path).await,
     };
     again.screen("credentials").await;
     again
