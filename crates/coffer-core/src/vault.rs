@@ -673,6 +673,33 @@ impl Vault {
         Ok(())
     }
 
+    /// Runs `write` in a write transaction of its own and commits it.
+    pub(crate) fn in_transaction(
+        &self,
+        write: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let tx = self.begin()?;
+        write(&tx)?;
+        self.commit(tx)
+    }
+
+    /// Runs `write` inside a savepoint of `tx`: when it fails, only its own
+    /// writes are undone and the transaction goes on.
+    pub(crate) fn in_savepoint(
+        &self,
+        tx: &Transaction<'_>,
+        write: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.db(tx.execute_batch("SAVEPOINT one_write"))?;
+        match write(tx) {
+            Ok(()) => self.db(tx.execute_batch("RELEASE one_write")),
+            Err(e) => {
+                self.db(tx.execute_batch("ROLLBACK TO one_write; RELEASE one_write"))?;
+                Err(e)
+            }
+        }
+    }
+
     /// Appends `events`, in order, in `tx` (their bodies encrypted on all cores).
     pub(crate) fn record_all(
         &self,

@@ -754,3 +754,45 @@ fn rekey_keeps_remotes_and_sync_links_readable() {
         .expect("move");
     assert!(matches!(v.links("other"), Err(Error::Integrity { .. })));
 }
+
+#[test]
+fn a_write_that_fails_in_a_savepoint_is_undone_alone() {
+    // How a sync commits its local writes in groups: one credential's
+    // failure must not take the others of its group with it.
+    let (f, v) = fixture();
+    let vault = &v;
+    let write = |name: &'static str, then_fail: bool| {
+        move |tx: &Transaction<'_>| {
+            let (meta, secrets) = aws(name, "grouped").into_parts()?;
+            let c = vault.insert(tx, meta, &secrets, now())?;
+            vault.record(tx, Event::new(Action::Create).target(c.id, name), now())?;
+            if then_fail {
+                return Err(Error::invalid("test", "fails after writing"));
+            }
+            Ok(())
+        }
+    };
+    let before = v.verify_audit().expect("verify").expect("holds").entries;
+    let tx = v.begin().expect("begin");
+    v.in_savepoint(&tx, write("group/first", false))
+        .expect("first");
+    let failed = v.in_savepoint(&tx, write("group/failed", true));
+    assert!(failed.is_err(), "{failed:?}");
+    v.in_savepoint(&tx, write("group/last", false))
+        .expect("last");
+    v.commit(tx).expect("commit");
+    drop(v);
+
+    let v = reopen(&f);
+    let names: Vec<String> = v
+        .list()
+        .expect("list")
+        .into_iter()
+        .map(|c| c.meta.name)
+        .collect();
+    assert_eq!(names, ["group/first", "group/last"]);
+    // The two kept creations, and this handle's unlock; the failed one's
+    // entry went with its savepoint, and the chain holds without it.
+    let after = v.verify_audit().expect("verify").expect("the chain holds");
+    assert_eq!(after.entries, before + 3);
+}

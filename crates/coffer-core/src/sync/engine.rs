@@ -16,6 +16,7 @@ use crate::credential::{validate_name, Credential, CredentialMeta, Secrets};
 use crate::error::{Error, Result};
 use crate::rotation::block_on;
 use crate::vault::Vault;
+use rusqlite::Transaction;
 
 /// One name's place in the plan, with what applying it needs.
 struct Work {
@@ -314,8 +315,14 @@ fn link_for(
 }
 
 impl Vault {
-    /// Writes a pulled credential (new or changed) with its link, in one transaction.
-    fn apply_pull(&self, remote: &Remote, w: &Work, now: DateTime<Utc>) -> Result<()> {
+    /// Writes a pulled credential (new or changed) with its link, in `tx`.
+    fn apply_pull(
+        &self,
+        tx: &Transaction<'_>,
+        remote: &Remote,
+        w: &Work,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let (meta, secrets) = w.remote_content.clone().ok_or_else(|| Error::Failure {
             what: "no remote content was read".into(),
         })?;
@@ -323,15 +330,14 @@ impl Vault {
             what: "no remote entry".into(),
         })?;
         let digest = content_digest(&self.keys()?.name_key, &meta, &secrets);
-        let tx = self.begin()?;
         let (credential, created) = match &w.local {
             None => {
                 let mut meta = meta;
                 meta.rotated_at = later(meta.rotated_at, entry.updated);
-                (self.insert(&tx, meta, &secrets, now)?, true)
+                (self.insert(tx, meta, &secrets, now)?, true)
             }
             Some(seen) => {
-                let (row, current, current_secrets) = self.current_with_secrets(&tx, &w.name)?;
+                let (row, current, current_secrets) = self.current_with_secrets(tx, &w.name)?;
                 if row.version != seen.version {
                     return Err(Error::Stale {
                         name: w.name.clone(),
@@ -344,11 +350,11 @@ impl Vault {
                     // A new value written elsewhere counts as a rotation.
                     meta.rotated_at = later(current.rotated_at, entry.updated);
                 }
-                (self.write_version(&tx, &row, &meta, &secrets, now)?, false)
+                (self.write_version(tx, &row, &meta, &secrets, now)?, false)
             }
         };
         let link = link_for(w, credential.version, entry, digest, now);
-        self.put_link(&tx, &remote.id, w.link.as_ref(), &link)?;
+        self.put_link(tx, &remote.id, w.link.as_ref(), &link)?;
         let event = Event::new(Action::SyncPull)
             .target(credential.id, &w.name)
             .details(serde_json::json!({
@@ -358,13 +364,13 @@ impl Vault {
                 "version": credential.version,
                 "created": created,
             }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)
+        self.record(tx, event, now)
     }
 
-    /// Records a push that the remote accepted.
+    /// Records a push that the remote accepted, in `tx`.
     fn apply_pushed(
         &self,
+        tx: &Transaction<'_>,
         remote: &Remote,
         w: &Work,
         entry: &Entry,
@@ -378,9 +384,8 @@ impl Vault {
                 })
             }
         };
-        let tx = self.begin()?;
         let link = link_for(w, local.version, entry, digest, now);
-        self.put_link(&tx, &remote.id, w.link.as_ref(), &link)?;
+        self.put_link(tx, &remote.id, w.link.as_ref(), &link)?;
         let event = Event::new(Action::SyncPush)
             .target(local.id, &w.name)
             .details(serde_json::json!({
@@ -390,17 +395,21 @@ impl Vault {
                 "version": local.version,
                 "created": w.remote.is_none(),
             }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)
+        self.record(tx, event, now)
     }
 
-    /// Deletes the local credential whose remote secret was deleted (`--prune`).
-    fn apply_delete_local(&self, remote: &Remote, w: &Work, now: DateTime<Utc>) -> Result<()> {
+    /// Deletes the local credential whose remote secret was deleted (`--prune`), in `tx`.
+    fn apply_delete_local(
+        &self,
+        tx: &Transaction<'_>,
+        remote: &Remote,
+        w: &Work,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let seen = w.local.as_ref().ok_or_else(|| Error::NotFound {
             name: w.name.clone(),
         })?;
-        let tx = self.begin()?;
-        let (row, _) = self.find_required(&tx, &w.name)?;
+        let (row, _) = self.find_required(tx, &w.name)?;
         if row.version != seen.version {
             return Err(Error::Stale {
                 name: w.name.clone(),
@@ -410,26 +419,25 @@ impl Vault {
         }
         self.db(tx.execute("DELETE FROM credentials WHERE id = ?1", [&row.id.0[..]]))?;
         if let Some(l) = &w.link {
-            self.drop_link(&tx, l)?;
+            self.drop_link(tx, l)?;
         }
         let event = Event::new(Action::Delete).target(row.id, &w.name).details(
             serde_json::json!({ "version": row.version, "via": "sync", "remote": remote.name }),
         );
-        self.record(&tx, event, now)?;
-        self.commit(tx)
+        self.record(tx, event, now)
     }
 
-    /// Records a remote deletion (`--prune`) or drops a link whose both sides are gone.
+    /// Records a remote deletion (`--prune`) or drops a link whose both sides are gone, in `tx`.
     fn apply_unlink(
         &self,
+        tx: &Transaction<'_>,
         remote: &Remote,
         w: &Work,
         deleted_remote: bool,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let tx = self.begin()?;
         if let Some(l) = &w.link {
-            self.drop_link(&tx, l)?;
+            self.drop_link(tx, l)?;
         }
         if deleted_remote {
             let event = Event::new(Action::SyncPush).details(serde_json::json!({
@@ -437,42 +445,41 @@ impl Vault {
                 "path": remote.location(&w.name),
                 "deleted": true,
             }));
-            self.record(&tx, event, now)?;
+            self.record(tx, event, now)?;
         }
-        self.commit(tx)
+        Ok(())
     }
 
-    /// Brings the link up to date for a credential both sides agree on.
+    /// Brings the link up to date for a credential both sides agree on, in `tx`.
     fn apply_relink(
         &self,
+        tx: &Transaction<'_>,
         remote: &Remote,
         w: &Work,
         digest: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let tx = self.begin()?;
         match (&w.local, &w.remote) {
             (Some(c), Some(r)) => {
                 let link = link_for(w, c.version, r, digest.to_owned(), now);
-                self.put_link(&tx, &remote.id, w.link.as_ref(), &link)?;
+                self.put_link(tx, &remote.id, w.link.as_ref(), &link)
             }
-            _ => {
-                if let Some(l) = &w.link {
-                    self.drop_link(&tx, l)?;
-                }
-            }
+            _ => match &w.link {
+                Some(l) => self.drop_link(tx, l),
+                None => Ok(()),
+            },
         }
-        self.commit(tx)
     }
 
+    /// Records, in `tx`, that the two sides disagree.
     fn record_conflict(
         &self,
+        tx: &Transaction<'_>,
         remote: &Remote,
         w: &Work,
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let tx = self.begin()?;
         let mut event = Event::new(Action::SyncConflict).details(serde_json::json!({
             "remote": remote.name,
             "path": remote.location(&w.name),
@@ -481,10 +488,12 @@ impl Vault {
         if let Some(c) = &w.local {
             event = event.target(c.id, &w.name);
         }
-        self.record(&tx, event, now)?;
-        self.commit(tx)
+        self.record(tx, event, now)
     }
 }
+
+/// How many local writes of a sync share one transaction (and one fsync).
+const LOCAL_GROUP: usize = 64;
 
 /// Pull and/or push, as the options say. Conflicts and per-credential
 /// failures are in the report; an unreachable remote or a rejected login
@@ -548,37 +557,58 @@ pub fn sync(
                 report.done.push(d);
             }
         };
-        for w in &local_jobs {
-            let at = now();
-            let (outcome, detail) = match w.state {
-                State::InSync => {
-                    if !options.dry_run {
+        // Local writes are committed in groups: one fsync for each group
+        // rather than for each credential. Each credential's writes sit in a
+        // savepoint, so one that fails is undone alone, and a credential is
+        // reported done only once its group is committed.
+        for group in local_jobs.chunks(LOCAL_GROUP) {
+            let tx = if options.dry_run {
+                None
+            } else {
+                Some(vault.begin()?)
+            };
+            // (A dry run writes nothing.)
+            let write = |f: &dyn Fn(&Transaction<'_>) -> Result<()>| match &tx {
+                Some(tx) => vault.in_savepoint(tx, f),
+                None => Ok(()),
+            };
+            let mut done = Vec::with_capacity(group.len());
+            for w in group {
+                let at = now();
+                let (outcome, detail) = match w.state {
+                    State::InSync => {
                         if let Some(d) = &w.relink {
-                            vault.apply_relink(&remote, w, d, at)?;
+                            write(&|tx| vault.apply_relink(tx, &remote, w, d, at))?;
+                        }
+                        continue;
+                    }
+                    State::Conflict => {
+                        let why = w.detail.clone().unwrap_or_default();
+                        write(&|tx| vault.record_conflict(tx, &remote, w, &why, at))?;
+                        (Outcome::Conflict, Some(why))
+                    }
+                    State::Error => (Outcome::Failed, w.detail.clone()),
+                    State::DeletedRemote if !options.prune => (Outcome::Kept, None),
+                    _ if options.dry_run => (planned(w.state), None),
+                    State::DeletedRemote => {
+                        match write(&|tx| vault.apply_delete_local(tx, &remote, w, at)) {
+                            Ok(()) => (Outcome::DeletedLocal, None),
+                            Err(e) => (Outcome::Failed, Some(e.to_string())),
                         }
                     }
-                    continue;
-                }
-                State::Conflict => {
-                    let why = w.detail.clone().unwrap_or_default();
-                    if !options.dry_run {
-                        vault.record_conflict(&remote, w, &why, at)?;
-                    }
-                    (Outcome::Conflict, Some(why))
-                }
-                State::Error => (Outcome::Failed, w.detail.clone()),
-                State::DeletedRemote if !options.prune => (Outcome::Kept, None),
-                _ if options.dry_run => (planned(w.state), None),
-                State::DeletedRemote => match vault.apply_delete_local(&remote, w, at) {
-                    Ok(()) => (Outcome::DeletedLocal, None),
-                    Err(e) => (Outcome::Failed, Some(e.to_string())),
-                },
-                _ => match vault.apply_pull(&remote, w, at) {
-                    Ok(()) => (Outcome::Pulled, None),
-                    Err(e) => (Outcome::Failed, Some(e.to_string())),
-                },
-            };
-            finish(&mut report, w.done(outcome, detail), true);
+                    _ => match write(&|tx| vault.apply_pull(tx, &remote, w, at)) {
+                        Ok(()) => (Outcome::Pulled, None),
+                        Err(e) => (Outcome::Failed, Some(e.to_string())),
+                    },
+                };
+                done.push(w.done(outcome, detail));
+            }
+            if let Some(tx) = tx {
+                vault.commit(tx)?;
+            }
+            for d in done {
+                finish(&mut report, d, true);
+            }
         }
         if options.dry_run {
             for w in &remote_jobs {
@@ -625,16 +655,16 @@ pub fn sync(
             let at = now();
             let (outcome, detail) = match r {
                 Ok(None) if w.state == State::DeletedLocal && !options.prune => (Outcome::Kept, None),
-                Ok(None) => match vault.apply_unlink(&remote, w, true, at) {
+                Ok(None) => match vault.in_transaction(|tx| vault.apply_unlink(tx, &remote, w, true, at)) {
                     Ok(()) => (Outcome::DeletedRemote, None),
                     Err(e) => (Outcome::Failed, Some(e.to_string())),
                 },
-                Ok(Some(entry)) => match vault.apply_pushed(&remote, w, &entry, at) {
+                Ok(Some(entry)) => match vault.in_transaction(|tx| vault.apply_pushed(tx, &remote, w, &entry, at)) {
                     Ok(()) => (Outcome::Pushed, None),
                     Err(e) => (Outcome::Failed, Some(format!("pushed, but recording it failed ({e}); the next sync will see both sides agree"))),
                 },
                 Err(Fault::Conflict(why)) => {
-                    vault.record_conflict(&remote, w, &why, at)?;
+                    vault.in_transaction(|tx| vault.record_conflict(tx, &remote, w, &why, at))?;
                     (Outcome::Conflict, Some(why))
                 }
                 Err(f) if f.fatal() => {
@@ -732,27 +762,28 @@ pub fn resolve(
                         .write(name, &Payload::from_local(&m, &s), Expect::Current)
                         .await
                         .map_err(fatal)?;
-                    vault.apply_pushed(&remote, &w, &entry, at)?;
+                    vault.in_transaction(|tx| vault.apply_pushed(tx, &remote, &w, &entry, at))?;
                     Outcome::Pushed
                 }
                 (None, _) => {
                     if let Some(r) = &w.remote {
                         backend.delete(name, &r.version).await.map_err(fatal)?;
                     }
-                    vault.apply_unlink(&remote, &w, true, at)?;
+                    vault.in_transaction(|tx| vault.apply_unlink(tx, &remote, &w, true, at))?;
                     Outcome::DeletedRemote
                 }
             },
             Keep::Remote => match &w.remote {
                 Some(_) => {
-                    vault.apply_pull(&remote, &w, at)?;
+                    vault.in_transaction(|tx| vault.apply_pull(tx, &remote, &w, at))?;
                     Outcome::Pulled
                 }
                 None => {
                     if w.local.is_some() {
-                        vault.apply_delete_local(&remote, &w, at)?;
+                        vault.in_transaction(|tx| vault.apply_delete_local(tx, &remote, &w, at))?;
                     } else {
-                        vault.apply_unlink(&remote, &w, false, at)?;
+                        vault
+                            .in_transaction(|tx| vault.apply_unlink(tx, &remote, &w, false, at))?;
                     }
                     Outcome::DeletedLocal
                 }
