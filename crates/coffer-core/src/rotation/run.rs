@@ -310,14 +310,31 @@ impl Vault {
         self.load_run(&self.conn, &credential.id)
     }
 
-    /// Every running rotation with the name of its credential.
+    /// Every running rotation with the name of its credential, by name. Only
+    /// the credentials with a running rotation are read (the app asks each
+    /// time its rotation screen shows, whatever the size of the vault).
     pub fn running_rotations(&self) -> Result<Vec<(String, Run)>> {
-        let mut out = Vec::new();
-        for credential in self.list()? {
-            if let Some(run) = self.load_run(&self.conn, &credential.id)? {
-                out.push((credential.meta.name, run));
+        self.flush()?;
+        let raws = {
+            let mut stmt = self.db(self.conn.prepare_cached(
+                "SELECT c.id, c.version, c.created_at, c.updated_at, c.meta, c.secrets
+                 FROM rotations r JOIN credentials c ON c.id = r.credential_id
+                 WHERE r.finished_at IS NULL",
+            ))?;
+            let rows = stmt
+                .query_map([], Vault::row_from)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+            self.db(rows)?
+        };
+        let mut out = Vec::with_capacity(raws.len());
+        for raw in raws {
+            let row = Vault::make_row(raw)?;
+            let name = self.open_meta(&row)?.name;
+            if let Some(run) = self.load_run(&self.conn, &row.id)? {
+                out.push((name, run));
             }
         }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 
