@@ -4,6 +4,7 @@
 //! makes in it.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -24,6 +25,7 @@ pub async fn one_session_at_a_time() -> MutexGuard<'static, ()> {
 /// would otherwise hold CI until its own limit; this fails it with a reason.
 pub async fn within(limit: Duration, scenario: impl std::future::Future<Output = ()>) {
     if tokio::time::timeout(limit, scenario).await.is_err() {
+        HUNG.store(true, Ordering::SeqCst);
         panic!(
             "the scenario did not finish within {} s: a WebDriver command stopped answering \
              (the last screenshot in COFFER_E2E_SHOTS shows where it was)",
@@ -41,7 +43,15 @@ pub fn driver_url() -> Option<String> {
     }
 }
 
+/// Set when a scenario's session hung: the driver still holds that session,
+/// so a later scenario could only fail to start its own.
+static HUNG: AtomicBool = AtomicBool::new(false);
+
 pub async fn launch(driver: &str, vault: &Path) -> Client {
+    assert!(
+        !HUNG.load(Ordering::SeqCst),
+        "not started: an earlier scenario's WebDriver session hung and still holds the driver"
+    );
     let mut caps = serde_json::Map::new();
     caps.insert(
         "tauri:options".into(),
