@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
+use rusqlite::Transaction;
 
 use super::backend::{Backend, Entry, Expect, Fault};
 use super::link::{Link, Stored};
@@ -16,7 +17,6 @@ use crate::credential::{validate_name, Credential, CredentialMeta, Secrets};
 use crate::error::{Error, Result};
 use crate::rotation::block_on;
 use crate::vault::Vault;
-use rusqlite::Transaction;
 
 /// One name's place in the plan, with what applying it needs.
 struct Work {
