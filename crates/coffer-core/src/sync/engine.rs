@@ -314,6 +314,28 @@ fn link_for(
     }
 }
 
+/// The audit entry of a pull or a push: the remote and path, the remote
+/// version and the local one, and whether the write created the credential
+/// on its receiving side.
+fn synced(
+    action: Action,
+    remote: &Remote,
+    w: &Work,
+    entry: &Entry,
+    credential: &Credential,
+    created: bool,
+) -> Event {
+    Event::new(action)
+        .target(credential.id, &w.name)
+        .details(serde_json::json!({
+            "remote": remote.name,
+            "path": remote.location(&w.name),
+            "remote_version": entry.version,
+            "version": credential.version,
+            "created": created,
+        }))
+}
+
 impl Vault {
     /// Writes a pulled credential (new or changed) with its link, in `tx`.
     fn apply_pull(
@@ -355,15 +377,7 @@ impl Vault {
         };
         let link = link_for(w, credential.version, entry, digest, now);
         self.put_link(tx, &remote.id, w.link.as_ref(), &link)?;
-        let event = Event::new(Action::SyncPull)
-            .target(credential.id, &w.name)
-            .details(serde_json::json!({
-                "remote": remote.name,
-                "path": remote.location(&w.name),
-                "remote_version": entry.version,
-                "version": credential.version,
-                "created": created,
-            }));
+        let event = synced(Action::SyncPull, remote, w, entry, &credential, created);
         self.record(tx, event, now)
     }
 
@@ -386,15 +400,14 @@ impl Vault {
         };
         let link = link_for(w, local.version, entry, digest, now);
         self.put_link(tx, &remote.id, w.link.as_ref(), &link)?;
-        let event = Event::new(Action::SyncPush)
-            .target(local.id, &w.name)
-            .details(serde_json::json!({
-                "remote": remote.name,
-                "path": remote.location(&w.name),
-                "remote_version": entry.version,
-                "version": local.version,
-                "created": w.remote.is_none(),
-            }));
+        let event = synced(
+            Action::SyncPush,
+            remote,
+            w,
+            entry,
+            local,
+            w.remote.is_none(),
+        );
         self.record(tx, event, now)
     }
 
