@@ -368,7 +368,7 @@ pub fn anchor_path(vault: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-fn anchor_tag(key: &Key32, seq: u64, mac: &[u8]) -> String {
+pub(crate) fn anchor_tag(key: &Key32, seq: u64, mac: &[u8]) -> String {
     hex::encode(crypto::mac(key, &[b"anchor", &seq.to_be_bytes(), mac]))
 }
 

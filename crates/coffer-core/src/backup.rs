@@ -249,7 +249,7 @@ impl Header {
     }
 }
 
-fn header_checksum(checked: &[u8]) -> [u8; 32] {
+pub(crate) fn header_checksum(checked: &[u8]) -> [u8; 32] {
     crypto::digest(&[b"coffer/v1/backup-header", checked])
 }
 
@@ -279,7 +279,7 @@ fn check_kdf(p: KdfParams, floor: KdfParams) -> std::result::Result<(), String> 
 }
 
 /// The data key and the key check, from the passphrase.
-fn derive(
+pub(crate) fn derive(
     passphrase: &SecretValue,
     kdf: KdfParams,
     salt: &[u8; SALT_LEN],
@@ -292,7 +292,7 @@ fn derive(
     Ok((data, check))
 }
 
-fn chunk_aad(header: &[u8], index: u64, last: bool) -> Vec<u8> {
+pub(crate) fn chunk_aad(header: &[u8], index: u64, last: bool) -> Vec<u8> {
     let mut a = Vec::with_capacity(header.len() + 64);
     for part in [
         b"coffer/v1/backup-chunk".as_slice(),

@@ -37,13 +37,24 @@ pub fn random_key() -> Result<Key32> {
 
 /// Encrypts `plaintext` under `key` with a fresh random nonce and `aad`.
 pub fn seal(key: &Key32, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-    let cipher = cipher(key)?;
     let mut nonce = [0u8; NONCE_LEN];
     random_bytes(&mut nonce)?;
+    seal_with_nonce(key, &nonce, aad, plaintext)
+}
+
+/// [`seal`] with a given nonce: only the known-answer tests call it directly
+/// (a nonce must never be reused under one key).
+pub(crate) fn seal_with_nonce(
+    key: &Key32,
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
+    let cipher = cipher(key)?;
     let full_aad = envelope_aad(ENVELOPE_V1, aad);
     let ciphertext = cipher
         .encrypt(
-            &nonce.into(),
+            nonce.into(),
             Payload {
                 msg: plaintext,
                 aad: &full_aad,
@@ -54,7 +65,7 @@ pub fn seal(key: &Key32, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
         })?;
     let mut out = Vec::with_capacity(ENVELOPE_OVERHEAD + plaintext.len());
     out.push(ENVELOPE_V1);
-    out.extend_from_slice(&nonce);
+    out.extend_from_slice(nonce);
     out.extend_from_slice(&ciphertext);
     Ok(out)
 }

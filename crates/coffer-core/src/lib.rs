@@ -29,6 +29,9 @@ pub mod sync;
 pub mod transfer;
 pub mod vault;
 
+#[cfg(test)]
+mod golden_tests;
+
 pub use credential::{Credential, CredentialId, CredentialMeta, Draft, Patch, Secrets};
 pub use crypto::KdfParams;
 pub use error::{Error, ErrorClass, Result};

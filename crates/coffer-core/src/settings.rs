@@ -17,7 +17,7 @@ use crate::vault::Vault;
 
 const POLICIES: &str = "rotation-policies";
 
-fn aad(vault_id: &[u8], key: &str) -> Vec<u8> {
+pub(crate) fn aad(vault_id: &[u8], key: &str) -> Vec<u8> {
     let mut a = Vec::new();
     for part in [b"coffer/v1/setting".as_slice(), vault_id, key.as_bytes()] {
         a.extend_from_slice(&(part.len() as u32).to_be_bytes());

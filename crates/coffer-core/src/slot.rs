@@ -217,7 +217,7 @@ impl Slot {
     }
 }
 
-fn passphrase_header(params: KdfParams, salt: &[u8; SALT_LEN]) -> Vec<u8> {
+pub(crate) fn passphrase_header(params: KdfParams, salt: &[u8; SALT_LEN]) -> Vec<u8> {
     let mut h = Vec::with_capacity(13 + SALT_LEN);
     h.push(SLOT_V1);
     h.extend_from_slice(&params.memory_kib.to_be_bytes());
@@ -227,7 +227,7 @@ fn passphrase_header(params: KdfParams, salt: &[u8; SALT_LEN]) -> Vec<u8> {
     h
 }
 
-fn aad(vault_id: &[u8], kind: SlotKind, header: &[u8]) -> Vec<u8> {
+pub(crate) fn aad(vault_id: &[u8], kind: SlotKind, header: &[u8]) -> Vec<u8> {
     let mut a = Vec::new();
     for part in [
         b"coffer/v1/slot".as_slice(),
@@ -241,7 +241,7 @@ fn aad(vault_id: &[u8], kind: SlotKind, header: &[u8]) -> Vec<u8> {
     a
 }
 
-fn checksum(kind: SlotKind, content: &[u8]) -> [u8; 32] {
+pub(crate) fn checksum(kind: SlotKind, content: &[u8]) -> [u8; 32] {
     crypto::digest(&[
         b"coffer/v1/slot-checksum",
         kind.as_str().as_bytes(),

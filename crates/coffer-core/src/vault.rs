@@ -22,7 +22,7 @@ use crate::secret::{Key32, SecretValue};
 use crate::slot::{Slot, SlotKind};
 use crate::store::{self, db_error};
 
-const NAME_INDEX_LABEL: &str = "coffer/v1/name-index";
+pub(crate) const NAME_INDEX_LABEL: &str = "coffer/v1/name-index";
 
 /// What a successful unlock has to tell the person.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

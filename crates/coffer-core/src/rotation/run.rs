@@ -178,7 +178,7 @@ pub trait Guide {
     fn step_saved(&mut self, step: Step);
 }
 
-fn aad(vault_id: &[u8], run: &[u8; 16], purpose: &str) -> Vec<u8> {
+pub(crate) fn aad(vault_id: &[u8], run: &[u8; 16], purpose: &str) -> Vec<u8> {
     let mut a = Vec::new();
     for part in [
         b"coffer/v1/rotation".as_slice(),

@@ -33,7 +33,7 @@ pub(crate) struct Stored {
     pub link: Link,
 }
 
-fn aad(vault_id: &[u8], remote_id: &str, id: &[u8]) -> Vec<u8> {
+pub(crate) fn aad(vault_id: &[u8], remote_id: &str, id: &[u8]) -> Vec<u8> {
     let mut a = Vec::new();
     for part in [
         b"coffer/v1/sync-link".as_slice(),
@@ -199,4 +199,23 @@ pub(crate) fn rekey(
         .map_err(db)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+impl Vault {
+    /// Links `name` to `remote` as if a sync had just written it (the golden fixture).
+    pub(crate) fn put_golden_link(&self, remote: &str, name: &str, version: u64, now: DateTime<Utc>) {
+        let remote = self.remote(remote).expect("remote");
+        let tx = self.begin().expect("begin");
+        let link = Link {
+            key: name.to_owned(),
+            local_version: version,
+            remote_version: version.to_string(),
+            remote_labels: String::new(),
+            digest: String::new(),
+            synced_at: now,
+        };
+        self.put_link(&tx, &remote.id, None, &link).expect("link");
+        self.commit(tx).expect("commit");
+    }
 }
