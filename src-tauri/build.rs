@@ -1,53 +1,27 @@
+include!("command_names.rs");
+
 fn main() {
+    println!("cargo::rerun-if-changed=src-tauri/src/lib.rs");
+    println!("cargo::rerun-if-changed=src-tauri/capabilities");
+    let lib = std::fs::read_to_string("src-tauri/src/lib.rs").expect("read src-tauri/src/lib.rs");
+    let commands = command_names(&lib);
+    assert!(
+        !commands.is_empty(),
+        "no commands found in generate_handler! of src-tauri/src/lib.rs"
+    );
+    // tauri-build keeps the list for the whole build: a build script may leak it.
+    let names: &'static [&'static str] = Vec::leak(
+        commands
+            .into_iter()
+            .map(|c| &*String::leak(c))
+            .collect::<Vec<&'static str>>(),
+    );
     // Capabilities live in src-tauri/ (the root holds only the config), and
     // every app command gets an explicit allow-* permission to grant.
     tauri_build::try_build(
         tauri_build::Attributes::new()
             .capabilities_path_pattern("./src-tauri/capabilities/**/*")
-            .app_manifest(tauri_build::AppManifest::new().commands(&[
-                "vault_status",
-                "vault_create",
-                "vault_unlock",
-                "vault_unlock_passphrase",
-                "vault_lock",
-                "vault_touch",
-                "passphrase_strength",
-                "kind_schemas",
-                "credential_find",
-                "credential_get",
-                "credential_reveal",
-                "credential_copy",
-                "credential_validate",
-                "credential_add",
-                "credential_update",
-                "credential_delete",
-                "credential_history",
-                "credential_rollback",
-                "generate_secret",
-                "rotation_get",
-                "rotation_running",
-                "rotation_advance",
-                "rotation_abort",
-                "remote_list",
-                "remote_add",
-                "remote_remove",
-                "remote_test",
-                "sync_plan",
-                "sync_apply",
-                "sync_conflict",
-                "sync_reveal_remote",
-                "sync_resolve",
-                "audit_list",
-                "audit_verify",
-                "audit_actions",
-                "settings_get",
-                "preferences_set",
-                "policy_set",
-                "passphrase_set",
-                "vault_rekey",
-                "backup_create",
-                "backup_restore",
-            ])),
+            .app_manifest(tauri_build::AppManifest::new().commands(names)),
     )
     .expect("tauri-build failed");
 }

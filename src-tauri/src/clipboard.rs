@@ -10,7 +10,7 @@ use coffer_core::SecretValue;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::state::guard;
+use crate::guard::guard;
 
 #[derive(Default, Clone)]
 pub struct Clipboard {

@@ -5,9 +5,23 @@
 use coffer_core::{Error, ErrorClass};
 use serde::Serialize;
 
+/// What kind of failure it was: the closed set the UI switches on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Failure,
+    InvalidInput,
+    Conflict,
+    NotFound,
+    CannotUnlock,
+    WrongPassphrase,
+    Locked,
+    Integrity,
+}
+
 #[derive(Debug, Serialize)]
 pub struct IpcError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
 }
@@ -15,7 +29,7 @@ pub struct IpcError {
 impl IpcError {
     pub fn failure(message: impl Into<String>) -> IpcError {
         IpcError {
-            code: "failure",
+            code: ErrorCode::Failure,
             message: message.into(),
             field: None,
         }
@@ -23,7 +37,7 @@ impl IpcError {
 
     pub fn invalid(field: &str, message: impl Into<String>) -> IpcError {
         IpcError {
-            code: "invalid_input",
+            code: ErrorCode::InvalidInput,
             message: message.into(),
             field: Some(field.to_owned()),
         }
@@ -33,21 +47,20 @@ impl IpcError {
 impl From<Error> for IpcError {
     fn from(e: Error) -> Self {
         let field = match &e {
-            // The core names CLI flags ("--length"); the UI's fields have no dashes.
-            Error::Invalid { what, .. } => Some(what.trim_start_matches("--").replace('-', "_")),
+            Error::Invalid { what, .. } => Some(what.replace('-', "_")),
             Error::AlreadyExists { .. } => Some("name".to_owned()),
             Error::WrongPassphrase => Some("passphrase".to_owned()),
             _ => None,
         };
         let code = match (&e, e.class()) {
-            (Error::WrongPassphrase, _) => "wrong_passphrase",
-            (Error::Locked, _) => "locked",
-            (_, ErrorClass::Failure) => "failure",
-            (_, ErrorClass::InvalidInput) => "invalid_input",
-            (_, ErrorClass::Attention) => "conflict",
-            (_, ErrorClass::NotFound) => "not_found",
-            (_, ErrorClass::CannotUnlock) => "cannot_unlock",
-            (_, ErrorClass::Integrity) => "integrity",
+            (Error::WrongPassphrase, _) => ErrorCode::WrongPassphrase,
+            (Error::Locked, _) => ErrorCode::Locked,
+            (_, ErrorClass::Failure) => ErrorCode::Failure,
+            (_, ErrorClass::InvalidInput) => ErrorCode::InvalidInput,
+            (_, ErrorClass::Attention) => ErrorCode::Conflict,
+            (_, ErrorClass::NotFound) => ErrorCode::NotFound,
+            (_, ErrorClass::CannotUnlock) => ErrorCode::CannotUnlock,
+            (_, ErrorClass::Integrity) => ErrorCode::Integrity,
         };
         IpcError {
             code,

@@ -4,7 +4,9 @@
 mod background;
 mod clipboard;
 mod commands;
+mod dto;
 mod error;
+mod guard;
 mod state;
 
 use tauri::Manager;
@@ -81,4 +83,60 @@ pub fn run() {
             eprintln!("coffer: the desktop app failed: {e}");
             std::process::exit(1);
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    include!("../command_names.rs");
+
+    fn read(path: &str) -> String {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// A command's name is written once, in `generate_handler!` above
+    /// (build.rs reads its permissions from there); the capability that
+    /// grants it and the UI module that calls it must name the same set.
+    #[test]
+    fn every_command_is_granted_and_called_and_nothing_else() {
+        let commands: BTreeSet<String> = command_names(&read("src-tauri/src/lib.rs"))
+            .into_iter()
+            .collect();
+        assert!(commands.len() > 30, "{commands:?}");
+
+        let capability: serde_json::Value =
+            serde_json::from_str(&read("src-tauri/capabilities/main.json"))
+                .expect("capability JSON");
+        let granted: BTreeSet<String> = capability["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .filter_map(|p| p.as_str()?.strip_prefix("allow-"))
+            .map(|p| p.replace('-', "_"))
+            .collect();
+        assert_eq!(
+            granted, commands,
+            "capabilities/main.json grants other commands than lib.rs registers"
+        );
+
+        let ipc = read("ui/src/lib/ipc.ts");
+        let called: BTreeSet<String> = ipc
+            .split("call")
+            .skip(1)
+            .filter_map(|rest| {
+                let rest = match rest.strip_prefix('<') {
+                    Some(generic) => &generic[generic.find(">(")? + 1..],
+                    None => rest,
+                };
+                let quoted = rest.strip_prefix("('")?;
+                Some(quoted[..quoted.find('\'')?].to_owned())
+            })
+            .collect();
+        assert_eq!(
+            called, commands,
+            "ui/src/lib/ipc.ts calls other commands than lib.rs registers"
+        );
+    }
 }

@@ -2,17 +2,18 @@
 //! while unlocked, and the shell's own timers (idle lock, clipboard).
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::Utc;
 use coffer_core::audit::Actor;
 use coffer_core::preferences::Preferences;
-use coffer_core::{paths, SecretService, SecretValue, UnlockReport, Vault};
+use coffer_core::{paths, UnlockReport, UnlockWith, Vault};
 use tauri::{AppHandle, Manager};
 
 use crate::clipboard::Clipboard;
 use crate::error::IpcError;
+pub use crate::guard::guard;
 
 pub struct AppState {
     pub path: PathBuf,
@@ -26,12 +27,6 @@ pub struct AppState {
     /// The vault's preferences as last read (kept while locked for the UI).
     pub preferences: Mutex<Preferences>,
     pub clipboard: Clipboard,
-}
-
-/// Locks a mutex even if a panicking thread poisoned it: every value behind
-/// these mutexes is valid at all times.
-pub fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl AppState {
@@ -60,7 +55,7 @@ impl AppState {
             clipboard: Clipboard::default(),
         };
         if state.path.exists() {
-            let _ = state.unlock_with_keyring();
+            let _ = state.unlock(UnlockWith::Keyring);
         }
         state
     }
@@ -102,23 +97,11 @@ impl AppState {
         }
     }
 
-    pub fn unlock_with_keyring(&self) -> Result<(), IpcError> {
-        let result = Vault::open(&self.path).and_then(|mut vault| {
-            vault.set_actor(Actor::current("app"));
-            let report = vault.unlock_with_keyring(&SecretService::connect()?, Utc::now())?;
-            vault.count()?; // writes the unlock to the audit trail now
-            Ok((vault, report))
-        });
-        self.opened(result)
-    }
-
-    pub fn unlock_with_passphrase(&self, passphrase: &SecretValue) -> Result<(), IpcError> {
-        let result = Vault::open(&self.path).and_then(|mut vault| {
-            vault.set_actor(Actor::current("app"));
-            let report = vault.unlock_with_passphrase(passphrase, Utc::now())?;
-            vault.count()?;
-            Ok((vault, report))
-        });
+    /// Unlocks by the core's policy; the unlock is written to the audit
+    /// trail by the first transaction after it (the list the UI asks for next).
+    pub fn unlock(&self, with: UnlockWith<'_>) -> Result<(), IpcError> {
+        let result =
+            Vault::open_unlocked(&self.path, "app", with, Utc::now()).map(|u| (u.vault, u.report));
         self.opened(result)
     }
 

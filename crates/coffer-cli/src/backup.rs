@@ -3,83 +3,21 @@
 //! core's (`coffer_core::backup`); this module reads passphrases and prints.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::Utc;
-use clap::{Args, Subcommand};
 use coffer_core::audit::Actor;
 use coffer_core::backup::{self, Backup, Summary};
 use coffer_core::{CreateOptions, Error, KdfParams, SecretValue};
 use serde_json::json;
 
+use crate::cli::{BackupArgs, BackupCommand, BackupPassphrase, RestoreArgs, VerifyArgs};
 use crate::exit::{cannot_unlock, usage, CliError, Exit};
 use crate::output::print_json;
 use crate::session::Context;
 use crate::terminal;
 
 type Out<'a> = &'a mut dyn Write;
-
-/// Where the backup passphrase comes from (never argv).
-#[derive(Args, Debug)]
-pub struct BackupPassphrase {
-    /// Read the backup passphrase from the first line of stdin
-    #[arg(long, conflicts_with = "backup_passphrase_file")]
-    pub passphrase_stdin: bool,
-    /// Read the backup passphrase from the first line of FILE
-    #[arg(long, value_name = "FILE")]
-    pub backup_passphrase_file: Option<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
-pub struct BackupArgs {
-    #[command(subcommand)]
-    pub command: Option<BackupCommand>,
-    /// The backup file to write (refused if it exists, unless --force)
-    #[arg(value_name = "FILE", required = true)]
-    pub file: Option<PathBuf>,
-    #[command(flatten)]
-    pub passphrase: BackupPassphrase,
-    /// Replace FILE if it exists
-    #[arg(long)]
-    pub force: bool,
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum BackupCommand {
-    /// Decrypt a backup and check its structure and counts (no vault needed)
-    Verify(VerifyArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct VerifyArgs {
-    /// The backup file
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    #[command(flatten)]
-    pub passphrase: BackupPassphrase,
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct RestoreArgs {
-    /// The backup file
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    #[command(flatten)]
-    pub passphrase: BackupPassphrase,
-    /// Create the vault without a recovery passphrase (keyring only)
-    #[arg(long)]
-    pub no_passphrase: bool,
-    /// Do not use the OS keyring: the recovery passphrase is the only way in
-    #[arg(long, conflicts_with = "no_passphrase")]
-    pub no_keyring: bool,
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// The first line of `text`, without its line ending.
 fn first_line(text: &str) -> &str {

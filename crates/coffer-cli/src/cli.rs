@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -70,27 +70,27 @@ pub enum Command {
     #[command(subcommand)]
     Sync(SyncCommand),
     /// Run a command with credentials in its environment (never on argv or disk)
-    Exec(crate::workflow::ExecArgs),
+    Exec(ExecArgs),
     /// Print a credential as environment variable assignments
-    Env(crate::workflow::EnvArgs),
+    Env(EnvArgs),
     /// Render a template whose {{ coffer://NAME/FIELD }} references become values
-    Inject(crate::workflow::InjectArgs),
+    Inject(InjectArgs),
     /// AWS tool integration (credential_process)
-    Aws(crate::workflow::AwsArgs),
+    Aws(AwsArgs),
     /// Token helper for the Vault/OpenBao CLI (token_helper in ~/.vault)
-    VaultTokenHelper(crate::workflow::TokenHelperArgs),
+    VaultTokenHelper(TokenHelperArgs),
     /// Import credentials from files (AWS credentials, dotenv, JSON, CSV, KeePassXC, Bitwarden, 1Password)
-    Import(crate::transfer::ImportArgs),
+    Import(ImportArgs),
     /// Export credentials in plaintext (needs --plaintext)
-    Export(crate::transfer::ExportArgs),
+    Export(ExportArgs),
     /// Write an encrypted, self-contained backup, or verify one
-    Backup(crate::backup::BackupArgs),
+    Backup(BackupArgs),
     /// Restore a backup into a new vault
-    Restore(crate::backup::RestoreArgs),
+    Restore(RestoreArgs),
     /// Move plaintext credentials into the vault and rewrite the files to use Coffer
-    Migrate(crate::migrate::MigrateArgs),
+    Migrate(MigrateArgs),
     /// Find plaintext credentials in files
-    Scan(crate::migrate::ScanArgs),
+    Scan(ScanArgs),
     /// Check the keyring backend, the session and the vault, with fixes
     Doctor(JsonArg),
     /// List credential kinds and their fields
@@ -283,11 +283,11 @@ pub enum AuditCommand {
     /// Check the hash chain and its anchor: exit 0, or 6 naming the first bad entry
     Verify(JsonArg),
     /// Print the trail for shipping elsewhere (oldest first)
-    Export(ExportArgs),
+    Export(AuditExportArgs),
 }
 
 #[derive(Args, Debug)]
-pub struct ExportArgs {
+pub struct AuditExportArgs {
     /// Output format
     #[arg(long, value_parser = ["jsonl"], default_value = "jsonl")]
     pub format: String,
@@ -559,4 +559,269 @@ pub struct ResolveArgs {
 pub enum KeepArg {
     Local,
     Remote,
+}
+
+// The arguments of `backup.rs`'s commands.
+
+/// Where the backup passphrase comes from (never argv).
+#[derive(Args, Debug)]
+pub struct BackupPassphrase {
+    /// Read the backup passphrase from the first line of stdin
+    #[arg(long, conflicts_with = "backup_passphrase_file")]
+    pub passphrase_stdin: bool,
+    /// Read the backup passphrase from the first line of FILE
+    #[arg(long, value_name = "FILE")]
+    pub backup_passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub command: Option<BackupCommand>,
+    /// The backup file to write (refused if it exists, unless --force)
+    #[arg(value_name = "FILE", required = true)]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub passphrase: BackupPassphrase,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Decrypt a backup and check its structure and counts (no vault needed)
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The backup file
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub passphrase: BackupPassphrase,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup file
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub passphrase: BackupPassphrase,
+    /// Create the vault without a recovery passphrase (keyring only)
+    #[arg(long)]
+    pub no_passphrase: bool,
+    /// Do not use the OS keyring: the recovery passphrase is the only way in
+    #[arg(long, conflicts_with = "no_passphrase")]
+    pub no_keyring: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+// The arguments of `migrate.rs`'s commands.
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    #[command(subcommand)]
+    pub command: MigrateCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MigrateCommand {
+    /// Move the keys of every profile in the AWS credentials/config files into the vault and point
+    /// each profile at `coffer aws credential-process` (backs the files up first)
+    Aws(AwsMigrateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AwsMigrateArgs {
+    /// The shared credentials file [default: $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials]
+    #[arg(long, value_name = "FILE")]
+    pub credentials_file: Option<PathBuf>,
+    /// The config file [default: $AWS_CONFIG_FILE or ~/.aws/config]
+    #[arg(long, value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Each profile becomes the credential PREFIX<profile>
+    #[arg(long, default_value = "aws/", value_name = "PREFIX")]
+    pub prefix: String,
+    /// Show what would be stored and rewritten; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask before migrating (needed without a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Overwrite the backup of the original files with random bytes and delete it when done
+    #[arg(long)]
+    pub shred_backup: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Files and directories to scan
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print the findings as a JSON array
+    #[arg(long)]
+    pub json: bool,
+    /// Store every finding in the vault, in one transaction
+    #[arg(long)]
+    pub import: bool,
+    /// Name prefix of imported credentials
+    #[arg(long, default_value = "scan/", value_name = "PREFIX")]
+    pub prefix: String,
+    /// Leave out paths matching GLOB (`*`, `?`, `**`; without `/` it matches any path component)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
+
+// The arguments of `transfer.rs`'s commands.
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The file to import (at most 64 MiB)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The file's format
+    #[arg(long, value_parser = [
+        "aws-credentials", "dotenv", "json", "csv", "keepassxc-csv",
+        "bitwarden-json", "bitwarden-csv", "1password-csv",
+    ])]
+    pub format: String,
+    /// dotenv: one credential holding every variable, or one credential per variable
+    #[arg(long, value_parser = ["one", "per-variable"], default_value = "one")]
+    pub dotenv_mode: String,
+    /// dotenv (one credential): its name [default: the file name without leading dots and `.env`]
+    #[arg(long, value_name = "NAME", conflicts_with = "prefix")]
+    pub name: Option<String>,
+    /// Put P before every imported name (AWS profiles default to `aws/`)
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+    /// dotenv: the kind of the imported credentials [default: generic]
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// Environment of every imported credential
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Tag every imported credential (repeatable)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// What to do with a name that is taken; without it such an import is refused (exit 3)
+    #[arg(long, value_parser = ["skip", "rename", "overwrite"], value_name = "POLICY")]
+    pub on_duplicate: Option<String>,
+    /// Show what would be imported; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_parser = ["json", "csv", "dotenv"], default_value = "json")]
+    pub format: String,
+    /// Confirm that the output holds every secret value in plaintext
+    #[arg(long)]
+    pub plaintext: bool,
+    /// Write to FILE (created 0600) instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// Credentials to export [default: all]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+// The arguments of `workflow.rs`'s commands.
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Credentials to put in the command's environment
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Set VAR from FIELD (of the only credential, or NAME/FIELD); repeatable; wins over the defaults
+    #[arg(long = "env", value_name = "VAR=FIELD")]
+    pub env: Vec<String>,
+    /// Only the --env mappings, not the kind's default variables
+    #[arg(long)]
+    pub no_defaults: bool,
+    /// Replace variables already set in Coffer's own environment
+    #[arg(long = "override")]
+    pub override_env: bool,
+    /// Replace secret values the command prints (stdout, stderr) with <concealed by coffer>
+    #[arg(long)]
+    pub mask: bool,
+    /// The command and its arguments, after --
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum EnvFormat {
+    Sh,
+    Fish,
+    Dotenv,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct EnvArgs {
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    #[arg(long = "env", value_name = "VAR=FIELD")]
+    pub env: Vec<String>,
+    #[arg(long)]
+    pub no_defaults: bool,
+    #[arg(long, value_enum, default_value = "sh")]
+    pub format: EnvFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct InjectArgs {
+    /// Template file ('-' for stdin)
+    #[arg(short = 'i', long = "input", value_name = "TEMPLATE")]
+    pub input: PathBuf,
+    /// Write here (mode 0600, replaced atomically) instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct AwsArgs {
+    #[command(subcommand)]
+    pub command: AwsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AwsCommand {
+    /// Print the credential_process JSON for an aws-access-key credential
+    /// (in ~/.aws/config: credential_process = coffer aws credential-process NAME)
+    CredentialProcess { name: String },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TokenOp {
+    Get,
+    Store,
+    Erase,
+}
+
+#[derive(Args, Debug)]
+pub struct TokenHelperArgs {
+    /// get prints the token, store reads one on stdin, erase forgets it
+    #[arg(value_enum)]
+    pub op: TokenOp,
+    /// The credential [default: vault-cli/<host:port of VAULT_ADDR/BAO_ADDR>]
+    #[arg(long)]
+    pub name: Option<String>,
 }

@@ -52,7 +52,7 @@ fn init_logging() {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<Exit> {
-    let ctx = session::Context::from_cli(cli)?;
+    let ctx = session::Context::new(cli.vault.clone(), cli.passphrase_file.clone())?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let out: &mut dyn Write = &mut out;

@@ -6,53 +6,18 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use chrono::Utc;
-use clap::{Args, Subcommand};
 use coffer_core::audit::{Action, Event};
 use coffer_core::migrate::{self, Plan, Standing};
 use coffer_core::{paths, scan, Error};
 use serde_json::json;
 
+use crate::cli::{AwsMigrateArgs, MigrateArgs, MigrateCommand, ScanArgs};
 use crate::exit::Exit;
 use crate::output::print_json;
 use crate::session::Context;
 use crate::terminal;
 
 type Out<'a> = &'a mut dyn Write;
-
-#[derive(Args, Debug)]
-pub struct MigrateArgs {
-    #[command(subcommand)]
-    pub command: MigrateCommand,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum MigrateCommand {
-    /// Move the keys of every profile in the AWS credentials/config files into the vault and point
-    /// each profile at `coffer aws credential-process` (backs the files up first)
-    Aws(AwsMigrateArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct AwsMigrateArgs {
-    /// The shared credentials file [default: $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials]
-    #[arg(long, value_name = "FILE")]
-    pub credentials_file: Option<PathBuf>,
-    /// The config file [default: $AWS_CONFIG_FILE or ~/.aws/config]
-    #[arg(long, value_name = "FILE")]
-    pub config_file: Option<PathBuf>,
-    /// Each profile becomes the credential PREFIX<profile>
-    #[arg(long, default_value = "aws/", value_name = "PREFIX")]
-    pub prefix: String,
-    /// Show what would be stored and rewritten; change nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Do not ask before migrating (needed without a terminal)
-    #[arg(long)]
-    pub yes: bool,
-    /// Overwrite the backup of the original files with random bytes and delete it when done
-    #[arg(long)]
-    pub shred_backup: bool,
-}
 
 pub fn migrate(ctx: &Context, args: &MigrateArgs, out: Out) -> anyhow::Result<Exit> {
     match &args.command {
@@ -222,25 +187,6 @@ fn migrate_aws(ctx: &Context, a: &AwsMigrateArgs, out: Out) -> anyhow::Result<Ex
     }
     session.finish()?;
     Ok(Exit::Ok)
-}
-
-#[derive(Args, Debug)]
-pub struct ScanArgs {
-    /// Files and directories to scan
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-    /// Print the findings as a JSON array
-    #[arg(long)]
-    pub json: bool,
-    /// Store every finding in the vault, in one transaction
-    #[arg(long)]
-    pub import: bool,
-    /// Name prefix of imported credentials
-    #[arg(long, default_value = "scan/", value_name = "PREFIX")]
-    pub prefix: String,
-    /// Leave out paths matching GLOB (`*`, `?`, `**`; without `/` it matches any path component)
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
 }
 
 pub fn scan(ctx: &Context, args: &ScanArgs, out: Out) -> anyhow::Result<Exit> {

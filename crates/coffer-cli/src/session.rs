@@ -4,11 +4,8 @@
 use std::path::PathBuf;
 
 use chrono::Utc;
-use coffer_core::audit::Actor;
-use coffer_core::slot::SlotKind;
-use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, Vault};
+use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
 
-use crate::cli::Cli;
 use crate::exit::cannot_unlock;
 use crate::terminal;
 
@@ -18,14 +15,19 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn from_cli(cli: &Cli) -> anyhow::Result<Context> {
-        let vault_path = match &cli.vault {
-            Some(p) => p.clone(),
+    /// The vault at `vault` (else the default path), unlocked with the
+    /// passphrase in `passphrase_file` when the keyring cannot.
+    pub fn new(
+        vault: Option<PathBuf>,
+        passphrase_file: Option<PathBuf>,
+    ) -> anyhow::Result<Context> {
+        let vault_path = match vault {
+            Some(p) => p,
             None => paths::default_vault_path()?,
         };
         Ok(Context {
             vault_path,
-            passphrase_file: cli.passphrase_file.clone(),
+            passphrase_file,
         })
     }
 
@@ -40,67 +42,44 @@ impl Context {
         Ok(None)
     }
 
-    /// Opens the vault and unlocks it.
+    /// Opens the vault and unlocks it by the core's policy (the keyring,
+    /// then the recovery passphrase from --passphrase-file or a prompt).
     pub fn unlock(&self) -> anyhow::Result<Unlocked> {
-        let mut vault = Vault::open(&self.vault_path)?;
-        vault.set_actor(Actor::current("cli"));
-        let info = vault.info()?;
-        let has_keyring = info.slots.iter().any(|s| s.kind == SlotKind::Keyring);
-        let has_passphrase = info.slots.iter().any(|s| s.kind == SlotKind::Passphrase);
-        let mut keyring_problem = None;
-        let mut sealer = None;
-        if has_keyring {
-            match SecretService::connect() {
-                Ok(service) => match vault.unlock_with_keyring(&service, Utc::now()) {
-                    Ok(report) => {
-                        tell(&report);
-                        return Ok(Unlocked {
-                            vault,
-                            sealer: Some(service),
-                        });
-                    }
-                    Err(e @ (Error::Keyring(_) | Error::CannotUnlock { .. })) => {
-                        sealer = Some(service);
-                        keyring_problem = Some(e.to_string());
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-                Err(e) => keyring_problem = Some(format!("OS keyring: {e}")),
+        // The passphrase source fails with the CLI's own error (its exit
+        // code); the core only learns that no passphrase came.
+        let mut input_failed = None;
+        let mut ask = || match self.passphrase("Recovery passphrase: ") {
+            Ok(p) => Ok(p),
+            Err(e) => {
+                input_failed = Some(e);
+                Err(Error::Failure {
+                    what: "the recovery passphrase could not be read".into(),
+                })
             }
-        }
-        if !has_passphrase {
-            let _ = vault.record_failed_unlock(
-                "the keyring could not unlock it and it has no passphrase",
-                Utc::now(),
-            );
-            let why = keyring_problem.unwrap_or_else(|| "it has no way in".into());
-            return Err(cannot_unlock(format!(
-                "cannot unlock the vault at {}: {why}; this vault has no recovery passphrase, so only its keyring entry opens it",
-                self.vault_path.display()
-            ))
-            .into());
-        }
-        if let Some(problem) = &keyring_problem {
-            tracing::info!("keyring unlock failed, trying the passphrase: {problem}");
-        }
-        let Some(passphrase) = self.passphrase("Recovery passphrase: ")? else {
-            let _ = vault.record_failed_unlock(
-                "the keyring could not unlock it and no passphrase was given",
-                Utc::now(),
-            );
-            let why = keyring_problem
-                .map(|p| format!("{p}; "))
-                .unwrap_or_default();
-            return Err(cannot_unlock(format!(
-                "cannot unlock the vault at {}: {why}give the recovery passphrase with --passphrase-file FILE (or run on a terminal to be prompted)",
-                self.vault_path.display()
-            ))
-            .into());
         };
-        // A wrong passphrase is recorded by the core itself.
-        let report = vault.unlock_with_passphrase(&passphrase, Utc::now())?;
-        tell(&report);
-        Ok(Unlocked { vault, sealer })
+        let result = Vault::open_unlocked(
+            &self.vault_path,
+            "cli",
+            UnlockWith::KeyringThenPassphrase { ask: &mut ask },
+            Utc::now(),
+        );
+        if let Some(e) = input_failed {
+            return Err(e);
+        }
+        let unlocked = result.map_err(|e| match e {
+            Error::NoWayIn {
+                passphrase_slot: true,
+                ..
+            } => anyhow::Error::new(cannot_unlock(format!(
+                "{e}: give it with --passphrase-file FILE (or run on a terminal to be prompted)"
+            ))),
+            e => e.into(),
+        })?;
+        tell(&unlocked.report);
+        Ok(Unlocked {
+            vault: unlocked.vault,
+            sealer: unlocked.sealer,
+        })
     }
 }
 

@@ -2,65 +2,22 @@
 //! report or the file out. Parsing, validation, duplicate handling and the
 //! audit live in `coffer_core::transfer`.
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::Context as _;
 use chrono::Utc;
-use clap::Args;
 use coffer_core::transfer::{
     self, DotenvMode, ExportFormat, Format, OnDuplicate, Outcome, Overrides, ParseOptions, Report,
 };
-use coffer_core::Kind;
+use coffer_core::{fsx, Kind};
 use serde_json::{json, Value};
 
+use crate::cli::{ExportArgs, ImportArgs};
 use crate::exit::{usage, CliError, Exit};
 use crate::output::print_json;
 use crate::session::Context;
 
 type Out<'a> = &'a mut dyn Write;
-
-#[derive(Args, Debug)]
-pub struct ImportArgs {
-    /// The file to import (at most 64 MiB)
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    /// The file's format
-    #[arg(long, value_parser = [
-        "aws-credentials", "dotenv", "json", "csv", "keepassxc-csv",
-        "bitwarden-json", "bitwarden-csv", "1password-csv",
-    ])]
-    pub format: String,
-    /// dotenv: one credential holding every variable, or one credential per variable
-    #[arg(long, value_parser = ["one", "per-variable"], default_value = "one")]
-    pub dotenv_mode: String,
-    /// dotenv (one credential): its name [default: the file name without leading dots and `.env`]
-    #[arg(long, value_name = "NAME", conflicts_with = "prefix")]
-    pub name: Option<String>,
-    /// Put P before every imported name (AWS profiles default to `aws/`)
-    #[arg(long, value_name = "P")]
-    pub prefix: Option<String>,
-    /// dotenv: the kind of the imported credentials [default: generic]
-    #[arg(long, value_name = "KIND")]
-    pub kind: Option<String>,
-    /// Environment of every imported credential
-    #[arg(long, value_name = "ENV")]
-    pub env: Option<String>,
-    /// Tag every imported credential (repeatable)
-    #[arg(long = "tag", value_name = "TAG")]
-    pub tags: Vec<String>,
-    /// What to do with a name that is taken; without it such an import is refused (exit 3)
-    #[arg(long, value_parser = ["skip", "rename", "overwrite"], value_name = "POLICY")]
-    pub on_duplicate: Option<String>,
-    /// Show what would be imported; write nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Print the report as JSON
-    #[arg(long)]
-    pub json: bool,
-}
 
 pub fn import(ctx: &Context, args: &ImportArgs, out: Out) -> anyhow::Result<Exit> {
     let format: Format = args.format.parse()?;
@@ -210,25 +167,6 @@ fn print_report(out: Out, report: &Report) -> std::io::Result<()> {
     Ok(())
 }
 
-#[derive(Args, Debug)]
-pub struct ExportArgs {
-    /// Output format
-    #[arg(long, value_parser = ["json", "csv", "dotenv"], default_value = "json")]
-    pub format: String,
-    /// Confirm that the output holds every secret value in plaintext
-    #[arg(long)]
-    pub plaintext: bool,
-    /// Write to FILE (created 0600) instead of stdout
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Replace FILE if it exists
-    #[arg(long, requires = "output")]
-    pub force: bool,
-    /// Credentials to export [default: all]
-    #[arg(value_name = "NAME")]
-    pub names: Vec<String>,
-}
-
 pub fn export(ctx: &Context, args: &ExportArgs, out: Out) -> anyhow::Result<Exit> {
     if !args.plaintext {
         return Err(usage(
@@ -274,55 +212,22 @@ pub fn export(ctx: &Context, args: &ExportArgs, out: Out) -> anyhow::Result<Exit
     Ok(Exit::Ok)
 }
 
-/// Writes `bytes` to `path` with mode 0600: into a new temporary file beside
-/// it, then linked into place (refused if it exists) or, with `force`,
-/// renamed over it. A failure leaves no partial file at `path`.
+/// Writes the export to `path` through the core's private-file writer
+/// (0600, whole or not at all); an existing file is replaced only with `force`.
 fn write_private(path: &Path, bytes: &[u8], force: bool) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
+    let replace = if force {
+        fsx::Replace::Always
+    } else {
+        fsx::Replace::Never
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| usage(format!("{} is not a file name", path.display())))?;
-    let temp = dir.join(format!(
-        ".{}.coffer-{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> anyhow::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-            .with_context(|| format!("cannot create {}", temp.display()))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot write {}", temp.display()))?;
-        if force {
-            std::fs::rename(&temp, path)
-                .with_context(|| format!("cannot replace {}", path.display()))?;
-        } else {
-            std::fs::hard_link(&temp, path).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    anyhow::Error::new(CliError {
-                        exit: Exit::Failure,
-                        message: format!(
-                            "{} exists; refusing to overwrite it (pass --force to replace it)",
-                            path.display()
-                        ),
-                    })
-                } else {
-                    anyhow::Error::new(e).context(format!("cannot create {}", path.display()))
-                }
-            })?;
-            std::fs::remove_file(&temp).ok();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        std::fs::remove_file(&temp).ok();
+    match fsx::write_private(path, bytes, replace, "write the export") {
+        Err(coffer_core::Error::FileExists { path }) => Err(anyhow::Error::new(CliError {
+            exit: Exit::Failure,
+            message: format!(
+                "{} exists; refusing to overwrite it (pass --force to replace it)",
+                path.display()
+            ),
+        })),
+        other => Ok(other?),
     }
-    result
 }

@@ -5,103 +5,23 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
 use chrono::{SecondsFormat, Utc};
-use clap::{Args, Subcommand, ValueEnum};
 use coffer_core::audit::Action;
 use coffer_core::envmap::{self, EnvVar};
 use coffer_core::{Credential, Draft, Kind, Patch, SecretValue, Secrets};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
+use crate::cli::{
+    AwsArgs, AwsCommand, EnvArgs, EnvFormat, ExecArgs, InjectArgs, TokenHelperArgs, TokenOp,
+};
 use crate::exit::{usage, Exit};
 use crate::session::Context;
 
 type Out<'a> = &'a mut dyn Write;
-
-#[derive(Args, Debug)]
-pub struct ExecArgs {
-    /// Credentials to put in the command's environment
-    #[arg(required = true, value_name = "NAME")]
-    pub names: Vec<String>,
-    /// Set VAR from FIELD (of the only credential, or NAME/FIELD); repeatable; wins over the defaults
-    #[arg(long = "env", value_name = "VAR=FIELD")]
-    pub env: Vec<String>,
-    /// Only the --env mappings, not the kind's default variables
-    #[arg(long)]
-    pub no_defaults: bool,
-    /// Replace variables already set in Coffer's own environment
-    #[arg(long = "override")]
-    pub override_env: bool,
-    /// Replace secret values the command prints (stdout, stderr) with <concealed by coffer>
-    #[arg(long)]
-    pub mask: bool,
-    /// The command and its arguments, after --
-    #[arg(last = true, required = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum EnvFormat {
-    Sh,
-    Fish,
-    Dotenv,
-    Json,
-}
-
-#[derive(Args, Debug)]
-pub struct EnvArgs {
-    #[arg(required = true, value_name = "NAME")]
-    pub names: Vec<String>,
-    #[arg(long = "env", value_name = "VAR=FIELD")]
-    pub env: Vec<String>,
-    #[arg(long)]
-    pub no_defaults: bool,
-    #[arg(long, value_enum, default_value = "sh")]
-    pub format: EnvFormat,
-}
-
-#[derive(Args, Debug)]
-pub struct InjectArgs {
-    /// Template file ('-' for stdin)
-    #[arg(short = 'i', long = "input", value_name = "TEMPLATE")]
-    pub input: PathBuf,
-    /// Write here (mode 0600, replaced atomically) instead of stdout
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-pub struct AwsArgs {
-    #[command(subcommand)]
-    pub command: AwsCommand,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AwsCommand {
-    /// Print the credential_process JSON for an aws-access-key credential
-    /// (in ~/.aws/config: credential_process = coffer aws credential-process NAME)
-    CredentialProcess { name: String },
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum TokenOp {
-    Get,
-    Store,
-    Erase,
-}
-
-#[derive(Args, Debug)]
-pub struct TokenHelperArgs {
-    /// get prints the token, store reads one on stdin, erase forgets it
-    #[arg(value_enum)]
-    pub op: TokenOp,
-    /// The credential [default: vault-cli/<host:port of VAULT_ADDR/BAO_ADDR>]
-    #[arg(long)]
-    pub name: Option<String>,
-}
 
 fn parse_mappings(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     raw.iter()
@@ -411,42 +331,6 @@ pub fn env(ctx: &Context, args: &EnvArgs, out: Out) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Writes `data` to `path` with mode 0600, atomically (a temp file in the
-/// same directory, then a rename).
-fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let mut suffix = [0u8; 6];
-    coffer_core::crypto::random_bytes(&mut suffix)?;
-    let temp = dir.join(format!(".{name}.coffer-{}", hex_of(&suffix)));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(anyhow::anyhow!("cannot write {}: {e}", path.display()));
-    }
-    Ok(())
-}
-
-fn hex_of(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 pub fn inject(ctx: &Context, args: &InjectArgs, out: Out) -> anyhow::Result<Exit> {
     let template = if args.input.as_os_str() == "-" {
         let mut s = String::new();
@@ -484,7 +368,12 @@ pub fn inject(ctx: &Context, args: &InjectArgs, out: Out) -> anyhow::Result<Exit
         .map_err(|e| usage(format!("{}: {e}", args.input.display())))?;
     match &args.output {
         Some(path) => {
-            write_private(path, rendered.as_bytes())?;
+            coffer_core::fsx::write_private(
+                path,
+                rendered.as_bytes(),
+                coffer_core::fsx::Replace::Always,
+                "write",
+            )?;
             eprintln!(
                 "coffer: wrote {} ({} reference{} filled, mode 0600)",
                 path.display(),

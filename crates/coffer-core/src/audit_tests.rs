@@ -11,8 +11,9 @@ use crate::crypto::KdfParams;
 use crate::kind::Kind;
 use crate::seal::memory::MemorySealer;
 use crate::secret::SecretValue;
-use crate::vault::CreateOptions;
+use crate::vault::{CreateOptions, Vault};
 use crate::{ErrorClass, Patch};
+use chrono::TimeZone;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)

@@ -75,7 +75,7 @@ pub struct CredentialMeta {
     pub rotated_at: Option<DateTime<Utc>>,
     /// This credential's own rotation policy, overriding every other.
     #[serde(default)]
-    pub policy: Option<crate::rotation::Policy>,
+    pub policy: Option<crate::policy::Policy>,
     /// Set by an emergency revoke: the value must be treated as leaked.
     #[serde(default)]
     pub compromised_at: Option<DateTime<Utc>>,
@@ -117,7 +117,7 @@ pub struct Draft {
     pub values: BTreeMap<String, SecretValue>,
     pub expires_at: Option<DateTime<Utc>>,
     pub rotated_at: Option<DateTime<Utc>>,
-    pub policy: Option<crate::rotation::Policy>,
+    pub policy: Option<crate::policy::Policy>,
 }
 
 impl Draft {
@@ -196,13 +196,16 @@ pub struct Patch {
     pub env: Option<Option<String>>,
     pub add_tags: Vec<String>,
     pub remove_tags: Vec<String>,
+    /// The whole set of tags after the change (an editor's form), applied
+    /// before `add_tags`/`remove_tags`.
+    pub tags: Option<Vec<String>>,
     pub notes: Option<Option<String>>,
     pub fields: BTreeMap<String, String>,
     pub values: BTreeMap<String, SecretValue>,
     pub unset: Vec<String>,
     pub expires_at: Option<Option<DateTime<Utc>>>,
     pub rotated_at: Option<Option<DateTime<Utc>>>,
-    pub policy: Option<Option<crate::rotation::Policy>>,
+    pub policy: Option<Option<crate::policy::Policy>>,
     pub compromised_at: Option<Option<DateTime<Utc>>>,
     /// Refuse the change unless the stored credential is at this version.
     pub expected_version: Option<u64>,
@@ -222,6 +225,9 @@ impl Patch {
         }
         if let Some(env) = &self.env {
             meta.env = env.clone();
+        }
+        if let Some(tags) = &self.tags {
+            meta.tags = tags.clone();
         }
         meta.tags.retain(|t| !self.remove_tags.contains(t));
         meta.tags.extend(self.add_tags.iter().cloned());

@@ -149,6 +149,18 @@ impl Opener {
     }
 }
 
+/// Associated data made of `parts`, each prefixed with its length (u32 BE),
+/// so where one part ends and the next begins is bound too. Every envelope's
+/// associated data is built by this one function.
+pub fn aad(parts: &[&[u8]]) -> Vec<u8> {
+    let mut a = Vec::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+    for part in parts {
+        a.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        a.extend_from_slice(part);
+    }
+    a
+}
+
 fn envelope_aad(version: u8, aad: &[u8]) -> Vec<u8> {
     let mut full = Vec::with_capacity(aad.len() + 1);
     full.push(version);

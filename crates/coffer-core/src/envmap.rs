@@ -181,7 +181,7 @@ pub fn pick<'a>(
     reference: &str,
     creds: &'a [(Credential, Secrets)],
 ) -> Result<(&'a Credential, &'a Secrets, String)> {
-    let bad = |why: String| Error::invalid(format!("--env reference '{reference}'"), why);
+    let bad = |why: String| Error::invalid(format!("env reference '{reference}'"), why);
     if let Some((name, field)) = reference.rsplit_once('/') {
         if let Some((c, s)) = creds.iter().find(|(c, _)| c.meta.name == name) {
             return Ok((c, s, field.to_owned()));
@@ -236,7 +236,7 @@ pub fn variables(
         let (c, s, field) = pick(reference, creds)?;
         let (value, secret) = value_of(c, s, &field).ok_or_else(|| {
             Error::invalid(
-                format!("--env {var}={reference}"),
+                format!("env mapping {var}={reference}"),
                 format!("credential '{}' has no field '{field}'", c.meta.name),
             )
         })?;

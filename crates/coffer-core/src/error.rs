@@ -36,6 +36,16 @@ pub enum Error {
     #[error("cannot unlock the vault: {reason}")]
     CannotUnlock { reason: String },
 
+    /// Every way in the caller offered failed or was missing.
+    #[error("{}", no_way_in(path, keyring.as_deref(), *passphrase_slot))]
+    NoWayIn {
+        path: PathBuf,
+        /// Why the keyring did not open it, if it was tried.
+        keyring: Option<String>,
+        /// Whether the vault has a recovery passphrase (which was not given).
+        passphrase_slot: bool,
+    },
+
     #[error("the vault is locked; unlock it first")]
     Locked,
 
@@ -87,8 +97,27 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{path} exists; refusing to overwrite it")]
+    FileExists { path: PathBuf },
+
     #[error("{what}")]
     Failure { what: String },
+}
+
+fn no_way_in(path: &std::path::Path, keyring: Option<&str>, passphrase_slot: bool) -> String {
+    let path = path.display();
+    match (keyring, passphrase_slot) {
+        (keyring, false) => format!(
+            "cannot unlock the vault at {path}: {}; this vault has no recovery passphrase, so only its keyring entry opens it",
+            keyring.unwrap_or("it has no way in")
+        ),
+        (Some(keyring), true) => format!(
+            "cannot unlock the vault at {path}: {keyring}; the recovery passphrase is needed and none was given"
+        ),
+        (None, true) => format!(
+            "cannot unlock the vault at {path}: the recovery passphrase is needed and none was given"
+        ),
+    }
 }
 
 /// What kind of failure an error is; the CLI maps it to its exit code and
@@ -119,6 +148,7 @@ impl Error {
             Error::Integrity { .. } => ErrorClass::Integrity,
             Error::WrongPassphrase
             | Error::CannotUnlock { .. }
+            | Error::NoWayIn { .. }
             | Error::Locked
             | Error::Keyring(_) => ErrorClass::CannotUnlock,
             Error::Invalid { .. } => ErrorClass::InvalidInput,
@@ -131,6 +161,7 @@ impl Error {
             | Error::ReadOnly { .. }
             | Error::Database { .. }
             | Error::Io { .. }
+            | Error::FileExists { .. }
             | Error::Failure { .. } => ErrorClass::Failure,
         }
     }

@@ -22,6 +22,7 @@ use crate::crypto::{self, KdfParams};
 use crate::kind::Kind;
 use crate::rotation::run::{Guide, Step};
 use crate::rotation::{self, Policy, Scope};
+use crate::sealed::{Place, RecordPart, RunPart};
 use crate::secret::{Key32, SecretValue};
 use crate::slot::{self, SlotKind};
 use crate::sync::{Spec, VaultAuth, VaultSpec};
@@ -92,25 +93,113 @@ fn compute_vectors() -> Vectors {
     let (backup_key, backup_check) =
         backup::derive(&SecretValue::from(BACKUP_PASSPHRASE), KdfParams::MIN, &SALT).expect("kdf");
     let backup_header = [0x99u8; 89];
-    let name_key = crypto::derive_subkey(&vk, &VAULT_ID, crate::vault::NAME_INDEX_LABEL).expect("hkdf");
+    let name_key =
+        crypto::derive_subkey(&vk, &VAULT_ID, crate::keys::NAME_INDEX_LABEL).expect("hkdf");
     let audit_key = crypto::derive_subkey(&vk, &VAULT_ID, audit::AUDIT_LABEL).expect("hkdf");
     let anchor_key = crypto::derive_subkey(&vk, &VAULT_ID, audit::ANCHOR_LABEL).expect("hkdf");
     let meta = br#"{"name":"aws/prod/deploy","kind":"aws-access-key"}"#;
     let secrets = br#"{"secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#;
-    let link_mac = audit::link(&audit_key, &[0u8; 32], 7, 1_764_590_400_000, Some(&CREDENTIAL), b"body");
+    let link_mac = audit::link(
+        &audit_key,
+        &[0u8; 32],
+        7,
+        1_764_590_400_000,
+        Some(&CREDENTIAL),
+        b"body",
+    );
 
     let envelopes = vec![
-        envelope("record meta", &vk, crate::vault::record_aad(&VAULT_ID, &id, 3, "meta"), meta),
-        envelope("record secrets", &vk, crate::vault::record_aad(&VAULT_ID, &id, 3, "secrets"), secrets),
-        envelope("slot keyring", &kek, slot::aad(&VAULT_ID, SlotKind::Keyring, &[slot::SLOT_V1]), vk.expose_secret()),
-        envelope("slot passphrase", &pass_kek, slot::aad(&VAULT_ID, SlotKind::Passphrase, &pass_header), vk.expose_secret()),
-        envelope("audit body", &vk, audit::body_aad(&VAULT_ID), br#"{"seq":1,"action":"unlock"}"#),
-        envelope("setting", &vk, crate::settings::aad(&VAULT_ID, "rotation-policies"), br#"{"kinds":{}}"#),
-        envelope("sync link", &vk, crate::sync::link::aad(&VAULT_ID, "0123456789abcdef", &LINK), br#"{"key":"aws/prod/deploy"}"#),
-        envelope("rotation state", &vk, rotation::run::aad(&VAULT_ID, &RUN, "state"), br#"{"step":"verify"}"#),
-        envelope("rotation pending", &vk, rotation::run::aad(&VAULT_ID, &RUN, "pending"), secrets),
-        envelope("backup chunk 0 of 2", &backup_key, backup::chunk_aad(&backup_header, 0, false), b"first chunk"),
-        envelope("backup chunk 1 of 2 (last)", &backup_key, backup::chunk_aad(&backup_header, 1, true), b"last chunk"),
+        envelope(
+            "record meta",
+            &vk,
+            Place::Record {
+                id: &id.0,
+                version: 3,
+                part: RecordPart::Meta,
+            }
+            .aad(&VAULT_ID),
+            meta,
+        ),
+        envelope(
+            "record secrets",
+            &vk,
+            Place::Record {
+                id: &id.0,
+                version: 3,
+                part: RecordPart::Secrets,
+            }
+            .aad(&VAULT_ID),
+            secrets,
+        ),
+        envelope(
+            "slot keyring",
+            &kek,
+            slot::aad(&VAULT_ID, SlotKind::Keyring, &[slot::SLOT_V1]),
+            vk.expose_secret(),
+        ),
+        envelope(
+            "slot passphrase",
+            &pass_kek,
+            slot::aad(&VAULT_ID, SlotKind::Passphrase, &pass_header),
+            vk.expose_secret(),
+        ),
+        envelope(
+            "audit body",
+            &vk,
+            Place::AuditBody.aad(&VAULT_ID),
+            br#"{"seq":1,"action":"unlock"}"#,
+        ),
+        envelope(
+            "setting",
+            &vk,
+            Place::Setting {
+                key: "rotation-policies",
+            }
+            .aad(&VAULT_ID),
+            br#"{"kinds":{}}"#,
+        ),
+        envelope(
+            "sync link",
+            &vk,
+            Place::SyncLink {
+                remote_id: "0123456789abcdef",
+                id: &LINK,
+            }
+            .aad(&VAULT_ID),
+            br#"{"key":"aws/prod/deploy"}"#,
+        ),
+        envelope(
+            "rotation state",
+            &vk,
+            Place::Rotation {
+                run: &RUN,
+                part: RunPart::State,
+            }
+            .aad(&VAULT_ID),
+            br#"{"step":"verify"}"#,
+        ),
+        envelope(
+            "rotation pending",
+            &vk,
+            Place::Rotation {
+                run: &RUN,
+                part: RunPart::Pending,
+            }
+            .aad(&VAULT_ID),
+            secrets,
+        ),
+        envelope(
+            "backup chunk 0 of 2",
+            &backup_key,
+            backup::chunk_aad(&backup_header, 0, false),
+            b"first chunk",
+        ),
+        envelope(
+            "backup chunk 1 of 2 (last)",
+            &backup_key,
+            backup::chunk_aad(&backup_header, 1, true),
+            b"last chunk",
+        ),
     ];
     let mut values = BTreeMap::new();
     let mut put = |k: &str, v: &[u8]| {
@@ -119,15 +208,30 @@ fn compute_vectors() -> Vectors {
     put("subkey name-index", name_key.expose_secret());
     put("subkey audit", audit_key.expose_secret());
     put("subkey audit-anchor", anchor_key.expose_secret());
-    put("passphrase kek (argon2id m=19456 t=2 p=1)", pass_kek.expose_secret());
-    put("name index of aws/prod/deploy", &crypto::mac(&name_key, &[b"aws/prod/deploy"]));
+    put(
+        "passphrase kek (argon2id m=19456 t=2 p=1)",
+        pass_kek.expose_secret(),
+    );
+    put(
+        "name index of aws/prod/deploy",
+        &crypto::mac(&name_key, &[b"aws/prod/deploy"]),
+    );
     put("audit link (seq 7)", &link_mac);
-    put("anchor tag (seq 7)", audit::anchor_tag(&anchor_key, 7, &link_mac).as_bytes());
+    put(
+        "anchor tag (seq 7)",
+        audit::anchor_tag(&anchor_key, 7, &link_mac).as_bytes(),
+    );
     put("slot header passphrase", &pass_header);
-    put("slot checksum keyring", &slot::checksum(SlotKind::Keyring, &[slot::SLOT_V1, 1, 2, 3]));
+    put(
+        "slot checksum keyring",
+        &slot::checksum(SlotKind::Keyring, &[slot::SLOT_V1, 1, 2, 3]),
+    );
     put("backup data key", backup_key.expose_secret());
     put("backup key check", &backup_check);
-    put("backup header checksum", &backup::header_checksum(&backup_header[..57]));
+    put(
+        "backup header checksum",
+        &backup::header_checksum(&backup_header[..57]),
+    );
     Vectors { envelopes, values }
 }
 
@@ -144,14 +248,24 @@ fn known_answer_vectors_re_encode_byte_for_byte() {
     // And every stored envelope opens to its plaintext under its AAD, and
     // fails under any other vector's AAD.
     for v in &stored.envelopes {
-        let key = Key32::from_bytes(hex::decode(&v.key).expect("hex").try_into().expect("32 bytes"));
+        let key = Key32::from_bytes(
+            hex::decode(&v.key)
+                .expect("hex")
+                .try_into()
+                .expect("32 bytes"),
+        );
         let aad = hex::decode(&v.aad).expect("hex");
         let env = hex::decode(&v.envelope).expect("hex");
         let plain = crypto::open(&key, &aad, &env, &v.name).expect("open");
         assert_eq!(hex::encode(&*plain), v.plaintext, "{}", v.name);
         for other in stored.envelopes.iter().filter(|o| o.aad != v.aad) {
             let aad = hex::decode(&other.aad).expect("hex");
-            assert!(crypto::open(&key, &aad, &env, &v.name).is_err(), "{} opened under {}'s AAD", v.name, other.name);
+            assert!(
+                crypto::open(&key, &aad, &env, &v.name).is_err(),
+                "{} opened under {}'s AAD",
+                v.name,
+                other.name
+            );
         }
     }
 }
@@ -185,8 +299,14 @@ impl Guide for StopBeforeVerify {
 
 fn draft(name: &str, kind: Kind, fields: &[(&str, &str)], values: &[(&str, &str)]) -> Draft {
     let mut d = Draft::new(name, kind);
-    d.fields = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    d.values = values.iter().map(|(k, v)| ((*k).to_owned(), SecretValue::from(*v))).collect();
+    d.fields = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    d.values = values
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), SecretValue::from(*v)))
+        .collect();
     d
 }
 
@@ -221,7 +341,10 @@ fn write_golden_fixtures() {
     let mut aws = draft(
         "aws/prod/deploy",
         Kind::AwsAccessKey,
-        &[("access_key_id", "AKIAGOLDENKEY0000001"), ("region", "eu-west-1")],
+        &[
+            ("access_key_id", "AKIAGOLDENKEY0000001"),
+            ("region", "eu-west-1"),
+        ],
         &[("secret_access_key", "golden-secret-v1")],
     );
     aws.env = Some("prod".into());
@@ -231,36 +354,61 @@ fn write_golden_fixtures() {
     let mut db = draft(
         "db/staging/main",
         Kind::DbPassword,
-        &[("host", "db.internal"), ("port", "5432"), ("user", "app"), ("database", "main")],
+        &[
+            ("host", "db.internal"),
+            ("port", "5432"),
+            ("user", "app"),
+            ("database", "main"),
+        ],
         &[("password", "golden-db-password-1")],
     );
     db.env = Some("staging".into());
     db.expires_at = Some(t(30, 0));
     v.add(db, t(1, 11)).expect("add db");
     v.add(
-        draft("vault/ci-token", Kind::VaultToken, &[], &[("token", "hvs.golden-token")]),
+        draft(
+            "vault/ci-token",
+            Kind::VaultToken,
+            &[],
+            &[("token", "hvs.golden-token")],
+        ),
         t(1, 12),
     )
     .expect("add token");
     v.add(
-        draft("notes/ünïcode ☃", Kind::Generic, &[("where", "here")], &[("value", "línea1\nlínea2 \"quoted\"")]),
+        draft(
+            "notes/ünïcode ☃",
+            Kind::Generic,
+            &[("where", "here")],
+            &[("value", "línea1\nlínea2 \"quoted\"")],
+        ),
         t(1, 13),
     )
     .expect("add generic");
-    v.add(draft("api/removed", Kind::ApiKey, &[], &[("key", "gone")]), t(1, 14))
-        .expect("add removed");
+    v.add(
+        draft("api/removed", Kind::ApiKey, &[], &[("key", "gone")]),
+        t(1, 14),
+    )
+    .expect("add removed");
     // History: aws/prod/deploy reaches version 3.
     for (i, secret) in ["golden-secret-v2", "golden-secret-v3"].iter().enumerate() {
         let mut patch = Patch::default();
-        patch.values.insert("secret_access_key".into(), SecretValue::from(*secret));
+        patch
+            .values
+            .insert("secret_access_key".into(), SecretValue::from(*secret));
         if i == 1 {
             patch.add_tags = vec!["rotated".into()];
         }
-        v.update("aws/prod/deploy", &patch, t(2 + i as u32, 10)).expect("update");
+        v.update("aws/prod/deploy", &patch, t(2 + i as u32, 10))
+            .expect("update");
     }
     v.remove("api/removed", t(4, 10)).expect("remove");
-    v.set_policy(&Scope::Kind(Kind::DbPassword), Some(Policy::new(20, 5).expect("policy")), t(4, 11))
-        .expect("policy");
+    v.set_policy(
+        &Scope::Kind(Kind::DbPassword),
+        Some(Policy::new(20, 5).expect("policy")),
+        t(4, 11),
+    )
+    .expect("policy");
     v.add_remote(
         "team",
         "coffer/",
@@ -292,7 +440,10 @@ fn write_golden_fixtures() {
         t(5, 10),
     )
     .expect("rotate");
-    assert!(matches!(outcome, rotation::run::Outcome::Waiting { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, rotation::run::Outcome::Waiting { .. }),
+        "{outcome:?}"
+    );
     backup::write(
         &v,
         &out.join("backup.cfb"),
@@ -306,8 +457,11 @@ fn write_golden_fixtures() {
     v.close().expect("close");
     // One failed unlock waits in audit_pending.
     let mut v = Vault::open(&path).expect("open");
-    assert!(v.unlock_with_passphrase(&SecretValue::from("wrong"), t(5, 13)).is_err());
-    v.record_failed_unlock("wrong passphrase", t(5, 13)).expect("failed unlock");
+    assert!(v
+        .unlock_with_passphrase(&SecretValue::from("wrong"), t(5, 13))
+        .is_err());
+    v.record_failed_unlock("wrong passphrase", t(5, 13))
+        .expect("failed unlock");
     v.close().expect("close");
     assert!(!dir.path().join("vault.sqlite-wal").exists());
     std::fs::copy(&path, out.join("vault.sqlite")).expect("copy vault");
@@ -319,7 +473,11 @@ fn golden_vault() -> (TempDir, PathBuf) {
     let dir = TempDir::new().expect("tempdir");
     let path = dir.path().join("vault.sqlite");
     std::fs::copy(fixtures().join("vault.sqlite"), &path).expect("copy vault");
-    std::fs::copy(fixtures().join("vault.sqlite.anchor"), audit::anchor_path(&path)).expect("copy anchor");
+    std::fs::copy(
+        fixtures().join("vault.sqlite.anchor"),
+        audit::anchor_path(&path),
+    )
+    .expect("copy anchor");
     (dir, path)
 }
 
@@ -333,14 +491,19 @@ fn the_v2_golden_vault_opens_with_every_value() {
     let (_dir, path) = golden_vault();
     let mut v = Vault::open(&path).expect("open");
     let info = v.info().expect("info");
-    let backup = Backup::open(&fixtures().join("backup.cfb"), &SecretValue::from(BACKUP_PASSPHRASE))
-        .expect("open backup");
+    let backup = Backup::open(
+        &fixtures().join("backup.cfb"),
+        &SecretValue::from(BACKUP_PASSPHRASE),
+    )
+    .expect("open backup");
     assert_eq!(info.vault_id, backup.summary().vault_id);
     assert_eq!(info.created_at, t(1, 9));
     assert_eq!(info.slots.len(), 1);
     assert_eq!(info.slots[0].kind, SlotKind::Passphrase);
     assert_eq!(info.slots[0].kdf, Some(KdfParams::MIN));
-    assert!(v.unlock_with_passphrase(&SecretValue::from("wrong"), t(6, 8)).is_err());
+    assert!(v
+        .unlock_with_passphrase(&SecretValue::from("wrong"), t(6, 8))
+        .is_err());
     let report = v
         .unlock_with_passphrase(&SecretValue::from(VAULT_PASSPHRASE), t(6, 9))
         .expect("unlock");
@@ -348,8 +511,21 @@ fn the_v2_golden_vault_opens_with_every_value() {
     // and one recorded explicitly), and the wrong guess just above.
     assert_eq!(report.failed_attempts, 3, "the failed unlocks stored in the file");
 
-    let names: Vec<String> = v.list().expect("list").into_iter().map(|c| c.meta.name).collect();
-    assert_eq!(names, ["aws/prod/deploy", "db/staging/main", "notes/ünïcode ☃", "vault/ci-token"]);
+    let names: Vec<String> = v
+        .list()
+        .expect("list")
+        .into_iter()
+        .map(|c| c.meta.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "aws/prod/deploy",
+            "db/staging/main",
+            "notes/ünïcode ☃",
+            "vault/ci-token"
+        ]
+    );
 
     let aws = v.get("aws/prod/deploy").expect("get");
     assert_eq!(aws.version, 3);
@@ -361,7 +537,10 @@ fn the_v2_golden_vault_opens_with_every_value() {
     assert_eq!(aws.meta.fields["region"], "eu-west-1");
     assert_eq!(aws.created_at, t(1, 10));
     assert_eq!(aws.updated_at, t(3, 10));
-    assert_eq!(secret(&v, "aws/prod/deploy", "secret_access_key"), "golden-secret-v3");
+    assert_eq!(
+        secret(&v, "aws/prod/deploy", "secret_access_key"),
+        "golden-secret-v3"
+    );
     let history = v.history("aws/prod/deploy").expect("history");
     let versions: Vec<(u64, bool)> = history.iter().map(|h| (h.version, h.current)).collect();
     assert_eq!(versions, [(1, false), (2, false), (3, true)]);
@@ -372,13 +551,25 @@ fn the_v2_golden_vault_opens_with_every_value() {
     assert_eq!(db.meta.fields["host"], "db.internal");
     assert_eq!(db.meta.fields["port"], "5432");
     assert_eq!(db.meta.expires_at, Some(t(30, 0)));
-    assert_eq!(secret(&v, "db/staging/main", "password"), "golden-db-password-1");
+    assert_eq!(
+        secret(&v, "db/staging/main", "password"),
+        "golden-db-password-1"
+    );
     assert_eq!(secret(&v, "vault/ci-token", "token"), "hvs.golden-token");
-    assert_eq!(secret(&v, "notes/ünïcode ☃", "value"), "línea1\nlínea2 \"quoted\"");
-    assert!(matches!(v.get("api/removed"), Err(crate::Error::NotFound { .. })));
+    assert_eq!(
+        secret(&v, "notes/ünïcode ☃", "value"),
+        "línea1\nlínea2 \"quoted\""
+    );
+    assert!(matches!(
+        v.get("api/removed"),
+        Err(crate::Error::NotFound { .. })
+    ));
 
     let policies = v.policies().expect("policies");
-    assert_eq!(policies.by_kind.get(Kind::DbPassword.as_str()), Some(&Policy::new(20, 5).expect("policy")));
+    assert_eq!(
+        policies.by_kind.get(Kind::DbPassword.as_str()),
+        Some(&Policy::new(20, 5).expect("policy"))
+    );
     let remotes = v.remotes().expect("remotes");
     assert_eq!(remotes.len(), 1);
     assert_eq!(remotes[0].name, "team");
@@ -390,13 +581,22 @@ fn the_v2_golden_vault_opens_with_every_value() {
     assert_eq!(bindings[0].remote_version, "3");
     assert_eq!(bindings[0].synced_at, t(4, 13));
 
-    let run = v.running_rotation("db/staging/main").expect("run").expect("a running rotation");
+    let run = v
+        .running_rotation("db/staging/main")
+        .expect("run")
+        .expect("a running rotation");
     assert_eq!(run.state.step, Step::Verify);
     assert_eq!(run.started_at, t(5, 10));
     let pending = run.pending.as_ref().expect("pending value");
-    assert_eq!(pending.0["password"].expose_secret(), "rotated-db-password-2");
+    assert_eq!(
+        pending.0["password"].expose_secret(),
+        "rotated-db-password-2"
+    );
 
-    let verified = v.verify_audit().expect("verify").expect("the trail verifies");
+    let verified = v
+        .verify_audit()
+        .expect("verify")
+        .expect("the trail verifies");
     assert!(verified.anchored.is_some());
     let entries = v.audit_entries(&Query::default()).expect("entries");
     let actions: Vec<Action> = entries.iter().map(|e| e.body.action).collect();
@@ -416,8 +616,11 @@ fn the_v2_golden_vault_opens_with_every_value() {
 
 #[test]
 fn the_golden_backup_opens_and_restores_every_value() {
-    let backup = Backup::open(&fixtures().join("backup.cfb"), &SecretValue::from(BACKUP_PASSPHRASE))
-        .expect("open backup");
+    let backup = Backup::open(
+        &fixtures().join("backup.cfb"),
+        &SecretValue::from(BACKUP_PASSPHRASE),
+    )
+    .expect("open backup");
     let summary = backup.summary();
     assert_eq!(summary.vault_created_at, t(1, 9));
     assert_eq!(summary.backup_at, t(5, 11));
@@ -446,11 +649,21 @@ fn the_golden_backup_opens_and_restores_every_value() {
     )
     .expect("restore");
     let mut v = Vault::open(&target).expect("open restored");
-    v.unlock_with_passphrase(&passphrase, t(6, 11)).expect("unlock");
+    v.unlock_with_passphrase(&passphrase, t(6, 11))
+        .expect("unlock");
     assert_eq!(v.get("aws/prod/deploy").expect("get").version, 3);
-    assert_eq!(secret(&v, "aws/prod/deploy", "secret_access_key"), "golden-secret-v3");
-    assert_eq!(secret(&v, "db/staging/main", "password"), "golden-db-password-1");
-    assert_eq!(secret(&v, "notes/ünïcode ☃", "value"), "línea1\nlínea2 \"quoted\"");
+    assert_eq!(
+        secret(&v, "aws/prod/deploy", "secret_access_key"),
+        "golden-secret-v3"
+    );
+    assert_eq!(
+        secret(&v, "db/staging/main", "password"),
+        "golden-db-password-1"
+    );
+    assert_eq!(
+        secret(&v, "notes/ünïcode ☃", "value"),
+        "línea1\nlínea2 \"quoted\""
+    );
     assert_eq!(v.history("aws/prod/deploy").expect("history").len(), 3);
     assert_eq!(v.remotes().expect("remotes").len(), 1);
     assert!(v.verify_audit().expect("verify").is_ok());
@@ -503,10 +716,15 @@ fn the_golden_vault_refuses_a_flipped_byte_in_any_sealed_column() {
                     v.remotes().map(|_| ()),
                     v.bindings("aws/prod/deploy").map(|_| ()),
                     v.running_rotation("db/staging/main").map(|_| ()),
-                    v.verify_audit().and_then(|r| r.map(|_| ()).map_err(|b| crate::Error::integrity(b.to_string()))),
+                    v.verify_audit().and_then(|r| {
+                        r.map(|_| ())
+                            .map_err(|b| crate::Error::integrity(b.to_string()))
+                    }),
                     v.rollback("aws/prod/deploy", 1, t(6, 9)).map(|_| ()),
                 ];
-                reads.iter().any(|r| matches!(r, Err(e) if e.class() == crate::ErrorClass::Integrity))
+                reads
+                    .iter()
+                    .any(|r| matches!(r, Err(e) if e.class() == crate::ErrorClass::Integrity))
             }
         };
         assert!(caught, "a flipped byte in {table}.{column} went unnoticed");

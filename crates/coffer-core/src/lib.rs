@@ -9,16 +9,24 @@ pub mod crypto;
 pub mod doctor;
 pub mod envmap;
 pub mod error;
+pub mod fsx;
+#[cfg(feature = "fuzz-hooks")]
 #[doc(hidden)]
 pub mod fuzz_hooks;
 pub mod input;
+pub(crate) mod keys;
 pub mod kind;
 pub mod migrate;
+pub mod overview;
+mod par;
 pub mod paths;
+pub mod policy;
 pub mod preferences;
 pub mod rotation;
+mod runtime;
 pub mod scan;
 pub mod seal;
+pub(crate) mod sealed;
 pub mod search;
 pub mod secret;
 pub mod settings;
@@ -26,6 +34,7 @@ pub mod slot;
 pub mod store;
 pub mod strength;
 pub mod sync;
+mod time;
 pub mod transfer;
 pub mod vault;
 
@@ -38,4 +47,7 @@ pub use error::{Error, ErrorClass, Result};
 pub use kind::Kind;
 pub use seal::{SealError, Sealer, SecretService};
 pub use secret::SecretValue;
-pub use vault::{CreateOptions, SlotInfo, UnlockReport, Updated, Vault, VaultInfo, VersionInfo};
+pub use vault::{
+    CreateOptions, SlotInfo, UnlockReport, UnlockWith, Unlocked, Updated, Vault, VaultInfo,
+    VersionInfo,
+};

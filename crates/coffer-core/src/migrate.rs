@@ -9,7 +9,7 @@
 use std::fmt;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 use crate::audit::{Action, Event};
 use crate::credential::{printable, validate_name, Draft};
 use crate::error::{Error, Result};
+use crate::fsx;
 use crate::kind::Kind;
 use crate::secret::SecretValue;
 use crate::vault::Vault;
@@ -653,7 +654,7 @@ impl Vault {
                                 "source": "aws", "profile": p.profile,
                                 "files": files, "stored": "already present",
                             }));
-                        self.record(&tx, event, now)?;
+                        tx.record(event, now)?;
                         stored.present.push(p.credential.clone());
                     } else {
                         clashes.push(p.credential.clone());
@@ -678,10 +679,10 @@ impl Vault {
                     "source": "aws", "profile": p.profile, "files": files,
                     "stored": "added", "kind": Kind::AwsAccessKey.as_str(),
                 }));
-            self.record(&tx, event, now)?;
+            tx.record(event, now)?;
             stored.added.push(p.credential.clone());
         }
-        self.commit(tx)?;
+        tx.commit()?;
         tracing::debug!(
             added = stored.added.len(),
             present = stored.present.len(),
@@ -784,12 +785,6 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("sync the directory", dir))
-}
-
 fn parent(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -816,21 +811,11 @@ fn backup(path: &Path, now: DateTime<Utc>) -> Result<PathBuf> {
         let mut name = path.as_os_str().to_owned();
         name.push(format!(".coffer-backup-{stamp}{suffix}"));
         let to = PathBuf::from(name);
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&to);
-        let mut file = match file {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io("create", &to)(e)),
-        };
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(io("set the mode of", &to))?;
-        file.write_all(&original).map_err(io("write", &to))?;
-        file.sync_all().map_err(io("sync", &to))?;
-        sync_dir(parent(&to))?;
+        match fsx::write_private(&to, &original, fsx::Replace::Never, "back up") {
+            Ok(()) => {}
+            Err(Error::FileExists { .. }) => continue,
+            Err(e) => return Err(e),
+        }
         return Ok(to);
     }
     Err(Error::Failure {
@@ -850,36 +835,7 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
             .create(&dir)
             .map_err(io("create the directory", &dir))?;
     }
-    let mode = fs::metadata(&path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o600);
-    let mut rnd = [0u8; 6];
-    getrandom::fill(&mut rnd).map_err(|e| Error::Failure {
-        what: format!("the OS random number generator failed: {e}"),
-    })?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "aws".into());
-    let tmp = dir.join(format!(".{file_name}.coffer-tmp-{}", hex::encode(rnd)));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io("create", &tmp))?;
-        f.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(io("set the mode of", &tmp))?;
-        f.write_all(text.as_bytes()).map_err(io("write", &tmp))?;
-        f.sync_all().map_err(io("sync", &tmp))?;
-        fs::rename(&tmp, &path).map_err(io("replace", &path))?;
-        sync_dir(&dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    fsx::write_private(&path, text.as_bytes(), fsx::Replace::KeepingMode, "replace")
 }
 
 /// Backs up both original files, then writes the rewritten ones: the config
@@ -936,12 +892,13 @@ pub fn shred(path: &Path) -> Result<()> {
     f.sync_all().map_err(io("sync", path))?;
     drop(f);
     fs::remove_file(path).map_err(io("remove", path))?;
-    sync_dir(parent(path))
+    fsx::sync_dir(parent(path), "sync the directory")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     const ID: &str = "AKIAZQ3DT5Y7MOCKKEY1";
     const SECRET: &str = "q8Rk2mVb7Tz0Lw4Xn9Pa3Hc6Yd1Fe5Gj8Kl2Mn4B";

@@ -74,8 +74,8 @@ impl Vault {
             "reveal_seconds": preferences.reveal_seconds,
             "notifications": preferences.notifications,
         }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)
+        tx.record(event, now)?;
+        tx.commit()
     }
 }
 

@@ -487,7 +487,7 @@ impl Excludes {
                 glob_regex(p)
                     .map(|re| (p.contains('/'), re))
                     .ok_or_else(|| {
-                        Error::invalid(format!("--exclude '{pat}'"), "not a usable glob")
+                        Error::invalid(format!("exclude pattern '{pat}'"), "not a usable glob")
                     })
             })
             .collect::<Result<Vec<_>>>()

@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 use crate::credential::{Credential, CredentialId, CredentialMeta};
 use crate::error::Result;
 use crate::kind::Kind;
-use crate::rotation::{self, Policies, State, Status, DEFAULT_WARN_DAYS};
+use crate::policy::{self, Policies, State, Status, DEFAULT_WARN_DAYS};
 use crate::vault::{Cipher, Row, Vault};
 
 /// One page of the app's list: a query, filters on kind, environment, tag
@@ -106,7 +106,7 @@ impl Vault {
     fn first_question(&self) -> Result<bool> {
         self.flush()?;
         self.keys()?;
-        let mut kept = self.catalog.borrow_mut();
+        let mut kept = self.kept::<Kept>();
         if matches!(*kept, Kept::Nothing) {
             *kept = Kept::Asked;
             return Ok(true);
@@ -141,7 +141,7 @@ impl Vault {
         // Inside a transaction of this connection the rows may still be
         // rolled back: answer from them, but do not keep the result.
         let keep = self.conn.is_autocommit();
-        let old = match std::mem::take(&mut *self.catalog.borrow_mut()) {
+        let old = match std::mem::take(&mut *self.kept::<Kept>()) {
             Kept::Catalog(catalog) => Some(catalog),
             Kept::Nothing | Kept::Asked => None,
         };
@@ -150,7 +150,7 @@ impl Vault {
             old => Box::new(self.refresh(old.map(|c| *c), stamp)?),
         };
         let answer = f(&catalog);
-        *self.catalog.borrow_mut() = if keep {
+        *self.kept::<Kept>() = if keep {
             Kept::Catalog(catalog)
         } else {
             Kept::Asked
@@ -404,7 +404,7 @@ struct Timeline {
 impl Timeline {
     fn new(credential: &Credential, policies: &Policies) -> Timeline {
         // `since`, `due` and the policy do not depend on the time asked about.
-        let status = rotation::status(credential, policies, credential.created_at);
+        let status = policy::status(credential, policies, credential.created_at);
         let warn = status
             .policy
             .as_ref()
@@ -421,7 +421,7 @@ impl Timeline {
         }
     }
 
-    /// The same answer as `rotation::status(..).state` (a test holds them together).
+    /// The same answer as `policy::status(..).state` (a test holds them together).
     fn state(&self, now: DateTime<Utc>) -> State {
         if self.compromised {
             State::Compromised
@@ -634,7 +634,7 @@ impl Catalog {
             }
             if total >= find.offset && items.len() < find.limit {
                 let credential = &self.items[i].credential;
-                let status = rotation::status(credential, &self.policies, now);
+                let status = policy::status(credential, &self.policies, now);
                 items.push((credential.clone(), status));
             }
             total += 1;

@@ -137,7 +137,7 @@ fn sample(v: &mut Vault) {
 }
 
 fn kept_catalog(v: &Vault) -> bool {
-    matches!(*v.catalog.borrow(), Kept::Catalog(_))
+    matches!(*v.kept::<Kept>(), Kept::Catalog(_))
 }
 
 #[test]
@@ -443,7 +443,7 @@ fn cached_rotation_states_agree_with_rotation_status() {
         for (credential, timeline) in &catalog {
             assert_eq!(
                 timeline.state(now),
-                rotation::status(credential, &policies, now).state,
+                crate::policy::status(credential, &policies, now).state,
                 "{} at {now}",
                 credential.meta.name
             );
@@ -545,7 +545,7 @@ fn the_catalog_is_dropped_on_lock_and_needs_the_key() {
     assert_eq!(v.list().expect("list").len(), 6);
     assert!(kept_catalog(&v));
     v.lock(t0()).expect("lock");
-    assert!(matches!(*v.catalog.borrow(), Kept::Nothing));
+    assert!(matches!(*v.kept::<Kept>(), Kept::Nothing));
     assert!(matches!(v.list(), Err(crate::Error::Locked)));
     assert!(matches!(v.search("prod"), Err(crate::Error::Locked)));
     assert!(matches!(
@@ -562,7 +562,7 @@ fn the_catalog_holds_no_secret_value() {
     sample(&mut v);
     v.list().expect("list");
     v.list().expect("list");
-    let kept = v.catalog.borrow();
+    let kept = v.kept::<Kept>();
     let Kept::Catalog(catalog) = &*kept else {
         panic!("no catalog kept")
     };

@@ -11,19 +11,14 @@ use crate::audit::{Action, Event};
 use crate::credential::Credential;
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::rotation::{self, Policies, Policy, Scope, Status};
-use crate::secret::Key32;
+use crate::policy::{self, Policies, Policy, Scope, Status};
+use crate::sealed::Place;
 use crate::vault::Vault;
 
 const POLICIES: &str = "rotation-policies";
 
-pub(crate) fn aad(vault_id: &[u8], key: &str) -> Vec<u8> {
-    let mut a = Vec::new();
-    for part in [b"coffer/v1/setting".as_slice(), vault_id, key.as_bytes()] {
-        a.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        a.extend_from_slice(part);
-    }
-    a
+fn aad(vault_id: &[u8], key: &str) -> Vec<u8> {
+    Place::Setting { key }.aad(vault_id)
 }
 
 impl Vault {
@@ -96,8 +91,8 @@ impl Vault {
             "name": scope_name,
             "policy": policy,
         }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         Ok(policies)
     }
 
@@ -106,7 +101,7 @@ impl Vault {
     pub fn statuses(
         &self,
         now: DateTime<Utc>,
-        filter: &rotation::Filter,
+        filter: &policy::Filter,
     ) -> Result<Vec<(Credential, Status)>> {
         let policies = self.policies()?;
         let mut all: Vec<(Credential, Status)> = self
@@ -114,7 +109,7 @@ impl Vault {
             .into_iter()
             .filter(|c| filter.matches(c))
             .map(|c| {
-                let s = rotation::status(&c, &policies, now);
+                let s = policy::status(&c, &policies, now);
                 (c, s)
             })
             .collect();
@@ -123,37 +118,4 @@ impl Vault {
         });
         Ok(all)
     }
-}
-
-/// Re-encrypts every setting from `old` to `new` vault keys (inside rekey's transaction).
-pub(crate) fn rekey(
-    conn: &Connection,
-    path: &std::path::Path,
-    vault_id: &[u8],
-    old: &Key32,
-    new: &Key32,
-) -> Result<()> {
-    let db = |e| crate::store::db_error(path, e);
-    let rows: Vec<(String, Vec<u8>)> = conn
-        .prepare("SELECT key, value FROM settings")
-        .and_then(|mut stmt| {
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        })
-        .map_err(db)?;
-    for (key, sealed) in rows {
-        let plain = crypto::open(
-            old,
-            &aad(vault_id, &key),
-            &sealed,
-            &format!("setting '{key}'"),
-        )?;
-        let resealed = crypto::seal(new, &aad(vault_id, &key), &plain)?;
-        conn.execute(
-            "UPDATE settings SET value = ?1 WHERE key = ?2",
-            params![resealed, key],
-        )
-        .map_err(db)?;
-    }
-    Ok(())
 }

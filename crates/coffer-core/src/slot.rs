@@ -228,17 +228,12 @@ pub(crate) fn passphrase_header(params: KdfParams, salt: &[u8; SALT_LEN]) -> Vec
 }
 
 pub(crate) fn aad(vault_id: &[u8], kind: SlotKind, header: &[u8]) -> Vec<u8> {
-    let mut a = Vec::new();
-    for part in [
-        b"coffer/v1/slot".as_slice(),
+    crypto::aad(&[
+        b"coffer/v1/slot",
         vault_id,
         kind.as_str().as_bytes(),
         header,
-    ] {
-        a.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        a.extend_from_slice(part);
-    }
-    a
+    ])
 }
 
 pub(crate) fn checksum(kind: SlotKind, content: &[u8]) -> [u8; 32] {

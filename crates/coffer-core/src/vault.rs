@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
 use tracing::instrument;
 use zeroize::Zeroizing;
 
@@ -17,12 +17,13 @@ use crate::credential::{
 };
 use crate::crypto::{self, KdfParams};
 use crate::error::{Error, Result};
+pub(crate) use crate::keys::Keys;
 use crate::seal::Sealer;
+use crate::sealed::{self, Place, RecordPart};
 use crate::secret::{Key32, SecretValue};
 use crate::slot::{Slot, SlotKind};
 use crate::store::{self, db_error};
-
-pub(crate) const NAME_INDEX_LABEL: &str = "coffer/v1/name-index";
+use crate::time::{from_millis, millis};
 
 /// What a successful unlock has to tell the person.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -79,24 +80,6 @@ pub struct VersionInfo {
     pub changes: Vec<String>,
 }
 
-pub(crate) struct Keys {
-    pub(crate) vault_key: Key32,
-    pub(crate) name_key: Key32,
-    pub(crate) audit_key: Key32,
-    pub(crate) anchor_key: Key32,
-}
-
-impl Keys {
-    pub(crate) fn new(vault_id: &[u8], vault_key: Key32) -> Result<Keys> {
-        Ok(Keys {
-            name_key: crypto::derive_subkey(&vault_key, vault_id, NAME_INDEX_LABEL)?,
-            audit_key: crypto::derive_subkey(&vault_key, vault_id, audit::AUDIT_LABEL)?,
-            anchor_key: crypto::derive_subkey(&vault_key, vault_id, audit::ANCHOR_LABEL)?,
-            vault_key,
-        })
-    }
-}
-
 /// The record encryption of one vault under one set of keys.
 pub(crate) struct Cipher<'a> {
     vault_id: &'a [u8; 16],
@@ -114,7 +97,7 @@ impl Cipher<'_> {
         })?);
         crypto::seal(
             &self.keys.vault_key,
-            &record_aad(self.vault_id, id, version, "meta"),
+            &record_aad(self.vault_id, id, version, RecordPart::Meta),
             &plain,
         )
     }
@@ -134,7 +117,7 @@ impl Cipher<'_> {
         let plain = encode_secrets(secrets)?;
         crypto::seal(
             &self.keys.vault_key,
-            &record_aad(self.vault_id, id, version, "secrets"),
+            &record_aad(self.vault_id, id, version, RecordPart::Secrets),
             &plain,
         )
     }
@@ -148,7 +131,7 @@ impl Cipher<'_> {
     pub(crate) fn open_meta_plain(&self, row: &Row) -> Result<Zeroizing<Vec<u8>>> {
         crypto::open_with(
             &self.keys.vault_key,
-            &record_aad(self.vault_id, &row.id, row.version, "meta"),
+            &record_aad(self.vault_id, &row.id, row.version, RecordPart::Meta),
             &row.meta,
             || meta_what(row),
         )
@@ -169,7 +152,7 @@ impl Cipher<'_> {
         out: &mut Zeroizing<Vec<u8>>,
     ) -> Result<()> {
         opener.open_into(
-            &record_aad(self.vault_id, &row.id, row.version, "meta"),
+            &record_aad(self.vault_id, &row.id, row.version, RecordPart::Meta),
             envelope,
             out,
             || meta_what(row),
@@ -188,7 +171,7 @@ impl Cipher<'_> {
         );
         let plain = crypto::open(
             &self.keys.vault_key,
-            &record_aad(self.vault_id, &row.id, row.version, "secrets"),
+            &record_aad(self.vault_id, &row.id, row.version, RecordPart::Secrets),
             &row.secrets,
             &what,
         )?;
@@ -227,69 +210,6 @@ pub(crate) struct Sealed {
     secrets: Vec<u8>,
 }
 
-/// How many threads bulk work may use, and how many items make it worth it.
-fn threads_for(items: usize) -> usize {
-    if items < 1_000 {
-        return 1;
-    }
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-}
-
-/// `f` over `items` on all cores when there are enough items to pay for
-/// the threads; results in the items' order, or the first error in it.
-pub(crate) fn par_map<I: Sync, T: Send, E: Send>(
-    items: &[I],
-    f: impl Fn(&I) -> std::result::Result<T, E> + Sync,
-) -> std::result::Result<Vec<T>, E> {
-    if threads_for(items.len()) < 2 {
-        return items.iter().map(f).collect();
-    }
-    par_map_owned(items.iter().collect(), f)
-}
-
-/// [`par_map`] over owned items.
-pub(crate) fn par_map_owned<I: Send, T: Send, E: Send>(
-    items: Vec<I>,
-    f: impl Fn(I) -> std::result::Result<T, E> + Sync,
-) -> std::result::Result<Vec<T>, E> {
-    let threads = threads_for(items.len());
-    if threads < 2 {
-        return items.into_iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    let mut parts = Vec::with_capacity(threads);
-    let mut rest = items;
-    while rest.len() > chunk {
-        let tail = rest.split_off(chunk);
-        parts.push(rest);
-        rest = tail;
-    }
-    parts.push(rest);
-    let f = &f;
-    join_parts(std::thread::scope(|s| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| s.spawn(move || part.into_iter().map(f).collect()))
-            .collect();
-        handles.into_iter().map(join).collect()
-    }))
-}
-
-/// A worker's result; a worker's panic goes on in the caller.
-fn join<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}
-
-fn join_parts<T, E>(parts: Vec<std::result::Result<Vec<T>, E>>) -> std::result::Result<Vec<T>, E> {
-    let mut all = Vec::new();
-    for part in parts {
-        all.extend(part?);
-    }
-    Ok(all)
-}
-
 /// The columns of a row as SQLite returns them, before checking.
 pub(crate) type RawRow = (Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>);
 
@@ -324,9 +244,9 @@ pub struct Vault {
     /// Audit events not yet written (the unlock, failed attempts before it):
     /// they go into the next transaction, before any data leaves the vault.
     pub(crate) queue: std::cell::RefCell<audit::Queue>,
-    /// Every credential's decrypted metadata while unlocked (no secret
-    /// values), for list, search and find; dropped on lock (`search.rs`).
-    pub(crate) catalog: std::cell::RefCell<crate::search::Kept>,
+    /// What a layer above keeps between calls while unlocked (search's
+    /// catalog), by type: see [`Vault::kept`].
+    kept: std::cell::RefCell<Option<Box<dyn std::any::Any + Send>>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -339,32 +259,18 @@ impl std::fmt::Debug for Vault {
     }
 }
 
-fn millis(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_millis(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
-}
-
 pub(crate) fn record_aad(
     vault_id: &[u8],
     id: &CredentialId,
     version: u64,
-    purpose: &str,
+    part: RecordPart,
 ) -> Vec<u8> {
-    let mut a = Vec::with_capacity(80);
-    for part in [
-        b"coffer/v1/record".as_slice(),
-        vault_id,
-        &id.0,
-        &version.to_be_bytes(),
-        purpose.as_bytes(),
-    ] {
-        a.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        a.extend_from_slice(part);
+    Place::Record {
+        id: &id.0,
+        version,
+        part,
     }
-    a
+    .aad(vault_id)
 }
 
 /// JSON of the secret values, built in a buffer sized up front so it is
@@ -474,7 +380,7 @@ impl Vault {
             keys: None,
             actor: Actor::current("core"),
             queue: Default::default(),
-            catalog: Default::default(),
+            kept: Default::default(),
         })
     }
 
@@ -506,7 +412,7 @@ impl Vault {
             .and_then(|()| self.write_anchor());
         self.keys = None;
         self.queue.borrow_mut().clear();
-        std::mem::take(&mut *self.catalog.borrow_mut());
+        self.kept.borrow_mut().take();
         recorded
     }
 
@@ -522,6 +428,21 @@ impl Vault {
 
     pub(crate) fn db<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
         r.map_err(|e| db_error(&self.path, e))
+    }
+
+    /// The value of type `T` this handle keeps between calls (a default one
+    /// at first), dropped on lock. A layer above the vault (search's catalog)
+    /// keeps its state here without the vault knowing its type, so the vault
+    /// imports nothing from the layers above it.
+    pub(crate) fn kept<T: Default + Send + 'static>(&self) -> std::cell::RefMut<'_, T> {
+        std::cell::RefMut::map(self.kept.borrow_mut(), |slot| {
+            if !slot.as_ref().is_some_and(|b| b.is::<T>()) {
+                *slot = Some(Box::new(T::default()));
+            }
+            slot.as_mut()
+                .and_then(|b| b.downcast_mut::<T>())
+                .expect("the slot was just filled with a T")
+        })
     }
 
     pub(crate) fn keys(&self) -> Result<&Keys> {
@@ -654,83 +575,6 @@ impl Vault {
         self.queue_unlock("passphrase", now)
     }
 
-    /// A write transaction: `BEGIN IMMEDIATE` takes the write lock up front,
-    /// so a read-then-write inside it cannot race another process.
-    pub(crate) fn begin(&self) -> Result<Transaction<'_>> {
-        let tx = self.db(Transaction::new_unchecked(
-            &self.conn,
-            TransactionBehavior::Immediate,
-        ))?;
-        self.flush_into(&tx)?;
-        Ok(tx)
-    }
-
-    /// Commits a transaction begun with [`Vault::begin`]; the queued audit
-    /// events it carried are then written for good.
-    pub(crate) fn commit(&self, tx: Transaction<'_>) -> Result<()> {
-        self.db(tx.commit())?;
-        self.queue.borrow_mut().clear();
-        Ok(())
-    }
-
-    /// Runs `write` in a write transaction of its own and commits it.
-    pub(crate) fn in_transaction(
-        &self,
-        write: impl FnOnce(&Transaction<'_>) -> Result<()>,
-    ) -> Result<()> {
-        let tx = self.begin()?;
-        write(&tx)?;
-        self.commit(tx)
-    }
-
-    /// Runs `write` inside a savepoint of `tx`: when it fails, only its own
-    /// writes are undone and the transaction goes on.
-    pub(crate) fn in_savepoint(
-        &self,
-        tx: &Transaction<'_>,
-        write: impl FnOnce(&Transaction<'_>) -> Result<()>,
-    ) -> Result<()> {
-        self.db(tx.execute_batch("SAVEPOINT one_write"))?;
-        match write(tx) {
-            Ok(()) => self.db(tx.execute_batch("RELEASE one_write")),
-            Err(e) => {
-                self.db(tx.execute_batch("ROLLBACK TO one_write; RELEASE one_write"))?;
-                Err(e)
-            }
-        }
-    }
-
-    /// Appends `events`, in order, in `tx` (their bodies encrypted on all cores).
-    pub(crate) fn record_all(
-        &self,
-        tx: &Connection,
-        events: &[Event],
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        audit::append_all(
-            tx,
-            &self.path,
-            &self.vault_id,
-            self.keys()?,
-            &self.actor,
-            events,
-            now,
-        )
-    }
-
-    /// Appends `event` in `tx`.
-    pub(crate) fn record(&self, tx: &Connection, event: Event, now: DateTime<Utc>) -> Result<()> {
-        audit::append(
-            tx,
-            &self.path,
-            &self.vault_id,
-            self.keys()?,
-            &self.actor,
-            &event,
-            now,
-        )
-    }
-
     pub(crate) fn cipher(&self) -> Result<Cipher<'_>> {
         Ok(Cipher {
             vault_id: &self.vault_id,
@@ -746,6 +590,9 @@ impl Vault {
         self.cipher()?.open_meta(row)
     }
 
+    /// A row's secret values for the core's own comparisons (history's list
+    /// of changed fields, sync's content digests), which never leave it. A
+    /// reveal opens them through [`WriteTx::open_secrets`] and records itself.
     pub(crate) fn open_secrets(&self, row: &Row) -> Result<Secrets> {
         self.cipher()?.open_secrets(row)
     }
@@ -805,6 +652,17 @@ impl Vault {
         })
     }
 
+    /// Checks that `draft` could be added now (it is valid and its name is
+    /// free), writing nothing: a form's last check before it is sent.
+    pub fn check_new(&self, draft: Draft) -> Result<()> {
+        let (meta, _) = draft.into_parts()?;
+        self.flush()?;
+        match self.lookup(&self.conn, &meta.name)? {
+            Some(_) => Err(Error::AlreadyExists { name: meta.name }),
+            None => Ok(()),
+        }
+    }
+
     /// Adds a new credential.
     #[instrument(skip_all)]
     pub fn add(&mut self, draft: Draft, now: DateTime<Utc>) -> Result<Credential> {
@@ -814,8 +672,8 @@ impl Vault {
         let event = Event::new(Action::Create)
             .target(credential.id, &credential.meta.name)
             .details(serde_json::json!({ "kind": credential.meta.kind.as_str(), "version": 1 }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         tracing::debug!(id = %credential.id, "credential added");
         Ok(credential)
     }
@@ -823,7 +681,7 @@ impl Vault {
     /// Inserts a new, validated credential at version 1 in `tx`.
     pub(crate) fn insert(
         &self,
-        tx: &Transaction<'_>,
+        tx: &WriteTx<'_>,
         meta: CredentialMeta,
         secrets: &Secrets,
         now: DateTime<Utc>,
@@ -835,7 +693,7 @@ impl Vault {
     /// Inserts a credential sealed by [`Cipher::seal_new`] from `meta`.
     pub(crate) fn insert_sealed(
         &self,
-        tx: &Transaction<'_>,
+        tx: &WriteTx<'_>,
         sealed: &Sealed,
         meta: CredentialMeta,
         now: DateTime<Utc>,
@@ -900,7 +758,7 @@ impl Vault {
             .map(Draft::into_parts)
             .collect::<Result<Vec<_>>>()?;
         let cipher = self.cipher()?;
-        let sealed = par_map(&parts, |(meta, secrets)| cipher.seal_new(meta, secrets))?;
+        let sealed = crate::par::map(&parts, |(meta, secrets)| cipher.seal_new(meta, secrets))?;
         let _cache = self.wide_page_cache()?;
         let tx = self.begin()?;
         {
@@ -929,12 +787,11 @@ impl Vault {
                 }
             }
         }
-        self.record(
-            &tx,
+        tx.record(
             Event::new(Action::Import).details(serde_json::json!({ "count": sealed.len() })),
             now,
         )?;
-        self.commit(tx)?;
+        tx.commit()?;
         Ok(sealed.len())
     }
 
@@ -957,7 +814,7 @@ impl Vault {
     ) -> Result<(Credential, Secrets)> {
         let tx = self.begin()?;
         let (row, meta) = self.find_required(&tx, name)?;
-        let mut secrets = self.open_secrets(&row)?;
+        let mut secrets = tx.open_secrets(&row)?;
         if let Some(fields) = fields {
             secrets.0.retain(|k, _| fields.contains(&k.as_str()));
         }
@@ -965,8 +822,8 @@ impl Vault {
         let event = Event::new(Action::Reveal)
             .target(row.id, &meta.name)
             .details(serde_json::json!({ "fields": revealed, "version": row.version }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         Ok((row.credential(meta), secrets))
     }
 
@@ -982,15 +839,15 @@ impl Vault {
     ) -> Result<SecretValue> {
         let tx = self.begin()?;
         let (row, meta) = self.find_required(&tx, name)?;
-        let mut secrets = self.open_secrets(&row)?;
+        let mut secrets = tx.open_secrets(&row)?;
         let value = secrets.0.remove(field).ok_or_else(|| Error::NotFound {
             name: format!("{name} field {field}"),
         })?;
         let event = Event::new(action)
             .target(row.id, &meta.name)
             .details(serde_json::json!({ "fields": [field], "version": row.version }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         Ok(value)
     }
 
@@ -1009,7 +866,7 @@ impl Vault {
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let (row, meta) = self.find_required(&tx, name)?;
-            let secrets = self.open_secrets(&row)?;
+            let secrets = tx.open_secrets(&row)?;
             let mut d = details.clone();
             if let serde_json::Value::Object(m) = &mut d {
                 m.insert("version".into(), row.version.into());
@@ -1019,10 +876,10 @@ impl Vault {
                 );
             }
             let event = Event::new(action).target(row.id, &meta.name).details(d);
-            self.record(&tx, event, now)?;
+            tx.record(event, now)?;
             out.push((row.credential(meta), secrets));
         }
-        self.commit(tx)?;
+        tx.commit()?;
         Ok(out)
     }
 
@@ -1053,7 +910,7 @@ impl Vault {
                 });
             }
         }
-        let secrets = self.open_secrets(&row)?;
+        let secrets = tx.open_secrets(&row)?;
         let (new_meta, new_secrets) = patch.apply(&meta, &secrets)?;
         if new_meta == meta && new_secrets == secrets {
             return Ok(Updated {
@@ -1066,8 +923,8 @@ impl Vault {
         let event = Event::new(Action::Update)
             .target(row.id, &new_meta.name)
             .details(serde_json::json!({ "version": credential.version, "changes": changes }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         Ok(Updated {
             credential,
             changed: true,
@@ -1077,7 +934,7 @@ impl Vault {
     /// Moves the current row into history and writes `meta`/`secrets` as the next version.
     pub(crate) fn write_version(
         &self,
-        tx: &Transaction<'_>,
+        tx: &WriteTx<'_>,
         row: &Row,
         meta: &CredentialMeta,
         secrets: &Secrets,
@@ -1145,8 +1002,8 @@ impl Vault {
         let event = Event::new(Action::Delete)
             .target(row.id, &meta.name)
             .details(serde_json::json!({ "version": row.version }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         Ok(row.credential(meta))
     }
 
@@ -1202,14 +1059,14 @@ impl Vault {
                 version,
             })?;
         let meta = self.open_meta(&old)?;
-        let secrets = self.open_secrets(&old)?;
+        let secrets = tx.open_secrets(&old)?;
         validate(&meta, &secrets)?;
         let credential = self.write_version(&tx, &current, &meta, &secrets, now)?;
         let event = Event::new(Action::Rollback)
             .target(current.id, &meta.name)
             .details(serde_json::json!({ "to": version, "version": credential.version }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         Ok(credential)
     }
 
@@ -1262,8 +1119,8 @@ impl Vault {
         let event = Event::new(action).details(serde_json::json!({
             "kdf": { "m_kib": kdf.memory_kib, "t": kdf.iterations, "p": kdf.parallelism }
         }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)
+        tx.record(event, now)?;
+        tx.commit()
     }
 
     /// Replaces the vault key: re-encrypts every record and rewraps every
@@ -1321,57 +1178,45 @@ impl Vault {
             };
             new_slots.push((id, rewrapped));
         }
-        let old = Cipher {
-            vault_id: &self.vault_id,
-            keys: old_keys,
-        };
+        let path = &self.path;
+        let db = |e| db_error(path, e);
+        let tx = self.begin()?;
+        // Every sealed column is re-encrypted from the one declaration; the
+        // name index is recomputed under the new key from each current
+        // record's metadata as it passes (history rows have none).
         let new = Cipher {
             vault_id: &self.vault_id,
             keys: &new_keys,
         };
-        let path = &self.path;
-        let db = |e| db_error(path, e);
-        let tx = self.begin()?;
-        // Both tables are rewritten row by row; the name index is recomputed
-        // under the new key (for history rows it is unused and left out).
-        let queries = [
-            (
-                "SELECT id, version, created_at, updated_at, meta, secrets FROM credentials",
-                "UPDATE credentials SET meta = ?1, secrets = ?2, name_index = ?5 WHERE id = ?3 AND version = ?4",
-            ),
-            (
-                "SELECT credential_id, version, created_at, created_at, meta, secrets FROM history",
-                "UPDATE history SET meta = ?1, secrets = ?2 WHERE credential_id = ?3 AND version = ?4",
-            ),
-        ];
-        for (select, update) in queries {
-            let with_index = update.contains("?5");
-            let raws = tx
-                .prepare(select)
-                .and_then(|mut stmt| {
-                    stmt.query_map([], Self::row_from)
-                        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-                })
-                .map_err(db)?;
-            for raw in raws {
-                let row = Self::make_row(raw)?;
-                let meta = old.open_meta(&row)?;
-                let secrets = old.open_secrets(&row)?;
-                let meta_ct = new.seal_meta(&row.id, row.version, &meta)?;
-                let secrets_ct = new.seal_secrets(&row.id, row.version, &secrets)?;
-                let version = row.version as i64;
-                let changed = if with_index {
-                    let index = new.name_index(&meta.name);
-                    tx.execute(
-                        update,
-                        params![meta_ct, secrets_ct, &row.id.0[..], version, index],
-                    )
-                } else {
-                    tx.execute(update, params![meta_ct, secrets_ct, &row.id.0[..], version])
+        let mut indexes = Vec::new();
+        sealed::reseal_all(
+            &tx,
+            path,
+            &self.vault_id,
+            sealed::COLUMNS,
+            &old_keys.vault_key,
+            &new_keys.vault_key,
+            &mut |column, keys, plain| {
+                if (column.table, column.column) == ("credentials", "meta") {
+                    #[derive(serde::Deserialize)]
+                    struct Name {
+                        name: String,
+                    }
+                    let meta: Name = serde_json::from_slice(plain)
+                        .map_err(|_| Error::integrity("a credential record: malformed content"))?;
+                    indexes.push((keys[0].clone(), new.name_index(&meta.name)));
                 }
+                Ok(())
+            },
+        )?;
+        for (id, index) in indexes {
+            let changed = tx
+                .execute(
+                    "UPDATE credentials SET name_index = ?1 WHERE id = ?2",
+                    params![index, id],
+                )
                 .map_err(db)?;
-                debug_assert_eq!(changed, 1);
-            }
+            debug_assert_eq!(changed, 1);
         }
         for (id, slot) in &new_slots {
             tx.execute(
@@ -1383,27 +1228,6 @@ impl Vault {
         // The audit trail is re-encrypted and re-chained under the new key,
         // after checking it: a rekey must never launder a broken trail.
         audit::rechain(&tx, path, &self.vault_id, old_keys, &new_keys)?;
-        crate::settings::rekey(
-            &tx,
-            path,
-            &self.vault_id,
-            &old_keys.vault_key,
-            &new_keys.vault_key,
-        )?;
-        crate::rotation::run::rekey(
-            &tx,
-            path,
-            &self.vault_id,
-            &old_keys.vault_key,
-            &new_keys.vault_key,
-        )?;
-        crate::sync::link::rekey(
-            &tx,
-            path,
-            &self.vault_id,
-            &old_keys.vault_key,
-            &new_keys.vault_key,
-        )?;
         let slots: Vec<&str> = new_slots.iter().map(|(_, s)| s.kind.as_str()).collect();
         let event = Event::new(Action::Rekey).details(serde_json::json!({ "slots": slots }));
         audit::append(
@@ -1415,8 +1239,7 @@ impl Vault {
             &event,
             now,
         )?;
-        self.db(tx.commit())?;
-        self.queue.borrow_mut().clear();
+        tx.commit()?;
         self.keys = Some(new_keys);
         self.write_anchor()
     }
@@ -1479,3 +1302,10 @@ fn describe_changes(
 #[cfg(test)]
 #[path = "vault_tests.rs"]
 mod tests;
+
+mod trail;
+mod tx;
+mod unlock;
+
+pub(crate) use tx::WriteTx;
+pub use unlock::{UnlockWith, Unlocked};

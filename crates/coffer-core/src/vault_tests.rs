@@ -10,6 +10,7 @@ use tempfile::TempDir;
 use super::*;
 use crate::kind::Kind;
 use crate::seal::memory::MemorySealer;
+use chrono::TimeZone;
 
 const CANARY_SECRET: &str = "canary-secret-7f3e9a";
 const CANARY_NAME: &str = "canary-name-51b2";
@@ -739,7 +740,7 @@ fn rekey_keeps_remotes_and_sync_links_readable() {
     };
     let tx = v.begin().expect("begin");
     v.put_link(&tx, &remote.id, None, &link).expect("link");
-    v.commit(tx).expect("commit");
+    tx.commit().expect("commit");
     let pw = SecretValue::from("recovery pass");
     v.rekey(Some(&f.sealer), Some(&pw), now()).expect("rekey");
     drop(v);
@@ -762,10 +763,10 @@ fn a_write_that_fails_in_a_savepoint_is_undone_alone() {
     let (f, v) = fixture();
     let vault = &v;
     let write = |name: &'static str, then_fail: bool| {
-        move |tx: &Transaction<'_>| {
+        move |tx: &WriteTx<'_>| {
             let (meta, secrets) = aws(name, "grouped").into_parts()?;
             let c = vault.insert(tx, meta, &secrets, now())?;
-            vault.record(tx, Event::new(Action::Create).target(c.id, name), now())?;
+            tx.record(Event::new(Action::Create).target(c.id, name), now())?;
             if then_fail {
                 return Err(Error::invalid("test", "fails after writing"));
             }
@@ -774,13 +775,11 @@ fn a_write_that_fails_in_a_savepoint_is_undone_alone() {
     };
     let before = v.verify_audit().expect("verify").expect("holds").entries;
     let tx = v.begin().expect("begin");
-    v.in_savepoint(&tx, write("group/first", false))
-        .expect("first");
-    let failed = v.in_savepoint(&tx, write("group/failed", true));
+    tx.savepoint(write("group/first", false)).expect("first");
+    let failed = tx.savepoint(write("group/failed", true));
     assert!(failed.is_err(), "{failed:?}");
-    v.in_savepoint(&tx, write("group/last", false))
-        .expect("last");
-    v.commit(tx).expect("commit");
+    tx.savepoint(write("group/last", false)).expect("last");
+    tx.commit().expect("commit");
     drop(v);
 
     let v = reopen(&f);

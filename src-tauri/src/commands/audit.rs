@@ -1,56 +1,11 @@
 //! The audit trail: filtered entries, newest first, and chain verification.
 
-use chrono::{DateTime, Utc};
 use coffer_core::audit::{Action, Query};
-use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
 
+use crate::dto::{details_text, AuditFilter, AuditRow, Verification};
 use crate::error::IpcError;
 use crate::state::blocking;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditFilter {
-    credential: Option<String>,
-    action: Option<String>,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-    limit: usize,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AuditRow {
-    seq: u64,
-    at: String,
-    action: &'static str,
-    target: Option<String>,
-    outcome: &'static str,
-    user: String,
-    interface: String,
-    details: String,
-}
-
-/// `{"fields":["password"],"version":3}` → "fields: password · version: 3".
-fn details_text(details: &serde_json::Value) -> String {
-    let Some(map) = details.as_object() else {
-        return String::new();
-    };
-    map.iter()
-        .map(|(k, v)| {
-            let v = match v {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                other => other.to_string(),
-            };
-            format!("{}: {v}", k.replace('_', " "))
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
-}
 
 #[tauri::command]
 pub async fn audit_list(app: AppHandle, filter: AuditFilter) -> Result<Vec<AuditRow>, IpcError> {
@@ -81,14 +36,6 @@ pub async fn audit_list(app: AppHandle, filter: AuditFilter) -> Result<Vec<Audit
             .collect())
     })
     .await
-}
-
-#[derive(Debug, Serialize)]
-pub struct Verification {
-    ok: bool,
-    entries: u64,
-    anchored: Option<u64>,
-    message: Option<String>,
 }
 
 #[tauri::command]

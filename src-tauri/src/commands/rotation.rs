@@ -2,101 +2,16 @@
 //! where a run stands, abort it. Automated steps report progress as
 //! `rotation-progress` events.
 
-use std::collections::BTreeMap;
-
 use chrono::{Duration, Utc};
-use coffer_core::rotation::run::{self, Generate, Outcome, Run, Step};
-use coffer_core::rotation::wizard::{self, Answers};
-use coffer_core::SecretValue;
-use serde::{Deserialize, Serialize};
+use coffer_core::rotation::run::{self, Generate};
+use coffer_core::rotation::wizard::Answers;
 use tauri::{AppHandle, Emitter};
 
-use super::credentials::charset_of;
+use crate::dto::{
+    charset_of, finished_view, run_view, waiting_on, AdvanceInput, RotationProgress, RunView, Said,
+};
 use crate::error::IpcError;
 use crate::state::blocking;
-
-#[derive(Debug, Serialize)]
-pub struct StepView {
-    step: Step,
-    label: &'static str,
-    state: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunView {
-    name: String,
-    flow: run::Flow,
-    step: Step,
-    started_at: String,
-    steps: Vec<StepView>,
-    outcome: &'static str,
-    reason: Option<String>,
-    until: Option<String>,
-    question: Option<String>,
-    needs_values: Vec<String>,
-    messages: Vec<String>,
-}
-
-/// What one call to the run left behind, beyond the stored run.
-#[derive(Default)]
-pub struct Said {
-    pub outcome: Option<Outcome>,
-    pub question: Option<String>,
-    pub needs_values: Vec<String>,
-    pub messages: Vec<String>,
-}
-
-/// What a stored run waits on, for a wizard opened on it.
-pub fn waiting_on(kind: coffer_core::Kind, r: &Run) -> Said {
-    let (question, needs_values) = wizard::pending(kind, r, Utc::now());
-    Said {
-        question: question.map(str::to_owned),
-        needs_values,
-        ..Said::default()
-    }
-}
-
-pub fn run_view(name: &str, run: &Run, said: Said) -> RunView {
-    let flow = run.state.flow;
-    let at = run.state.step;
-    let steps = wizard::STEPS
-        .iter()
-        .map(|&step| StepView {
-            step,
-            label: wizard::label(step, flow),
-            state: if step < at || at == Step::Done {
-                "done"
-            } else if step == at {
-                "current"
-            } else {
-                "pending"
-            },
-        })
-        .collect();
-    let (outcome, reason, until) = match said.outcome {
-        Some(Outcome::Done) => ("done", None, None),
-        Some(Outcome::Aborted) => ("aborted", None, None),
-        Some(Outcome::Waiting { until, reason, .. }) => {
-            ("waiting", Some(reason), until.map(|t| t.to_rfc3339()))
-        }
-        None if at == Step::Done => ("done", None, None),
-        None => ("waiting", None, run.state.revoke_by.map(|t| t.to_rfc3339())),
-    };
-    RunView {
-        name: name.to_owned(),
-        flow,
-        step: at,
-        started_at: run.started_at.to_rfc3339(),
-        steps,
-        outcome,
-        reason,
-        until,
-        question: said.question,
-        needs_values: said.needs_values,
-        messages: said.messages,
-    }
-}
 
 #[tauri::command]
 pub async fn rotation_get(app: AppHandle, name: String) -> Result<Option<RunView>, IpcError> {
@@ -123,29 +38,6 @@ pub async fn rotation_running(app: AppHandle) -> Result<Vec<RunView>, IpcError> 
     .await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct GenerateInput {
-    length: usize,
-    charset: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdvanceInput {
-    confirm: bool,
-    values: Option<BTreeMap<String, String>>,
-    generate: Option<GenerateInput>,
-    automate: Option<bool>,
-    grace_hours: Option<u32>,
-}
-
-#[derive(Clone, Serialize)]
-struct Progress<'a> {
-    name: &'a str,
-    step: Option<Step>,
-    message: &'a str,
-}
-
 #[tauri::command]
 pub async fn rotation_advance(
     app: AppHandle,
@@ -168,16 +60,12 @@ pub async fn rotation_advance(
             delete_inactive: false,
             admin: None,
         };
-        let values = input.values.map(|m| {
-            m.into_iter()
-                .map(|(k, v)| (k, SecretValue::from(v)))
-                .collect()
-        });
+        let values = input.values;
         let progress_name = name.clone();
         let mut answers = Answers::new(values, input.confirm, move |step, message| {
             let _ = events.emit(
                 "rotation-progress",
-                Progress {
+                RotationProgress {
                     name: &progress_name,
                     step,
                     message,
@@ -201,33 +89,6 @@ pub async fn rotation_advance(
         })
     })
     .await
-}
-
-fn finished_view(name: &str, said: Said) -> RunView {
-    let flow = run::Flow::Manual;
-    RunView {
-        name: name.to_owned(),
-        flow,
-        step: Step::Done,
-        started_at: Utc::now().to_rfc3339(),
-        steps: wizard::STEPS
-            .iter()
-            .map(|&step| StepView {
-                step,
-                label: wizard::label(step, flow),
-                state: "done",
-            })
-            .collect(),
-        outcome: match said.outcome {
-            Some(Outcome::Aborted) => "aborted",
-            _ => "done",
-        },
-        reason: None,
-        until: None,
-        question: None,
-        needs_values: Vec::new(),
-        messages: said.messages,
-    }
 }
 
 #[tauri::command]

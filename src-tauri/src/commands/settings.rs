@@ -7,99 +7,23 @@ use chrono::Utc;
 use coffer_core::audit::Actor;
 use coffer_core::backup::{self, Backup};
 use coffer_core::preferences::Preferences;
-use coffer_core::rotation::{Policies, Policy, Scope};
+use coffer_core::rotation::{Policy, Scope};
 use coffer_core::slot::SlotKind;
 use coffer_core::strength;
 use coffer_core::{CreateOptions, KdfParams, Sealer, SecretService, SecretValue, Vault};
-use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
 
-use super::credentials::kind_of;
-use super::vault::{status, VaultStatus};
+use super::vault::status;
+use crate::dto::{
+    kind_of, rows, BackupSummary, PolicyView, PreferencesInput, ScopeView, SettingsView,
+    VaultStatus,
+};
 use crate::error::IpcError;
 use crate::state::{blocking, guard, AppState};
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum ScopeView {
-    Kind { kind: String },
-    Env { env: String },
-    Tag { tag: String },
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyView {
-    max_age_days: u32,
-    warn_days: u32,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PolicyRow {
-    scope: ScopeView,
-    policy: PolicyView,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SettingsView {
-    auto_lock_minutes: u32,
-    clipboard_seconds: u32,
-    reveal_seconds: u32,
-    notifications: bool,
-    policies: Vec<PolicyRow>,
-    has_passphrase: bool,
-    has_keyring: bool,
-}
-
-fn rows(policies: Policies) -> Vec<PolicyRow> {
-    let view = |p: Policy| PolicyView {
-        max_age_days: p.max_age_days,
-        warn_days: p.warn_days,
-    };
-    let kinds = policies.by_kind.into_iter().map(|(k, p)| PolicyRow {
-        scope: ScopeView::Kind { kind: k },
-        policy: view(p),
-    });
-    let envs = policies.by_env.into_iter().map(|(e, p)| PolicyRow {
-        scope: ScopeView::Env { env: e },
-        policy: view(p),
-    });
-    let tags = policies.by_tag.into_iter().map(|(t, p)| PolicyRow {
-        scope: ScopeView::Tag { tag: t },
-        policy: view(p),
-    });
-    kinds.chain(envs).chain(tags).collect()
-}
-
-fn settings(app: &AppState) -> Result<SettingsView, IpcError> {
-    app.with_vault(|v| {
-        let p = v.preferences()?;
-        let slots = v.info()?.slots;
-        Ok(SettingsView {
-            auto_lock_minutes: p.auto_lock_minutes,
-            clipboard_seconds: p.clipboard_seconds,
-            reveal_seconds: p.reveal_seconds,
-            notifications: p.notifications,
-            policies: rows(v.policies()?),
-            has_passphrase: slots.iter().any(|s| s.kind == SlotKind::Passphrase),
-            has_keyring: slots.iter().any(|s| s.kind == SlotKind::Keyring),
-        })
-    })
-}
 
 #[tauri::command]
 pub async fn settings_get(app: AppHandle) -> Result<SettingsView, IpcError> {
     blocking(&app, settings).await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PreferencesInput {
-    auto_lock_minutes: u32,
-    clipboard_seconds: u32,
-    reveal_seconds: u32,
-    notifications: bool,
 }
 
 #[tauri::command]
@@ -143,9 +67,11 @@ pub async fn policy_set(
 }
 
 #[tauri::command]
-pub async fn passphrase_set(app: AppHandle, passphrase: String) -> Result<SettingsView, IpcError> {
+pub async fn passphrase_set(
+    app: AppHandle,
+    passphrase: SecretValue,
+) -> Result<SettingsView, IpcError> {
     blocking(&app, move |app| {
-        let passphrase = SecretValue::from(passphrase);
         strength::require_recovery(&passphrase)?;
         app.with_vault(|v| v.set_passphrase(&passphrase, KdfParams::DEFAULT, true, Utc::now()))?;
         settings(app)
@@ -154,9 +80,8 @@ pub async fn passphrase_set(app: AppHandle, passphrase: String) -> Result<Settin
 }
 
 #[tauri::command]
-pub async fn vault_rekey(app: AppHandle, passphrase: Option<String>) -> Result<(), IpcError> {
+pub async fn vault_rekey(app: AppHandle, passphrase: Option<SecretValue>) -> Result<(), IpcError> {
     blocking(&app, move |app| {
-        let passphrase = passphrase.map(SecretValue::from);
         let keyring = SecretService::connect().ok();
         app.with_vault(|v| {
             v.rekey(
@@ -169,22 +94,13 @@ pub async fn vault_rekey(app: AppHandle, passphrase: Option<String>) -> Result<(
     .await
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BackupSummary {
-    path: String,
-    credentials: usize,
-    audit_entries: usize,
-}
-
 #[tauri::command]
 pub async fn backup_create(
     app: AppHandle,
     path: String,
-    passphrase: String,
+    passphrase: SecretValue,
 ) -> Result<BackupSummary, IpcError> {
     blocking(&app, move |app| {
-        let passphrase = SecretValue::from(passphrase);
         strength::require_recovery(&passphrase)?;
         let path = PathBuf::from(path.trim());
         let written = app.with_vault(|v| {
@@ -203,11 +119,11 @@ pub async fn backup_create(
 pub async fn backup_restore(
     app: AppHandle,
     path: String,
-    passphrase: String,
+    passphrase: SecretValue,
 ) -> Result<VaultStatus, IpcError> {
     blocking(&app, move |app| {
         let file = PathBuf::from(path.trim());
-        let backup = Backup::open(&file, &SecretValue::from(passphrase))?;
+        let backup = Backup::open(&file, &passphrase)?;
         let keyring = SecretService::connect().map_err(coffer_core::Error::from)?;
         let options = CreateOptions {
             sealer: Some(&keyring),
@@ -232,4 +148,20 @@ pub async fn backup_restore(
         status(app)
     })
     .await
+}
+
+fn settings(app: &AppState) -> Result<SettingsView, IpcError> {
+    app.with_vault(|v| {
+        let p = v.preferences()?;
+        let slots = v.info()?.slots;
+        Ok(SettingsView {
+            auto_lock_minutes: p.auto_lock_minutes,
+            clipboard_seconds: p.clipboard_seconds,
+            reveal_seconds: p.reveal_seconds,
+            notifications: p.notifications,
+            policies: rows(v.policies()?),
+            has_passphrase: slots.iter().any(|s| s.kind == SlotKind::Passphrase),
+            has_keyring: slots.iter().any(|s| s.kind == SlotKind::Keyring),
+        })
+    })
 }

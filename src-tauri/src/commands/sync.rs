@@ -3,51 +3,17 @@
 
 use chrono::Utc;
 use coffer_core::sync::{
-    self, AwsSpec, Comparison, Direction, Done, Keep, Options, Outcome, Progress, Remote, Report,
-    Side, Spec, State, VaultAuth, VaultSpec, DEFAULT_CONCURRENCY,
+    self, AwsSpec, Direction, Done, Keep, Options, Progress, Report, Spec, VaultAuth, VaultSpec,
+    DEFAULT_CONCURRENCY,
 };
-use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter};
 
-use super::credentials::{field_label, Field};
+use crate::dto::{
+    given, report, row, side, CheckRow, ConflictView, PlanItem, PlanView, ProgressEvent,
+    RemoteInput, RemoteRow, ReportView,
+};
 use crate::error::IpcError;
 use crate::state::blocking;
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RemoteRow {
-    name: String,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    target: String,
-    mount: Option<String>,
-    prefix: String,
-    auth_credential: Option<String>,
-    linked: usize,
-}
-
-fn row(r: &Remote, linked: usize) -> RemoteRow {
-    let (target, mount) = match &r.spec {
-        Spec::Vault(v) => (v.addr.clone(), Some(v.mount.clone())),
-        Spec::Aws(a) => (
-            [a.region.clone(), a.endpoint_url.clone(), a.profile.clone()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" · "),
-            None,
-        ),
-    };
-    RemoteRow {
-        name: r.name.clone(),
-        kind: r.type_name(),
-        target,
-        mount,
-        prefix: r.prefix.clone(),
-        auth_credential: r.auth_credential().map(str::to_owned),
-        linked,
-    }
-}
 
 #[tauri::command]
 pub async fn remote_list(app: AppHandle) -> Result<Vec<RemoteRow>, IpcError> {
@@ -60,35 +26,6 @@ pub async fn remote_list(app: AppHandle) -> Result<Vec<RemoteRow>, IpcError> {
         })
     })
     .await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum RemoteInput {
-    #[serde(rename = "vault", rename_all = "camelCase")]
-    Vault {
-        name: String,
-        addr: String,
-        mount: String,
-        prefix: String,
-        namespace: Option<String>,
-        auth_credential: Option<String>,
-        insecure_http: bool,
-    },
-    #[serde(rename = "aws", rename_all = "camelCase")]
-    Aws {
-        name: String,
-        region: Option<String>,
-        prefix: String,
-        endpoint_url: Option<String>,
-        profile: Option<String>,
-        auth_credential: Option<String>,
-        insecure_http: bool,
-    },
-}
-
-fn given(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 #[tauri::command]
@@ -139,32 +76,11 @@ pub async fn remote_add(app: AppHandle, input: RemoteInput) -> Result<RemoteRow,
             ),
         };
         app.with_vault(|v| {
-            let spec = approle_if_needed(v, spec)?;
             let remote = v.add_remote(name.trim(), prefix.trim(), spec, Utc::now())?;
             Ok(row(&remote, 0))
         })
     })
     .await
-}
-
-/// The form names one auth credential; a vault-approle one means AppRole.
-fn approle_if_needed(v: &coffer_core::Vault, spec: Spec) -> coffer_core::Result<Spec> {
-    match spec {
-        Spec::Vault(mut vs) => {
-            if let VaultAuth::Token {
-                credential: Some(c),
-            } = &vs.auth
-            {
-                if v.get(c)?.meta.kind == coffer_core::Kind::VaultApprole {
-                    vs.auth = VaultAuth::Approle {
-                        credential: c.clone(),
-                    };
-                }
-            }
-            Ok(Spec::Vault(vs))
-        }
-        aws => Ok(aws),
-    }
 }
 
 #[tauri::command]
@@ -173,13 +89,6 @@ pub async fn remote_remove(app: AppHandle, name: String) -> Result<(), IpcError>
         app.with_vault(|v| v.remove_remote(&name, Utc::now()).map(|_| ()))
     })
     .await
-}
-
-#[derive(Debug, Serialize)]
-pub struct CheckRow {
-    name: String,
-    ok: bool,
-    detail: String,
 }
 
 #[tauri::command]
@@ -196,23 +105,6 @@ pub async fn remote_test(app: AppHandle, name: String) -> Result<Vec<CheckRow>, 
             .collect())
     })
     .await
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanItem {
-    name: String,
-    state: State,
-    state_text: &'static str,
-    detail: Option<String>,
-    local_version: Option<u64>,
-    remote_version: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PlanView {
-    remote: String,
-    items: Vec<PlanItem>,
 }
 
 #[tauri::command]
@@ -237,56 +129,6 @@ pub async fn sync_plan(app: AppHandle, remote: String) -> Result<PlanView, IpcEr
         })
     })
     .await
-}
-
-#[derive(Debug, Serialize)]
-pub struct DoneRow {
-    name: String,
-    state: State,
-    outcome: &'static str,
-    detail: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReportView {
-    remote: String,
-    done: Vec<DoneRow>,
-    in_sync: usize,
-    pulled: usize,
-    pushed: usize,
-    conflicts: usize,
-    failed: usize,
-}
-
-fn report(r: Report) -> ReportView {
-    ReportView {
-        pulled: r.count(Outcome::Pulled),
-        pushed: r.count(Outcome::Pushed),
-        conflicts: r.count(Outcome::Conflict),
-        failed: r.count(Outcome::Failed),
-        in_sync: r.in_sync,
-        remote: r.remote,
-        done: r
-            .done
-            .into_iter()
-            .map(|d| DoneRow {
-                name: d.name,
-                state: d.state,
-                outcome: d.outcome.as_str(),
-                detail: d.detail,
-            })
-            .collect(),
-    }
-}
-
-#[derive(Clone, Serialize)]
-struct ProgressEvent<'a> {
-    remote: &'a str,
-    total: usize,
-    done: usize,
-    name: Option<&'a str>,
-    outcome: Option<&'static str>,
 }
 
 /// Forwards the core's progress to the window as `sync-progress` events.
@@ -361,58 +203,6 @@ pub async fn sync_apply(
         Ok(report(r))
     })
     .await
-}
-
-#[derive(Debug, Serialize)]
-pub struct SecretField {
-    name: String,
-    label: String,
-    differs: bool,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SideView {
-    version: Option<String>,
-    updated_at: Option<String>,
-    fields: Vec<Field>,
-    secret_fields: Vec<SecretField>,
-    deleted: bool,
-}
-
-fn side(s: Side, c: &Comparison) -> SideView {
-    SideView {
-        version: s.version,
-        updated_at: s.updated_at.map(|t| t.to_rfc3339()),
-        deleted: s.meta.is_none(),
-        fields: s
-            .meta
-            .map(|m| {
-                m.fields
-                    .into_iter()
-                    .map(|(k, v)| Field::new(k, v))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        secret_fields: s
-            .secret_fields
-            .into_iter()
-            .map(|k| SecretField {
-                label: field_label(&k),
-                differs: c.differs.contains(&k),
-                name: k,
-            })
-            .collect(),
-    }
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConflictView {
-    name: String,
-    remote: String,
-    local: SideView,
-    remote_side: SideView,
 }
 
 #[tauri::command]

@@ -2,29 +2,13 @@
 
 use chrono::Utc;
 use coffer_core::slot::SlotKind;
-use coffer_core::strength::{self, Strength};
-use coffer_core::{CreateOptions, KdfParams, SecretService, SecretValue, Vault};
-use serde::Serialize;
+use coffer_core::strength::{self};
+use coffer_core::{CreateOptions, KdfParams, SecretService, SecretValue, UnlockWith, Vault};
 use tauri::AppHandle;
 
+use crate::dto::{StrengthView, VaultStatus};
 use crate::error::IpcError;
 use crate::state::{blocking, guard, AppState};
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VaultStatus {
-    /// "missing", "locked" or "unlocked".
-    state: &'static str,
-    path: String,
-    credential_count: Option<usize>,
-    message: Option<String>,
-    has_keyring: Option<bool>,
-    has_passphrase: Option<bool>,
-    failed_attempts: usize,
-    failed_since: Option<String>,
-    auto_lock_minutes: u32,
-    clipboard_seconds: u32,
-}
 
 pub fn status(app: &AppState) -> Result<VaultStatus, IpcError> {
     let exists = app.path.exists();
@@ -78,10 +62,10 @@ pub async fn vault_status(app: AppHandle) -> Result<VaultStatus, IpcError> {
 #[tauri::command]
 pub async fn vault_create(
     app: AppHandle,
-    recovery_passphrase: Option<String>,
+    recovery_passphrase: Option<SecretValue>,
 ) -> Result<VaultStatus, IpcError> {
     blocking(&app, move |app| {
-        let recovery = recovery_passphrase.map(SecretValue::from);
+        let recovery = recovery_passphrase;
         if let Some(p) = &recovery {
             strength::require_recovery(p)?;
         }
@@ -101,7 +85,7 @@ pub async fn vault_create(
 #[tauri::command]
 pub async fn vault_unlock(app: AppHandle) -> Result<VaultStatus, IpcError> {
     blocking(&app, |app| {
-        app.unlock_with_keyring()?;
+        app.unlock(UnlockWith::Keyring)?;
         status(app)
     })
     .await
@@ -110,10 +94,10 @@ pub async fn vault_unlock(app: AppHandle) -> Result<VaultStatus, IpcError> {
 #[tauri::command]
 pub async fn vault_unlock_passphrase(
     app: AppHandle,
-    passphrase: String,
+    passphrase: SecretValue,
 ) -> Result<VaultStatus, IpcError> {
     blocking(&app, move |app| {
-        app.unlock_with_passphrase(&SecretValue::from(passphrase))?;
+        app.unlock(UnlockWith::Passphrase(&passphrase))?;
         status(app)
     })
     .await
@@ -133,35 +117,10 @@ pub fn vault_touch(app: tauri::State<'_, AppState>) {
     app.touch();
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StrengthView {
-    score: u8,
-    label: &'static str,
-    crack_time: String,
-    warning: Option<String>,
-    suggestions: Vec<String>,
-}
-
-impl From<Strength> for StrengthView {
-    fn from(s: Strength) -> Self {
-        StrengthView {
-            score: s.score,
-            label: s.label,
-            crack_time: s.crack_time,
-            warning: s.warning,
-            suggestions: s.suggestions,
-        }
-    }
-}
-
 #[tauri::command]
 pub async fn passphrase_strength(
     app: AppHandle,
-    passphrase: String,
+    passphrase: SecretValue,
 ) -> Result<StrengthView, IpcError> {
-    blocking(&app, move |_| {
-        Ok(strength::estimate(&SecretValue::from(passphrase)).into())
-    })
-    .await
+    blocking(&app, move |_| Ok(strength::estimate(&passphrase).into())).await
 }

@@ -14,9 +14,9 @@ use aws_sdk_iam::types::StatusType;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::block_on;
 use crate::credential::{Credential, Secrets};
 use crate::error::{Error, Result};
+use crate::runtime::block_on;
 
 /// What the AWS flow remembers between steps (no secret in it).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +20,9 @@ use crate::credential::{Credential, CredentialId, Secrets};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::kind::Kind;
+use crate::sealed::{Place, RunPart};
 use crate::secret::SecretValue;
-use crate::vault::{encode_secrets, Vault};
+use crate::vault::{encode_secrets, Vault, WriteTx};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -117,7 +118,7 @@ impl Charset {
 pub fn generate(g: Generate) -> Result<SecretValue> {
     if !(8..=1024).contains(&g.length) {
         return Err(Error::invalid(
-            "--length",
+            "length",
             "a generated value is 8 to 1024 characters",
         ));
     }
@@ -178,22 +179,8 @@ pub trait Guide {
     fn step_saved(&mut self, step: Step);
 }
 
-pub(crate) fn aad(vault_id: &[u8], run: &[u8; 16], purpose: &str) -> Vec<u8> {
-    let mut a = Vec::new();
-    for part in [
-        b"coffer/v1/rotation".as_slice(),
-        vault_id,
-        run,
-        purpose.as_bytes(),
-    ] {
-        a.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        a.extend_from_slice(part);
-    }
-    a
-}
-
-fn at(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+fn aad(vault_id: &[u8], run: &[u8; 16], part: RunPart) -> Vec<u8> {
+    Place::Rotation { run, part }.aad(vault_id)
 }
 
 impl Vault {
@@ -218,7 +205,7 @@ impl Vault {
         let what = "rotation state";
         let plain = crypto::open(
             &keys.vault_key,
-            &aad(&self.vault_id, &id, "state"),
+            &aad(&self.vault_id, &id, RunPart::State),
             &state,
             what,
         )?;
@@ -229,7 +216,7 @@ impl Vault {
             Some(p) => {
                 let plain = crypto::open(
                     &keys.vault_key,
-                    &aad(&self.vault_id, &id, "pending"),
+                    &aad(&self.vault_id, &id, RunPart::Pending),
                     &p,
                     "rotation pending value",
                 )?;
@@ -241,28 +228,28 @@ impl Vault {
         Ok(Some(Run {
             id,
             credential_id: *credential,
-            started_at: at(started),
+            started_at: crate::time::from_millis(started),
             state,
             pending,
         }))
     }
 
     /// Saves `run` (its step, state and pending value) and records `event`, in `tx`.
-    fn save_run(&self, tx: &Connection, run: &Run, name: &str, now: DateTime<Utc>) -> Result<()> {
+    fn save_run(&self, tx: &WriteTx<'_>, run: &Run, name: &str, now: DateTime<Utc>) -> Result<()> {
         let keys = self.keys()?;
         let state = serde_json::to_vec(&run.state).map_err(|e| Error::Failure {
             what: format!("cannot encode the rotation state: {e}"),
         })?;
         let state = crypto::seal(
             &keys.vault_key,
-            &aad(&self.vault_id, &run.id, "state"),
+            &aad(&self.vault_id, &run.id, RunPart::State),
             &state,
         )?;
         let pending = match &run.pending {
             None => None,
             Some(p) => Some(crypto::seal(
                 &keys.vault_key,
-                &aad(&self.vault_id, &run.id, "pending"),
+                &aad(&self.vault_id, &run.id, RunPart::Pending),
                 &encode_secrets(p)?,
             )?),
         };
@@ -293,7 +280,7 @@ impl Vault {
                 "flow": run.state.flow,
                 "step": run.state.step.as_str(),
             }));
-        self.record(tx, event, now)
+        tx.record(event, now)
     }
 
     /// Saves the run's move to `step` in its own transaction.
@@ -301,7 +288,7 @@ impl Vault {
         run.state.step = step;
         let tx = self.begin()?;
         self.save_run(&tx, run, name, now)?;
-        self.commit(tx)
+        tx.commit()
     }
 
     /// The running rotation of `name`, if any.
@@ -372,8 +359,8 @@ impl Vault {
         let event = Event::new(Action::RotationStart)
             .target(credential.id, &credential.meta.name)
             .details(serde_json::json!({ "run": hex::encode(id), "flow": flow, "grace_secs": grace.num_seconds(), "from_version": credential.version }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         Ok(run)
     }
 
@@ -393,7 +380,7 @@ impl Vault {
                 actual: row.version,
             });
         }
-        let mut secrets = self.open_secrets(&row)?;
+        let mut secrets = tx.open_secrets(&row)?;
         let mut new_meta = meta.clone();
         for (field, value) in pending.0 {
             if meta.kind.is_secret_field(&field) {
@@ -412,7 +399,7 @@ impl Vault {
         run.state.revoke_by = Some(now + Duration::seconds(run.state.grace_secs));
         run.state.step = Step::Push;
         self.save_run(&tx, run, name, now)?;
-        self.commit(tx)
+        tx.commit()
     }
 }
 
@@ -453,7 +440,7 @@ fn iam_auth(
     let (credential, secrets) = vault.reveal(who, None, now)?;
     if credential.meta.kind != Kind::AwsAccessKey {
         return Err(Error::invalid(
-            "--admin",
+            "admin",
             format!(
                 "'{who}' is a {}, not an aws-access-key",
                 credential.meta.kind
@@ -478,7 +465,7 @@ pub fn rotate(
         Some(run) => {
             if options.automate == Some(true) && run.state.flow != Flow::AwsIam {
                 return Err(Error::invalid(
-                    "--automate",
+                    "automate",
                     "this rotation was started as a manual one",
                 ));
             }
@@ -490,7 +477,7 @@ pub fn rotate(
                 (_, Kind::AwsAccessKey) => Flow::AwsIam,
                 (Some(true), k) => {
                     return Err(Error::invalid(
-                        "--automate",
+                        "automate",
                         format!("kind {k} has no automated rotation (only aws-access-key has); rotate it manually"),
                     ))
                 }
@@ -557,13 +544,13 @@ pub fn rotate(
                             }
                             (Some(_), _) if kind == Kind::Generic => {
                                 return Err(Error::invalid(
-                                    "--generate",
+                                    "generate",
                                     "a generic credential has no single field to generate; give the new values instead",
                                 ))
                             }
                             (Some(_), _) => {
                                 return Err(Error::invalid(
-                                    "--generate",
+                                    "generate",
                                     format!("Coffer does not choose the value of a {kind}: its provider issues it; give the new value instead"),
                                 ))
                             }
@@ -705,44 +692,5 @@ pub fn abort(vault: &mut Vault, name: &str, now: DateTime<Utc>) -> Result<()> {
     run.state.step = Step::Aborted;
     let tx = vault.begin()?;
     vault.save_run(&tx, &run, name, now)?;
-    vault.commit(tx)
-}
-
-/// Re-encrypts every rotation's state and pending value, finished ones too,
-/// from `old` to `new` vault keys (inside rekey's transaction).
-pub(crate) fn rekey(
-    conn: &Connection,
-    path: &std::path::Path,
-    vault_id: &[u8],
-    old: &crate::secret::Key32,
-    new: &crate::secret::Key32,
-) -> Result<()> {
-    let db = |e| crate::store::db_error(path, e);
-    type Stored = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
-    let rows: Vec<Stored> = conn
-        .prepare("SELECT id, state, pending FROM rotations")
-        .and_then(|mut stmt| {
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        })
-        .map_err(db)?;
-    for (id, state, pending) in rows {
-        let run: [u8; 16] = id
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::integrity("a rotation id is malformed"))?;
-        let reseal = |purpose: &str, sealed: &[u8]| -> Result<Vec<u8>> {
-            let a = aad(vault_id, &run, purpose);
-            let plain = crypto::open(old, &a, sealed, "rotation state")?;
-            crypto::seal(new, &a, &plain)
-        };
-        let state = reseal("state", &state)?;
-        let pending = pending.map(|p| reseal("pending", &p)).transpose()?;
-        conn.execute(
-            "UPDATE rotations SET state = ?1, pending = ?2 WHERE id = ?3",
-            rusqlite::params![state, pending, id],
-        )
-        .map_err(db)?;
-    }
-    Ok(())
+    tx.commit()
 }

@@ -4,12 +4,7 @@
 
 use crate::credential::{Credential, Secrets};
 use crate::error::{Error, Result};
-
-fn loopback(addr: &str) -> bool {
-    let rest = addr.trim_start_matches("http://");
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    host == "localhost" || host == "[::1]" || host.starts_with("127.")
-}
+use crate::secret::SecretValue;
 
 pub fn revoke_self(credential: &Credential, secrets: &Secrets) -> Result<String> {
     let addr = credential
@@ -24,30 +19,13 @@ pub fn revoke_self(credential: &Credential, secrets: &Secrets) -> Result<String>
                 "has no addr field and VAULT_ADDR is not set",
             )
         })?;
-    if addr.starts_with("http://") && !loopback(&addr) {
-        return Err(Error::invalid(
-            "Vault address",
-            format!("{addr} is plain http to a non-loopback host; use https"),
-        ));
-    }
+    crate::sync::remote::check_url("Vault address", &addr, false)?;
     let token = secrets
         .0
         .get("token")
-        .map(|t| t.expose_secret())
-        .unwrap_or_default();
-    let mut settings = vaultrs::client::VaultClientSettingsBuilder::default();
-    settings.address(&addr).token(token);
-    if let Some(ns) = credential.meta.fields.get("namespace") {
-        settings.namespace(Some(ns.clone()));
-    }
-    let settings = settings.build().map_err(|e| Error::Failure {
-        what: format!("invalid Vault settings for {addr}: {e}"),
-    })?;
-    let client = vaultrs::client::VaultClient::new(settings).map_err(|e| Error::Failure {
-        what: format!("cannot make a Vault client for {addr}: {e}"),
-    })?;
-    super::block_on(vaultrs::token::revoke_self(&client))?.map_err(|e| Error::Failure {
-        what: format!("Vault token revoke-self at {addr} failed: {e}"),
-    })?;
+        .cloned()
+        .unwrap_or_else(|| SecretValue::from(""));
+    let namespace = credential.meta.fields.get("namespace").cloned();
+    crate::runtime::block_on(crate::sync::kv::revoke_self(&addr, namespace, token))??;
     Ok(format!("token revoked at {addr}"))
 }

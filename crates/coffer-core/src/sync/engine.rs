@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
-use rusqlite::Transaction;
 
-use super::backend::{Backend, Entry, Expect, Fault};
+use super::api::{Entry, Expect, Fault};
+use super::backend::Backend;
 use super::link::{Link, Stored};
 use super::payload::{content_digest, labels_digest, later, Payload};
 use super::{
@@ -15,8 +15,8 @@ use super::{
 use crate::audit::{Action, Event};
 use crate::credential::{validate_name, Credential, CredentialMeta, Secrets};
 use crate::error::{Error, Result};
-use crate::rotation::block_on;
-use crate::vault::Vault;
+use crate::runtime::block_on;
+use crate::vault::{Vault, WriteTx};
 
 /// One name's place in the plan, with what applying it needs.
 struct Work {
@@ -340,7 +340,7 @@ impl Vault {
     /// Writes a pulled credential (new or changed) with its link, in `tx`.
     fn apply_pull(
         &self,
-        tx: &Transaction<'_>,
+        tx: &WriteTx<'_>,
         remote: &Remote,
         w: &Work,
         now: DateTime<Utc>,
@@ -378,13 +378,13 @@ impl Vault {
         let link = link_for(w, credential.version, entry, digest, now);
         self.put_link(tx, &remote.id, w.link.as_ref(), &link)?;
         let event = synced(Action::SyncPull, remote, w, entry, &credential, created);
-        self.record(tx, event, now)
+        tx.record(event, now)
     }
 
     /// Records a push that the remote accepted, in `tx`.
     fn apply_pushed(
         &self,
-        tx: &Transaction<'_>,
+        tx: &WriteTx<'_>,
         remote: &Remote,
         w: &Work,
         entry: &Entry,
@@ -408,13 +408,13 @@ impl Vault {
             local,
             w.remote.is_none(),
         );
-        self.record(tx, event, now)
+        tx.record(event, now)
     }
 
     /// Deletes the local credential whose remote secret was deleted (`--prune`), in `tx`.
     fn apply_delete_local(
         &self,
-        tx: &Transaction<'_>,
+        tx: &WriteTx<'_>,
         remote: &Remote,
         w: &Work,
         now: DateTime<Utc>,
@@ -437,13 +437,13 @@ impl Vault {
         let event = Event::new(Action::Delete).target(row.id, &w.name).details(
             serde_json::json!({ "version": row.version, "via": "sync", "remote": remote.name }),
         );
-        self.record(tx, event, now)
+        tx.record(event, now)
     }
 
     /// Records a remote deletion (`--prune`) or drops a link whose both sides are gone, in `tx`.
     fn apply_unlink(
         &self,
-        tx: &Transaction<'_>,
+        tx: &WriteTx<'_>,
         remote: &Remote,
         w: &Work,
         deleted_remote: bool,
@@ -458,7 +458,7 @@ impl Vault {
                 "path": remote.location(&w.name),
                 "deleted": true,
             }));
-            self.record(tx, event, now)?;
+            tx.record(event, now)?;
         }
         Ok(())
     }
@@ -466,7 +466,7 @@ impl Vault {
     /// Brings the link up to date for a credential both sides agree on, in `tx`.
     fn apply_relink(
         &self,
-        tx: &Transaction<'_>,
+        tx: &WriteTx<'_>,
         remote: &Remote,
         w: &Work,
         digest: &str,
@@ -487,7 +487,7 @@ impl Vault {
     /// Records, in `tx`, that the two sides disagree.
     fn record_conflict(
         &self,
-        tx: &Transaction<'_>,
+        tx: &WriteTx<'_>,
         remote: &Remote,
         w: &Work,
         why: &str,
@@ -501,7 +501,7 @@ impl Vault {
         if let Some(c) = &w.local {
             event = event.target(c.id, &w.name);
         }
-        self.record(tx, event, now)
+        tx.record(event, now)
     }
 }
 
@@ -581,8 +581,8 @@ pub fn sync(
                 Some(vault.begin()?)
             };
             // (A dry run writes nothing.)
-            let write = |f: &dyn Fn(&Transaction<'_>) -> Result<()>| match &tx {
-                Some(tx) => vault.in_savepoint(tx, f),
+            let write = |f: &dyn Fn(&WriteTx<'_>) -> Result<()>| match &tx {
+                Some(tx) => tx.savepoint(f),
                 None => Ok(()),
             };
             let mut done = Vec::with_capacity(group.len());
@@ -617,7 +617,7 @@ pub fn sync(
                 done.push(w.done(outcome, detail));
             }
             if let Some(tx) = tx {
-                vault.commit(tx)?;
+                tx.commit()?;
             }
             for d in done {
                 finish(&mut report, d, true);
@@ -668,16 +668,16 @@ pub fn sync(
             let at = now();
             let (outcome, detail) = match r {
                 Ok(None) if w.state == State::DeletedLocal && !options.prune => (Outcome::Kept, None),
-                Ok(None) => match vault.in_transaction(|tx| vault.apply_unlink(tx, &remote, w, true, at)) {
+                Ok(None) => match vault.write(|tx| vault.apply_unlink(tx, &remote, w, true, at)) {
                     Ok(()) => (Outcome::DeletedRemote, None),
                     Err(e) => (Outcome::Failed, Some(e.to_string())),
                 },
-                Ok(Some(entry)) => match vault.in_transaction(|tx| vault.apply_pushed(tx, &remote, w, &entry, at)) {
+                Ok(Some(entry)) => match vault.write(|tx| vault.apply_pushed(tx, &remote, w, &entry, at)) {
                     Ok(()) => (Outcome::Pushed, None),
                     Err(e) => (Outcome::Failed, Some(format!("pushed, but recording it failed ({e}); the next sync will see both sides agree"))),
                 },
                 Err(Fault::Conflict(why)) => {
-                    vault.in_transaction(|tx| vault.record_conflict(tx, &remote, w, &why, at))?;
+                    vault.write(|tx| vault.record_conflict(tx, &remote, w, &why, at))?;
                     (Outcome::Conflict, Some(why))
                 }
                 Err(f) if f.fatal() => {
@@ -775,28 +775,27 @@ pub fn resolve(
                         .write(name, &Payload::from_local(&m, &s), Expect::Current)
                         .await
                         .map_err(fatal)?;
-                    vault.in_transaction(|tx| vault.apply_pushed(tx, &remote, &w, &entry, at))?;
+                    vault.write(|tx| vault.apply_pushed(tx, &remote, &w, &entry, at))?;
                     Outcome::Pushed
                 }
                 (None, _) => {
                     if let Some(r) = &w.remote {
                         backend.delete(name, &r.version).await.map_err(fatal)?;
                     }
-                    vault.in_transaction(|tx| vault.apply_unlink(tx, &remote, &w, true, at))?;
+                    vault.write(|tx| vault.apply_unlink(tx, &remote, &w, true, at))?;
                     Outcome::DeletedRemote
                 }
             },
             Keep::Remote => match &w.remote {
                 Some(_) => {
-                    vault.in_transaction(|tx| vault.apply_pull(tx, &remote, &w, at))?;
+                    vault.write(|tx| vault.apply_pull(tx, &remote, &w, at))?;
                     Outcome::Pulled
                 }
                 None => {
                     if w.local.is_some() {
-                        vault.in_transaction(|tx| vault.apply_delete_local(tx, &remote, &w, at))?;
+                        vault.write(|tx| vault.apply_delete_local(tx, &remote, &w, at))?;
                     } else {
-                        vault
-                            .in_transaction(|tx| vault.apply_unlink(tx, &remote, &w, false, at))?;
+                        vault.write(|tx| vault.apply_unlink(tx, &remote, &w, false, at))?;
                     }
                     Outcome::DeletedLocal
                 }
@@ -812,8 +811,8 @@ pub fn resolve(
         if let Some(c) = &w.local {
             event = event.target(c.id, name);
         }
-        vault.record(&tx, event, at)?;
-        vault.commit(tx)?;
+        tx.record(event, at)?;
+        tx.commit()?;
         Ok(w.done(outcome, w.detail.clone()))
     })?
 }
@@ -959,8 +958,8 @@ pub fn reveal_remote(
     if let Some(c) = &w.local {
         event = event.target(c.id, name);
     }
-    vault.record(&tx, event, now)?;
-    vault.commit(tx)?;
+    tx.record(event, now)?;
+    tx.commit()?;
     Ok(value)
 }
 

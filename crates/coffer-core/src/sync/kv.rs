@@ -10,9 +10,7 @@ use futures_util::stream::{self, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::backend::{
-    backoff, request_timeout, Entry, Expect, Fault, Res, ATTEMPTS, CONNECT_TIMEOUT,
-};
+use super::api::{backoff, request_timeout, Entry, Expect, Fault, Res, ATTEMPTS, CONNECT_TIMEOUT};
 use super::payload::{coffer_labels, Payload, LABELS};
 use super::remote::{Remote, VaultAuth, VaultSpec};
 use super::Check;
@@ -127,6 +125,71 @@ pub(crate) fn read_entry(key: &str, path: &str, v: &Value) -> Res<Option<Entry>>
     }))
 }
 
+/// Revokes `token` itself at the Vault/OpenBao server at `addr` (an
+/// emergency revoke), through the same client, retries and bounds as sync.
+pub(crate) async fn revoke_self(
+    addr: &str,
+    namespace: Option<String>,
+    token: SecretValue,
+) -> Result<()> {
+    let kv = Kv {
+        http: http_client(None)?,
+        addr: addr.trim_end_matches('/').to_owned(),
+        mount: String::new(),
+        prefix: String::new(),
+        namespace,
+        login: Login::Token,
+        token: tokio::sync::Mutex::new(Token {
+            value: token.clone(),
+            renew_at: None,
+            generation: 0,
+        }),
+    };
+    let failed = |why: String| Error::Failure {
+        what: format!("Vault token revoke-self at {addr} failed: {why}"),
+    };
+    match kv
+        .send(
+            Method::POST,
+            "auth/token/revoke-self",
+            None,
+            Some(&token),
+            false,
+        )
+        .await
+    {
+        Ok((status, _)) if status.is_success() => Ok(()),
+        Ok((status, _)) => Err(failed(format!("HTTP {status}"))),
+        Err(fault) => Err(failed(fault.message().to_owned())),
+    }
+}
+
+/// The HTTP client of every request to Vault: connect and request time
+/// limits, and the CA certificate to trust besides the system's, if any.
+fn http_client(ca_cert: Option<std::path::PathBuf>) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(request_timeout())
+        .pool_max_idle_per_host(32);
+    if let Some(path) = ca_cert.or_else(|| std::env::var_os("VAULT_CACERT").map(Into::into)) {
+        let pem = std::fs::read(&path).map_err(|source| Error::Io {
+            action: "read the CA certificate",
+            path: path.clone(),
+            source,
+        })?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+            Error::invalid(
+                format!("CA certificate {}", path.display()),
+                format!("is not a PEM certificate: {e}"),
+            )
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build().map_err(|e| Error::Failure {
+        what: format!("cannot make an HTTP client: {e}"),
+    })
+}
+
 impl Kv {
     pub async fn connect(
         remote: &Remote,
@@ -134,31 +197,7 @@ impl Kv {
         vault: &Vault,
         now: DateTime<Utc>,
     ) -> Result<Kv> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(request_timeout())
-            .pool_max_idle_per_host(32);
-        if let Some(path) = spec
-            .ca_cert
-            .clone()
-            .or_else(|| std::env::var_os("VAULT_CACERT").map(Into::into))
-        {
-            let pem = std::fs::read(&path).map_err(|source| Error::Io {
-                action: "read the CA certificate",
-                path: path.clone(),
-                source,
-            })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                Error::invalid(
-                    format!("CA certificate {}", path.display()),
-                    format!("is not a PEM certificate: {e}"),
-                )
-            })?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder.build().map_err(|e| Error::Failure {
-            what: format!("cannot make an HTTP client: {e}"),
-        })?;
+        let http = http_client(spec.ca_cert.clone())?;
         let (login, token) = match &spec.auth {
             VaultAuth::Token { credential: None } => {
                 let token = std::env::var("VAULT_TOKEN").map_err(|_| {

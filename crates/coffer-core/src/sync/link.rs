@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::secret::Key32;
+use crate::sealed::Place;
 use crate::vault::Vault;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,18 +33,8 @@ pub(crate) struct Stored {
     pub link: Link,
 }
 
-pub(crate) fn aad(vault_id: &[u8], remote_id: &str, id: &[u8]) -> Vec<u8> {
-    let mut a = Vec::new();
-    for part in [
-        b"coffer/v1/sync-link".as_slice(),
-        vault_id,
-        remote_id.as_bytes(),
-        id,
-    ] {
-        a.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        a.extend_from_slice(part);
-    }
-    a
+fn aad(vault_id: &[u8], remote_id: &str, id: &[u8]) -> Vec<u8> {
+    Place::SyncLink { remote_id, id }.aad(vault_id)
 }
 
 /// Where a credential is synced: a remote it is linked to, the remote
@@ -172,39 +162,16 @@ fn another_sync(name: &str) -> Error {
     }
 }
 
-/// Re-encrypts every link from `old` to `new` vault keys (inside rekey's transaction).
-pub(crate) fn rekey(
-    conn: &Connection,
-    path: &std::path::Path,
-    vault_id: &[u8],
-    old: &Key32,
-    new: &Key32,
-) -> Result<()> {
-    let db = |e| crate::store::db_error(path, e);
-    let rows: Vec<(Vec<u8>, String, Vec<u8>)> = conn
-        .prepare("SELECT id, remote_id, body FROM sync_links")
-        .and_then(|mut stmt| {
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        })
-        .map_err(db)?;
-    for (id, remote_id, body) in rows {
-        let a = aad(vault_id, &remote_id, &id);
-        let plain = crypto::open(old, &a, &body, "a sync link")?;
-        let resealed = crypto::seal(new, &a, &plain)?;
-        conn.execute(
-            "UPDATE sync_links SET body = ?1 WHERE id = ?2",
-            params![resealed, id],
-        )
-        .map_err(db)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 impl Vault {
     /// Links `name` to `remote` as if a sync had just written it (the golden fixture).
-    pub(crate) fn put_golden_link(&self, remote: &str, name: &str, version: u64, now: DateTime<Utc>) {
+    pub(crate) fn put_golden_link(
+        &self,
+        remote: &str,
+        name: &str,
+        version: u64,
+        now: DateTime<Utc>,
+    ) {
         let remote = self.remote(remote).expect("remote");
         let tx = self.begin().expect("begin");
         let link = Link {
@@ -216,6 +183,6 @@ impl Vault {
             synced_at: now,
         };
         self.put_link(&tx, &remote.id, None, &link).expect("link");
-        self.commit(tx).expect("commit");
+        tx.commit().expect("commit");
     }
 }

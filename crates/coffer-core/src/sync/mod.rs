@@ -12,6 +12,7 @@
 //! audit entry, so an interrupted sync leaves every credential either
 //! fully updated or untouched, and running it again resumes.
 
+mod api;
 mod backend;
 mod engine;
 pub(crate) mod kv;

@@ -222,6 +222,24 @@ impl Vault {
         now: DateTime<Utc>,
     ) -> Result<Remote> {
         check_name(name)?;
+        // A Vault remote given an AppRole credential where a token was
+        // expected logs in with AppRole: the credential's kind says how.
+        let spec = match spec {
+            Spec::Vault(mut vs) => {
+                if let VaultAuth::Token {
+                    credential: Some(c),
+                } = &vs.auth
+                {
+                    if self.get(c)?.meta.kind == Kind::VaultApprole {
+                        vs.auth = VaultAuth::Approle {
+                            credential: c.clone(),
+                        };
+                    }
+                }
+                Spec::Vault(vs)
+            }
+            aws => aws,
+        };
         let mut id = [0u8; 8];
         crate::crypto::random_bytes(&mut id)?;
         let remote = Remote {
@@ -282,8 +300,8 @@ impl Vault {
             "remote": name,
             "type": remote.type_name(),
         }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         Ok(remote)
     }
 
@@ -305,8 +323,8 @@ impl Vault {
             "setting": "remote removed",
             "remote": name,
         }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         Ok(remote)
     }
 }

@@ -15,7 +15,7 @@ use aws_sdk_secretsmanager::Client;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 
-use super::backend::{request_timeout, Entry, Expect, Fault, Res, ATTEMPTS, CONNECT_TIMEOUT};
+use super::api::{request_timeout, Entry, Expect, Fault, Res, ATTEMPTS, CONNECT_TIMEOUT};
 use super::payload::{coffer_labels, Payload, LABELS};
 use super::remote::{AwsSpec, Remote};
 use super::Check;

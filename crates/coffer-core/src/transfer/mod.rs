@@ -306,7 +306,8 @@ impl ImportItem {
         let _ = self.set(line, &field, SecretValue::from(value), class);
     }
 
-    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+    #[cfg(test)]
+    pub(crate) fn field_names(&self) -> impl Iterator<Item = &str> {
         self.fields.keys().map(String::as_str)
     }
 
@@ -580,7 +581,7 @@ pub fn read_import(path: &Path, options: &ParseOptions, overrides: &Overrides) -
 pub fn prepare(parsed: Parsed, overrides: &Overrides) -> Parse<(Vec<Prepared>, Vec<String>)> {
     // Validation is independent per item: on all cores for a big file (the
     // error reported is still the first in the file).
-    let items = crate::vault::par_map_owned(parsed.items, |i| i.prepare(overrides))?;
+    let items = crate::par::map_owned(parsed.items, |i| i.prepare(overrides))?;
     Ok((items, parsed.warnings))
 }
 
@@ -734,7 +735,7 @@ impl Vault {
             Vec::new()
         } else {
             let cipher = self.cipher()?;
-            crate::vault::par_map(&batch.items, |item| {
+            crate::par::map(&batch.items, |item| {
                 cipher.seal_new(&item.meta, &item.secrets)
             })?
         };
@@ -856,7 +857,7 @@ impl Vault {
                     }))
             })
             .collect();
-        self.record_all(&tx, &entries, now)?;
+        tx.record_all(&entries, now)?;
         let summary = Event::new(Action::Import).details(json!({
             "format": batch.format.as_str(),
             "file": batch.file,
@@ -866,8 +867,8 @@ impl Vault {
             "skipped": report.count(|o| *o == Outcome::Skipped),
             "unchanged": report.count(|o| *o == Outcome::Unchanged),
         }));
-        self.record(&tx, summary, now)?;
-        self.commit(tx)?;
+        tx.record(summary, now)?;
+        tx.commit()?;
         report.written = true;
         tracing::debug!(written = events.len(), "import committed");
         Ok(report)
@@ -903,8 +904,8 @@ impl Vault {
             "count": out.len(),
             "names": wanted,
         }));
-        self.record(&tx, event, now)?;
-        self.commit(tx)?;
+        tx.record(event, now)?;
+        tx.commit()?;
         Ok(out)
     }
 }

@@ -1,0 +1,823 @@
+//! Every view the shell sends to the web view and every input it takes from
+//! it (camelCase on the wire), with their conversions from and to the core's
+//! types. Commands import these; nothing here calls the vault beyond reading
+//! what a view shows. Secret inputs arrive as `SecretValue` (zeroized, never
+//! printed), never as `String`.
+
+use chrono::{DateTime, Utc};
+use coffer_core::overview::Overview;
+use coffer_core::rotation::run::{self, Charset, Outcome, Run, Step};
+use coffer_core::rotation::wizard::{self};
+use coffer_core::rotation::{Policies, Policy, State, Status};
+use coffer_core::strength::Strength;
+use coffer_core::sync::{self, Comparison, Remote, Report, Side, Spec};
+use coffer_core::{Credential, Draft, Kind, SecretValue};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::error::IpcError;
+
+pub fn parse<T: serde::de::DeserializeOwned>(what: &str, value: &str) -> Result<T, IpcError> {
+    serde_json::from_value(serde_json::Value::String(value.to_owned()))
+        .map_err(|_| IpcError::invalid(what, format!("unknown {what} '{value}'")))
+}
+
+pub fn rotation_state(value: &str) -> Result<State, IpcError> {
+    [
+        State::Compromised,
+        State::Expired,
+        State::Overdue,
+        State::DueSoon,
+        State::Ok,
+        State::NoPolicy,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == value)
+    .ok_or_else(|| IpcError::invalid("rotation", format!("unknown rotation state '{value}'")))
+}
+
+pub fn kind_of(value: &str) -> Result<Kind, IpcError> {
+    parse("kind", value)
+}
+
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339()
+}
+
+/// "access_key_id" → "Access key ID".
+pub fn field_label(name: &str) -> String {
+    let words: Vec<String> = name
+        .split('_')
+        .map(|w| match w {
+            "id" => "ID".to_owned(),
+            "url" => "URL".to_owned(),
+            "json" => "JSON".to_owned(),
+            other => other.to_owned(),
+        })
+        .collect();
+    let mut text = words.join(" ");
+    if let Some(first) = text.get(0..1) {
+        text = first.to_uppercase() + &text[1..];
+    }
+    text
+}
+
+pub fn kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::AwsAccessKey => "AWS access key",
+        Kind::VaultToken => "Vault token",
+        Kind::VaultApprole => "Vault AppRole",
+        Kind::DbPassword => "Database password",
+        Kind::ApiKey => "API key",
+        Kind::GcpServiceAccount => "GCP service account",
+        Kind::AzureServicePrincipal => "Azure service principal",
+        Kind::SshKey => "SSH key",
+        Kind::Generic => "Generic",
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotationView {
+    pub state: State,
+    pub since: String,
+    pub age_days: i64,
+    pub due: Option<String>,
+    pub days_left: Option<i64>,
+    pub max_age_days: Option<u32>,
+    pub warn_days: Option<u32>,
+    pub policy_source: Option<String>,
+}
+
+impl From<&Status> for RotationView {
+    fn from(s: &Status) -> Self {
+        RotationView {
+            state: s.state,
+            since: rfc3339(s.since),
+            age_days: s.age_days,
+            due: s.due.map(rfc3339),
+            days_left: s.days_left,
+            max_age_days: s.policy.as_ref().map(|(p, _)| p.max_age_days),
+            warn_days: s.policy.as_ref().map(|(p, _)| p.warn_days),
+            policy_source: s.policy.as_ref().map(|(_, src)| src.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub id: String,
+    pub name: String,
+    pub kind: Kind,
+    pub env: Option<String>,
+    pub tags: Vec<String>,
+    pub version: u64,
+    pub updated_at: String,
+    pub rotation: RotationView,
+}
+
+pub fn summary(c: &Credential, status: &Status) -> Summary {
+    Summary {
+        id: c.id.to_string(),
+        name: c.meta.name.clone(),
+        kind: c.meta.kind,
+        env: c.meta.env.clone(),
+        tags: c.meta.tags.clone(),
+        version: c.version,
+        updated_at: rfc3339(c.updated_at),
+        rotation: status.into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindQuery {
+    pub query: String,
+    pub kind: Option<String>,
+    pub env: Option<String>,
+    pub tag: Option<String>,
+    pub states: Vec<String>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FacetsView {
+    pub kinds: Vec<Kind>,
+    pub envs: Vec<String>,
+    pub tags: Vec<String>,
+    pub needs_action: usize,
+    pub due_soon: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindPage {
+    pub total: usize,
+    pub items: Vec<Summary>,
+    pub facets: FacetsView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub label: String,
+    pub value: String,
+}
+
+impl Field {
+    pub fn new(name: String, value: String) -> Field {
+        Field {
+            label: field_label(&name),
+            name,
+            value,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SecretField {
+    pub name: String,
+    pub label: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binding {
+    pub remote: String,
+    pub remote_type: &'static str,
+    pub location: String,
+    pub remote_version: Option<String>,
+    pub synced_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyView {
+    pub max_age_days: u32,
+    pub warn_days: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Detail {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub notes: Option<String>,
+    pub fields: Vec<Field>,
+    pub secret_fields: Vec<SecretField>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub rotated_at: Option<String>,
+    pub compromised_at: Option<String>,
+    pub policy: Option<PolicyView>,
+    pub remotes: Vec<Binding>,
+    pub rotation_run: Option<RunView>,
+}
+
+/// Everything the detail pane shows about `name` (no secret values).
+pub fn detail(o: Overview) -> Detail {
+    let Overview {
+        credential: c,
+        status,
+        run,
+        bindings,
+    } = o;
+    let m = &c.meta;
+    let name = &m.name;
+    Detail {
+        notes: m.notes.clone(),
+        fields: m
+            .fields
+            .iter()
+            .map(|(k, v)| Field::new(k.clone(), v.clone()))
+            .collect(),
+        secret_fields: m
+            .secret_fields
+            .iter()
+            .map(|k| SecretField {
+                name: k.clone(),
+                label: field_label(k),
+            })
+            .collect(),
+        created_at: rfc3339(c.created_at),
+        expires_at: m.expires_at.map(rfc3339),
+        rotated_at: m.rotated_at.map(rfc3339),
+        compromised_at: m.compromised_at.map(rfc3339),
+        policy: m.policy.map(|p| PolicyView {
+            max_age_days: p.max_age_days,
+            warn_days: p.warn_days,
+        }),
+        remotes: bindings
+            .into_iter()
+            .map(|b| Binding {
+                remote_type: b.remote.type_name(),
+                location: b.remote.location(name),
+                remote: b.remote.name,
+                remote_version: Some(b.remote_version),
+                synced_at: Some(rfc3339(b.synced_at)),
+            })
+            .collect(),
+        rotation_run: run.map(|r| run_view(name, &r, waiting_on(m.kind, &r))),
+        summary: summary(&c, &status),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialInput {
+    pub name: String,
+    pub kind: String,
+    pub env: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub fields: BTreeMap<String, String>,
+    pub values: BTreeMap<String, SecretValue>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl CredentialInput {
+    pub fn draft(self) -> Result<Draft, IpcError> {
+        let mut d = Draft::new(self.name, kind_of(&self.kind)?);
+        d.env = self.env.filter(|e| !e.is_empty());
+        d.tags = self.tags;
+        d.notes = self.notes.filter(|n| !n.is_empty());
+        d.fields = self.fields;
+        d.values = self.values;
+        d.expires_at = self.expires_at;
+        Ok(d)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialEdit {
+    pub rename: Option<String>,
+    pub env: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub fields: BTreeMap<String, String>,
+    pub values: BTreeMap<String, SecretValue>,
+    pub unset: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub expected_version: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub version: u64,
+    pub written_at: String,
+    pub current: bool,
+    pub changes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldSchema {
+    pub name: &'static str,
+    pub label: String,
+    pub secret: bool,
+    pub required: bool,
+    pub format: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindSchema {
+    pub kind: Kind,
+    pub label: &'static str,
+    pub fields: Vec<FieldSchema>,
+    pub default_max_age_days: Option<u32>,
+}
+
+pub fn charset_of(value: &str) -> Result<Charset, IpcError> {
+    match value {
+        "alphanumeric" => Ok(Charset::Alphanumeric),
+        "alphanumeric_symbols" => Ok(Charset::AlphanumericSymbols),
+        "hex" => Ok(Charset::Hex),
+        other => Err(IpcError::invalid(
+            "charset",
+            format!("unknown charset '{other}'"),
+        )),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepView {
+    pub step: Step,
+    pub label: &'static str,
+    pub state: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    pub name: String,
+    pub flow: run::Flow,
+    pub step: Step,
+    pub started_at: String,
+    pub steps: Vec<StepView>,
+    pub outcome: &'static str,
+    pub reason: Option<String>,
+    pub until: Option<String>,
+    pub question: Option<String>,
+    pub needs_values: Vec<String>,
+    pub messages: Vec<String>,
+}
+
+/// What one call to the run left behind, beyond the stored run.
+#[derive(Default)]
+pub struct Said {
+    pub outcome: Option<Outcome>,
+    pub question: Option<String>,
+    pub needs_values: Vec<String>,
+    pub messages: Vec<String>,
+}
+
+/// What a stored run waits on, for a wizard opened on it.
+pub fn waiting_on(kind: coffer_core::Kind, r: &Run) -> Said {
+    let (question, needs_values) = wizard::pending(kind, r, Utc::now());
+    Said {
+        question: question.map(str::to_owned),
+        needs_values,
+        ..Said::default()
+    }
+}
+
+pub fn run_view(name: &str, run: &Run, said: Said) -> RunView {
+    let flow = run.state.flow;
+    let at = run.state.step;
+    let steps = wizard::STEPS
+        .iter()
+        .map(|&step| StepView {
+            step,
+            label: wizard::label(step, flow),
+            state: if step < at || at == Step::Done {
+                "done"
+            } else if step == at {
+                "current"
+            } else {
+                "pending"
+            },
+        })
+        .collect();
+    let (outcome, reason, until) = match said.outcome {
+        Some(Outcome::Done) => ("done", None, None),
+        Some(Outcome::Aborted) => ("aborted", None, None),
+        Some(Outcome::Waiting { until, reason, .. }) => {
+            ("waiting", Some(reason), until.map(|t| t.to_rfc3339()))
+        }
+        None if at == Step::Done => ("done", None, None),
+        None => ("waiting", None, run.state.revoke_by.map(|t| t.to_rfc3339())),
+    };
+    RunView {
+        name: name.to_owned(),
+        flow,
+        step: at,
+        started_at: run.started_at.to_rfc3339(),
+        steps,
+        outcome,
+        reason,
+        until,
+        question: said.question,
+        needs_values: said.needs_values,
+        messages: said.messages,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GenerateInput {
+    pub length: usize,
+    pub charset: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvanceInput {
+    pub confirm: bool,
+    pub values: Option<BTreeMap<String, SecretValue>>,
+    pub generate: Option<GenerateInput>,
+    pub automate: Option<bool>,
+    pub grace_hours: Option<u32>,
+}
+
+#[derive(Clone, Serialize)]
+pub struct RotationProgress<'a> {
+    pub name: &'a str,
+    pub step: Option<Step>,
+    pub message: &'a str,
+}
+
+pub fn finished_view(name: &str, said: Said) -> RunView {
+    let flow = run::Flow::Manual;
+    RunView {
+        name: name.to_owned(),
+        flow,
+        step: Step::Done,
+        started_at: Utc::now().to_rfc3339(),
+        steps: wizard::STEPS
+            .iter()
+            .map(|&step| StepView {
+                step,
+                label: wizard::label(step, flow),
+                state: "done",
+            })
+            .collect(),
+        outcome: match said.outcome {
+            Some(Outcome::Aborted) => "aborted",
+            _ => "done",
+        },
+        reason: None,
+        until: None,
+        question: None,
+        needs_values: Vec::new(),
+        messages: said.messages,
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ScopeView {
+    Kind { kind: String },
+    Env { env: String },
+    Tag { tag: String },
+}
+
+#[derive(Debug, Serialize)]
+pub struct PolicyRow {
+    pub scope: ScopeView,
+    pub policy: PolicyView,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub auto_lock_minutes: u32,
+    pub clipboard_seconds: u32,
+    pub reveal_seconds: u32,
+    pub notifications: bool,
+    pub policies: Vec<PolicyRow>,
+    pub has_passphrase: bool,
+    pub has_keyring: bool,
+}
+
+pub fn rows(policies: Policies) -> Vec<PolicyRow> {
+    let view = |p: Policy| PolicyView {
+        max_age_days: p.max_age_days,
+        warn_days: p.warn_days,
+    };
+    let kinds = policies.by_kind.into_iter().map(|(k, p)| PolicyRow {
+        scope: ScopeView::Kind { kind: k },
+        policy: view(p),
+    });
+    let envs = policies.by_env.into_iter().map(|(e, p)| PolicyRow {
+        scope: ScopeView::Env { env: e },
+        policy: view(p),
+    });
+    let tags = policies.by_tag.into_iter().map(|(t, p)| PolicyRow {
+        scope: ScopeView::Tag { tag: t },
+        policy: view(p),
+    });
+    kinds.chain(envs).chain(tags).collect()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreferencesInput {
+    pub auto_lock_minutes: u32,
+    pub clipboard_seconds: u32,
+    pub reveal_seconds: u32,
+    pub notifications: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupSummary {
+    pub path: String,
+    pub credentials: usize,
+    pub audit_entries: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteRow {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub target: String,
+    pub mount: Option<String>,
+    pub prefix: String,
+    pub auth_credential: Option<String>,
+    pub linked: usize,
+}
+
+pub fn row(r: &Remote, linked: usize) -> RemoteRow {
+    let (target, mount) = match &r.spec {
+        Spec::Vault(v) => (v.addr.clone(), Some(v.mount.clone())),
+        Spec::Aws(a) => (
+            [a.region.clone(), a.endpoint_url.clone(), a.profile.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · "),
+            None,
+        ),
+    };
+    RemoteRow {
+        name: r.name.clone(),
+        kind: r.type_name(),
+        target,
+        mount,
+        prefix: r.prefix.clone(),
+        auth_credential: r.auth_credential().map(str::to_owned),
+        linked,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum RemoteInput {
+    #[serde(rename = "vault", rename_all = "camelCase")]
+    Vault {
+        name: String,
+        addr: String,
+        mount: String,
+        prefix: String,
+        namespace: Option<String>,
+        auth_credential: Option<String>,
+        insecure_http: bool,
+    },
+    #[serde(rename = "aws", rename_all = "camelCase")]
+    Aws {
+        name: String,
+        region: Option<String>,
+        prefix: String,
+        endpoint_url: Option<String>,
+        profile: Option<String>,
+        auth_credential: Option<String>,
+        insecure_http: bool,
+    },
+}
+
+pub fn given(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// The form names one auth credential; a vault-approle one means AppRole.
+#[derive(Debug, Serialize)]
+pub struct CheckRow {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanItem {
+    pub name: String,
+    pub state: sync::State,
+    pub state_text: &'static str,
+    pub detail: Option<String>,
+    pub local_version: Option<u64>,
+    pub remote_version: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    pub remote: String,
+    pub items: Vec<PlanItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DoneRow {
+    pub name: String,
+    pub state: sync::State,
+    pub outcome: &'static str,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportView {
+    pub remote: String,
+    pub done: Vec<DoneRow>,
+    pub in_sync: usize,
+    pub pulled: usize,
+    pub pushed: usize,
+    pub conflicts: usize,
+    pub failed: usize,
+}
+
+pub fn report(r: Report) -> ReportView {
+    ReportView {
+        pulled: r.count(sync::Outcome::Pulled),
+        pushed: r.count(sync::Outcome::Pushed),
+        conflicts: r.count(sync::Outcome::Conflict),
+        failed: r.count(sync::Outcome::Failed),
+        in_sync: r.in_sync,
+        remote: r.remote,
+        done: r
+            .done
+            .into_iter()
+            .map(|d| DoneRow {
+                name: d.name,
+                state: d.state,
+                outcome: d.outcome.as_str(),
+                detail: d.detail,
+            })
+            .collect(),
+    }
+}
+
+#[derive(Clone, Serialize)]
+pub struct ProgressEvent<'a> {
+    pub remote: &'a str,
+    pub total: usize,
+    pub done: usize,
+    pub name: Option<&'a str>,
+    pub outcome: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SecretFieldDiff {
+    pub name: String,
+    pub label: String,
+    pub differs: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SideView {
+    pub version: Option<String>,
+    pub updated_at: Option<String>,
+    pub fields: Vec<Field>,
+    pub secret_fields: Vec<SecretFieldDiff>,
+    pub deleted: bool,
+}
+
+pub fn side(s: Side, c: &Comparison) -> SideView {
+    SideView {
+        version: s.version,
+        updated_at: s.updated_at.map(|t| t.to_rfc3339()),
+        deleted: s.meta.is_none(),
+        fields: s
+            .meta
+            .map(|m| {
+                m.fields
+                    .into_iter()
+                    .map(|(k, v)| Field::new(k, v))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        secret_fields: s
+            .secret_fields
+            .into_iter()
+            .map(|k| SecretFieldDiff {
+                label: field_label(&k),
+                differs: c.differs.contains(&k),
+                name: k,
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictView {
+    pub name: String,
+    pub remote: String,
+    pub local: SideView,
+    pub remote_side: SideView,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VaultStatus {
+    /// "missing", "locked" or "unlocked".
+    pub state: &'static str,
+    pub path: String,
+    pub credential_count: Option<usize>,
+    pub message: Option<String>,
+    pub has_keyring: Option<bool>,
+    pub has_passphrase: Option<bool>,
+    pub failed_attempts: usize,
+    pub failed_since: Option<String>,
+    pub auto_lock_minutes: u32,
+    pub clipboard_seconds: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StrengthView {
+    pub score: u8,
+    pub label: &'static str,
+    pub crack_time: String,
+    pub warning: Option<String>,
+    pub suggestions: Vec<String>,
+}
+
+impl From<Strength> for StrengthView {
+    fn from(s: Strength) -> Self {
+        StrengthView {
+            score: s.score,
+            label: s.label,
+            crack_time: s.crack_time,
+            warning: s.warning,
+            suggestions: s.suggestions,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditFilter {
+    pub credential: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditRow {
+    pub seq: u64,
+    pub at: String,
+    pub action: &'static str,
+    pub target: Option<String>,
+    pub outcome: &'static str,
+    pub user: String,
+    pub interface: String,
+    pub details: String,
+}
+
+/// `{"fields":["password"],"version":3}` → "fields: password · version: 3".
+pub fn details_text(details: &serde_json::Value) -> String {
+    let Some(map) = details.as_object() else {
+        return String::new();
+    };
+    map.iter()
+        .map(|(k, v)| {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            format!("{}: {v}", k.replace('_', " "))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+#[derive(Debug, Serialize)]
+pub struct Verification {
+    pub ok: bool,
+    pub entries: u64,
+    pub anchored: Option<u64>,
+    pub message: Option<String>,
+}
