@@ -380,8 +380,7 @@ proptest! {
         };
         let mut p = Vault::open(&fx.path).expect("open");
         // Verify without writing the new unlock first: check the stored trail as found.
-        let vk = p.keyring_vault_key_for_tests(&fx.sealer);
-        p.keys = Some(crate::vault::Keys::new(&p.vault_id, vk).expect("keys"));
+        p.unlock_unrecorded_for_tests(&fx.sealer);
         let found = p.verify_audit().expect("db");
         prop_assert_eq!(found, Err(expected));
     }

@@ -42,7 +42,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -52,9 +51,9 @@ use crate::credential::{validate_name, CredentialId, CredentialMeta, Secrets};
 use crate::crypto::{self, KdfParams, ENVELOPE_OVERHEAD};
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::sealed::RecordPart;
+use crate::rows::{self, StoredRecord};
 use crate::secret::{Key32, SecretValue};
-use crate::vault::{record_aad, CreateOptions, Vault, WriteTx};
+use crate::vault::{CreateOptions, Vault, WriteTx};
 
 pub const MAGIC: &[u8; 8] = b"COFFERBK";
 pub const BACKUP_V1: u8 = 1;
@@ -895,23 +894,11 @@ fn remove_with_side_files(path: &Path) {
 /// Writes the backup's content into the new, empty `vault` in one transaction.
 fn fill(vault: &Vault, backup: &Backup, file_label: &str, now: DateTime<Utc>) -> Result<()> {
     let p = &backup.payload;
-    let keys = vault.keys()?;
+    let cipher = vault.cipher()?;
     let seal = |id: &CredentialId, v: &Version| -> Result<(Vec<u8>, Vec<u8>)> {
-        let meta = Zeroizing::new(serde_json::to_vec(&v.meta).map_err(|e| Error::Failure {
-            what: format!("cannot encode credential metadata: {e}"),
-        })?);
-        let secrets = crate::vault::encode_secrets(&v.secrets)?;
         Ok((
-            crypto::seal(
-                &keys.vault_key,
-                &record_aad(&vault.vault_id, id, v.version, RecordPart::Meta),
-                &meta,
-            )?,
-            crypto::seal(
-                &keys.vault_key,
-                &record_aad(&vault.vault_id, id, v.version, RecordPart::Secrets),
-                &secrets,
-            )?,
+            cipher.seal_meta(id, v.version, &v.meta)?,
+            cipher.seal_secrets(id, v.version, &v.secrets)?,
         ))
     };
     let millis = |t: DateTime<Utc>| t.timestamp_millis();
@@ -923,33 +910,33 @@ fn fill(vault: &Vault, backup: &Backup, file_label: &str, now: DateTime<Utc>) ->
             .versions
             .split_last()
             .ok_or_else(|| Error::integrity("the backup holds a credential without versions"))?;
-        let index = crypto::mac(&keys.name_key, &[current.meta.name.as_bytes()]).to_vec();
+        let index = cipher.name_index(&current.meta.name);
         let (meta, secrets) = seal(&id, current)?;
-        vault.db(tx.execute(
-            "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                &id.0[..],
-                index,
-                current.version as i64,
-                millis(c.created_at),
-                millis(current.written_at),
-                meta,
-                secrets
-            ],
+        vault.db(rows::insert_current(
+            &tx,
+            &StoredRecord {
+                id: &id.0,
+                name_index: &index,
+                version: current.version,
+                created_at: millis(c.created_at),
+                updated_at: millis(current.written_at),
+                meta: &meta,
+                secrets: &secrets,
+            },
         ))?;
         for v in older {
             let (meta, secrets) = seal(&id, v)?;
-            vault.db(tx.execute(
-                "INSERT INTO history (credential_id, version, created_at, meta, secrets)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    &id.0[..],
-                    v.version as i64,
-                    millis(v.written_at),
-                    meta,
-                    secrets
-                ],
+            vault.db(rows::insert_history(
+                &tx,
+                &StoredRecord {
+                    id: &id.0,
+                    name_index: &[],
+                    version: v.version,
+                    created_at: millis(c.created_at),
+                    updated_at: millis(v.written_at),
+                    meta: &meta,
+                    secrets: &secrets,
+                },
             ))?;
         }
     }
@@ -990,7 +977,7 @@ fn fill(vault: &Vault, backup: &Backup, file_label: &str, now: DateTime<Utc>) ->
 fn restored_audit(vault: &Vault) -> Result<Vec<RestoredTrail>> {
     vault.flush()?;
     let keys: Vec<String> = vault.db(vault
-        .conn
+        .conn()
         .prepare("SELECT key FROM settings WHERE key LIKE 'restored-audit/%' ORDER BY key")
         .and_then(|mut stmt| {
             stmt.query_map([], |r| r.get(0))
@@ -998,7 +985,7 @@ fn restored_audit(vault: &Vault) -> Result<Vec<RestoredTrail>> {
         }))?;
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
-        let trail: RestoredTrail = vault.read_setting(&vault.conn, &key)?;
+        let trail: RestoredTrail = vault.read_setting(vault.conn(), &key)?;
         out.push(trail);
     }
     out.sort_by_key(|t| t.restored_at);
@@ -1007,6 +994,37 @@ fn restored_audit(vault: &Vault) -> Result<Vec<RestoredTrail>> {
 
 #[cfg(test)]
 mod tests {
+    /// Backups are built from the declaration of sealed columns' tables:
+    /// a column added to the vault fails here until someone decides whether
+    /// backups carry it (and writes the code and the format change) or not.
+    #[test]
+    fn every_sealed_column_is_carried_by_backups_or_left_out_on_purpose() {
+        const CARRIED: &[(&str, &str)] = &[
+            ("credentials", "meta"),
+            ("credentials", "secrets"),
+            ("history", "meta"),
+            ("history", "secrets"),
+            ("settings", "value"),
+            ("audit", "body"),
+        ];
+        // Documented in the README ("Not in a backup"): running rotations
+        // and sync links.
+        const LEFT_OUT: &[(&str, &str)] = &[
+            ("rotations", "state"),
+            ("rotations", "pending"),
+            ("sync_links", "body"),
+        ];
+        for c in crate::sealed::COLUMNS {
+            let at = (c.table, c.column);
+            assert!(
+                CARRIED.contains(&at) || LEFT_OUT.contains(&at),
+                "{}.{}: decide whether backups carry it",
+                c.table,
+                c.column
+            );
+        }
+    }
+
     use chrono::TimeZone;
     use proptest::prelude::*;
     use tempfile::TempDir;
@@ -1312,8 +1330,8 @@ mod tests {
             let (_, b) = f.vault.reveal(name, None, now()).expect("reveal");
             assert_eq!(a, b);
             let id = c.id;
-            let old_rows = f.vault.history_rows(&f.vault.conn, &id).expect("rows");
-            let new_rows = v.history_rows(&v.conn, &id).expect("rows");
+            let old_rows = f.vault.history_rows(f.vault.conn(), &id).expect("rows");
+            let new_rows = v.history_rows(v.conn(), &id).expect("rows");
             assert_eq!(old_rows.len(), new_rows.len());
             for (o, n) in old_rows.iter().zip(&new_rows) {
                 assert_eq!(f.vault.open_meta(o).expect("m"), v.open_meta(n).expect("m"));

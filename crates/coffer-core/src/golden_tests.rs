@@ -509,7 +509,10 @@ fn the_v2_golden_vault_opens_with_every_value() {
         .expect("unlock");
     // Two stored in the file (the wrong passphrase, recorded by the core,
     // and one recorded explicitly), and the wrong guess just above.
-    assert_eq!(report.failed_attempts, 3, "the failed unlocks stored in the file");
+    assert_eq!(
+        report.failed_attempts, 3,
+        "the failed unlocks stored in the file"
+    );
 
     let names: Vec<String> = v
         .list()

@@ -23,6 +23,7 @@ pub mod paths;
 pub mod policy;
 pub mod preferences;
 pub mod rotation;
+mod rows;
 mod runtime;
 pub mod scan;
 pub mod seal;

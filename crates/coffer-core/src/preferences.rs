@@ -58,7 +58,7 @@ impl Preferences {
 impl Vault {
     pub fn preferences(&self) -> Result<Preferences> {
         self.flush()?;
-        self.read_setting(&self.conn, PREFERENCES)
+        self.read_setting(self.conn(), PREFERENCES)
     }
 
     /// Stores `preferences` after checking them; audited with the new values

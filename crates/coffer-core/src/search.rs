@@ -137,10 +137,10 @@ impl Vault {
     /// Runs `f` over the catalog, brought up to date with the database first.
     fn with_catalog<T>(&self, f: impl FnOnce(&Catalog) -> T) -> Result<T> {
         self.flush()?;
-        let stamp = self.db(Stamp::read(&self.conn))?;
+        let stamp = self.db(Stamp::read(self.conn()))?;
         // Inside a transaction of this connection the rows may still be
         // rolled back: answer from them, but do not keep the result.
-        let keep = self.conn.is_autocommit();
+        let keep = self.conn().is_autocommit();
         let old = match std::mem::take(&mut *self.kept::<Kept>()) {
             Kept::Catalog(catalog) => Some(catalog),
             Kept::Nothing | Kept::Asked => None,
@@ -162,9 +162,9 @@ impl Vault {
     /// decrypted for rows whose version did not move.
     fn refresh(&self, old: Option<Catalog>, stamp: Stamp) -> Result<Catalog> {
         // One read transaction, so every row comes from the same snapshot.
-        let snapshot = if self.conn.is_autocommit() {
+        let snapshot = if self.conn().is_autocommit() {
             Some(self.db(Transaction::new_unchecked(
-                &self.conn,
+                self.conn(),
                 TransactionBehavior::Deferred,
             ))?)
         } else {
@@ -177,7 +177,7 @@ impl Vault {
         };
         let current: Vec<(Vec<u8>, i64)> = {
             let mut stmt = self.db(self
-                .conn
+                .conn()
                 .prepare_cached("SELECT id, version FROM credentials"))?;
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -207,7 +207,7 @@ impl Vault {
         }
         let mut rows = Vec::with_capacity(changed.len());
         {
-            let mut stmt = self.db(self.conn.prepare_cached(
+            let mut stmt = self.db(self.conn().prepare_cached(
                 "SELECT id, version, created_at, updated_at, meta, x'' FROM credentials WHERE id = ?1",
             ))?;
             for id in &changed {
@@ -272,11 +272,11 @@ impl Vault {
             Ok(kept)
         };
         let count: i64 = self.db(self
-            .conn
+            .conn()
             .prepare_cached("SELECT COUNT(*) FROM credentials")
             .and_then(|mut stmt| stmt.query_row([], |r| r.get(0))))?;
         let mut stmt = self.db(self
-            .conn
+            .conn()
             .prepare_cached("SELECT id, version, created_at, updated_at, meta FROM credentials"))?;
         let mut rows = self.db(stmt.query([]))?;
         let mut next_chunk = || -> Result<Option<Chunk>> {

@@ -9,17 +9,12 @@ use serde::Serialize;
 
 use crate::audit::{Action, Event};
 use crate::credential::Credential;
-use crate::crypto;
 use crate::error::{Error, Result};
 use crate::policy::{self, Policies, Policy, Scope, Status};
 use crate::sealed::Place;
 use crate::vault::Vault;
 
 const POLICIES: &str = "rotation-policies";
-
-fn aad(vault_id: &[u8], key: &str) -> Vec<u8> {
-    Place::Setting { key }.aad(vault_id)
-}
 
 impl Vault {
     pub(crate) fn read_setting<T: DeserializeOwned + Default>(
@@ -36,12 +31,7 @@ impl Vault {
             return Ok(T::default());
         };
         let what = format!("setting '{key}'");
-        let plain = crypto::open(
-            &self.keys()?.vault_key,
-            &aad(&self.vault_id, key),
-            &sealed,
-            &what,
-        )?;
+        let plain = self.open_at(Place::Setting { key }, &sealed, &what)?;
         serde_json::from_slice(&plain)
             .map_err(|_| Error::integrity(format!("{what}: malformed content")))
     }
@@ -55,7 +45,7 @@ impl Vault {
         let plain = serde_json::to_vec(value).map_err(|e| Error::Failure {
             what: format!("cannot encode setting '{key}': {e}"),
         })?;
-        let sealed = crypto::seal(&self.keys()?.vault_key, &aad(&self.vault_id, key), &plain)?;
+        let sealed = self.seal_at(Place::Setting { key }, &plain)?;
         self.db(conn.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
             params![key, sealed],
@@ -66,7 +56,7 @@ impl Vault {
     /// The rotation policies set by kind, tag and environment.
     pub fn policies(&self) -> Result<Policies> {
         self.flush()?;
-        self.read_setting(&self.conn, POLICIES)
+        self.read_setting(self.conn(), POLICIES)
     }
 
     /// Sets (or, with `None`, removes) the policy for `scope`; audited.

@@ -18,6 +18,7 @@ use crate::credential::{
 use crate::crypto::{self, KdfParams};
 use crate::error::{Error, Result};
 pub(crate) use crate::keys::Keys;
+use crate::rows::{self, StoredRecord};
 use crate::seal::Sealer;
 use crate::sealed::{self, Place, RecordPart};
 use crate::secret::{Key32, SecretValue};
@@ -87,11 +88,16 @@ pub(crate) struct Cipher<'a> {
 }
 
 impl Cipher<'_> {
-    fn name_index(&self, name: &str) -> Vec<u8> {
+    pub(crate) fn name_index(&self, name: &str) -> Vec<u8> {
         crypto::mac(&self.keys.name_key, &[name.as_bytes()]).to_vec()
     }
 
-    fn seal_meta(&self, id: &CredentialId, version: u64, meta: &CredentialMeta) -> Result<Vec<u8>> {
+    pub(crate) fn seal_meta(
+        &self,
+        id: &CredentialId,
+        version: u64,
+        meta: &CredentialMeta,
+    ) -> Result<Vec<u8>> {
         let plain = Zeroizing::new(serde_json::to_vec(meta).map_err(|e| Error::Failure {
             what: format!("cannot encode credential metadata: {e}"),
         })?);
@@ -113,7 +119,12 @@ impl Cipher<'_> {
         })
     }
 
-    fn seal_secrets(&self, id: &CredentialId, version: u64, secrets: &Secrets) -> Result<Vec<u8>> {
+    pub(crate) fn seal_secrets(
+        &self,
+        id: &CredentialId,
+        version: u64,
+        secrets: &Secrets,
+    ) -> Result<Vec<u8>> {
         let plain = encode_secrets(secrets)?;
         crypto::seal(
             &self.keys.vault_key,
@@ -210,6 +221,21 @@ pub(crate) struct Sealed {
     secrets: Vec<u8>,
 }
 
+impl Sealed {
+    /// The record of a new credential (version 1) written at `now`.
+    fn record(&self, now: DateTime<Utc>) -> StoredRecord<'_> {
+        StoredRecord {
+            id: &self.id.0,
+            name_index: &self.index,
+            version: 1,
+            created_at: millis(now),
+            updated_at: millis(now),
+            meta: &self.meta,
+            secrets: &self.secrets,
+        }
+    }
+}
+
 /// The columns of a row as SQLite returns them, before checking.
 pub(crate) type RawRow = (Vec<u8>, i64, i64, i64, Vec<u8>, Vec<u8>);
 
@@ -236,14 +262,14 @@ impl Row {
 }
 
 pub struct Vault {
-    pub(crate) conn: Connection,
-    pub(crate) path: PathBuf,
-    pub(crate) vault_id: [u8; 16],
-    pub(crate) keys: Option<Keys>,
-    pub(crate) actor: Actor,
+    conn: Connection,
+    path: PathBuf,
+    vault_id: [u8; 16],
+    keys: Option<Keys>,
+    actor: Actor,
     /// Audit events not yet written (the unlock, failed attempts before it):
     /// they go into the next transaction, before any data leaves the vault.
-    pub(crate) queue: std::cell::RefCell<audit::Queue>,
+    queue: std::cell::RefCell<audit::Queue>,
     /// What a layer above keeps between calls while unlocked (search's
     /// catalog), by type: see [`Vault::kept`].
     kept: std::cell::RefCell<Option<Box<dyn std::any::Any + Send>>>,
@@ -259,12 +285,7 @@ impl std::fmt::Debug for Vault {
     }
 }
 
-pub(crate) fn record_aad(
-    vault_id: &[u8],
-    id: &CredentialId,
-    version: u64,
-    part: RecordPart,
-) -> Vec<u8> {
+fn record_aad(vault_id: &[u8], id: &CredentialId, version: u64, part: RecordPart) -> Vec<u8> {
     Place::Record {
         id: &id.0,
         version,
@@ -517,6 +538,14 @@ impl Vault {
         slot.open_with_kek(&self.vault_id, &kek, &format!("key slot {id} (keyring)"))
     }
 
+    /// Unlocks with the keyring without recording the unlock (tests that
+    /// check a trail as they found it).
+    #[cfg(test)]
+    pub(crate) fn unlock_unrecorded_for_tests(&mut self, sealer: &dyn Sealer) {
+        let vk = self.keyring_vault_key_for_tests(sealer);
+        self.keys = Some(Keys::new(&self.vault_id, vk).expect("keys"));
+    }
+
     #[cfg(test)]
     pub(crate) fn keyring_vault_key_for_tests(&self, sealer: &dyn Sealer) -> Key32 {
         self.keyring_vault_key(sealer).expect("keyring vault key")
@@ -573,6 +602,32 @@ impl Vault {
         self.keys = Some(Keys::new(&self.vault_id, vk)?);
         tracing::debug!("unlocked with the passphrase");
         self.queue_unlock("passphrase", now)
+    }
+
+    /// Seals `plaintext` for `place` under this vault's key.
+    pub(crate) fn seal_at(&self, place: Place<'_>, plaintext: &[u8]) -> Result<Vec<u8>> {
+        sealed::seal(&self.keys()?.vault_key, &self.vault_id, place, plaintext)
+    }
+
+    /// Opens a value sealed for `place`; a failure is an integrity error naming `what`.
+    pub(crate) fn open_at(
+        &self,
+        place: Place<'_>,
+        envelope: &[u8],
+        what: &str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        sealed::open(
+            &self.keys()?.vault_key,
+            &self.vault_id,
+            place,
+            envelope,
+            || what.to_owned(),
+        )
+    }
+
+    /// The connection, for reads; every write goes through [`Vault::begin`].
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     pub(crate) fn cipher(&self) -> Result<Cipher<'_>> {
@@ -705,17 +760,7 @@ impl Vault {
         if self.db(exists.query_row([&sealed.index], |r| r.get::<_, bool>(0)))? {
             return Err(Error::AlreadyExists { name: meta.name });
         }
-        let mut insert = self.db(tx.prepare_cached(
-            "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
-             VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5)",
-        ))?;
-        self.db(insert.execute(params![
-            &sealed.id.0[..],
-            sealed.index,
-            millis(now),
-            sealed.meta,
-            sealed.secrets
-        ]))?;
+        self.db(rows::insert_current(tx, &sealed.record(now)))?;
         Ok(Credential {
             id: sealed.id,
             version: 1,
@@ -762,18 +807,8 @@ impl Vault {
         let _cache = self.wide_page_cache()?;
         let tx = self.begin()?;
         {
-            let mut insert = self.db(tx.prepare_cached(
-                "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
-                 VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5)",
-            ))?;
             for (s, (meta, _)) in sealed.iter().zip(&parts) {
-                match insert.execute(params![
-                    &s.id.0[..],
-                    s.index,
-                    millis(now),
-                    s.meta,
-                    s.secrets
-                ]) {
+                match rows::insert_current(&tx, &s.record(now)) {
                     Ok(_) => {}
                     Err(e)
                         if e.sqlite_error_code()
@@ -954,16 +989,18 @@ impl Vault {
         let secrets_ct = cipher.seal_secrets(&row.id, version, secrets)?;
         let version_i64 =
             i64::try_from(version).map_err(|_| Error::integrity("version counter overflow"))?;
-        let mut into_history = self.db(tx.prepare_cached(
-            "INSERT INTO history (credential_id, version, created_at, meta, secrets) VALUES (?1, ?2, ?3, ?4, ?5)",
+        self.db(rows::insert_history(
+            tx,
+            &StoredRecord {
+                id: &row.id.0,
+                name_index: &[],
+                version: row.version,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                meta: &row.meta,
+                secrets: &row.secrets,
+            },
         ))?;
-        self.db(into_history.execute(params![
-            &row.id.0[..],
-            row.version as i64,
-            row.updated_at,
-            row.meta,
-            row.secrets
-        ]))?;
         let mut update = self.db(tx.prepare_cached(
             "UPDATE credentials SET name_index = ?1, version = ?2, updated_at = ?3, meta = ?4, secrets = ?5
              WHERE id = ?6 AND version = ?7",
@@ -1134,6 +1171,17 @@ impl Vault {
         passphrase: Option<&SecretValue>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        self.rekey_columns(sealed::COLUMNS, sealer, passphrase, now)
+    }
+
+    /// [`Vault::rekey`] over the sealed columns `columns` (the tests add one).
+    fn rekey_columns(
+        &mut self,
+        columns: &[sealed::Column],
+        sealer: Option<&dyn Sealer>,
+        passphrase: Option<&SecretValue>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let old_keys = self.keys.as_ref().ok_or(Error::Locked)?;
         let new_keys = Keys::new(&self.vault_id, crypto::random_key()?)?;
         // Rewrap every way in first: if one cannot be rewrapped, nothing changes.
@@ -1193,7 +1241,7 @@ impl Vault {
             &tx,
             path,
             &self.vault_id,
-            sealed::COLUMNS,
+            columns,
             &old_keys.vault_key,
             &new_keys.vault_key,
             &mut |column, keys, plain| {

@@ -795,3 +795,80 @@ fn a_write_that_fails_in_a_savepoint_is_undone_alone() {
     let after = v.verify_audit().expect("verify").expect("the chain holds");
     assert_eq!(after.entries, before + 3);
 }
+
+/// A sealed column added to the declaration is re-encrypted by rekey with no
+/// code of its own: rekey walks the declaration.
+#[test]
+fn rekey_re_encrypts_a_column_added_to_the_declaration() {
+    use crate::sealed::{self, Column, Place, Rekey};
+    use rusqlite::types::Value;
+    fn dummy_place(keys: &[Value]) -> Option<Place<'_>> {
+        match keys {
+            [Value::Text(key)] => Some(Place::Setting { key }),
+            _ => None,
+        }
+    }
+    let dummy = Column {
+        table: "dummy",
+        column: "body",
+        keys: &["key"],
+        place: dummy_place,
+        rekey: Rekey::Reseal,
+        what: "dummy",
+    };
+    let (f, mut v) = fixture();
+    v.add(aws("aws/prod/deploy", "s3cr3t"), now()).expect("add");
+    let old_key = Key32::from_bytes(*v.keys().expect("keys").vault_key.expose_secret());
+    let sealed_value = sealed::seal(
+        &old_key,
+        &v.vault_id,
+        Place::Setting { key: "k" },
+        b"dummy plaintext",
+    )
+    .expect("seal");
+    v.conn
+        .execute_batch("CREATE TABLE dummy (key TEXT PRIMARY KEY, body BLOB)")
+        .expect("table");
+    v.conn
+        .execute("INSERT INTO dummy VALUES ('k', ?1)", [&sealed_value])
+        .expect("insert");
+    let columns: Vec<Column> = sealed::COLUMNS
+        .iter()
+        .map(|c| Column { ..*c })
+        .chain(std::iter::once(dummy))
+        .collect();
+    v.rekey_columns(
+        &columns,
+        Some(&f.sealer),
+        Some(&SecretValue::from("recovery pass")),
+        now(),
+    )
+    .expect("rekey");
+    let new_key = Key32::from_bytes(*v.keys().expect("keys").vault_key.expose_secret());
+    let stored: Vec<u8> = v
+        .conn
+        .query_row("SELECT body FROM dummy WHERE key = 'k'", [], |r| r.get(0))
+        .expect("row");
+    assert_ne!(stored, sealed_value, "the dummy column was re-encrypted");
+    let what = || "dummy".to_owned();
+    let plain = sealed::open(
+        &new_key,
+        &v.vault_id,
+        Place::Setting { key: "k" },
+        &stored,
+        what,
+    )
+    .expect("opens under the new key");
+    assert_eq!(&plain[..], b"dummy plaintext");
+    assert!(sealed::open(
+        &old_key,
+        &v.vault_id,
+        Place::Setting { key: "k" },
+        &stored,
+        what
+    )
+    .is_err());
+    // And everything else still reads.
+    let (_, s) = v.reveal("aws/prod/deploy", None, now()).expect("reveal");
+    assert_eq!(s.0["secret_access_key"].expose_secret(), "s3cr3t");
+}

@@ -179,10 +179,6 @@ pub trait Guide {
     fn step_saved(&mut self, step: Step);
 }
 
-fn aad(vault_id: &[u8], run: &[u8; 16], part: RunPart) -> Vec<u8> {
-    Place::Rotation { run, part }.aad(vault_id)
-}
-
 impl Vault {
     fn load_run(&self, conn: &Connection, credential: &CredentialId) -> Result<Option<Run>> {
         // (id, started_at, sealed state, sealed pending value)
@@ -201,25 +197,22 @@ impl Vault {
             .as_slice()
             .try_into()
             .map_err(|_| Error::integrity("a rotation id is malformed"))?;
-        let keys = self.keys()?;
         let what = "rotation state";
-        let plain = crypto::open(
-            &keys.vault_key,
-            &aad(&self.vault_id, &id, RunPart::State),
-            &state,
-            what,
-        )?;
+        let state_at = Place::Rotation {
+            run: &id,
+            part: RunPart::State,
+        };
+        let plain = self.open_at(state_at, &state, what)?;
         let state: RunState = serde_json::from_slice(&plain)
             .map_err(|_| Error::integrity(format!("{what}: malformed")))?;
         let pending = match pending {
             None => None,
             Some(p) => {
-                let plain = crypto::open(
-                    &keys.vault_key,
-                    &aad(&self.vault_id, &id, RunPart::Pending),
-                    &p,
-                    "rotation pending value",
-                )?;
+                let pending_at = Place::Rotation {
+                    run: &id,
+                    part: RunPart::Pending,
+                };
+                let plain = self.open_at(pending_at, &p, "rotation pending value")?;
                 let map: BTreeMap<String, SecretValue> = serde_json::from_slice(&plain)
                     .map_err(|_| Error::integrity("rotation pending value: malformed"))?;
                 Some(Secrets(map))
@@ -236,22 +229,14 @@ impl Vault {
 
     /// Saves `run` (its step, state and pending value) and records `event`, in `tx`.
     fn save_run(&self, tx: &WriteTx<'_>, run: &Run, name: &str, now: DateTime<Utc>) -> Result<()> {
-        let keys = self.keys()?;
         let state = serde_json::to_vec(&run.state).map_err(|e| Error::Failure {
             what: format!("cannot encode the rotation state: {e}"),
         })?;
-        let state = crypto::seal(
-            &keys.vault_key,
-            &aad(&self.vault_id, &run.id, RunPart::State),
-            &state,
-        )?;
+        let at = |part| Place::Rotation { run: &run.id, part };
+        let state = self.seal_at(at(RunPart::State), &state)?;
         let pending = match &run.pending {
             None => None,
-            Some(p) => Some(crypto::seal(
-                &keys.vault_key,
-                &aad(&self.vault_id, &run.id, RunPart::Pending),
-                &encode_secrets(p)?,
-            )?),
+            Some(p) => Some(self.seal_at(at(RunPart::Pending), &encode_secrets(p)?)?),
         };
         let finished =
             matches!(run.state.step, Step::Done | Step::Aborted).then(|| now.timestamp_millis());
@@ -294,7 +279,7 @@ impl Vault {
     /// The running rotation of `name`, if any.
     pub fn running_rotation(&self, name: &str) -> Result<Option<Run>> {
         let credential = self.get(name)?;
-        self.load_run(&self.conn, &credential.id)
+        self.load_run(self.conn(), &credential.id)
     }
 
     /// Every running rotation with the name of its credential, by name. Only
@@ -303,7 +288,7 @@ impl Vault {
     pub fn running_rotations(&self) -> Result<Vec<(String, Run)>> {
         self.flush()?;
         let raws = {
-            let mut stmt = self.db(self.conn.prepare_cached(
+            let mut stmt = self.db(self.conn().prepare_cached(
                 "SELECT c.id, c.version, c.created_at, c.updated_at, c.meta, c.secrets
                  FROM rotations r JOIN credentials c ON c.id = r.credential_id
                  WHERE r.finished_at IS NULL",
@@ -317,7 +302,7 @@ impl Vault {
         for raw in raws {
             let row = Vault::make_row(raw)?;
             let name = self.open_meta(&row)?.name;
-            if let Some(run) = self.load_run(&self.conn, &row.id)? {
+            if let Some(run) = self.load_run(self.conn(), &row.id)? {
                 out.push((name, run));
             }
         }
@@ -461,7 +446,7 @@ pub fn rotate(
 ) -> Result<Outcome> {
     let credential = vault.get(name)?;
     let kind = credential.meta.kind;
-    let mut run = match vault.load_run(&vault.conn, &credential.id)? {
+    let mut run = match vault.load_run(vault.conn(), &credential.id)? {
         Some(run) => {
             if options.automate == Some(true) && run.state.flow != Flow::AwsIam {
                 return Err(Error::invalid(
@@ -678,7 +663,7 @@ pub fn rotate(
 pub fn abort(vault: &mut Vault, name: &str, now: DateTime<Utc>) -> Result<()> {
     let credential = vault.get(name)?;
     let mut run = vault
-        .load_run(&vault.conn, &credential.id)?
+        .load_run(vault.conn(), &credential.id)?
         .ok_or_else(|| Error::invalid(format!("rotation of '{name}'"), "no rotation is running"))?;
     let promoted = run.state.step >= Step::Push;
     if let Some(state) = run.state.aws.clone() {

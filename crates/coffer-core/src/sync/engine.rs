@@ -159,7 +159,7 @@ async fn build(
         let local_digest = match (&w.local, &w.link) {
             (Some(c), Some(l)) if c.version == l.link.local_version => Some(l.link.digest.clone()),
             (Some(c), _) => {
-                let (_, meta, secrets) = vault.current_with_secrets(&vault.conn, &c.meta.name)?;
+                let (_, meta, secrets) = vault.current_with_secrets(vault.conn(), &c.meta.name)?;
                 let d = content_digest(key, &meta, &secrets);
                 w.local_content = Some((meta, secrets));
                 Some(d)
@@ -766,7 +766,7 @@ pub fn resolve(
                     let (m, s) = match content {
                         Some(c) => c.clone(),
                         None => {
-                            let (_, m, s) = vault.current_with_secrets(&vault.conn, name)?;
+                            let (_, m, s) = vault.current_with_secrets(vault.conn(), name)?;
                             (m, s)
                         }
                     };
@@ -980,7 +980,7 @@ fn read_both(
                 name: name.to_owned(),
             })?;
         if w.local_content.is_none() && w.local.is_some() {
-            let (_, m, s) = vault.current_with_secrets(&vault.conn, name)?;
+            let (_, m, s) = vault.current_with_secrets(vault.conn(), name)?;
             w.local_content = Some((m, s));
         }
         if w.remote_content.is_none() {

@@ -33,10 +33,6 @@ pub(crate) struct Stored {
     pub link: Link,
 }
 
-fn aad(vault_id: &[u8], remote_id: &str, id: &[u8]) -> Vec<u8> {
-    Place::SyncLink { remote_id, id }.aad(vault_id)
-}
-
 /// Where a credential is synced: a remote it is linked to, the remote
 /// version it last agreed with and when.
 #[derive(Clone, Debug)]
@@ -75,25 +71,20 @@ impl Vault {
     pub(crate) fn links(&self, remote_id: &str) -> Result<Vec<Stored>> {
         self.flush()?;
         let rows: Vec<(Vec<u8>, Vec<u8>)> = self.db(self
-            .conn
+            .conn()
             .prepare("SELECT id, body FROM sync_links WHERE remote_id = ?1")
             .and_then(|mut stmt| {
                 stmt.query_map([remote_id], |r| Ok((r.get(0)?, r.get(1)?)))
                     .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             }))?;
-        let key = &self.keys()?.vault_key;
         rows.into_iter()
             .map(|(id, body)| {
                 let id: [u8; 16] = id
                     .as_slice()
                     .try_into()
                     .map_err(|_| Error::integrity("a sync link id is malformed"))?;
-                let plain = crypto::open(
-                    key,
-                    &aad(&self.vault_id, remote_id, &id),
-                    &body,
-                    "a sync link",
-                )?;
+                let at = Place::SyncLink { remote_id, id: &id };
+                let plain = self.open_at(at, &body, "a sync link")?;
                 let link = serde_json::from_slice(&plain)
                     .map_err(|_| Error::integrity("a sync link: malformed content"))?;
                 Ok(Stored { id, body, link })
@@ -120,11 +111,7 @@ impl Vault {
         let plain = serde_json::to_vec(link).map_err(|e| Error::Failure {
             what: format!("cannot encode a sync link: {e}"),
         })?;
-        let body = crypto::seal(
-            &self.keys()?.vault_key,
-            &aad(&self.vault_id, remote_id, &id),
-            &plain,
-        )?;
+        let body = self.seal_at(Place::SyncLink { remote_id, id: &id }, &plain)?;
         let changed = match old {
             Some(o) => self.db(tx.execute(
                 "UPDATE sync_links SET body = ?1 WHERE id = ?2 AND body = ?3",

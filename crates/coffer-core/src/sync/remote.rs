@@ -198,7 +198,7 @@ impl Vault {
     /// Every configured remote, sorted by name.
     pub fn remotes(&self) -> Result<Vec<Remote>> {
         self.flush()?;
-        let mut all: Vec<Remote> = self.read_setting(&self.conn, REMOTES)?;
+        let mut all: Vec<Remote> = self.read_setting(self.conn(), REMOTES)?;
         all.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(all)
     }

@@ -1,0 +1,52 @@
+//! The SQL of the credential tables, written once: a current record in
+//! `credentials`, an earlier version in `history`. Callers bring sealed
+//! columns (see `sealed.rs`); this module only stores them.
+
+use rusqlite::{params, Connection};
+
+/// A credential record, sealed, as it is stored.
+pub(crate) struct StoredRecord<'a> {
+    pub id: &'a [u8],
+    pub name_index: &'a [u8],
+    pub version: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub meta: &'a [u8],
+    pub secrets: &'a [u8],
+}
+
+fn version(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Inserts a current record (a new credential, or one restored).
+pub(crate) fn insert_current(conn: &Connection, r: &StoredRecord<'_>) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        r.id,
+        r.name_index,
+        version(r.version),
+        r.created_at,
+        r.updated_at,
+        r.meta,
+        r.secrets
+    ])
+}
+
+/// Inserts an earlier version into the history (its `updated_at` is when it was written).
+pub(crate) fn insert_history(conn: &Connection, r: &StoredRecord<'_>) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "INSERT INTO history (credential_id, version, created_at, meta, secrets)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        r.id,
+        version(r.version),
+        r.updated_at,
+        r.meta,
+        r.secrets
+    ])
+}
