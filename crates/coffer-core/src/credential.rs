@@ -75,7 +75,7 @@ pub struct CredentialMeta {
     pub rotated_at: Option<DateTime<Utc>>,
     /// This credential's own rotation policy, overriding every other.
     #[serde(default)]
-    pub policy: Option<crate::policy::Policy>,
+    pub policy: Option<Policy>,
     /// Set by an emergency revoke: the value must be treated as leaked.
     #[serde(default)]
     pub compromised_at: Option<DateTime<Utc>>,
@@ -117,7 +117,7 @@ pub struct Draft {
     pub values: BTreeMap<String, SecretValue>,
     pub expires_at: Option<DateTime<Utc>>,
     pub rotated_at: Option<DateTime<Utc>>,
-    pub policy: Option<crate::policy::Policy>,
+    pub policy: Option<Policy>,
 }
 
 impl Draft {
@@ -205,7 +205,7 @@ pub struct Patch {
     pub unset: Vec<String>,
     pub expires_at: Option<Option<DateTime<Utc>>>,
     pub rotated_at: Option<Option<DateTime<Utc>>>,
-    pub policy: Option<Option<crate::policy::Policy>>,
+    pub policy: Option<Option<Policy>>,
     pub compromised_at: Option<Option<DateTime<Utc>>>,
     /// Refuse the change unless the stored credential is at this version.
     pub expected_version: Option<u64>,
@@ -568,6 +568,33 @@ pub fn printable(s: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// How old a credential may get, and how early to warn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub max_age_days: u32,
+    pub warn_days: u32,
+}
+
+impl Policy {
+    pub fn new(max_age_days: u32, warn_days: u32) -> Result<Policy> {
+        if max_age_days == 0 || max_age_days > 36_500 {
+            return Err(Error::invalid("maximum age", "must be 1 to 36500 days"));
+        }
+        if warn_days >= max_age_days {
+            return Err(Error::invalid(
+                "warning window",
+                format!(
+                    "{warn_days} days is not shorter than the maximum age of {max_age_days} days"
+                ),
+            ));
+        }
+        Ok(Policy {
+            max_age_days,
+            warn_days,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -16,32 +16,7 @@ use crate::kind::Kind;
 /// The warning window used when a policy does not give one.
 pub const DEFAULT_WARN_DAYS: u32 = 14;
 
-/// How old a credential may get, and how early to warn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Policy {
-    pub max_age_days: u32,
-    pub warn_days: u32,
-}
-
-impl Policy {
-    pub fn new(max_age_days: u32, warn_days: u32) -> Result<Policy> {
-        if max_age_days == 0 || max_age_days > 36_500 {
-            return Err(Error::invalid("maximum age", "must be 1 to 36500 days"));
-        }
-        if warn_days >= max_age_days {
-            return Err(Error::invalid(
-                "warning window",
-                format!(
-                    "{warn_days} days is not shorter than the maximum age of {max_age_days} days"
-                ),
-            ));
-        }
-        Ok(Policy {
-            max_age_days,
-            warn_days,
-        })
-    }
-}
+pub use crate::credential::Policy;
 
 /// The built-in policy of a kind; `generic` has none.
 pub fn default_policy(kind: Kind) -> Option<Policy> {

@@ -30,9 +30,11 @@ const LAYERS: &[(&str, &[&str])] = &[
             "strength",
             "input",
             "runtime",
+            "time",
+            "par",
         ],
     ),
-    ("store", &["store", "sealed", "slot", "keys"]),
+    ("store", &["store", "sealed", "rows", "slot", "keys"]),
     ("audit", &["audit"]),
     ("vault", &["vault", "vault::trail", "search"]),
 ];
@@ -45,6 +47,12 @@ const FEATURE_EDGES: &[(&str, &str)] = &[
     ("preferences", "settings"),
     ("transfer", "envmap"),
     ("backup", "settings"),
+    ("overview", "rotation"),
+    ("overview", "sync"),
+    ("overview", "settings"),
+    // The fuzz hooks reach the decoders they exercise.
+    ("fuzz_hooks", "backup"),
+    ("fuzz_hooks", "sync"),
 ];
 
 fn workspace() -> PathBuf {
