@@ -178,6 +178,19 @@ def run_size(coffer, outdir, work, size, fpr, versions):
                     "env": {"PASSWORD_STORE_DIR": imp_store + "-insert"},
                     "before": [f"rm -rf {imp_store}-insert && PASSWORD_STORE_DIR={imp_store}-insert pass init {fpr} >/dev/null"]})
 
+    # COFFER_BEFORE=<an earlier coffer binary>: the same commands by it, on
+    # the same vault and data, interleaved in the same rounds (before/after).
+    before = os.environ.get("COFFER_BEFORE")
+    if before:
+        imp_before = os.path.join(d, "imp-before", "vault.sqlite")
+        get.insert(1, {"label": "coffer-before get (keyring)", "argv": [before, "get", name], "env": kr_env, "expect": secret})
+        search_name.insert(1, {"label": "coffer-before search (keyring)", "argv": [before, "search", query], "env": kr_env, "expect": query})
+        search_tag.insert(1, {"label": "coffer-before search (keyring)", "argv": [before, "search", tag], "env": kr_env, "expect": tag})
+        imports.insert(1, {"label": "coffer-before import (keyring)",
+                           "argv": [before, "import", os.path.join(data, "coffer.json"), "--format", "json"],
+                           "env": {"COFFER_VAULT": imp_before},
+                           "before": [f"rm -rf {os.path.dirname(imp_before)} && COFFER_VAULT={imp_before} {before} init --no-passphrase"],
+                           "expect": f": {size} new"})
     plan = {"rounds": RUNS, "groups": [
         {"name": "get", "commands": get},
         {"name": "search name", "commands": search_name},
@@ -222,7 +235,7 @@ def markdown(s):
         kr = next((v["median_ms"] for k, v in base.items() if "keyring" in k), None)
         out.append(f"\n{title}\n\n| command | median | min | peak RSS | × coffer (keyring) |\n| --- | ---: | ---: | ---: | ---: |")
         for label, v in rows.items():
-            ratio = f"{v['median_ms'] / kr:.1f}×" if kr else ""
+            ratio = f"{v['median_ms'] / kr:.2f}×" if kr else ""
             med = v["median_ms"]
             shown = f"{med:.1f} ms" if med < 1000 else f"{med / 1000:.2f} s"
             extra = ""

@@ -18,6 +18,8 @@
 # lands in $HOME and no daemon outlives it. Results (JSON and Markdown tables)
 # go to $BENCH_OUT (default: $CARGO_TARGET_DIR/bench-results/<time>).
 # RUNS (default 15) and IMPORT_RUNS (5) set the interleaved rounds.
+# COFFER_BEFORE=<path to an earlier release coffer> adds its get, search and
+# import to the same interleaved rounds (a before/after comparison).
 # The figures and how to read them are in docs/BENCHMARKS.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -41,7 +43,7 @@ if [ "${1:-}" = --in-session ]; then
   exit
 fi
 
-case " $* " in *" -h "* | *" --help "*) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case " $* " in *" -h "* | *" --help "*) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(cli core sync app)
 for p in "${parts[@]}"; do

@@ -679,6 +679,9 @@ pub struct ScanArgs {
     /// Leave out paths matching GLOB (`*`, `?`, `**`; without `/` it matches any path component)
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Also leave out what .gitignore files exclude
+    #[arg(long)]
+    pub gitignore: bool,
 }
 
 // The arguments of `transfer.rs`'s commands.

@@ -192,6 +192,7 @@ fn migrate_aws(ctx: &Context, a: &AwsMigrateArgs, out: Out) -> anyhow::Result<Ex
 pub fn scan(ctx: &Context, args: &ScanArgs, out: Out) -> anyhow::Result<Exit> {
     let options = scan::Options {
         exclude: args.exclude.clone(),
+        gitignore: args.gitignore,
     };
     let report = scan::scan_paths(&args.paths, &options)?;
     if args.json {

@@ -3,57 +3,29 @@
 
 use chrono::Duration;
 use proptest::prelude::*;
-use tempfile::TempDir;
 
 use super::*;
 use crate::credential::Draft;
-use crate::crypto::KdfParams;
 use crate::kind::Kind;
-use crate::seal::memory::MemorySealer;
 use crate::secret::SecretValue;
-use crate::vault::{CreateOptions, Vault};
+use crate::vault::Vault;
 use crate::{ErrorClass, Patch};
-use chrono::TimeZone;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
-        .single()
-        .expect("time")
-}
+use crate::testkit::t0;
 
-struct Fx {
-    _dir: TempDir,
-    path: PathBuf,
-    sealer: MemorySealer,
+type Fx = crate::testkit::Fixture;
+
+fn tester() -> Actor {
+    Actor {
+        user: "tester".into(),
+        interface: "cli".into(),
+    }
 }
 
 fn fixture(passphrase: bool) -> (Fx, Vault) {
-    let dir = TempDir::new().expect("tempdir");
-    let path = dir.path().join("vault.sqlite");
-    let sealer = MemorySealer::default();
-    let pw = SecretValue::from("recovery pass");
-    let mut vault = Vault::create(
-        &path,
-        &CreateOptions {
-            sealer: Some(&sealer),
-            passphrase: passphrase.then_some(&pw),
-            kdf: KdfParams::MIN,
-        },
-        t0(),
-    )
-    .expect("create");
-    vault.set_actor(Actor {
-        user: "tester".into(),
-        interface: "cli".into(),
-    });
-    (
-        Fx {
-            _dir: dir,
-            path,
-            sealer,
-        },
-        vault,
-    )
+    let (fx, mut vault) = crate::testkit::vault(passphrase.then_some("recovery pass"), t0());
+    vault.set_actor(tester());
+    (fx, vault)
 }
 
 fn key(name: &str, value: &str) -> Draft {
@@ -72,10 +44,7 @@ fn actions(v: &Vault) -> Vec<(u64, Action, Option<String>, Outcome)> {
 
 fn reopen(fx: &Fx, at: DateTime<Utc>) -> Vault {
     let mut v = Vault::open(&fx.path).expect("open");
-    v.set_actor(Actor {
-        user: "tester".into(),
-        interface: "cli".into(),
-    });
+    v.set_actor(tester());
     v.unlock_with_keyring(&fx.sealer, at).expect("unlock");
     v
 }

@@ -41,6 +41,8 @@ pub mod vault;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod testkit;
 
 pub use credential::{Credential, CredentialId, CredentialMeta, Draft, Patch, Secrets};
 pub use crypto::KdfParams;

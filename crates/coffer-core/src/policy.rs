@@ -10,7 +10,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::credential::Credential;
-use crate::error::{Error, Result};
 use crate::kind::Kind;
 
 /// The warning window used when a policy does not give one.

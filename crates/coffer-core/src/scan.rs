@@ -20,6 +20,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use ignore::WalkBuilder;
 use regex::Regex;
 use zeroize::Zeroizing;
 
@@ -124,6 +126,8 @@ pub struct Options {
     /// without `/` matches any single path component (like .gitignore);
     /// one with `/` matches the path relative to the scanned root.
     pub exclude: Vec<String>,
+    /// Also leave out what `.gitignore` files exclude (as git would).
+    pub gitignore: bool,
 }
 
 /// `value` masked: at most its first four characters (fewer for a short
@@ -446,79 +450,65 @@ pub fn scan_text(file: &Path, text: &str) -> Vec<Finding> {
 // ---------------------------------------------------------------------------
 // Walking.
 
-/// A glob (`*` and `?` stay within a path component, `**` crosses them,
-/// `**/` also matches no directory) as an anchored regex.
-fn glob_regex(pattern: &str) -> Option<Regex> {
-    let mut re = String::from("^");
-    let mut chars = pattern.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                if chars.peek() == Some(&'/') {
-                    chars.next();
-                    re.push_str("(?:.*/)?");
-                } else {
-                    re.push_str(".*");
-                }
-            }
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push('$');
-    Regex::new(&re).ok()
+/// The `--exclude` patterns, matched with globset (`*` and `?` stay within
+/// a path component, `**` crosses them, `**/` also matches no directory).
+/// A pattern with `/` matches the path relative to the root (or a directory
+/// above it); one without matches any single component.
+struct Excludes {
+    anchored: GlobSet,
+    component: GlobSet,
 }
-
-/// Whether `text` matches the glob `pattern`.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    glob_regex(pattern).is_some_and(|re| re.is_match(text))
-}
-
-struct Excludes(Vec<(bool, Regex)>);
 
 impl Excludes {
     fn new(opts: &Options) -> Result<Excludes> {
-        opts.exclude
-            .iter()
-            .map(|pat| {
-                let p = pat.trim_start_matches("./").trim_end_matches('/');
-                glob_regex(p)
-                    .map(|re| (p.contains('/'), re))
-                    .ok_or_else(|| {
-                        Error::invalid(format!("exclude pattern '{pat}'"), "not a usable glob")
-                    })
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(Excludes)
+        let mut anchored = GlobSetBuilder::new();
+        let mut component = GlobSetBuilder::new();
+        for pat in &opts.exclude {
+            let p = pat.trim_start_matches("./").trim_end_matches('/');
+            let glob = GlobBuilder::new(p)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map_err(|_| {
+                    Error::invalid(format!("exclude pattern '{pat}'"), "not a usable glob")
+                })?;
+            if p.contains('/') {
+                anchored.add(glob);
+            } else {
+                component.add(glob);
+            }
+        }
+        let build = |b: GlobSetBuilder| {
+            b.build()
+                .map_err(|e| Error::invalid("exclude patterns", e.to_string()))
+        };
+        Ok(Excludes {
+            anchored: build(anchored)?,
+            component: build(component)?,
+        })
     }
 
-    /// A pattern with `/` matches the path relative to the root (or a
-    /// directory above it); one without matches any single component.
-    fn matches(&self, rel: &str) -> bool {
-        self.0.iter().any(|(anchored, re)| {
-            if *anchored {
-                re.is_match(rel)
-                    || rel
-                        .char_indices()
-                        .filter(|(_, c)| *c == '/')
-                        .any(|(i, _)| re.is_match(&rel[..i]))
-            } else {
-                rel.split('/').any(|part| re.is_match(part))
-            }
-        })
+    fn matches(&self, rel: &Path) -> bool {
+        rel.components()
+            .any(|c| self.component.is_match(Path::new(c.as_os_str())))
+            || rel
+                .ancestors()
+                .any(|a| !a.as_os_str().is_empty() && self.anchored.is_match(a))
     }
 }
 
-/// Scans files and directories. Directories are walked without following
-/// symbolic links (a link inside the tree points either into the tree,
-/// which is scanned anyway, or out of it); a path given explicitly is
-/// followed. `.git`, `node_modules` and `target` are not entered; binary
-/// files (a NUL byte in the first 8 KiB) and files over 5 MiB are skipped.
+/// Scans files and directories. Directories are walked (with the `ignore`
+/// crate) without following symbolic links (a link inside the tree points
+/// either into the tree, which is scanned anyway, or out of it); a path given
+/// explicitly is followed. `.git`, `node_modules` and `target` are not
+/// entered; with `gitignore`, what `.gitignore` files exclude is left out too;
+/// binary files (a NUL byte in the first 8 KiB) and files over 5 MiB are
+/// skipped. In each directory its files come first, then its subdirectories,
+/// each in name order.
 pub fn scan_paths(paths: &[PathBuf], opts: &Options) -> Result<Report> {
     let mut report = Report::default();
-    let excludes = Excludes::new(opts)?;
+    // The walk's filter must own what it uses.
+    let excludes = std::sync::Arc::new(Excludes::new(opts)?);
     for root in paths {
         let meta = fs::metadata(root).map_err(|e| {
             Error::invalid(
@@ -526,52 +516,54 @@ pub fn scan_paths(paths: &[PathBuf], opts: &Options) -> Result<Report> {
                 format!("cannot read it ({e})"),
             )
         })?;
-        if meta.is_dir() {
-            let mut stack: Vec<(PathBuf, String)> = vec![(root.clone(), String::new())];
-            while let Some((dir, rel)) = stack.pop() {
-                let mut entries: Vec<_> = match fs::read_dir(&dir) {
-                    Ok(e) => e.flatten().collect(),
-                    Err(e) => {
-                        report.skipped.push(Skipped {
-                            path: dir.clone(),
-                            reason: format!("cannot read the directory ({e})"),
-                        });
-                        continue;
-                    }
-                };
-                entries.sort_by_key(|e| e.file_name());
-                // Files in name order, then subdirectories in name order.
-                let mut dirs = Vec::new();
-                for entry in entries {
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    let child_rel = if rel.is_empty() {
-                        name.clone()
-                    } else {
-                        format!("{rel}/{name}")
-                    };
-                    let path = entry.path();
-                    let Ok(kind) = entry.file_type() else {
-                        continue;
-                    };
-                    if kind.is_symlink() || excludes.matches(&child_rel) {
-                        continue;
-                    }
-                    if kind.is_dir() {
-                        if !SKIP_DIRS.contains(&name.as_str()) {
-                            dirs.push((path, child_rel));
-                        }
-                    } else if kind.is_file() {
-                        scan_file(&path, &mut report);
-                    }
-                }
-                stack.extend(dirs.into_iter().rev());
-            }
-        } else {
+        if !meta.is_dir() {
             scan_file(root, &mut report);
+            continue;
+        }
+        let base = root.clone();
+        let excludes = std::sync::Arc::clone(&excludes);
+        let walk = WalkBuilder::new(root)
+            .standard_filters(false)
+            .git_ignore(opts.gitignore)
+            .require_git(false)
+            .follow_links(false)
+            .sort_by_file_path(|a, b| (a.is_dir(), a).cmp(&(b.is_dir(), b)))
+            .filter_entry(move |e| {
+                if e.depth() == 0 {
+                    return true;
+                }
+                let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                let skipped_dir = is_dir && SKIP_DIRS.iter().any(|d| e.file_name() == *d);
+                let rel = e.path().strip_prefix(&base).unwrap_or(e.path());
+                !(e.path_is_symlink() || skipped_dir || excludes.matches(rel))
+            })
+            .build();
+        for entry in walk {
+            match entry {
+                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
+                    scan_file(e.path(), &mut report)
+                }
+                Ok(_) => {}
+                Err(e) => report.skipped.push(Skipped {
+                    path: walk_error_path(&e).unwrap_or_else(|| root.clone()),
+                    reason: format!("cannot read it ({e})"),
+                }),
+            }
         }
     }
     // Files in walk order; within a file, by line.
     Ok(report)
+}
+
+/// The path an error of the walk is about.
+fn walk_error_path(e: &ignore::Error) -> Option<PathBuf> {
+    match e {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        _ => None,
+    }
 }
 
 fn scan_file(path: &Path, report: &mut Report) {
@@ -792,20 +784,73 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob_match("*.lock", "Cargo.lock"));
-        assert!(!glob_match("*.lock", "a/Cargo.lock"));
-        assert!(glob_match("**/*.lock", "a/b/Cargo.lock"));
-        assert!(glob_match("**/*.lock", "Cargo.lock"));
-        assert!(glob_match("vendor/**", "vendor/x/y"));
-        assert!(glob_match("te?t", "test"));
-        assert!(!glob_match("te?t", "te/t"));
-        let ex = Excludes::new(&Options {
-            exclude: vec!["fixtures".into(), "docs/*.md".into()],
+        let ex = |pats: &[&str]| {
+            Excludes::new(&Options {
+                exclude: pats.iter().map(|p| (*p).to_owned()).collect(),
+                gitignore: false,
+            })
+            .expect("globs")
+        };
+        let m = |pats: &[&str], rel: &str| ex(pats).matches(Path::new(rel));
+        assert!(m(&["*.lock"], "Cargo.lock"));
+        assert!(
+            m(&["*.lock"], "a/Cargo.lock"),
+            "a pattern without / matches any component"
+        );
+        assert!(m(&["**/*.lock"], "a/b/Cargo.lock"));
+        assert!(m(&["**/*.lock"], "Cargo.lock"));
+        assert!(m(&["vendor/**"], "vendor/x/y"));
+        assert!(m(&["te?t"], "test"));
+        assert!(!m(&["a/te?t"], "a/te/t"), "? stays within a component");
+        assert!(
+            m(&["a/*"], "a/b/c"),
+            "an anchored pattern matches a directory above"
+        );
+        assert!(m(&["fixtures", "docs/*.md"], "a/fixtures/b.env"));
+        assert!(m(&["fixtures", "docs/*.md"], "docs/x.md"));
+        assert!(!m(&["fixtures", "docs/*.md"], "src/docs/x.md"));
+        assert!(Excludes::new(&Options {
+            exclude: vec!["a[".into()],
+            gitignore: false,
         })
-        .expect("globs");
-        assert!(ex.matches("a/fixtures/b.env"));
-        assert!(ex.matches("docs/x.md"));
-        assert!(!ex.matches("src/docs/x.md"));
+        .is_err());
+    }
+
+    #[test]
+    fn gitignore_is_honoured_only_when_asked() {
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let root = dir.path();
+        std::fs::write(root.join(".gitignore"), "ignored/\n*.local\n").expect("write");
+        let token = "TOKEN=ghp_Sk1pped0nesAbCdEfGhIjKlMnOpQrStUvWxY\n";
+        std::fs::create_dir_all(root.join("ignored")).expect("mkdir");
+        std::fs::write(root.join("ignored/a.env"), token).expect("write");
+        std::fs::write(root.join("b.local"), token).expect("write");
+        std::fs::write(root.join("c.env"), token).expect("write");
+        let found = |gitignore| {
+            let report = scan_paths(
+                &[root.to_owned()],
+                &Options {
+                    exclude: Vec::new(),
+                    gitignore,
+                },
+            )
+            .expect("scan");
+            let mut files: Vec<String> = report
+                .findings
+                .iter()
+                .map(|f| {
+                    f.file
+                        .strip_prefix(root)
+                        .expect("below")
+                        .display()
+                        .to_string()
+                })
+                .collect();
+            files.dedup();
+            files
+        };
+        assert_eq!(found(false), ["b.local", "c.env", "ignored/a.env"]);
+        assert_eq!(found(true), ["c.env"]);
     }
 
     #[test]

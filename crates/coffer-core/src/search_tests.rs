@@ -2,60 +2,24 @@
 //! catalog's answers against a plain scan, its refresh after writes by this
 //! handle and by another one, and the rotation states it caches.
 
-use chrono::TimeZone;
-use tempfile::TempDir;
-
 use super::*;
 use crate::credential::{Draft, Patch};
-use crate::crypto::KdfParams;
 use crate::rotation::{Policy, Scope};
-use crate::seal::memory::MemorySealer;
-use crate::vault::CreateOptions;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
-        .single()
-        .expect("time")
-}
+use crate::testkit::t0;
 
 fn days(n: i64) -> DateTime<Utc> {
     t0() + Duration::days(n)
 }
 
-struct Fixture {
-    _dir: TempDir,
-    path: std::path::PathBuf,
-    sealer: MemorySealer,
-}
+use crate::testkit::Fixture;
 
 fn fixture() -> (Fixture, Vault) {
-    let dir = TempDir::new().expect("tempdir");
-    let path = dir.path().join("vault.sqlite");
-    let sealer = MemorySealer::default();
-    let vault = Vault::create(
-        &path,
-        &CreateOptions {
-            sealer: Some(&sealer),
-            passphrase: None,
-            kdf: KdfParams::MIN,
-        },
-        t0(),
-    )
-    .expect("create");
-    (
-        Fixture {
-            _dir: dir,
-            path,
-            sealer,
-        },
-        vault,
-    )
+    crate::testkit::vault(None, t0())
 }
 
 fn second_handle(f: &Fixture) -> Vault {
-    let mut v = Vault::open(&f.path).expect("open");
-    v.unlock_with_keyring(&f.sealer, t0()).expect("unlock");
-    v
+    f.reopen(t0())
 }
 
 fn aws(name: &str, env: &str, tags: &[&str]) -> Draft {

@@ -10,45 +10,16 @@ use tempfile::TempDir;
 use super::*;
 use crate::kind::Kind;
 use crate::seal::memory::MemorySealer;
-use chrono::TimeZone;
 
 const CANARY_SECRET: &str = "canary-secret-7f3e9a";
 const CANARY_NAME: &str = "canary-name-51b2";
 
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
-        .single()
-        .expect("time")
-}
+use crate::testkit::t0 as now;
 
-struct Fixture {
-    _dir: TempDir,
-    path: PathBuf,
-    sealer: MemorySealer,
-}
+use crate::testkit::Fixture;
 
 fn fixture() -> (Fixture, Vault) {
-    let dir = TempDir::new().expect("tempdir");
-    let path = dir.path().join("v").join("vault.sqlite");
-    let sealer = MemorySealer::default();
-    let vault = Vault::create(
-        &path,
-        &CreateOptions {
-            sealer: Some(&sealer),
-            passphrase: Some(&SecretValue::from("recovery pass")),
-            kdf: KdfParams::MIN,
-        },
-        now(),
-    )
-    .expect("create");
-    (
-        Fixture {
-            _dir: dir,
-            path,
-            sealer,
-        },
-        vault,
-    )
+    crate::testkit::vault(Some("recovery pass"), now())
 }
 
 fn aws(name: &str, secret: &str) -> Draft {
@@ -63,9 +34,7 @@ fn aws(name: &str, secret: &str) -> Draft {
 }
 
 fn reopen(f: &Fixture) -> Vault {
-    let mut v = Vault::open(&f.path).expect("open");
-    v.unlock_with_keyring(&f.sealer, now()).expect("unlock");
-    v
+    f.reopen(now())
 }
 
 #[test]

@@ -276,28 +276,7 @@ struct BaoSetup {
 fn bao_setup(proxy_url: &str, n: usize) -> Option<BaoSetup> {
     let (addr, root) = bao("faults")?;
     let prefix = unique("faults");
-    let env = fast_vault();
-    env.run_pw(
-        &["add", "bao-token", "--kind", "vault-token"],
-        &json!({ "token": root }).to_string(),
-    )
-    .ok();
-    env.run_pw(
-        &[
-            "remote",
-            "add",
-            "vault",
-            "bao",
-            "--addr",
-            proxy_url,
-            "--prefix",
-            &prefix,
-            "--auth-credential",
-            "bao-token",
-        ],
-        "",
-    )
-    .ok();
+    let env = fast_vault().with_bao_remote(proxy_url, &root, &prefix);
     for i in 0..n {
         env.run_pw(
             &["add", &format!("s{i}"), "--kind", "api-key"],
@@ -493,28 +472,7 @@ fn a_server_that_never_answers_times_out_with_a_clear_error() {
 // moto (AWS Secrets Manager).
 
 fn aws_env(endpoint: &str, prefix: &str) -> Env {
-    let mut env = fast_vault();
-    env.extra_env
-        .push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
-    env.extra_env
-        .push(("AWS_SECRET_ACCESS_KEY".into(), "testing".into()));
-    env.run_pw(
-        &[
-            "remote",
-            "add",
-            "aws",
-            "sm",
-            "--endpoint-url",
-            endpoint,
-            "--prefix",
-            prefix,
-            "--region",
-            "us-east-1",
-        ],
-        "",
-    )
-    .ok();
-    env
+    fast_vault().with_aws_remote(endpoint, prefix)
 }
 
 #[test]

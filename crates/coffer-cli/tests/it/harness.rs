@@ -42,24 +42,21 @@ pub fn seed(suite: &str) -> u64 {
     seed
 }
 
-/// splitmix64: small and the same on every machine.
-pub struct Rng(u64);
+/// A seeded generator (fastrand's wyrand: the same sequence for a seed on
+/// every machine, so a failing seed replays).
+pub struct Rng(fastrand::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(fastrand::Rng::with_seed(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.u64(..)
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
+        self.0.usize(..n.max(1))
     }
 
     pub fn chance(&mut self, one_in: usize) -> bool {

@@ -70,6 +70,59 @@ impl Run {
 }
 
 impl Env {
+    /// Adds the AWS Secrets Manager remote `sm` at `endpoint` (moto), with
+    /// moto's static credentials in the environment.
+    pub fn with_aws_remote(mut self, endpoint: &str, prefix: &str) -> Env {
+        self.extra_env
+            .push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
+        self.extra_env
+            .push(("AWS_SECRET_ACCESS_KEY".into(), "testing".into()));
+        self.run_pw(
+            &[
+                "remote",
+                "add",
+                "aws",
+                "sm",
+                "--endpoint-url",
+                endpoint,
+                "--prefix",
+                prefix,
+                "--region",
+                "us-east-1",
+            ],
+            "",
+        )
+        .ok();
+        self
+    }
+
+    /// Adds a vault-token credential `bao-token` holding `token` and the
+    /// Vault remote `bao` at `addr` that logs in with it.
+    pub fn with_bao_remote(self, addr: &str, token: &str, prefix: &str) -> Env {
+        self.run_pw(
+            &["add", "bao-token", "--kind", "vault-token"],
+            &serde_json::json!({ "token": token }).to_string(),
+        )
+        .ok();
+        self.run_pw(
+            &[
+                "remote",
+                "add",
+                "vault",
+                "bao",
+                "--addr",
+                addr,
+                "--prefix",
+                prefix,
+                "--auth-credential",
+                "bao-token",
+            ],
+            "",
+        )
+        .ok();
+        self
+    }
+
     pub fn new() -> Env {
         let dir = TempDir::new().expect("tempdir");
         for sub in ["home", "data", "config", "cache"] {

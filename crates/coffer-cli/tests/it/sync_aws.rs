@@ -13,28 +13,7 @@ fn client(endpoint: &str) -> Client {
 }
 
 fn env_with_remote(endpoint: &str, prefix: &str) -> Env {
-    let mut env = Env::passphrase_vault();
-    env.extra_env
-        .push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
-    env.extra_env
-        .push(("AWS_SECRET_ACCESS_KEY".into(), "testing".into()));
-    env.run_pw(
-        &[
-            "remote",
-            "add",
-            "aws",
-            "sm",
-            "--endpoint-url",
-            endpoint,
-            "--prefix",
-            prefix,
-            "--region",
-            "us-east-1",
-        ],
-        "",
-    )
-    .ok();
-    env
+    Env::passphrase_vault().with_aws_remote(endpoint, prefix)
 }
 
 fn secret(c: &Client, name: &str) -> (Value, Vec<(String, String)>, String) {

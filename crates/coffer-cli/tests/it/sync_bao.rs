@@ -12,29 +12,7 @@ use super::support::Env;
 
 /// A passphrase vault with a vault-token credential `bao-token` and a remote `bao`.
 fn env_with_remote(addr: &str, token: &str, prefix: &str) -> Env {
-    let env = Env::passphrase_vault();
-    env.run_pw(
-        &["add", "bao-token", "--kind", "vault-token"],
-        &json!({ "token": token }).to_string(),
-    )
-    .ok();
-    env.run_pw(
-        &[
-            "remote",
-            "add",
-            "vault",
-            "bao",
-            "--addr",
-            addr,
-            "--prefix",
-            prefix,
-            "--auth-credential",
-            "bao-token",
-        ],
-        "",
-    )
-    .ok();
-    env
+    Env::passphrase_vault().with_bao_remote(addr, token, prefix)
 }
 
 fn plan_states(env: &Env) -> Vec<(String, String)> {

@@ -89,30 +89,26 @@ impl Vault {
                 Err(e) => keyring_problem = Some(format!("OS keyring: {e}")),
             }
         }
-        if !has(SlotKind::Passphrase) {
-            let _ = self.record_failed_unlock(
-                "the keyring could not unlock it and it has no passphrase",
-                now,
-            );
-            return Err(Error::NoWayIn {
+        // Every way in failed: the attempt is recorded (best effort: a vault
+        // that cannot be written still refuses) and the error says why.
+        let refuse = |why: &str, keyring: Option<String>, passphrase_slot: bool| {
+            let _ = self.record_failed_unlock(why, now);
+            Error::NoWayIn {
                 path: self.path.clone(),
-                keyring: keyring_problem,
-                passphrase_slot: false,
-            });
+                keyring,
+                passphrase_slot,
+            }
+        };
+        if !has(SlotKind::Passphrase) {
+            let why = "the keyring could not unlock it and it has no passphrase";
+            return Err(refuse(why, keyring_problem, false));
         }
         if let Some(problem) = &keyring_problem {
             tracing::info!("keyring unlock failed, trying the passphrase: {problem}");
         }
         let Some(passphrase) = ask()? else {
-            let _ = self.record_failed_unlock(
-                "the keyring could not unlock it and no passphrase was given",
-                now,
-            );
-            return Err(Error::NoWayIn {
-                path: self.path.clone(),
-                keyring: keyring_problem,
-                passphrase_slot: true,
-            });
+            let why = "the keyring could not unlock it and no passphrase was given";
+            return Err(refuse(why, keyring_problem, true));
         };
         Ok((self.unlock_with_passphrase(&passphrase, now)?, sealer))
     }
