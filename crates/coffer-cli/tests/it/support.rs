@@ -104,12 +104,18 @@ impl Env {
             &serde_json::json!({ "token": token }).to_string(),
         )
         .ok();
+        self.add_bao_remote("bao", addr, prefix);
+        self
+    }
+
+    /// Adds the Vault remote `name` at `addr` that logs in with `bao-token`.
+    pub fn add_bao_remote(&self, name: &str, addr: &str, prefix: &str) {
         self.run_pw(
             &[
                 "remote",
                 "add",
                 "vault",
-                "bao",
+                name,
                 "--addr",
                 addr,
                 "--prefix",
@@ -120,7 +126,6 @@ impl Env {
             "",
         )
         .ok();
-        self
     }
 
     pub fn new() -> Env {

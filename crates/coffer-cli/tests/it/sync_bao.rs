@@ -506,22 +506,7 @@ fn openbao_killed_mid_push_leaves_nothing_half_written_and_a_rerun_completes() {
     )
     .ok();
     for (name, prefix) in [("src", "src/"), ("bao", "dst/")] {
-        env.run_pw(
-            &[
-                "remote",
-                "add",
-                "vault",
-                name,
-                "--addr",
-                &server.addr,
-                "--prefix",
-                prefix,
-                "--auth-credential",
-                "bao-token",
-            ],
-            "",
-        )
-        .ok();
+        env.add_bao_remote(name, &server.addr, prefix);
     }
     env.run_pw(&["sync", "pull", "src"], "").ok();
     type Row = (Vec<u8>, i64, Vec<u8>, Vec<u8>);
