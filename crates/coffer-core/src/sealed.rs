@@ -313,6 +313,8 @@ pub(crate) fn reseal_all(
                 .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             })
             .map_err(db)?;
+        // One prepared statement per column: rekey runs it once per row.
+        let mut update = tx.prepare(&update).map_err(db)?;
         for (rowid, sealed, keys) in rows {
             let place = (c.place)(&keys).ok_or_else(|| {
                 Error::integrity(format!(
@@ -323,7 +325,7 @@ pub(crate) fn reseal_all(
             let plain = open(old, vault_id, place, &sealed, || c.what.to_owned())?;
             seen(c, &keys, &plain)?;
             let resealed = seal(new, vault_id, place, &plain)?;
-            let changed = tx.execute(&update, params![resealed, rowid]).map_err(db)?;
+            let changed = update.execute(params![resealed, rowid]).map_err(db)?;
             if changed != 1 {
                 return Err(Error::integrity(format!(
                     "{}.{}: a row changed during rekey",

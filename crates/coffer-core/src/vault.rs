@@ -1257,15 +1257,14 @@ impl Vault {
                 Ok(())
             },
         )?;
+        let mut set_index = tx
+            .prepare("UPDATE credentials SET name_index = ?1 WHERE id = ?2")
+            .map_err(db)?;
         for (id, index) in indexes {
-            let changed = tx
-                .execute(
-                    "UPDATE credentials SET name_index = ?1 WHERE id = ?2",
-                    params![index, id],
-                )
-                .map_err(db)?;
+            let changed = set_index.execute(params![index, id]).map_err(db)?;
             debug_assert_eq!(changed, 1);
         }
+        drop(set_index);
         for (id, slot) in &new_slots {
             tx.execute(
                 "UPDATE slots SET body = ?1 WHERE id = ?2",
