@@ -1,8 +1,7 @@
 //! Every view the shell sends to the web view and every input it takes from
 //! it (camelCase on the wire), with their conversions from and to the core's
-//! types. Commands import these; nothing here calls the vault beyond reading
-//! what a view shows. Secret inputs arrive as `SecretValue` (zeroized, never
-//! printed), never as `String`.
+//! types. Commands import these; nothing here calls the vault. Secret inputs
+//! arrive as `SecretValue` (zeroized, never printed), never as `String`.
 
 use chrono::{DateTime, Utc};
 use coffer_core::overview::Overview;

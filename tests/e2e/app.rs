@@ -47,11 +47,39 @@ pub fn driver_url() -> Option<String> {
 /// so a later scenario could only fail to start its own.
 static HUNG: AtomicBool = AtomicBool::new(false);
 
+/// Processes of the app binary that are still running.
+fn running_apps() -> Vec<u32> {
+    let app = std::fs::canonicalize(env!("CARGO_BIN_EXE_coffer-desktop")).ok();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .ok()
+                .is_some_and(|exe| Some(exe) == app)
+        })
+        .collect()
+}
+
 pub async fn launch(driver: &str, vault: &Path) -> Client {
     assert!(
         !HUNG.load(Ordering::SeqCst),
         "not started: an earlier scenario's WebDriver session hung and still holds the driver"
     );
+    // The app is single-instance: a new one started while the last one is
+    // still exiting forwards its arguments to it, gets no reply and quits,
+    // and the WebDriver session then waits for a window that never comes.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !running_apps().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "an earlier instance of the app (pids {:?}) did not exit within 30 s",
+            running_apps()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut caps = serde_json::Map::new();
     caps.insert(
         "tauri:options".into(),

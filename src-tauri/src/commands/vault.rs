@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use coffer_core::slot::SlotKind;
-use coffer_core::strength::{self};
+use coffer_core::strength;
 use coffer_core::{CreateOptions, KdfParams, SecretService, SecretValue, UnlockWith, Vault};
 use tauri::AppHandle;
 
@@ -66,7 +66,7 @@ pub async fn vault_create(
 ) -> Result<VaultStatus, IpcError> {
     blocking(&app, move |app| {
         let recovery = recovery_passphrase;
-        if let Some(p) = &recovery {
+        if let Some(p) = recovery.as_ref() {
             strength::require_recovery(p)?;
         }
         let keyring = SecretService::connect().map_err(coffer_core::Error::from)?;
