@@ -249,7 +249,10 @@ impl Vault {
     /// `keep` (which also gets a scratch buffer of its thread). The rows are
     /// read on this thread chunk by chunk while other threads decrypt the
     /// chunks already read; this thread joins them once all are read. The
-    /// results come in no particular order.
+    /// results come in no particular order. Written by hand rather than with
+    /// rayon (which `crate::par` uses): rayon spreads work over items it
+    /// already holds, and this overlaps reading the rows (one SQLite cursor,
+    /// on this thread) with decrypting them.
     fn each_meta<T: Send>(
         &self,
         keep: impl Fn(&Row, &[u8], &mut Vec<u8>) -> Result<Option<T>> + Sync,
