@@ -9,7 +9,8 @@ use coffer_core::search::Find;
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
-use crate::state::{guard, AppState};
+use crate::guard::guard;
+use crate::state::AppState;
 
 const TICK: Duration = Duration::from_secs(5);
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);

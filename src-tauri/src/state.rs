@@ -13,7 +13,7 @@ use tauri::{AppHandle, Manager};
 
 use crate::clipboard::Clipboard;
 use crate::error::IpcError;
-pub use crate::guard::guard;
+use crate::guard::guard;
 
 pub struct AppState {
     pub path: PathBuf,

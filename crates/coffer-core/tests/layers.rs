@@ -46,10 +46,8 @@ const FEATURE_EDGES: &[(&str, &str)] = &[
     ("rotation", "sync"),
     ("preferences", "settings"),
     ("transfer", "envmap"),
-    ("backup", "settings"),
     ("overview", "rotation"),
     ("overview", "sync"),
-    ("overview", "settings"),
     // The fuzz hooks reach the decoders they exercise.
     ("fuzz_hooks", "backup"),
     ("fuzz_hooks", "sync"),

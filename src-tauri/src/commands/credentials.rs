@@ -18,7 +18,8 @@ use crate::dto::{
     HistoryEntry, KindSchema,
 };
 use crate::error::IpcError;
-use crate::state::{blocking, guard};
+use crate::guard::guard;
+use crate::state::blocking;
 
 #[tauri::command]
 pub async fn credential_find(app: AppHandle, query: FindQuery) -> Result<FindPage, IpcError> {

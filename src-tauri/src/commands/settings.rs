@@ -19,7 +19,8 @@ use crate::dto::{
     VaultStatus,
 };
 use crate::error::IpcError;
-use crate::state::{blocking, guard, AppState};
+use crate::guard::guard;
+use crate::state::{blocking, AppState};
 
 #[tauri::command]
 pub async fn settings_get(app: AppHandle) -> Result<SettingsView, IpcError> {

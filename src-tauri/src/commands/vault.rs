@@ -8,7 +8,8 @@ use tauri::AppHandle;
 
 use crate::dto::{StrengthView, VaultStatus};
 use crate::error::IpcError;
-use crate::state::{blocking, guard, AppState};
+use crate::guard::guard;
+use crate::state::{blocking, AppState};
 
 pub fn status(app: &AppState) -> Result<VaultStatus, IpcError> {
     let exists = app.path.exists();
