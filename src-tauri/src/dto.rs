@@ -13,6 +13,7 @@ use coffer_core::sync::{self, Comparison, Remote, Report, Side, Spec};
 use coffer_core::{Credential, Draft, Kind, SecretValue};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use ts_rs::TS;
 
 use crate::error::IpcError;
 
@@ -75,16 +76,22 @@ pub fn kind_label(kind: Kind) -> &'static str {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "RotationStatus")]
 pub struct RotationView {
     pub state: State,
+    /// When the current secret was made (last rotation, else creation).
     pub since: String,
+    #[ts(type = "number")]
     pub age_days: i64,
     pub due: Option<String>,
+    /// Calendar days until due (negative when past).
+    #[ts(as = "Option<i32>")]
     pub days_left: Option<i64>,
     pub max_age_days: Option<u32>,
     pub warn_days: Option<u32>,
+    /// Where the policy came from: "credential", "kind default", "tag prod", …
     pub policy_source: Option<String>,
 }
 
@@ -103,14 +110,17 @@ impl From<&Status> for RotationView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A row of the list: metadata only.
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "CredentialSummary")]
 pub struct Summary {
     pub id: String,
     pub name: String,
     pub kind: Kind,
     pub env: Option<String>,
     pub tags: Vec<String>,
+    #[ts(type = "number")]
     pub version: u64,
     pub updated_at: String,
     pub rotation: RotationView,
@@ -129,37 +139,45 @@ pub fn summary(c: &Credential, status: &Status) -> Summary {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FindQuery {
     pub query: String,
+    #[ts(as = "Option<Kind>")]
     pub kind: Option<String>,
     pub env: Option<String>,
     pub tag: Option<String>,
+    /// Only these rotation states; empty means any.
+    #[ts(as = "Vec<State>")]
     pub states: Vec<String>,
     pub offset: usize,
     pub limit: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Facets")]
 pub struct FacetsView {
     pub kinds: Vec<Kind>,
     pub envs: Vec<String>,
     pub tags: Vec<String>,
+    /// Credentials overdue, expired or compromised.
     pub needs_action: usize,
     pub due_soon: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FindPage {
+    /// How many credentials match (the list's virtual length).
     pub total: usize,
+    /// The window [offset, offset + limit) of the matches, sorted by name.
     pub items: Vec<Summary>,
     pub facets: FacetsView,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
+#[ts(rename = "PlainField")]
 pub struct Field {
     pub name: String,
     pub label: String,
@@ -176,43 +194,51 @@ impl Field {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct SecretField {
     pub name: String,
     pub label: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "RemoteBinding")]
 pub struct Binding {
     pub remote: String,
-    pub remote_type: &'static str,
+    pub remote_type: RemoteType,
+    /// Where the credential lives on the remote, e.g. "secret/team/db".
     pub location: String,
     pub remote_version: Option<String>,
     pub synced_at: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Policy")]
 pub struct PolicyView {
     pub max_age_days: u32,
     pub warn_days: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "CredentialDetail")]
 pub struct Detail {
     #[serde(flatten)]
     pub summary: Summary,
     pub notes: Option<String>,
+    /// Non-secret fields with their values.
     pub fields: Vec<Field>,
+    /// Secret field names (values only through credentialReveal / credentialCopy).
     pub secret_fields: Vec<SecretField>,
     pub created_at: String,
     pub expires_at: Option<String>,
     pub rotated_at: Option<String>,
     pub compromised_at: Option<String>,
+    /// This credential's own policy, if set (else kind/tag/env policies apply).
     pub policy: Option<PolicyView>,
     pub remotes: Vec<Binding>,
+    /// The unfinished rotation, if one is running.
     pub rotation_run: Option<RunView>,
 }
 
@@ -252,7 +278,7 @@ pub fn detail(o: Overview) -> Detail {
         remotes: bindings
             .into_iter()
             .map(|b| Binding {
-                remote_type: b.remote.type_name(),
+                remote_type: RemoteType::of(&b.remote),
                 location: b.remote.location(name),
                 remote: b.remote.name,
                 remote_version: Some(b.remote_version),
@@ -264,16 +290,20 @@ pub fn detail(o: Overview) -> Detail {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// What the add form sends. `values` are secret fields, `fields` plain ones.
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialInput {
     pub name: String,
+    #[ts(as = "Kind")]
     pub kind: String,
     pub env: Option<String>,
     pub tags: Vec<String>,
     pub notes: Option<String>,
     pub fields: BTreeMap<String, String>,
+    #[ts(as = "BTreeMap<String, String>")]
     pub values: BTreeMap<String, SecretValue>,
+    #[ts(as = "Option<String>")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -290,7 +320,11 @@ impl CredentialInput {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// What the edit form sends: the whole new state of the editable properties.
+/// Secret fields absent from `values` keep their value; `unset` removes
+/// optional fields. `expectedVersion` guards against a change made meanwhile
+/// (a `conflict` error when it moved on).
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialEdit {
     pub rename: Option<String>,
@@ -298,71 +332,138 @@ pub struct CredentialEdit {
     pub tags: Vec<String>,
     pub notes: Option<String>,
     pub fields: BTreeMap<String, String>,
+    #[ts(as = "BTreeMap<String, String>")]
     pub values: BTreeMap<String, SecretValue>,
     pub unset: Vec<String>,
+    #[ts(as = "Option<String>")]
     pub expires_at: Option<DateTime<Utc>>,
+    #[ts(type = "number")]
     pub expected_version: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
+    #[ts(type = "number")]
     pub version: u64,
     pub written_at: String,
     pub current: bool,
+    /// What changed from the previous version (names, never values).
     pub changes: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct FieldSchema {
-    pub name: &'static str,
-    pub label: String,
-    pub secret: bool,
-    pub required: bool,
-    pub format: &'static str,
+/// How the form draws a field.
+#[derive(Clone, Copy, Debug, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldFormat {
+    Text,
+    Multiline,
+    Port,
+    Json,
+    Url,
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KindSchema {
-    pub kind: Kind,
-    pub label: &'static str,
-    pub fields: Vec<FieldSchema>,
-    pub default_max_age_days: Option<u32>,
-}
-
-pub fn charset_of(value: &str) -> Result<Charset, IpcError> {
-    match value {
-        "alphanumeric" => Ok(Charset::Alphanumeric),
-        "alphanumeric_symbols" => Ok(Charset::AlphanumericSymbols),
-        "hex" => Ok(Charset::Hex),
-        other => Err(IpcError::invalid(
-            "charset",
-            format!("unknown charset '{other}'"),
-        )),
+impl FieldFormat {
+    pub fn of(field: &coffer_core::kind::FieldSpec) -> FieldFormat {
+        use coffer_core::kind::FieldFormat as F;
+        match field.format {
+            F::Port => FieldFormat::Port,
+            F::JsonObject => FieldFormat::Json,
+            F::Url => FieldFormat::Url,
+            F::Text if field.name == "private_key" => FieldFormat::Multiline,
+            _ => FieldFormat::Text,
+        }
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One field of a kind's template.
+#[derive(Debug, Serialize, TS)]
+pub struct FieldSchema {
+    pub name: &'static str,
+    /// Human label, e.g. "Secret access key".
+    pub label: String,
+    pub secret: bool,
+    pub required: bool,
+    pub format: FieldFormat,
+}
+
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct KindSchema {
+    pub kind: Kind,
+    /// "AWS access key", "Database password", …
+    pub label: &'static str,
+    pub fields: Vec<FieldSchema>,
+    /// Default rotation policy for the kind, if any.
+    pub default_max_age_days: Option<u32>,
+}
+
+/// The characters a generated value is drawn from.
+#[derive(Clone, Copy, Debug, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(rename = "Charset")]
+pub enum CharsetName {
+    Alphanumeric,
+    AlphanumericSymbols,
+    Hex,
+}
+
+pub fn charset_of(value: &str) -> Result<Charset, IpcError> {
+    Ok(match parse::<CharsetName>("charset", value)? {
+        CharsetName::Alphanumeric => Charset::Alphanumeric,
+        CharsetName::AlphanumericSymbols => Charset::AlphanumericSymbols,
+        CharsetName::Hex => Charset::Hex,
+    })
+}
+
+/// Where a step of a run stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum StepState {
+    Done,
+    Current,
+    Pending,
+}
+
+#[derive(Debug, Serialize, TS)]
+#[ts(rename = "RotationStepView")]
 pub struct StepView {
     pub step: Step,
     pub label: &'static str,
-    pub state: &'static str,
+    pub state: StepState,
 }
 
-#[derive(Debug, Serialize)]
+/// How the last call to a run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOutcome {
+    Done,
+    Waiting,
+    Aborted,
+}
+
+/// A rotation run as the wizard shows it.
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "RotationRun")]
 pub struct RunView {
     pub name: String,
     pub flow: run::Flow,
+    /// The step the run is at (the next one to do).
     pub step: Step,
     pub started_at: String,
+    /// Every step of this flow in order, with where it stands.
     pub steps: Vec<StepView>,
-    pub outcome: &'static str,
+    /// Finished, waiting (for an answer, a value or the grace period) or aborted.
+    pub outcome: RunOutcome,
+    /// While waiting: why, and until when (the grace period).
     pub reason: Option<String>,
     pub until: Option<String>,
+    /// The yes/no question the run waits on (click "Confirm" to answer yes), if any.
     pub question: Option<String>,
+    /// Secret fields the run needs new values for (at `new_value`), if any.
     pub needs_values: Vec<String>,
+    /// What the run said as it went (instructions, what each automated step did).
     pub messages: Vec<String>,
 }
 
@@ -394,22 +495,28 @@ pub fn run_view(name: &str, run: &Run, said: Said) -> RunView {
             step,
             label: wizard::label(step, flow),
             state: if step < at || at == Step::Done {
-                "done"
+                StepState::Done
             } else if step == at {
-                "current"
+                StepState::Current
             } else {
-                "pending"
+                StepState::Pending
             },
         })
         .collect();
     let (outcome, reason, until) = match said.outcome {
-        Some(Outcome::Done) => ("done", None, None),
-        Some(Outcome::Aborted) => ("aborted", None, None),
-        Some(Outcome::Waiting { until, reason, .. }) => {
-            ("waiting", Some(reason), until.map(|t| t.to_rfc3339()))
-        }
-        None if at == Step::Done => ("done", None, None),
-        None => ("waiting", None, run.state.revoke_by.map(|t| t.to_rfc3339())),
+        Some(Outcome::Done) => (RunOutcome::Done, None, None),
+        Some(Outcome::Aborted) => (RunOutcome::Aborted, None, None),
+        Some(Outcome::Waiting { until, reason, .. }) => (
+            RunOutcome::Waiting,
+            Some(reason),
+            until.map(|t| t.to_rfc3339()),
+        ),
+        None if at == Step::Done => (RunOutcome::Done, None, None),
+        None => (
+            RunOutcome::Waiting,
+            None,
+            run.state.revoke_by.map(|t| t.to_rfc3339()),
+        ),
     };
     RunView {
         name: name.to_owned(),
@@ -426,23 +533,30 @@ pub fn run_view(name: &str, run: &Run, said: Said) -> RunView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
 pub struct GenerateInput {
     pub length: usize,
+    #[ts(as = "CharsetName")]
     pub charset: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// What a step of the wizard sends: `confirm` answers the pending question
+/// with yes; `values` are new secret values (or `generate` asks the core to
+/// make them); `automate` picks the automated flow where the kind has one.
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "RotationInput")]
 pub struct AdvanceInput {
     pub confirm: bool,
+    #[ts(as = "Option<BTreeMap<String, String>>")]
     pub values: Option<BTreeMap<String, SecretValue>>,
     pub generate: Option<GenerateInput>,
     pub automate: Option<bool>,
     pub grace_hours: Option<u32>,
 }
 
-#[derive(Clone, Serialize)]
+/// Emitted as `rotation-progress` while rotationAdvance runs automated steps.
+#[derive(Clone, Serialize, TS)]
 pub struct RotationProgress<'a> {
     pub name: &'a str,
     pub step: Option<Step>,
@@ -461,12 +575,12 @@ pub fn finished_view(name: &str, said: Said) -> RunView {
             .map(|&step| StepView {
                 step,
                 label: wizard::label(step, flow),
-                state: "done",
+                state: StepState::Done,
             })
             .collect(),
         outcome: match said.outcome {
-            Some(Outcome::Aborted) => "aborted",
-            _ => "done",
+            Some(Outcome::Aborted) => RunOutcome::Aborted,
+            _ => RunOutcome::Done,
         },
         reason: None,
         until: None,
@@ -476,26 +590,37 @@ pub fn finished_view(name: &str, said: Said) -> RunView {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "lowercase")]
+#[ts(rename = "PolicyScope")]
 pub enum ScopeView {
-    Kind { kind: String },
-    Env { env: String },
-    Tag { tag: String },
+    Kind {
+        #[ts(as = "Kind")]
+        kind: String,
+    },
+    Env {
+        env: String,
+    },
+    Tag {
+        tag: String,
+    },
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct PolicyRow {
     pub scope: ScopeView,
     pub policy: PolicyView,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Settings")]
 pub struct SettingsView {
     pub auto_lock_minutes: u32,
     pub clipboard_seconds: u32,
+    /// Seconds a revealed value stays visible.
     pub reveal_seconds: u32,
+    /// Notify when credentials become due or overdue.
     pub notifications: bool,
     pub policies: Vec<PolicyRow>,
     pub has_passphrase: bool,
@@ -522,8 +647,9 @@ pub fn rows(policies: Policies) -> Vec<PolicyRow> {
     kinds.chain(envs).chain(tags).collect()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Preferences")]
 pub struct PreferencesInput {
     pub auto_lock_minutes: u32,
     pub clipboard_seconds: u32,
@@ -531,7 +657,7 @@ pub struct PreferencesInput {
     pub notifications: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupSummary {
     pub path: String,
@@ -539,15 +665,34 @@ pub struct BackupSummary {
     pub audit_entries: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum RemoteType {
+    Vault,
+    Aws,
+}
+
+impl RemoteType {
+    pub fn of(r: &Remote) -> RemoteType {
+        match r.spec {
+            Spec::Vault(_) => RemoteType::Vault,
+            Spec::Aws(_) => RemoteType::Aws,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteRow {
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: RemoteType,
+    /// Address (Vault) or region/endpoint (AWS), for display.
     pub target: String,
+    /// KV mount (Vault) or null.
     pub mount: Option<String>,
     pub prefix: String,
+    /// The vault credential it logs in with, or null (environment / SDK chain).
     pub auth_credential: Option<String>,
     pub linked: usize,
 }
@@ -566,7 +711,7 @@ pub fn row(r: &Remote, linked: usize) -> RemoteRow {
     };
     RemoteRow {
         name: r.name.clone(),
-        kind: r.type_name(),
+        kind: RemoteType::of(r),
         target,
         mount,
         prefix: r.prefix.clone(),
@@ -575,7 +720,7 @@ pub fn row(r: &Remote, linked: usize) -> RemoteRow {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum RemoteInput {
     #[serde(rename = "vault", rename_all = "camelCase")]
@@ -585,6 +730,7 @@ pub enum RemoteInput {
         mount: String,
         prefix: String,
         namespace: Option<String>,
+        /// A vault-token or vault-approle credential; null uses VAULT_TOKEN.
         auth_credential: Option<String>,
         insecure_http: bool,
     },
@@ -595,6 +741,7 @@ pub enum RemoteInput {
         prefix: String,
         endpoint_url: Option<String>,
         profile: Option<String>,
+        /// An aws-access-key credential; null uses the profile or SDK chain.
         auth_credential: Option<String>,
         insecure_http: bool,
     },
@@ -604,32 +751,72 @@ pub fn given(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// The form names one auth credential; a vault-approle one means AppRole.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
+#[ts(rename = "RemoteCheck")]
 pub struct CheckRow {
     pub name: String,
     pub ok: bool,
     pub detail: String,
 }
 
-#[derive(Debug, Serialize)]
+/// Which way a sync goes.
+#[derive(Clone, Copy, Debug, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Pull,
+    Push,
+    Both,
+}
+
+impl From<Direction> for sync::Direction {
+    fn from(d: Direction) -> Self {
+        match d {
+            Direction::Pull => sync::Direction::Pull,
+            Direction::Push => sync::Direction::Push,
+            Direction::Both => sync::Direction::Both,
+        }
+    }
+}
+
+/// Which side of a conflict wins.
+#[derive(Clone, Copy, Debug, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Keep {
+    Local,
+    Remote,
+}
+
+impl From<Keep> for sync::Keep {
+    fn from(k: Keep) -> Self {
+        match k {
+            Keep::Local => sync::Keep::Local,
+            Keep::Remote => sync::Keep::Remote,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanItem {
     pub name: String,
     pub state: sync::State,
+    /// "new on remote", "changed locally", …
     pub state_text: &'static str,
     pub detail: Option<String>,
+    #[ts(as = "Option<u32>")]
     pub local_version: Option<u64>,
     pub remote_version: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
+#[ts(rename = "SyncPlan")]
 pub struct PlanView {
     pub remote: String,
     pub items: Vec<PlanItem>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
+#[ts(rename = "SyncDone")]
 pub struct DoneRow {
     pub name: String,
     pub state: sync::State,
@@ -637,8 +824,9 @@ pub struct DoneRow {
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "SyncReport")]
 pub struct ReportView {
     pub remote: String,
     pub done: Vec<DoneRow>,
@@ -670,7 +858,9 @@ pub fn report(r: Report) -> ReportView {
     }
 }
 
-#[derive(Clone, Serialize)]
+/// Emitted as `sync-progress` while syncApply runs.
+#[derive(Clone, Serialize, TS)]
+#[ts(rename = "SyncProgress")]
 pub struct ProgressEvent<'a> {
     pub remote: &'a str,
     pub total: usize,
@@ -679,15 +869,17 @@ pub struct ProgressEvent<'a> {
     pub outcome: Option<&'static str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct SecretFieldDiff {
     pub name: String,
     pub label: String,
     pub differs: bool,
 }
 
-#[derive(Debug, Serialize)]
+/// One side of a conflict: plain fields shown, secret fields masked with whether they differ.
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "ConflictSide")]
 pub struct SideView {
     pub version: Option<String>,
     pub updated_at: Option<String>,
@@ -722,8 +914,9 @@ pub fn side(s: Side, c: &Comparison) -> SideView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Conflict")]
 pub struct ConflictView {
     pub name: String,
     pub remote: String,
@@ -731,27 +924,47 @@ pub struct ConflictView {
     pub remote_side: SideView,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum VaultState {
+    Missing,
+    Locked,
+    Unlocked,
+}
+
+/// What the shell reports about the vault file.
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct VaultStatus {
-    /// "missing", "locked" or "unlocked".
-    pub state: &'static str,
+    pub state: VaultState,
+    /// Where the vault file lives (or would live, when missing).
     pub path: String,
+    /// Number of stored credentials; only known while unlocked.
     pub credential_count: Option<usize>,
+    /// Why the vault is still locked, when the shell knows.
     pub message: Option<String>,
+    /// Whether the vault has a keyring slot / a passphrase slot (null when missing).
     pub has_keyring: Option<bool>,
     pub has_passphrase: Option<bool>,
+    /// Failed unlock attempts since the last successful unlock (reported once, at unlock).
     pub failed_attempts: usize,
     pub failed_since: Option<String>,
+    /// Preferences that apply while unlocked (also known while locked once read).
     pub auto_lock_minutes: u32,
     pub clipboard_seconds: u32,
 }
 
-#[derive(Debug, Serialize)]
+/// Strength of a proposed passphrase, from the core's estimator.
+#[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "Strength")]
 pub struct StrengthView {
+    /// 0 (very weak) to 4 (very strong); the core refuses scores below 2 for a recovery passphrase.
+    #[ts(type = "0 | 1 | 2 | 3 | 4")]
     pub score: u8,
+    /// "very weak", "weak", "fair", "strong", "very strong".
     pub label: &'static str,
+    /// Rough time to guess offline against Argon2id, in words ("centuries", "3 hours").
     pub crack_time: String,
     pub warning: Option<String>,
     pub suggestions: Vec<String>,
@@ -769,25 +982,33 @@ impl From<Strength> for StrengthView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditFilter {
     pub credential: Option<String>,
     pub action: Option<String>,
+    #[ts(as = "Option<String>")]
     pub since: Option<DateTime<Utc>>,
+    #[ts(as = "Option<String>")]
     pub until: Option<DateTime<Utc>>,
     pub limit: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct AuditRow {
+    #[ts(type = "number")]
     pub seq: u64,
     pub at: String,
+    /// snake_case action, e.g. "reveal", "sync_push", "rotation_step".
     pub action: &'static str,
+    /// The credential name at the time, if the event had a target.
     pub target: Option<String>,
+    /// "ok", "denied" or "failed".
     pub outcome: &'static str,
+    /// OS user and interface ("app", "cli", "exec", "sync", …).
     pub user: String,
     pub interface: String,
+    /// Details as short "key: value" text; never a secret.
     pub details: String,
 }
 
@@ -813,10 +1034,15 @@ pub fn details_text(details: &serde_json::Value) -> String {
         .join(" · ")
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
+#[ts(rename = "AuditVerification")]
 pub struct Verification {
     pub ok: bool,
+    #[ts(type = "number")]
     pub entries: u64,
+    /// Sequence number the external anchor vouches for, if any.
+    #[ts(as = "Option<u32>")]
     pub anchored: Option<u64>,
+    /// What broke and where, when not ok.
     pub message: Option<String>,
 }

@@ -6,8 +6,9 @@ use coffer_core::{Error, ErrorClass};
 use serde::Serialize;
 
 /// What kind of failure it was: the closed set the UI switches on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(rename = "IpcErrorCode")]
 pub enum ErrorCode {
     Failure,
     InvalidInput,

@@ -4,6 +4,8 @@
 mod background;
 mod clipboard;
 mod commands;
+#[cfg(test)]
+mod contract;
 mod dto;
 mod error;
 mod guard;

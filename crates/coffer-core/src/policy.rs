@@ -142,6 +142,7 @@ impl Filter {
 /// A credential's rotation state, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RotationState"))]
 pub enum State {
     /// Marked by an emergency revoke: replace it now.
     Compromised,

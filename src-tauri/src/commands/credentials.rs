@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use coffer_core::audit::Action;
-use coffer_core::kind::FieldFormat;
 use coffer_core::rotation::run::{self, Generate};
 use coffer_core::rotation::{self};
 use coffer_core::search::{Find, Found};
@@ -14,8 +13,8 @@ use tauri::AppHandle;
 
 use crate::dto::{
     charset_of, detail, field_label, kind_label, kind_of, rfc3339, rotation_state, summary,
-    CredentialEdit, CredentialInput, Detail, FacetsView, FieldSchema, FindPage, FindQuery,
-    HistoryEntry, KindSchema,
+    CredentialEdit, CredentialInput, Detail, FacetsView, FieldFormat, FieldSchema, FindPage,
+    FindQuery, HistoryEntry, KindSchema,
 };
 use crate::error::IpcError;
 use crate::guard::guard;
@@ -200,13 +199,7 @@ pub fn kind_schemas() -> Vec<KindSchema> {
                     label: field_label(f.name),
                     secret: f.secret,
                     required: f.required,
-                    format: match f.format {
-                        FieldFormat::Port => "port",
-                        FieldFormat::JsonObject => "json",
-                        FieldFormat::Url => "url",
-                        FieldFormat::Text if f.name == "private_key" => "multiline",
-                        _ => "text",
-                    },
+                    format: FieldFormat::of(f),
                 })
                 .collect(),
             default_max_age_days: rotation::default_policy(kind).map(|p| p.max_age_days),

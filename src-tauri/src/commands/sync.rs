@@ -3,14 +3,13 @@
 
 use chrono::Utc;
 use coffer_core::sync::{
-    self, AwsSpec, Direction, Done, Keep, Options, Progress, Report, Spec, VaultAuth, VaultSpec,
-    DEFAULT_CONCURRENCY,
+    self, AwsSpec, Done, Options, Progress, Report, Spec, VaultAuth, VaultSpec, DEFAULT_CONCURRENCY,
 };
 use tauri::{AppHandle, Emitter};
 
 use crate::dto::{
-    given, report, row, side, CheckRow, ConflictView, PlanItem, PlanView, ProgressEvent,
-    RemoteInput, RemoteRow, ReportView,
+    self, given, parse, report, row, side, CheckRow, ConflictView, PlanItem, PlanView,
+    ProgressEvent, RemoteInput, RemoteRow, ReportView,
 };
 use crate::error::IpcError;
 use crate::state::blocking;
@@ -175,17 +174,7 @@ pub async fn sync_apply(
 ) -> Result<ReportView, IpcError> {
     let events_app = app.clone();
     blocking(&app, move |app| {
-        let direction = match direction.as_str() {
-            "pull" => Direction::Pull,
-            "push" => Direction::Push,
-            "both" => Direction::Both,
-            other => {
-                return Err(IpcError::invalid(
-                    "direction",
-                    format!("unknown direction '{other}'"),
-                ))
-            }
-        };
+        let direction = parse::<dto::Direction>("direction", &direction)?.into();
         let options = Options {
             direction,
             only: Vec::new(),
@@ -247,11 +236,7 @@ pub async fn sync_resolve(
     keep: String,
 ) -> Result<ReportView, IpcError> {
     blocking(&app, move |app| {
-        let keep = match keep.as_str() {
-            "local" => Keep::Local,
-            "remote" => Keep::Remote,
-            other => return Err(IpcError::invalid("keep", format!("unknown side '{other}'"))),
-        };
+        let keep = parse::<dto::Keep>("keep", &keep)?.into();
         let done = app.with_vault(|v| sync::resolve(v, Some(&remote), &name, keep, Utc::now))?;
         Ok(report(Report {
             remote,

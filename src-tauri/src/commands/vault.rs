@@ -6,7 +6,7 @@ use coffer_core::strength;
 use coffer_core::{CreateOptions, KdfParams, SecretService, SecretValue, UnlockWith, Vault};
 use tauri::AppHandle;
 
-use crate::dto::{StrengthView, VaultStatus};
+use crate::dto::{StrengthView, VaultState, VaultStatus};
 use crate::error::IpcError;
 use crate::guard::guard;
 use crate::state::{blocking, AppState};
@@ -35,9 +35,9 @@ pub fn status(app: &AppState) -> Result<VaultStatus, IpcError> {
     let preferences = *guard(&app.preferences);
     Ok(VaultStatus {
         state: match (exists, count.is_some()) {
-            (_, true) => "unlocked",
-            (true, false) => "locked",
-            (false, false) => "missing",
+            (_, true) => VaultState::Unlocked,
+            (true, false) => VaultState::Locked,
+            (false, false) => VaultState::Missing,
         },
         path: app.path.display().to_string(),
         credential_count: count,

@@ -7,395 +7,46 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 
-// ---------------------------------------------------------------------------
-// The contract with the Rust shell (src-tauri/src/commands/*.rs). Field names
-// match the JSON the shell sends (camelCase). Times are RFC 3339 strings (UTC).
-// Secret values cross this boundary only through `credentialReveal`,
-// `generateSecret` (a value the person is about to store) and the values a
-// person types into a form; `credentialCopy` copies in the shell, so the value
-// never reaches the web view at all.
-// ---------------------------------------------------------------------------
-
-export type VaultState = 'missing' | 'locked' | 'unlocked';
-
-/** What the shell reports about the vault file. */
-export type VaultStatus = {
-  state: VaultState;
-  /** Where the vault file lives (or would live, when missing). */
-  path: string;
-  /** Number of stored credentials; only known while unlocked. */
-  credentialCount: number | null;
-  /** Optional explanation from the shell, e.g. why the vault is still locked. */
-  message: string | null;
-  /** Whether the vault has a keyring slot / a passphrase slot (null when missing). */
-  hasKeyring: boolean | null;
-  hasPassphrase: boolean | null;
-  /** Failed unlock attempts since the last successful unlock (reported once, at unlock). */
-  failedAttempts: number;
-  failedSince: string | null;
-  /** Preferences that apply while unlocked (also known while locked once read). */
-  autoLockMinutes: number;
-  clipboardSeconds: number;
-};
-
-/** Strength of a proposed passphrase, from the core's estimator. */
-export type Strength = {
-  /** 0 (very weak) to 4 (very strong); the core refuses scores below 2 for a recovery passphrase. */
-  score: 0 | 1 | 2 | 3 | 4;
-  /** "very weak", "weak", "fair", "strong", "very strong". */
-  label: string;
-  /** Rough time to guess offline against Argon2id, in words ("centuries", "3 hours"). */
-  crackTime: string;
-  warning: string | null;
-  suggestions: string[];
-};
-
-export type Kind =
-  | 'aws-access-key'
-  | 'vault-token'
-  | 'vault-approle'
-  | 'db-password'
-  | 'api-key'
-  | 'gcp-service-account'
-  | 'azure-service-principal'
-  | 'ssh-key'
-  | 'generic';
-
-export type FieldFormat = 'text' | 'multiline' | 'port' | 'json' | 'url' | 'other';
-
-/** One field of a kind's template. */
-export type FieldSchema = {
-  name: string;
-  /** Human label, e.g. "Secret access key". */
-  label: string;
-  secret: boolean;
-  required: boolean;
-  format: FieldFormat;
-};
-
-export type KindSchema = {
-  kind: Kind;
-  /** "AWS access key", "Database password", … */
-  label: string;
-  fields: FieldSchema[];
-  /** Default rotation policy for the kind, if any. */
-  defaultMaxAgeDays: number | null;
-};
-
-export type RotationState = 'compromised' | 'expired' | 'overdue' | 'due_soon' | 'ok' | 'no_policy';
-
-export type RotationStatus = {
-  state: RotationState;
-  /** When the current secret was made (last rotation, else creation). */
-  since: string;
-  ageDays: number;
-  due: string | null;
-  /** Calendar days until due (negative when past). */
-  daysLeft: number | null;
-  maxAgeDays: number | null;
-  warnDays: number | null;
-  /** Where the policy came from: "credential", "kind default", "tag prod", … */
-  policySource: string | null;
-};
-
-/** A row of the list: metadata only. */
-export type CredentialSummary = {
-  id: string;
-  name: string;
-  kind: Kind;
-  env: string | null;
-  tags: string[];
-  version: number;
-  updatedAt: string;
-  rotation: RotationStatus;
-};
-
-export type FindQuery = {
-  query: string;
-  kind: Kind | null;
-  env: string | null;
-  tag: string | null;
-  /** Only these rotation states; empty means any. */
-  states: RotationState[];
-  offset: number;
-  limit: number;
-};
-
-export type Facets = {
-  kinds: Kind[];
-  envs: string[];
-  tags: string[];
-  /** Credentials overdue, expired or compromised. */
-  needsAction: number;
-  dueSoon: number;
-};
-
-export type FindPage = {
-  /** How many credentials match (the list's virtual length). */
-  total: number;
-  /** The window [offset, offset + limit) of the matches, sorted by name. */
-  items: CredentialSummary[];
-  facets: Facets;
-};
-
-export type PlainField = { name: string; label: string; value: string };
-
-export type RemoteBinding = {
-  remote: string;
-  /** "vault" or "aws". */
-  remoteType: string;
-  /** Where the credential lives on the remote, e.g. "secret/team/db". */
-  location: string;
-  remoteVersion: string | null;
-  syncedAt: string | null;
-};
-
-export type RotationStep =
-  | 'prepare'
-  | 'new_value'
-  | 'verify'
-  | 'promote'
-  | 'push'
-  | 'revoke'
-  | 'done'
-  | 'aborted';
-
-export type RotationFlow = 'manual' | 'aws_iam';
-
-/** A rotation run as the wizard shows it. */
-export type RotationRun = {
-  name: string;
-  flow: RotationFlow;
-  /** The step the run is at (the next one to do). */
-  step: RotationStep;
-  startedAt: string;
-  /** Every step of this flow in order, with where it stands. */
-  steps: { step: RotationStep; label: string; state: 'done' | 'current' | 'pending' }[];
-  /** How the last call stopped: finished, waiting (for an answer, a value or the grace period) or aborted. */
-  outcome: 'done' | 'waiting' | 'aborted';
-  /** While waiting: why, and until when (the grace period). */
-  reason: string | null;
-  until: string | null;
-  /** The yes/no question the run waits on (click "Confirm" to answer yes), if any. */
-  question: string | null;
-  /** Secret fields the run needs new values for (at `new_value`), if any. */
-  needsValues: string[];
-  /** What the run said as it went (instructions, what each automated step did). */
-  messages: string[];
-};
-
-export type CredentialDetail = CredentialSummary & {
-  notes: string | null;
-  /** Non-secret fields with their values. */
-  fields: PlainField[];
-  /** Secret field names (values only through credentialReveal / credentialCopy). */
-  secretFields: { name: string; label: string }[];
-  createdAt: string;
-  expiresAt: string | null;
-  rotatedAt: string | null;
-  compromisedAt: string | null;
-  /** This credential's own policy, if set (else kind/tag/env policies apply). */
-  policy: { maxAgeDays: number; warnDays: number } | null;
-  remotes: RemoteBinding[];
-  /** The unfinished rotation, if one is running. */
-  rotationRun: RotationRun | null;
-};
-
-/** What the add form sends. `values` are secret fields, `fields` plain ones. */
-export type CredentialInput = {
-  name: string;
-  kind: Kind;
-  env: string | null;
-  tags: string[];
-  notes: string | null;
-  fields: Record<string, string>;
-  values: Record<string, string>;
-  expiresAt: string | null;
-};
-
-/**
- * What the edit form sends: the whole new state of the editable properties.
- * Secret fields absent from `values` keep their value; `unset` removes
- * optional fields. `expectedVersion` guards against a change made meanwhile
- * (a `conflict` error when it moved on).
- */
-export type CredentialEdit = {
-  rename: string | null;
-  env: string | null;
-  tags: string[];
-  notes: string | null;
-  fields: Record<string, string>;
-  values: Record<string, string>;
-  unset: string[];
-  expiresAt: string | null;
-  expectedVersion: number;
-};
-
-export type HistoryEntry = {
-  version: number;
-  writtenAt: string;
-  current: boolean;
-  /** What changed from the previous version (names, never values). */
-  changes: string[];
-};
-
-export type AuditOutcome = 'ok' | 'denied' | 'failed';
-
-export type AuditRow = {
-  seq: number;
-  at: string;
-  /** snake_case action, e.g. "reveal", "sync_push", "rotation_step". */
-  action: string;
-  /** The credential name at the time, if the event had a target. */
-  target: string | null;
-  outcome: string;
-  /** OS user and interface ("app", "cli", "exec", "sync", …). */
-  user: string;
-  interface: string;
-  /** Details as short "key: value" text; never a secret. */
-  details: string;
-};
-
-export type AuditFilter = {
-  credential: string | null;
-  action: string | null;
-  since: string | null;
-  until: string | null;
-  limit: number;
-};
-
-export type AuditVerification = {
-  ok: boolean;
-  entries: number;
-  /** Sequence number the external anchor vouches for, if any. */
-  anchored: number | null;
-  /** What broke and where, when not ok. */
-  message: string | null;
-};
-
-export type Charset = 'alphanumeric' | 'alphanumeric_symbols' | 'hex';
-
-export type Policy = { maxAgeDays: number; warnDays: number };
-
-export type PolicyScope = { type: 'kind'; kind: Kind } | { type: 'env'; env: string } | { type: 'tag'; tag: string };
-
-export type PolicyRow = { scope: PolicyScope; policy: Policy };
-
-export type Settings = {
-  autoLockMinutes: number;
-  clipboardSeconds: number;
-  /** Seconds a revealed value stays visible. */
-  revealSeconds: number;
-  /** Notify when credentials become due or overdue. */
-  notifications: boolean;
-  policies: PolicyRow[];
-  hasPassphrase: boolean;
-  hasKeyring: boolean;
-};
-
-export type Preferences = {
-  autoLockMinutes: number;
-  clipboardSeconds: number;
-  revealSeconds: number;
-  notifications: boolean;
-};
-
-export type RemoteType = 'vault' | 'aws';
-
-export type RemoteRow = {
-  name: string;
-  type: RemoteType;
-  /** Address (Vault) or region/endpoint (AWS), for display. */
-  target: string;
-  /** KV mount (Vault) or null. */
-  mount: string | null;
-  prefix: string;
-  /** The vault credential it logs in with, or null (environment / SDK chain). */
-  authCredential: string | null;
-  linked: number;
-};
-
-export type RemoteInput =
-  | {
-      type: 'vault';
-      name: string;
-      addr: string;
-      mount: string;
-      prefix: string;
-      namespace: string | null;
-      /** A vault-token or vault-approle credential; null uses VAULT_TOKEN. */
-      authCredential: string | null;
-      insecureHttp: boolean;
-    }
-  | {
-      type: 'aws';
-      name: string;
-      region: string | null;
-      prefix: string;
-      endpointUrl: string | null;
-      profile: string | null;
-      /** An aws-access-key credential; null uses the profile or SDK chain. */
-      authCredential: string | null;
-      insecureHttp: boolean;
-    };
-
-export type RemoteCheck = { name: string; ok: boolean; detail: string };
-
-export type SyncState =
-  | 'conflict'
-  | 'error'
-  | 'new_remote'
-  | 'changed_remote'
-  | 'deleted_remote'
-  | 'new_local'
-  | 'changed_local'
-  | 'deleted_local'
-  | 'in_sync';
-
-export type PlanItem = {
-  name: string;
-  state: SyncState;
-  /** "new on remote", "changed locally", … */
-  stateText: string;
-  detail: string | null;
-  localVersion: number | null;
-  remoteVersion: string | null;
-};
-
-export type SyncPlan = { remote: string; items: PlanItem[] };
-
-export type Direction = 'pull' | 'push' | 'both';
-
-export type SyncDone = { name: string; state: SyncState; outcome: string; detail: string | null };
-
-export type SyncReport = {
-  remote: string;
-  done: SyncDone[];
-  inSync: number;
-  pulled: number;
-  pushed: number;
-  conflicts: number;
-  failed: number;
-};
-
-/** Emitted as `sync-progress` while syncApply runs. */
-export type SyncProgress = { remote: string; total: number; done: number; name: string | null; outcome: string | null };
-
-/** Emitted as `rotation-progress` while rotationAdvance runs automated steps. */
-export type RotationProgress = { name: string; step: RotationStep; message: string };
-
-/** One side of a conflict: plain fields shown, secret fields masked with whether they differ. */
-export type ConflictSide = {
-  version: string | null;
-  updatedAt: string | null;
-  fields: PlainField[];
-  secretFields: { name: string; label: string; differs: boolean }[];
-  deleted: boolean;
-};
-
-export type Conflict = { name: string; remote: string; local: ConflictSide; remoteSide: ConflictSide };
-
-export type BackupSummary = { path: string; credentials: number; auditEntries: number };
+// The types of the contract with the Rust shell are generated from
+// src-tauri/src/dto.rs into ./contract.ts; this module re-exports them with
+// the wrappers that use them. Secret values cross this boundary only through
+// `credentialReveal`, `generateSecret` (a value the person is about to store)
+// and the values a person types into a form; `credentialCopy` copies in the
+// shell, so the value never reaches the web view at all.
+export type * from './contract';
+import type {
+  AuditFilter,
+  AuditRow,
+  AuditVerification,
+  BackupSummary,
+  Charset,
+  Conflict,
+  CredentialDetail,
+  CredentialEdit,
+  CredentialInput,
+  Direction,
+  FindPage,
+  FindQuery,
+  HistoryEntry,
+  IpcErrorCode,
+  Keep,
+  KindSchema,
+  Policy,
+  PolicyScope,
+  Preferences,
+  RemoteCheck,
+  RemoteInput,
+  RemoteRow,
+  RotationInput,
+  RotationProgress,
+  RotationRun,
+  Settings,
+  Strength,
+  SyncPlan,
+  SyncProgress,
+  SyncReport,
+  VaultStatus,
+} from './contract';
 
 export const IPC_ERROR_CODES = [
   'cannot_unlock',
@@ -406,14 +57,19 @@ export const IPC_ERROR_CODES = [
   'invalid_input',
   'conflict',
   'failure',
-] as const;
+] as const satisfies readonly IpcErrorCode[];
 
-export type IpcErrorCode = (typeof IPC_ERROR_CODES)[number];
+// Fails to type-check when the shell gains an error code this list lacks.
+type Missing = Exclude<IpcErrorCode, (typeof IPC_ERROR_CODES)[number]>;
+const everyCodeListed: [Missing] extends [never] ? true : Missing = true;
+void everyCodeListed;
 
 /**
- * The shape of every error a Coffer command rejects with. `field` names the
- * input that was wrong (a form field such as "name", "access_key_id",
- * "passphrase"), when the core could tell; the UI shows the message next to it.
+ * The shape of every error a Coffer command rejects with (the shell's
+ * `IpcError`, or a failure the UI normalised into the same shape). `field`
+ * names the input that was wrong (a form field such as "name",
+ * "access_key_id", "passphrase"), when the core could tell; the UI shows the
+ * message next to it.
  */
 export type IpcError = {
   code: IpcErrorCode;
@@ -621,16 +277,7 @@ export function rotationRunning(): Promise<RotationRun[]> {
  * picks the automated flow where the kind has one (AWS IAM).
  * Emits `rotation-progress` events as automated steps run.
  */
-export function rotationAdvance(
-  name: string,
-  input: {
-    confirm: boolean;
-    values: Record<string, string> | null;
-    generate: { length: number; charset: Charset } | null;
-    automate: boolean | null;
-    graceHours: number | null;
-  },
-): Promise<RotationRun> {
+export function rotationAdvance(name: string, input: RotationInput): Promise<RotationRun> {
   return call<RotationRun>('rotation_advance', { name, input });
 }
 
@@ -677,7 +324,7 @@ export function syncRevealRemote(remote: string, name: string, field: string): P
   return call<string>('sync_reveal_remote', { remote, name, field });
 }
 
-export function syncResolve(remote: string, name: string, keep: 'local' | 'remote'): Promise<SyncReport> {
+export function syncResolve(remote: string, name: string, keep: Keep): Promise<SyncReport> {
   return call<SyncReport>('sync_resolve', { remote, name, keep });
 }
 

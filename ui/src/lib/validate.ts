@@ -106,7 +106,6 @@ export function validateFormat(value: string, format: FieldFormat, label: string
       return /^https?:\/\//.test(value) ? null : `${label} must start with http:// or https://.`;
     case 'text':
     case 'multiline':
-    case 'other':
       return null;
   }
 }

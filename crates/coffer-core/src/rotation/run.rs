@@ -26,6 +26,7 @@ use crate::vault::{encode_secrets, Vault, WriteTx};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RotationStep"))]
 pub enum Step {
     Prepare,
     NewValue,
@@ -54,6 +55,7 @@ impl Step {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RotationFlow"))]
 pub enum Flow {
     /// The person makes, checks and revokes the value; Coffer records it.
     Manual,

@@ -35,6 +35,7 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 /// Where a credential stands between the vault and a remote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SyncState"))]
 pub enum State {
     /// Changed on both sides (or deleted on one, changed on the other).
     Conflict,
