@@ -224,6 +224,10 @@ fn credentials_10k(c: &mut Criterion) {
         b.iter(|| v10k.list().expect("list"))
     });
     g.sample_size(20);
+    g.bench_function(
+        "audit verify (the trail, the records and every sealed value)",
+        |b| b.iter(|| v10k.verify_audit().expect("db").expect("intact")),
+    );
     g.bench_function("search 'prod team-17', first query after unlock", |b| {
         b.iter_batched(
             || reopen(&path10k),

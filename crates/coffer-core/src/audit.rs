@@ -304,6 +304,9 @@ pub enum Break {
     /// it (deleted, put back, rolled back, history cut): `seq` is the entry
     /// that shows what the record should be.
     Records { seq: Option<u64>, what: String },
+    /// The chain is intact but a sealed value elsewhere in the vault (a
+    /// setting, a sync link, a rotation run, a record) does not open.
+    Sealed { what: String },
 }
 
 impl Break {
@@ -316,6 +319,7 @@ impl Break {
             Break::Truncated { .. } => "truncated",
             Break::AnchorTampered => "anchor",
             Break::Records { .. } => "records",
+            Break::Sealed { .. } => "sealed",
         }
     }
 
@@ -327,6 +331,7 @@ impl Break {
             | Break::Truncated { seq, .. } => Some(*seq),
             Break::AnchorTampered => None,
             Break::Records { seq, .. } => *seq,
+            Break::Sealed { .. } => None,
         }
     }
 }
@@ -344,7 +349,7 @@ impl std::fmt::Display for Break {
                 "the audit trail was truncated: entries {seq} to {anchored} are missing (anchored head is {anchored})"
             ),
             Break::AnchorTampered => write!(f, "the audit anchor file was altered"),
-            Break::Records { what, .. } => f.write_str(what),
+            Break::Records { what, .. } | Break::Sealed { what } => f.write_str(what),
         }
     }
 }

@@ -840,4 +840,53 @@ fn rekey_re_encrypts_a_column_added_to_the_declaration() {
     // And everything else still reads.
     let (_, s) = v.reveal("aws/prod/deploy", None, now()).expect("reveal");
     assert_eq!(s.0["secret_access_key"].expose_secret(), "s3cr3t");
+    // `audit verify` opens the declared columns too: the dummy one passes,
+    // then fails once a byte of its value is flipped.
+    let keys = v.keys().expect("keys");
+    v.check_sealed(keys, &columns).expect("every value opens");
+    let mut flipped = stored.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    v.conn
+        .execute("UPDATE dummy SET body = ?1 WHERE key = 'k'", [&flipped])
+        .expect("flip");
+    let broken = v.check_sealed(keys, &columns).expect_err("named");
+    assert_eq!(broken.kind(), "sealed");
+    assert!(broken.to_string().contains("dummy.body"), "{broken}");
+    v.check_sealed(keys, sealed::COLUMNS)
+        .expect("the real declaration does not list the dummy table");
+}
+
+/// `audit verify` names a sealed value the trail does not describe (here a
+/// setting) when a byte of it is flipped, though the chain holds.
+#[test]
+fn audit_verify_opens_every_sealed_value() {
+    let (_f, mut v) = fixture();
+    v.add(aws("aws/prod/deploy", "s3cr3t"), now()).expect("add");
+    let policy = crate::policy::Policy {
+        max_age_days: 30,
+        warn_days: 5,
+    };
+    v.set_policy(
+        &crate::policy::Scope::Tag("prod".into()),
+        Some(policy),
+        now(),
+    )
+    .expect("policy");
+    v.verify_audit().expect("verify").expect("intact");
+    let setting: Vec<u8> = v
+        .conn
+        .query_row("SELECT value FROM settings LIMIT 1", [], |r| r.get(0))
+        .expect("a setting");
+    let mut flipped = setting.clone();
+    flipped[20] ^= 1;
+    v.conn
+        .execute(
+            "UPDATE settings SET value = ?1 WHERE value = ?2",
+            [&flipped, &setting],
+        )
+        .expect("flip");
+    let broken = v.verify_audit().expect("verify").expect_err("named");
+    assert_eq!(broken.kind(), "sealed");
+    assert!(broken.to_string().contains("settings.value"), "{broken}");
 }

@@ -193,7 +193,10 @@ impl Vault {
                 if verified.is_err() {
                     return Ok(verified);
                 }
-                return Ok(self.check_records(keys).and(verified));
+                return Ok(self
+                    .check_records(keys)
+                    .and_then(|()| self.check_sealed(keys, sealed::COLUMNS))
+                    .and(verified));
             }
         }
         let entries = stored_entries(&self.conn, &self.path)?;
@@ -205,7 +208,31 @@ impl Vault {
             return Ok(verified);
         }
         drop(entries);
-        Ok(self.check_records(keys).and(verified))
+        Ok(self
+            .check_records(keys)
+            .and_then(|()| self.check_sealed(keys, sealed::COLUMNS))
+            .and(verified))
+    }
+
+    /// Opens every sealed value the declaration lists (`columns`), so a
+    /// value flipped or moved in a table the trail does not describe is
+    /// named too; a column added to the declaration is checked with no
+    /// further code.
+    pub(crate) fn check_sealed(
+        &self,
+        keys: &Keys,
+        columns: &[sealed::Column],
+    ) -> std::result::Result<(), Break> {
+        sealed::check_all(
+            &self.conn,
+            &self.path,
+            &self.vault_id,
+            columns,
+            &keys.vault_key,
+        )
+        .map_err(|e| Break::Sealed {
+            what: e.to_string(),
+        })
     }
 
     /// Checks the credentials and their history against an intact trail.
