@@ -284,6 +284,16 @@ pub enum AuditCommand {
     Verify(JsonArg),
     /// Print the trail for shipping elsewhere (oldest first)
     Export(AuditExportArgs),
+    /// Accept the vault as it is when it does not match its audit anchor (a
+    /// copy restored on purpose, an anchor lost); the trail records it
+    AcceptAnchor(AcceptAnchorArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AcceptAnchorArgs {
+    /// Do not ask for confirmation (needed off a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Args, Debug)]

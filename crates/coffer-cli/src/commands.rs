@@ -639,6 +639,40 @@ pub fn audit(ctx: &Context, args: &AuditArgs, out: Out) -> anyhow::Result<Exit> 
             }
             Ok(Exit::Ok)
         }
+        Some(AuditCommand::AcceptAnchor(args)) => {
+            let mut session = ctx.unlock_accepting_anchor()?;
+            let Some(problem) = session.vault.anchor_problem().map(str::to_owned) else {
+                writeln!(
+                    out,
+                    "The vault matches its audit anchor; nothing to accept."
+                )?;
+                session.finish()?;
+                return Ok(Exit::Ok);
+            };
+            eprintln!("coffer: {problem}");
+            let go = if args.yes {
+                true
+            } else if terminal::interactive() {
+                terminal::confirm(
+                    "Accept the vault as it is now, and record that in its audit trail?",
+                )?
+            } else {
+                eprintln!("coffer: nothing accepted: rerun with --yes to accept it");
+                // Dropped unwritten: the file stays exactly as it was found.
+                return Ok(Exit::Attention);
+            };
+            if !go {
+                writeln!(out, "Nothing accepted.")?;
+                return Ok(Exit::Attention);
+            }
+            session.vault.accept_anchor(Utc::now())?;
+            session.finish()?;
+            writeln!(
+                out,
+                "Accepted: the anchor now vouches for the vault as it is, and the trail records what was accepted."
+            )?;
+            Ok(Exit::Ok)
+        }
         Some(AuditCommand::Verify(json)) => {
             let session = ctx.unlock()?;
             let result = session.vault.verify_audit()?;

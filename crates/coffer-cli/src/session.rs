@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::Utc;
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
 
-use crate::exit::cannot_unlock;
+use crate::exit::{cannot_unlock, CliError, Exit};
 use crate::terminal;
 
 pub struct Context {
@@ -45,6 +45,24 @@ impl Context {
     /// Opens the vault and unlocks it by the core's policy (the keyring,
     /// then the recovery passphrase from --passphrase-file or a prompt).
     pub fn unlock(&self) -> anyhow::Result<Unlocked> {
+        self.unlock_by(Vault::open_unlocked)
+    }
+
+    /// Unlocks a vault that may not match its audit anchor, for
+    /// `audit accept-anchor` (see `Vault::open_accepting_anchor`).
+    pub fn unlock_accepting_anchor(&self) -> anyhow::Result<Unlocked> {
+        self.unlock_by(Vault::open_accepting_anchor)
+    }
+
+    fn unlock_by(
+        &self,
+        open: fn(
+            &std::path::Path,
+            &str,
+            UnlockWith<'_>,
+            chrono::DateTime<Utc>,
+        ) -> coffer_core::Result<coffer_core::Unlocked>,
+    ) -> anyhow::Result<Unlocked> {
         // The passphrase source fails with the CLI's own error (its exit
         // code); the core only learns that no passphrase came.
         let mut input_failed = None;
@@ -57,7 +75,7 @@ impl Context {
                 })
             }
         };
-        let result = Vault::open_unlocked(
+        let result = open(
             &self.vault_path,
             "cli",
             UnlockWith::KeyringThenPassphrase { ask: &mut ask },
@@ -73,6 +91,13 @@ impl Context {
             } => anyhow::Error::new(cannot_unlock(format!(
                 "{e}: give it with --passphrase-file FILE (or run on a terminal to be prompted)"
             ))),
+            Error::AnchorMismatch { .. } => anyhow::Error::new(CliError {
+                exit: Exit::Integrity,
+                message: format!(
+                    "{e}. If you put this copy of the vault (or its anchor) in place yourself, \
+                     accept it as it is with `coffer audit accept-anchor`"
+                ),
+            }),
             e => e.into(),
         })?;
         tell(&unlocked.report);

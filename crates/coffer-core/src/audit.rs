@@ -104,10 +104,11 @@ pub enum Action {
     Backup,
     Restore,
     Migrate,
+    AnchorAccept,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::VaultCreate,
         Action::Unlock,
         Action::UnlockFailed,
@@ -140,6 +141,7 @@ impl Action {
         Action::Backup,
         Action::Restore,
         Action::Migrate,
+        Action::AnchorAccept,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -176,6 +178,7 @@ impl Action {
             Action::Backup => "backup",
             Action::Restore => "restore",
             Action::Migrate => "migrate",
+            Action::AnchorAccept => "anchor_accept",
         }
     }
 
@@ -360,6 +363,35 @@ pub struct Anchor {
     pub seq: u64,
     pub mac: String,
     pub tag: String,
+    /// While a rekey commits: the head it is about to write, tagged under
+    /// the new key. Whichever side of the commit a crash leaves the file
+    /// on, one of the two heads verifies under that file's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rekey: Option<Head>,
+}
+
+/// A head and its tag (see [`Anchor::rekey`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    pub seq: u64,
+    pub mac: String,
+    pub tag: String,
+}
+
+impl Head {
+    fn new(key: &Key32, seq: u64, mac: &[u8]) -> Head {
+        Head {
+            seq,
+            mac: hex::encode(mac),
+            tag: anchor_tag(key, seq, mac),
+        }
+    }
+
+    /// The head's sequence number and MAC when its tag verifies under `key`.
+    fn verified(&self, key: &Key32) -> Option<(u64, Vec<u8>)> {
+        let mac = hex::decode(&self.mac).ok()?;
+        (anchor_tag(key, self.seq, &mac) == self.tag).then_some((self.seq, mac))
+    }
 }
 
 pub fn anchor_path(vault: &Path) -> PathBuf {
@@ -372,36 +404,33 @@ pub(crate) fn anchor_tag(key: &Key32, seq: u64, mac: &[u8]) -> String {
     hex::encode(crypto::mac(key, &[b"anchor", &seq.to_be_bytes(), mac]))
 }
 
-/// Reads the anchor; `Ok(None)` when there is none yet, `Err` when it was altered.
+/// Reads the anchor; `Ok(None)` when there is no anchor file, `Err` when
+/// one is there but does not verify under `key` (altered, replaced, from
+/// another vault, unreadable).
 pub fn read_anchor(
     vault: &Path,
     key: &Key32,
 ) -> std::result::Result<Option<(u64, Vec<u8>)>, Break> {
-    let Ok(text) = std::fs::read_to_string(anchor_path(vault)) else {
-        return Ok(None);
+    let text = match std::fs::read_to_string(anchor_path(vault)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(_) => return Err(Break::AnchorTampered),
     };
     let anchor: Anchor = serde_json::from_str(&text).map_err(|_| Break::AnchorTampered)?;
-    let mac = hex::decode(&anchor.mac).map_err(|_| Break::AnchorTampered)?;
-    if anchor_tag(key, anchor.seq, &mac) != anchor.tag {
-        return Err(Break::AnchorTampered);
-    }
-    Ok(Some((anchor.seq, mac)))
+    let primary = Head {
+        seq: anchor.seq,
+        mac: anchor.mac,
+        tag: anchor.tag,
+    };
+    primary
+        .verified(key)
+        .or_else(|| anchor.rekey.as_ref().and_then(|h| h.verified(key)))
+        .map(Some)
+        .ok_or(Break::AnchorTampered)
 }
 
-/// Writes the anchor atomically, never moving it backwards (another process
-/// may have anchored a later head meanwhile).
-pub fn write_anchor(vault: &Path, key: &Key32, seq: u64, mac: &[u8]) -> Result<()> {
-    if let Ok(Some((existing, _))) = read_anchor(vault, key) {
-        if existing >= seq {
-            return Ok(());
-        }
-    }
-    let anchor = Anchor {
-        seq,
-        mac: hex::encode(mac),
-        tag: anchor_tag(key, seq, mac),
-    };
-    let text = serde_json::to_string(&anchor).map_err(|e| Error::Failure {
+fn store_anchor(vault: &Path, anchor: &Anchor) -> Result<()> {
+    let text = serde_json::to_string(anchor).map_err(|e| Error::Failure {
         what: format!("cannot encode the audit anchor: {e}"),
     })?;
     crate::fsx::write_private(
@@ -409,6 +438,61 @@ pub fn write_anchor(vault: &Path, key: &Key32, seq: u64, mac: &[u8]) -> Result<(
         text.as_bytes(),
         crate::fsx::Replace::Always,
         "write the audit anchor",
+    )
+}
+
+/// Writes the anchor atomically, never moving it backwards (another process
+/// may have anchored a later head meanwhile), and never over an anchor that
+/// does not verify: that one is evidence, and unlock refuses the vault
+/// until someone accepts it ([`replace_anchor`]).
+pub fn write_anchor(vault: &Path, key: &Key32, seq: u64, mac: &[u8]) -> Result<()> {
+    match read_anchor(vault, key) {
+        Ok(Some((existing, _))) if existing >= seq => return Ok(()),
+        Ok(_) => {}
+        Err(_) => {
+            return Err(Error::integrity(format!(
+                "the audit anchor {} changed while the vault was open and no longer verifies; \
+                 it was left as it is",
+                anchor_path(vault).display()
+            )))
+        }
+    }
+    replace_anchor(vault, key, seq, mac)
+}
+
+/// Writes the anchor for `seq`/`mac` whatever the file holds (a rekey's
+/// last step, or a mismatch the person accepted).
+pub fn replace_anchor(vault: &Path, key: &Key32, seq: u64, mac: &[u8]) -> Result<()> {
+    let head = Head::new(key, seq, mac);
+    store_anchor(
+        vault,
+        &Anchor {
+            seq: head.seq,
+            mac: head.mac,
+            tag: head.tag,
+            rekey: None,
+        },
+    )
+}
+
+/// Before a rekey commits: keeps the anchor's current head (under the old
+/// key) and adds the head the rekey is about to commit, under the new key.
+pub fn anchor_rekey(vault: &Path, old: &Key32, new: &Key32, seq: u64, mac: &[u8]) -> Result<()> {
+    let Ok(Some((old_seq, old_mac))) = read_anchor(vault, old) else {
+        return Err(Error::integrity(format!(
+            "the audit anchor {} does not verify, so the vault is not rekeyed",
+            anchor_path(vault).display()
+        )));
+    };
+    let current = Head::new(old, old_seq, &old_mac);
+    store_anchor(
+        vault,
+        &Anchor {
+            seq: current.seq,
+            mac: current.mac,
+            tag: current.tag,
+            rekey: Some(Head::new(new, seq, mac)),
+        },
     )
 }
 
@@ -588,11 +672,11 @@ pub(crate) fn append_all(
             })?);
         crypto::seal(&keys.vault_key, &aad, &plain)
     })?;
-    let not_written = |e| Error::Failure {
-        what: format!(
-            "cannot write the audit trail, so the action was not performed: {}",
-            crate::store::db_error(path, e)
-        ),
+    let not_written = |e| match crate::store::db_error(path, e) {
+        e @ Error::Integrity { .. } => e,
+        e => Error::Failure {
+            what: format!("cannot write the audit trail, so the action was not performed: {e}"),
+        },
     };
     let mac_key = crypto::MacKey::new(&keys.audit_key);
     let mut insert = conn
@@ -606,6 +690,7 @@ pub(crate) fn append_all(
         let mac = link_with(&mac_key, &prev_mac, seq, at, target, body);
         insert
             .execute(params![seq as i64, at, target, body, &mac[..]])
+            .and_then(crate::rows::one_row)
             .map_err(not_written)?;
         prev_mac = mac;
     }
@@ -674,7 +759,8 @@ pub(crate) fn rechain(
             conn.execute(
                 "UPDATE audit SET body = ?1, mac = ?2 WHERE seq = ?3",
                 params![sealed, &mac[..], entry.seq as i64],
-            ),
+            )
+            .and_then(crate::rows::one_row),
         )?;
         prev = mac;
     }

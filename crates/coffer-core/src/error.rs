@@ -30,6 +30,11 @@ pub enum Error {
     #[error("integrity error: {what}")]
     Integrity { what: String },
 
+    /// The vault file and its audit anchor disagree; nothing was read or
+    /// written. Only a deliberate acceptance (`Vault::accept_anchor`) gets past it.
+    #[error("integrity error: {problem}; the vault does not match its audit anchor {}, and nothing was read or changed", anchor.display())]
+    AnchorMismatch { anchor: PathBuf, problem: String },
+
     #[error("wrong passphrase (the vault is unchanged)")]
     WrongPassphrase,
 
@@ -151,6 +156,7 @@ impl Error {
             | Error::NoWayIn { .. }
             | Error::Locked
             | Error::Keyring(_) => ErrorClass::CannotUnlock,
+            Error::AnchorMismatch { .. } => ErrorClass::Integrity,
             Error::Invalid { .. } => ErrorClass::InvalidInput,
             Error::Stale { .. } => ErrorClass::Attention,
             Error::VaultExists { .. }

@@ -19,8 +19,17 @@ fn version(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// `Ok` when a write changed exactly one row: a statement that changed none
+/// was dropped by something in the file (a trigger's `RAISE(IGNORE)`).
+pub(crate) fn one_row(changed: usize) -> rusqlite::Result<()> {
+    match changed {
+        1 => Ok(()),
+        n => Err(rusqlite::Error::StatementChangedRows(n)),
+    }
+}
+
 /// Inserts a current record (a new credential, or one restored).
-pub(crate) fn insert_current(conn: &Connection, r: &StoredRecord<'_>) -> rusqlite::Result<usize> {
+pub(crate) fn insert_current(conn: &Connection, r: &StoredRecord<'_>) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO credentials (id, name_index, version, created_at, updated_at, meta, secrets)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -34,10 +43,11 @@ pub(crate) fn insert_current(conn: &Connection, r: &StoredRecord<'_>) -> rusqlit
         r.meta,
         r.secrets
     ])
+    .and_then(one_row)
 }
 
 /// Inserts an earlier version into the history (its `updated_at` is when it was written).
-pub(crate) fn insert_history(conn: &Connection, r: &StoredRecord<'_>) -> rusqlite::Result<usize> {
+pub(crate) fn insert_history(conn: &Connection, r: &StoredRecord<'_>) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO history (credential_id, version, created_at, meta, secrets)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -49,4 +59,5 @@ pub(crate) fn insert_history(conn: &Connection, r: &StoredRecord<'_>) -> rusqlit
         r.meta,
         r.secrets
     ])
+    .and_then(one_row)
 }

@@ -12,6 +12,10 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::error::{Error, Result};
@@ -107,6 +111,11 @@ pub fn db_error(path: &Path, err: rusqlite::Error) -> Error {
         Some(ErrorCode::DatabaseCorrupt) => {
             Error::integrity(format!("the database file {} is corrupt", path.display()))
         }
+        _ if matches!(err, rusqlite::Error::StatementChangedRows(_)) => Error::integrity(format!(
+            "a write to {} was silently dropped by the database ({err}): the file holds \
+             something that changes writes, and nothing was kept",
+            path.display()
+        )),
         Some(ErrorCode::DiskFull) => Error::Failure {
             what: format!(
                 "the disk holding {} is full; nothing was written",
@@ -282,10 +291,93 @@ pub fn open(path: &Path) -> Result<Connection> {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| db_error(path, e))?;
     check_version(path, version)?;
+    check_schema(&conn, path, version)?;
     if version < FORMAT_VERSION {
         upgrade(&conn, path)?;
     }
     Ok(conn)
+}
+
+/// One schema object as SQLite records it: (type, name) → (table, SQL).
+type Schema = BTreeMap<(String, String), (String, Option<String>)>;
+
+fn read_schema(conn: &Connection) -> rusqlite::Result<Schema> {
+    let mut stmt = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema")?;
+    let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))))?;
+    rows.collect()
+}
+
+/// The schema of format `version` (1 or 2), built once in memory from the
+/// same statements that create a vault.
+fn expected_schema(version: i64) -> &'static Schema {
+    static V1: OnceLock<Schema> = OnceLock::new();
+    static V2: OnceLock<Schema> = OnceLock::new();
+    let build = |sql: &str| {
+        let conn = Connection::open_in_memory().expect("an in-memory database");
+        conn.execute_batch(sql).expect("Coffer's own schema");
+        read_schema(&conn).expect("the in-memory schema")
+    };
+    if version == 1 {
+        V1.get_or_init(|| build(SCHEMA_V1))
+    } else {
+        V2.get_or_init(|| build(&format!("{SCHEMA_V1} {SCHEMA_V2}")))
+    }
+}
+
+/// Refuses a file whose schema is not exactly Coffer's for its format:
+/// a trigger, view, index or table added (or one changed) with `sqlite3`
+/// by someone without the key could silence the audit trail or alter
+/// writes while every MAC still holds. SQLite's own statistics tables
+/// (`ANALYZE`) change no data and are allowed.
+///
+/// The upgrade from version 1 keeps its own check of an edited header
+/// (a file saying version 1 that holds version 2's tables).
+fn check_schema(conn: &Connection, path: &Path, version: i64) -> Result<()> {
+    let mut found = read_schema(conn).map_err(|e| db_error(path, e))?;
+    found.retain(|(kind, name), _| !(kind == "table" && name.starts_with("sqlite_stat")));
+    if version == 1 && &found == expected_schema(FORMAT_VERSION) {
+        // An upgrade adds the version 2 objects and the version in one transaction.
+        return Err(Error::integrity(format!(
+            "{} says format version 1 but holds the tables of version 2: its header \
+             (user_version) was edited",
+            path.display()
+        )));
+    }
+    let expected = expected_schema(version);
+    let altered = |what: String| {
+        Error::integrity(format!(
+            "{} {what}: the file was edited outside Coffer (without the key), so it is not opened; \
+             restore it from a backup, or remove that object if you added it yourself",
+            path.display()
+        ))
+    };
+    for ((kind, name), (table, sql)) in &found {
+        match expected.get(&(kind.clone(), name.clone())) {
+            None => {
+                let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                return Err(altered(format!(
+                    "holds {article} {kind} '{}' on table '{}' that Coffer does not create",
+                    crate::credential::printable(name),
+                    crate::credential::printable(table)
+                )));
+            }
+            Some(wanted) if wanted != &(table.clone(), sql.clone()) => {
+                return Err(altered(format!(
+                    "has its {kind} '{}' changed from Coffer's definition",
+                    crate::credential::printable(name)
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some((kind, name)) = expected.keys().find(|k| !found.contains_key(*k)) {
+        return Err(altered(format!("lacks its {kind} '{name}'")));
+    }
+    Ok(())
 }
 
 /// Brings a version 1 file to the current format in one transaction (a
@@ -382,6 +474,11 @@ fn read_up_to(file: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // Defensive mode refuses the statements that can corrupt a file on
+    // purpose (writable_schema, journal_mode=OFF, …); an untrusted schema
+    // cannot call functions with side effects from a view or trigger.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // journal_mode returns a row, so it is read rather than executed.
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;

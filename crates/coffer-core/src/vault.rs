@@ -273,6 +273,15 @@ pub struct Vault {
     /// What a layer above keeps between calls while unlocked (search's
     /// catalog), by type: see [`Vault::kept`].
     kept: std::cell::RefCell<Option<Box<dyn std::any::Any + Send>>>,
+    /// Whether unlock refuses a vault that does not match its anchor.
+    anchor: AnchorCheck,
+}
+
+/// How unlock treats a vault that does not match its audit anchor.
+pub(crate) enum AnchorCheck {
+    Refuse,
+    /// Let it through for [`Vault::accept_anchor`], keeping what was found.
+    Accept(Option<String>),
 }
 
 impl std::fmt::Debug for Vault {
@@ -402,6 +411,7 @@ impl Vault {
             actor: Actor::current("core"),
             queue: Default::default(),
             kept: Default::default(),
+            anchor: AnchorCheck::Refuse,
         })
     }
 
@@ -1035,7 +1045,9 @@ impl Vault {
     pub fn remove(&mut self, name: &str, now: DateTime<Utc>) -> Result<Credential> {
         let tx = self.begin()?;
         let (row, meta) = self.find_required(&tx, name)?;
-        self.db(tx.execute("DELETE FROM credentials WHERE id = ?1", [&row.id.0[..]]))?;
+        self.db(tx
+            .execute("DELETE FROM credentials WHERE id = ?1", [&row.id.0[..]])
+            .and_then(rows::one_row))?;
         let event = Event::new(Action::Delete)
             .target(row.id, &meta.name)
             .details(serde_json::json!({ "version": row.version }));
@@ -1286,9 +1298,14 @@ impl Vault {
             &event,
             now,
         )?;
+        // The anchor names both heads across the commit: the old one under
+        // the old key, the new one under the new key (see `Anchor::rekey`).
+        let (seq, mac) = audit::head(&tx, path)?;
+        audit::anchor_rekey(path, &old_keys.anchor_key, &new_keys.anchor_key, seq, &mac)?;
         tx.commit()?;
         self.keys = Some(new_keys);
-        self.write_anchor()
+        let keys = self.keys()?;
+        audit::replace_anchor(&self.path, &keys.anchor_key, seq, &mac)
     }
 }
 

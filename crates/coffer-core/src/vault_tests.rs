@@ -890,3 +890,105 @@ fn audit_verify_opens_every_sealed_value() {
     assert_eq!(broken.kind(), "sealed");
     assert!(broken.to_string().contains("settings.value"), "{broken}");
 }
+
+/// A trigger planted while a handle is open (the schema check at open
+/// cannot see it) still cannot drop a write silently: every credential and
+/// audit insert must change exactly one row, or the transaction is undone.
+#[test]
+fn a_trigger_planted_after_open_cannot_drop_a_write_silently() {
+    let (f, mut v) = fixture();
+    v.add(aws("aws/prod/deploy", "s3cr3t"), now()).expect("add");
+    let other = Connection::open(&f.path).expect("second connection");
+    other
+        .execute_batch(
+            "CREATE TRIGGER quiet BEFORE INSERT ON audit BEGIN SELECT RAISE(IGNORE); END",
+        )
+        .expect("plant");
+    let e = v
+        .reveal("aws/prod/deploy", None, now())
+        .expect_err("the reveal's entry is dropped");
+    assert!(matches!(e, Error::Integrity { .. }), "{e}");
+    other
+        .execute_batch(
+            "DROP TRIGGER quiet;
+             CREATE TRIGGER quiet BEFORE INSERT ON credentials BEGIN SELECT RAISE(IGNORE); END",
+        )
+        .expect("plant again");
+    let e = v
+        .add(aws("aws/prod/other", "x"), now())
+        .expect_err("dropped");
+    assert!(matches!(e, Error::Integrity { .. }), "{e}");
+    other.execute_batch("DROP TRIGGER quiet").expect("drop");
+    assert_eq!(v.list().expect("list").len(), 1, "nothing half-written");
+    v.verify_audit().expect("verify").expect("the chain holds");
+}
+
+/// A rekey cut off on either side of its commit leaves an anchor that
+/// verifies under the key the file then has; after it, a plain anchor.
+#[test]
+fn the_anchor_verifies_under_the_old_or_the_new_key_across_a_rekey() {
+    let (f, mut v) = fixture();
+    v.add(aws("aws/prod/deploy", "s3cr3t"), now()).expect("add");
+    v.close().expect("close");
+    let dir = TempDir::new().expect("tempdir");
+    let path = dir.path().join("v.sqlite");
+    let old = Key32::from_bytes([1; 32]);
+    let new = Key32::from_bytes([2; 32]);
+    audit::replace_anchor(&path, &old, 7, &[7; 32]).expect("anchor");
+    audit::anchor_rekey(&path, &old, &new, 9, &[9; 32]).expect("transition");
+    assert_eq!(audit::read_anchor(&path, &old), Ok(Some((7, vec![7; 32]))));
+    assert_eq!(audit::read_anchor(&path, &new), Ok(Some((9, vec![9; 32]))));
+    assert!(audit::read_anchor(&path, &Key32::from_bytes([3; 32])).is_err());
+    // A second rekey cut off after its commit keeps the head that verifies.
+    let newer = Key32::from_bytes([4; 32]);
+    audit::anchor_rekey(&path, &new, &newer, 11, &[11; 32]).expect("again");
+    assert_eq!(audit::read_anchor(&path, &new), Ok(Some((9, vec![9; 32]))));
+    assert_eq!(
+        audit::read_anchor(&path, &newer),
+        Ok(Some((11, vec![11; 32])))
+    );
+
+    // A whole rekey leaves a plain anchor under the new key.
+    let mut v = reopen(&f);
+    v.rekey(
+        Some(&f.sealer),
+        Some(&SecretValue::from("recovery pass")),
+        now(),
+    )
+    .expect("rekey");
+    let text = std::fs::read_to_string(audit::anchor_path(&f.path)).expect("anchor");
+    assert!(!text.contains("rekey"), "{text}");
+    drop(v);
+    reopen(&f).verify_audit().expect("verify").expect("intact");
+}
+
+#[test]
+fn a_junk_or_missing_anchor_is_refused_at_unlock_until_accepted() {
+    let (f, mut v) = fixture();
+    v.add(aws("aws/prod/deploy", "s3cr3t"), now()).expect("add");
+    v.close().expect("close");
+    let anchor = audit::anchor_path(&f.path);
+    std::fs::write(&anchor, "{}").expect("junk");
+    let pass = SecretValue::from("recovery pass");
+    let e = Vault::open_unlocked(&f.path, "test", UnlockWith::Passphrase(&pass), now())
+        .err()
+        .expect("refused");
+    assert!(matches!(e, Error::AnchorMismatch { .. }), "{e}");
+    std::fs::remove_file(&anchor).expect("remove");
+    let e = Vault::open_unlocked(&f.path, "test", UnlockWith::Passphrase(&pass), now())
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("missing"), "{e}");
+    let mut u = Vault::open_accepting_anchor(&f.path, "test", UnlockWith::Passphrase(&pass), now())
+        .expect("let through");
+    assert!(u
+        .vault
+        .anchor_problem()
+        .is_some_and(|p| p.contains("missing")));
+    u.vault.accept_anchor(now()).expect("accept");
+    u.vault.close().expect("close");
+    let v = Vault::open_unlocked(&f.path, "test", UnlockWith::Passphrase(&pass), now())
+        .expect("opens")
+        .vault;
+    v.verify_audit().expect("verify").expect("intact");
+}

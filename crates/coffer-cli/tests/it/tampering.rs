@@ -284,11 +284,27 @@ fn an_old_copy_of_the_database_restored_over_a_newer_one_is_refused() {
     // Refused before any write: the old copy is as it was put back, so a
     // later write cannot carry the trail past the anchor and hide it.
     assert_eq!(std::fs::read(&env.vault).expect("read"), old);
-    // The way out for a copy restored on purpose: move the anchor away.
+    // Moving the anchor away is no way out: a missing anchor is refused too.
     std::fs::rename(side(&env.vault, ".anchor"), side(&env.vault, ".anchor.old")).expect("move");
+    let run = env.run_pw(&["get", "b", "--field", "key"], "").code(6);
+    assert!(run.stderr.contains("anchor is missing"), "{}", run.stderr);
+    std::fs::rename(side(&env.vault, ".anchor.old"), side(&env.vault, ".anchor")).expect("back");
+    // The way out for a copy restored on purpose is a deliberate, audited acceptance.
+    env.run_pw(&["audit", "accept-anchor"], "").code(3);
+    assert_eq!(
+        std::fs::read(&env.vault).expect("read"),
+        old,
+        "declining writes nothing"
+    );
+    env.run_pw(&["audit", "accept-anchor", "--yes"], "").ok();
     let got = env.run_pw(&["get", "b", "--field", "key"], "").ok();
     assert_eq!(got.stdout.trim(), "value-b3");
     env.run_pw(&["audit", "verify"], "").ok();
+    let accepted = env
+        .run_pw(&["audit", "--action", "anchor_accept", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(accepted.as_array().map(Vec::len), Some(1), "{accepted}");
 }
 
 #[test]

@@ -164,10 +164,28 @@ pub(crate) async fn revoke_self(
     }
 }
 
+/// The most a response from Vault may hold. A KV secret is at most about
+/// 1 MiB by default on the server; a listing of 100,000 keys is a few MiB.
+pub(crate) const MAX_RESPONSE: usize = 8 << 20;
+/// The deepest folder a scan descends into, and the most names it gathers.
+pub(crate) const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_ENTRIES: usize = 200_000;
+
+fn too_large(addr: &str, method: &Method, path: &str) -> Fault {
+    Fault::Invalid(format!(
+        "Vault at {addr} answered {method} {path} with more than {} MiB; nothing from it was \
+         stored (a KV secret is far smaller: the server or something between is misbehaving)",
+        MAX_RESPONSE >> 20
+    ))
+}
+
 /// The HTTP client of every request to Vault: connect and request time
-/// limits, and the CA certificate to trust besides the system's, if any.
+/// limits, no redirects (a redirect would carry the token, the AppRole
+/// secret id or a secret's body to wherever it points), and the CA
+/// certificate to trust besides the system's, if any.
 fn http_client(ca_cert: Option<std::path::PathBuf>) -> Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(request_timeout())
         .pool_max_idle_per_host(32);
@@ -316,8 +334,22 @@ impl Kv {
                         format!("the connection broke: {cause}")
                     };
                 }
-                Ok(resp) => {
+                Ok(mut resp) => {
                     let status = resp.status();
+                    if status.is_redirection() {
+                        let to = resp
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .map(crate::credential::printable)
+                            .unwrap_or_else(|| "nowhere given".to_owned());
+                        return Err(Fault::Unreachable(format!(
+                            "Vault at {} answered {method} {path} with a redirect (HTTP {status}) to {to}; \
+                             Coffer follows no redirect, since it would carry the token and the request \
+                             elsewhere: set the remote's address to the server that answers",
+                            self.addr
+                        )));
+                    }
                     if status == StatusCode::TOO_MANY_REQUESTS
                         || matches!(status.as_u16(), 500 | 502 | 503 | 504)
                     {
@@ -331,13 +363,31 @@ impl Kv {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("none")
                         .to_owned();
-                    let bytes = match resp.bytes().await {
-                        Ok(b) => b,
-                        Err(_) => {
-                            last = "the response was cut off".to_owned();
-                            continue;
+                    if resp
+                        .content_length()
+                        .is_some_and(|n| n > MAX_RESPONSE as u64)
+                    {
+                        return Err(too_large(&self.addr, &method, path));
+                    }
+                    // Read chunk by chunk, so a server that sends without end
+                    // is stopped at the bound rather than filling memory.
+                    let mut bytes = Vec::new();
+                    let cut = loop {
+                        match resp.chunk().await {
+                            Ok(Some(chunk)) => {
+                                if bytes.len() + chunk.len() > MAX_RESPONSE {
+                                    return Err(too_large(&self.addr, &method, path));
+                                }
+                                bytes.extend_from_slice(&chunk);
+                            }
+                            Ok(None) => break false,
+                            Err(_) => break true,
                         }
                     };
+                    if cut {
+                        last = "the response was cut off".to_owned();
+                        continue;
+                    }
                     let value = if bytes.is_empty() {
                         Value::Null
                     } else {
@@ -506,7 +556,16 @@ impl Kv {
     pub async fn scan(&self, concurrency: usize) -> Res<Vec<Entry>> {
         let mut leaves = Vec::new();
         let mut folders = vec![String::new()];
+        let mut depth = 0;
         while !folders.is_empty() {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(Fault::Invalid(format!(
+                    "Vault at {} holds folders more than {MAX_DEPTH} levels deep under {}/{}; \
+                     Coffer stops there (a loop or a hostile server) and changed nothing",
+                    self.addr, self.mount, self.prefix
+                )));
+            }
             let batch = std::mem::take(&mut folders);
             let results: Vec<Res<(Vec<String>, Vec<String>)>> = stream::iter(batch)
                 .map(|f| async move { self.list(&f).await })
@@ -517,6 +576,13 @@ impl Kv {
                 let (l, f) = r?;
                 leaves.extend(l);
                 folders.extend(f);
+            }
+            if leaves.len() + folders.len() > MAX_ENTRIES {
+                return Err(Fault::Invalid(format!(
+                    "Vault at {} lists more than {MAX_ENTRIES} secrets and folders under {}/{}; \
+                     Coffer stops there and changed nothing (narrow the remote's prefix)",
+                    self.addr, self.mount, self.prefix
+                )));
             }
         }
         let reads: Vec<(String, Res<Option<Entry>>)> = stream::iter(leaves)

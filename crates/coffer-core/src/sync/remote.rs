@@ -100,43 +100,48 @@ impl Remote {
     }
 }
 
-/// Whether an http(s) URL points at this machine.
+/// Whether `url` names this machine: only 127.0.0.0/8, `::1` and the exact
+/// host name `localhost` count, read by a real URL parser (so
+/// `http://localhost:1@example.com/`, `http://127.0.0.1.example.com/` and
+/// `http://localhost.example.com/` are remote hosts, as they are).
 pub fn is_loopback(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .unwrap_or(url);
-    let host = if let Some(v6) = rest.strip_prefix('[') {
-        v6.split(']')
-            .next()
-            .map(|h| format!("[{h}]"))
-            .unwrap_or_default()
-    } else {
-        rest.split(['/', ':']).next().unwrap_or("").to_owned()
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
     };
-    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+    match parsed.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        None => false,
+    }
 }
 
-/// Checks an endpoint URL: http(s), and plain http only to loopback unless allowed.
+/// Checks an endpoint URL: http(s) with a host and no user name or password
+/// in it, and plain http only to this machine unless `insecure_http`.
 pub fn check_url(what: &str, url: &str, insecure_http: bool) -> Result<()> {
-    if let Some(rest) = url.strip_prefix("http://") {
-        if !insecure_http && !is_loopback(url) {
-            return Err(Error::invalid(
-                format!("{what} '{url}'"),
-                "plain http to a host other than this machine would send secrets unencrypted; use https (or --insecure-http if you really mean it)",
-            ));
-        }
-        if rest.is_empty() {
-            return Err(Error::invalid(format!("{what} '{url}'"), "has no host"));
-        }
-        return Ok(());
+    let bad = |why: &str| {
+        Error::invalid(
+            format!("{what} '{}'", crate::credential::printable(url)),
+            why.to_owned(),
+        )
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    if parsed.host().is_none() {
+        return Err(bad("has no host"));
     }
-    match url.strip_prefix("https://") {
-        Some(rest) if !rest.is_empty() => Ok(()),
-        _ => Err(Error::invalid(
-            format!("{what} '{url}'"),
-            "must start with https:// (or http:// to this machine)",
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad(
+            "holds a user name or password; give credentials as a credential, never in the address",
+        ));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if insecure_http || is_loopback(url) => Ok(()),
+        "http" => Err(bad(
+            "plain http to a host other than this machine would send secrets unencrypted; use \
+             https, or allow plain http for this remote explicitly (insecure_http)",
         )),
+        _ => Err(bad("must start with https:// (or http:// to this machine)")),
     }
 }
 
@@ -326,5 +331,50 @@ impl Vault {
         tx.record(event, now)?;
         tx.commit()?;
         Ok(remote)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain-http guard's attacks: addresses that look local to a
+    /// string test but name another host.
+    #[test]
+    fn only_this_machine_passes_the_plain_http_guard() {
+        for local in [
+            "http://127.0.0.1:8200",
+            "http://127.5.6.7/",
+            "http://localhost:8200",
+            "http://LOCALHOST/",
+            "http://[::1]:8200/",
+            "https://vault.example.com",
+        ] {
+            check_url("address", local, false).unwrap_or_else(|e| panic!("{local}: {e}"));
+        }
+        for remote in [
+            "http://localhost:1@example.com/",
+            "http://127.0.0.1@example.com/",
+            "http://127.0.0.1.example.com/",
+            "http://localhost.example.com/",
+            "http://mylocalhost/",
+            "http://[::ffff:8.8.8.8]/",
+            "http://[::2]/",
+            "http://10.0.0.1/",
+        ] {
+            let e = check_url("address", remote, false).expect_err(remote);
+            assert!(matches!(e, Error::Invalid { .. }), "{remote}: {e}");
+        }
+        for userinfo in [
+            "https://user:pw@vault.example.com",
+            "http://user@127.0.0.1/",
+        ] {
+            let e = check_url("address", userinfo, true).expect_err(userinfo);
+            assert!(e.to_string().contains("user name or password"), "{e}");
+        }
+        for junk in ["vault.example.com", "ftp://x/", "http://", "http://[::1"] {
+            assert!(check_url("address", junk, true).is_err(), "{junk}");
+        }
+        check_url("address", "http://10.0.0.1/", true).expect("allowed explicitly");
     }
 }

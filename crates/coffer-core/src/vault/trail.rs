@@ -64,9 +64,15 @@ impl Vault {
         via: &str,
         now: DateTime<Utc>,
     ) -> Result<crate::vault::UnlockReport> {
-        if let Err(e) = self.check_anchor() {
-            self.keys = None;
-            return Err(e);
+        match (self.check_anchor(), &mut self.anchor) {
+            (Ok(()), _) => {}
+            (Err(Error::AnchorMismatch { problem, .. }), AnchorCheck::Accept(found)) => {
+                *found = Some(problem);
+            }
+            (Err(e), _) => {
+                self.keys = None;
+                return Err(e);
+            }
         }
         let pending: Vec<(i64, i64, String, String)> = {
             let mut stmt = self.db(self
@@ -97,48 +103,90 @@ impl Vault {
         Ok(report)
     }
 
-    /// Refuses a vault whose database is behind its audit anchor: an older
-    /// copy of the file put in place, or committed transactions lost with
-    /// the `-wal` file. Checked at every unlock, before anything is written,
-    /// because the first write after a rollback would otherwise grow the
-    /// trail past the anchor and move the anchor on, hiding the rollback.
+    /// Refuses a vault that does not match its audit anchor: an older copy
+    /// of the file put in place, committed transactions lost with the
+    /// `-wal` file, an anchor altered or replaced, or no anchor at all while
+    /// the trail has entries (deleting the anchor would otherwise make any
+    /// older copy acceptable). Checked at every unlock, before anything is
+    /// written, because the first write after a rollback would otherwise
+    /// grow the trail past the anchor and move the anchor on, hiding it.
     ///
     /// The anchor is read before the head: it is written only after the
     /// entries it names are committed, so a genuine anchor is never ahead of
-    /// a head read after it, whatever other processes do meanwhile. An
-    /// anchor whose tag does not verify is left to `verify` (a rekey cut
-    /// off between its commit and its anchor leaves one under the old key).
+    /// a head read after it, whatever other processes do meanwhile. A rekey
+    /// cut off at its commit leaves an anchor that verifies under whichever
+    /// key the file has (`audit::anchor_rekey`).
     fn check_anchor(&self) -> Result<()> {
         let keys = self.keys()?;
-        let Ok(Some((anchored, mac))) = read_anchor(&self.path, &keys.anchor_key) else {
-            return Ok(());
-        };
+        let anchor = read_anchor(&self.path, &keys.anchor_key);
         let (head, _) = head(&self.conn, &self.path)?;
-        let stored: Option<Vec<u8>> = self.db(self
-            .conn
-            .query_row(
-                "SELECT mac FROM audit WHERE seq = ?1",
-                [i64::try_from(anchored).unwrap_or(i64::MAX)],
-                |r| r.get(0),
-            )
-            .optional())?;
-        let broken = if head < anchored {
-            Break::Truncated {
-                seq: head + 1,
-                anchored,
+        let problem = match anchor {
+            Err(_) => "the audit anchor does not verify (it was altered, replaced, or belongs \
+                       to another vault)"
+                .to_owned(),
+            Ok(None) if head == 0 => return Ok(()),
+            Ok(None) => format!(
+                "the audit anchor is missing while the trail has {head} entries (deleting it \
+                 would let an older copy of the vault pass)"
+            ),
+            Ok(Some((anchored, mac))) => {
+                let stored: Option<Vec<u8>> = self.db(self
+                    .conn
+                    .query_row(
+                        "SELECT mac FROM audit WHERE seq = ?1",
+                        [i64::try_from(anchored).unwrap_or(i64::MAX)],
+                        |r| r.get(0),
+                    )
+                    .optional())?;
+                let broken = if head < anchored {
+                    Break::Truncated {
+                        seq: head + 1,
+                        anchored,
+                    }
+                } else if stored.as_deref() != Some(&mac[..]) {
+                    Break::Modified { seq: anchored }
+                } else {
+                    return Ok(());
+                };
+                format!(
+                    "{broken}: an older copy of the vault was put in place, or committed \
+                     changes were lost with its -wal file"
+                )
             }
-        } else if stored.as_deref() != Some(&mac[..]) {
-            Break::Modified { seq: anchored }
-        } else {
-            return Ok(());
         };
-        Err(Error::integrity(format!(
-            "{broken}: the vault file does not match its audit anchor {} (an older copy of \
-             the vault was put in place, or committed changes were lost with its -wal file); \
-             nothing was read or changed. If you restored this copy on purpose, move the \
-             anchor file away to accept it",
-            anchor_path(&self.path).display()
-        )))
+        Err(Error::AnchorMismatch {
+            anchor: anchor_path(&self.path),
+            problem,
+        })
+    }
+
+    /// What a vault opened with [`Vault::open_accepting_anchor`] found wrong
+    /// with its anchor, if anything.
+    pub fn anchor_problem(&self) -> Option<&str> {
+        match &self.anchor {
+            AnchorCheck::Accept(Some(problem)) => Some(problem),
+            _ => None,
+        }
+    }
+
+    /// Accepts the vault as it is despite its anchor (a copy restored on
+    /// purpose, an anchor lost with a disk): records in the trail what was
+    /// accepted, then anchors the current head. Only for a vault opened
+    /// with [`Vault::open_accepting_anchor`] whose anchor did not match.
+    pub fn accept_anchor(&mut self, now: DateTime<Utc>) -> Result<()> {
+        let Some(problem) = self.anchor_problem().map(str::to_owned) else {
+            return Err(Error::invalid(
+                "anchor",
+                "the vault matches its audit anchor; there is nothing to accept",
+            ));
+        };
+        let event =
+            Event::new(Action::AnchorAccept).details(serde_json::json!({ "accepted": problem }));
+        self.audited_write(event, now)?;
+        self.anchor = AnchorCheck::Refuse;
+        let keys = self.keys()?;
+        let (seq, mac) = head(&self.conn, &self.path)?;
+        replace_anchor(&self.path, &keys.anchor_key, seq, &mac)
     }
 
     /// Records a failed unlock without the vault key; it joins the chain at

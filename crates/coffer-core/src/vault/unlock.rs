@@ -56,6 +56,27 @@ impl Vault {
         })
     }
 
+    /// Like [`Vault::open_unlocked`], but a vault that does not match its
+    /// audit anchor is let through, with the problem in
+    /// [`Vault::anchor_problem`], for [`Vault::accept_anchor`]. Nothing is
+    /// written until then: dropping the vault leaves the file as it was.
+    pub fn open_accepting_anchor(
+        path: &Path,
+        interface: &str,
+        with: UnlockWith<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Unlocked> {
+        let mut vault = Vault::open(path)?;
+        vault.set_actor(Actor::current(interface));
+        vault.anchor = super::AnchorCheck::Accept(None);
+        let (report, sealer) = vault.unlock_as(with, now)?;
+        Ok(Unlocked {
+            vault,
+            report,
+            sealer,
+        })
+    }
+
     fn unlock_as(
         &mut self,
         with: UnlockWith<'_>,
