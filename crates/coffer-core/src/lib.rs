@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod backup;
+mod bounds;
 pub mod credential;
 pub mod crypto;
 pub mod doctor;

@@ -32,6 +32,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "runtime",
             "time",
             "par",
+            "bounds",
         ],
     ),
     ("store", &["store", "sealed", "rows", "slot", "keys"]),

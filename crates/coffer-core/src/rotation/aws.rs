@@ -60,6 +60,24 @@ fn region(credential: &Credential) -> String {
         .unwrap_or_else(|| "us-east-1".into())
 }
 
+/// An IAM client whose answers are bounded (see `crate::bounds`).
+fn iam(conf: &SdkConfig) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::from(conf)
+            .interceptor(crate::bounds::BoundedAnswers)
+            .build(),
+    )
+}
+
+/// An STS client whose answers are bounded (see `crate::bounds`).
+fn sts(conf: &SdkConfig) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(conf)
+            .interceptor(crate::bounds::BoundedAnswers)
+            .build(),
+    )
+}
+
 async fn config(region: String, key_id: &str, secret: &str, token: Option<&str>) -> SdkConfig {
     let credentials = aws_sdk_iam::config::Credentials::new(
         key_id,
@@ -104,7 +122,16 @@ fn missing(credential: &Credential, what: &str) -> Error {
 }
 
 /// A clear error from an AWS call: which call, on what, and the service's code.
-fn aws_error<E: ProvideErrorMetadata + std::fmt::Display>(call: &str, on: &str, err: &E) -> Error {
+fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    call: &str,
+    on: &str,
+    err: &E,
+) -> Error {
+    if crate::bounds::exceeded(err) {
+        return Error::Failure {
+            what: format!("AWS {call} for {on}: {}", crate::bounds::TooLarge),
+        };
+    }
     let code = err.code().unwrap_or("");
     let hint = match code {
         "AccessDenied" | "AccessDeniedException" => {
@@ -127,7 +154,7 @@ fn aws_error<E: ProvideErrorMetadata + std::fmt::Display>(call: &str, on: &str, 
 }
 
 async fn caller_arn(conf: &SdkConfig, on: &str) -> Result<String> {
-    let out = aws_sdk_sts::Client::new(conf)
+    let out = sts(conf)
         .get_caller_identity()
         .send()
         .await
@@ -155,7 +182,7 @@ pub fn key_created_at(credential: &Credential, secrets: &Secrets) -> Result<Opti
         let name = &credential.meta.name;
         let user = user_of(&caller_arn(&conf, name).await?, name)?;
         let key_id = field(credential, secrets, "access_key_id").unwrap_or_default();
-        let keys = aws_sdk_iam::Client::new(&conf)
+        let keys = iam(&conf)
             .list_access_keys()
             .user_name(&user)
             .send()
@@ -187,7 +214,7 @@ pub fn prepare(
             .unwrap_or_default()
             .to_owned();
         let conf = own_config(auth.0, auth.1).await?;
-        let iam = aws_sdk_iam::Client::new(&conf);
+        let iam = iam(&conf);
         let keys = iam
             .list_access_keys()
             .user_name(&user)
@@ -242,7 +269,7 @@ pub fn prepare(
 pub fn create_key(auth: Auth<'_>, state: &AwsState) -> Result<(String, crate::SecretValue)> {
     block_on(async {
         let conf = own_config(auth.0, auth.1).await?;
-        let iam = aws_sdk_iam::Client::new(&conf);
+        let iam = iam(&conf);
         let user = &state.user_name;
         let keys = iam
             .list_access_keys()
@@ -323,7 +350,7 @@ async fn set_status(
     key: &str,
     status: StatusType,
 ) -> Result<()> {
-    match aws_sdk_iam::Client::new(conf)
+    match iam(conf)
         .update_access_key()
         .user_name(&state.user_name)
         .access_key_id(key)
@@ -338,7 +365,7 @@ async fn set_status(
 }
 
 async fn delete(conf: &SdkConfig, state: &AwsState, key: &str) -> Result<()> {
-    match aws_sdk_iam::Client::new(conf)
+    match iam(conf)
         .delete_access_key()
         .user_name(&state.user_name)
         .access_key_id(key)
@@ -380,7 +407,7 @@ pub fn undo(auth: Auth<'_>, state: &AwsState, promoted: bool) -> Result<()> {
             delete(&conf, state, new).await?;
         } else if state.creating {
             // A crash may have left a key whose id was never saved.
-            let keys = aws_sdk_iam::Client::new(&conf)
+            let keys = iam(&conf)
                 .list_access_keys()
                 .user_name(&state.user_name)
                 .send()

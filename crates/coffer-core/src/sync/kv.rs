@@ -14,6 +14,7 @@ use super::api::{backoff, request_timeout, Entry, Expect, Fault, Res, ATTEMPTS, 
 use super::payload::{coffer_labels, Payload, LABELS};
 use super::remote::{Remote, VaultAuth, VaultSpec};
 use super::Check;
+use crate::bounds::MAX_RESPONSE;
 use crate::error::{Error, Result};
 use crate::secret::SecretValue;
 use crate::vault::Vault;
@@ -164,18 +165,14 @@ pub(crate) async fn revoke_self(
     }
 }
 
-/// The most a response from Vault may hold. A KV secret is at most about
-/// 1 MiB by default on the server; a listing of 100,000 keys is a few MiB.
-pub(crate) const MAX_RESPONSE: usize = 8 << 20;
 /// The deepest folder a scan descends into, and the most names it gathers.
 pub(crate) const MAX_DEPTH: usize = 32;
 pub(crate) const MAX_ENTRIES: usize = 200_000;
 
 fn too_large(addr: &str, method: &Method, path: &str) -> Fault {
     Fault::Invalid(format!(
-        "Vault at {addr} answered {method} {path} with more than {} MiB; nothing from it was \
-         stored (a KV secret is far smaller: the server or something between is misbehaving)",
-        MAX_RESPONSE >> 20
+        "Vault at {addr} answered {method} {path}: {}",
+        crate::bounds::too_large()
     ))
 }
 

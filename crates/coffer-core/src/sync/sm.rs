@@ -122,11 +122,15 @@ impl Sm {
                     conf.region().map(|r| r.as_ref()).unwrap_or("us-east-1")
                 )
             });
-        if endpoint.starts_with("http://") {
+        if endpoint.contains("://") {
             super::remote::check_url("endpoint URL", &endpoint, spec.insecure_http)?;
         }
         Ok(Sm {
-            client: Client::new(&conf),
+            client: Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(&conf)
+                    .interceptor(crate::bounds::BoundedAnswers)
+                    .build(),
+            ),
             conf,
             prefix: remote.prefix.clone(),
             kms_key_id: spec.kms_key_id.clone(),
@@ -138,7 +142,7 @@ impl Sm {
     fn fault<E, R>(&self, call: &str, on: &str, err: &SdkError<E, R>) -> Fault
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         if matches!(
             err,
@@ -148,6 +152,13 @@ impl Sm {
                 "cannot reach AWS Secrets Manager at {} ({call} {on}): {}",
                 self.endpoint,
                 DisplayErrorContext(err)
+            ));
+        }
+        if crate::bounds::exceeded(err) {
+            return Fault::Unreachable(format!(
+                "AWS {call} {on} at {}: {}",
+                self.endpoint,
+                crate::bounds::TooLarge
             ));
         }
         let code = err.code().unwrap_or("");
