@@ -107,7 +107,14 @@ fn reveal_vars(
         .vault
         .reveal_for(&refs, action, &details, Utc::now())?;
     session.finish()?;
-    Ok(envmap::variables(&creds, mappings, no_defaults)?)
+    let vars = envmap::variables(&creds, mappings, no_defaults)?;
+    for v in vars.iter().filter(|v| v.steers) {
+        eprintln!(
+            "coffer: warning: {} changes how programs load code, run or connect; it is set from {}/{} because you mapped it",
+            v.name, v.source.0, v.source.1
+        );
+    }
+    Ok(vars)
 }
 
 pub fn exec(ctx: &Context, args: &ExecArgs, _out: Out) -> anyhow::Result<Exit> {

@@ -19,6 +19,93 @@ pub struct EnvVar {
     pub source: (String, String),
     /// Whether the value is secret (for `--mask`).
     pub secret: bool,
+    /// Whether the variable steers programs (see [`steers_programs`]); only
+    /// an explicit mapping sets one, and the caller warns about it.
+    pub steers: bool,
+}
+
+/// Exact names of variables that change how programs load code, run, find
+/// their configuration or reach the network.
+const STEERING: &[&str] = &[
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "PROMPT_COMMAND",
+    "IFS",
+    "CDPATH",
+    "PATH",
+    "SHELL",
+    "HOME",
+    "TMPDIR",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "NODE_EXTRA_CA_CERTS",
+    "PERL5OPT",
+    "PERL5LIB",
+    "PERLLIB",
+    "PERL5DB",
+    "RUBYOPT",
+    "RUBYLIB",
+    "LESSOPEN",
+    "LESSCLOSE",
+    "LESSKEY",
+    "PAGER",
+    "MANPAGER",
+    "EDITOR",
+    "VISUAL",
+    "BROWSER",
+    "SSH_ASKPASS",
+    "SUDO_ASKPASS",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "CLASSPATH",
+    "GCONV_PATH",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LOCALDOMAIN",
+    "RES_OPTIONS",
+    "NLSPATH",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "FTP_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "AWS_CA_BUNDLE",
+    "PYTHONPATH",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CONFIG_DIRS",
+    "XDG_DATA_DIRS",
+];
+
+/// Prefixes of such variables (dynamic loaders, shell functions, git's
+/// configuration and helpers, Python's startup, npm's configuration).
+const STEERING_PREFIXES: &[&str] = &[
+    "LD_",
+    "DYLD_",
+    "BASH_FUNC_",
+    "GIT_",
+    "PYTHON",
+    "NPM_CONFIG_",
+    "MALLOC_",
+];
+
+/// Whether setting `var` changes how programs load code, run, find their
+/// configuration or reach the network (`LD_PRELOAD`, `NODE_OPTIONS`,
+/// `GIT_CONFIG_*`, `BASH_ENV`, `PYTHON*`, `PERL5OPT`, `LESSOPEN`, proxies,
+/// CA bundles, …). A field pulled from a shared remote or imported must not
+/// set one by its name alone: it would run code in every tool a script
+/// starts. Case is ignored (`http_proxy` is read too).
+pub fn steers_programs(var: &str) -> bool {
+    let upper = var.to_ascii_uppercase();
+    STEERING.contains(&upper.as_str()) || STEERING_PREFIXES.iter().any(|p| upper.starts_with(p))
 }
 
 fn value_of<'a>(c: &'a Credential, s: &'a Secrets, field: &str) -> Option<(&'a str, bool)> {
@@ -80,6 +167,7 @@ pub fn defaults(c: &Credential, s: &Secrets) -> Vec<EnvVar> {
                 value: SecretValue::from(v),
                 source: (c.meta.name.clone(), field.to_owned()),
                 secret,
+                steers: steers_programs(var),
             });
         }
     };
@@ -169,6 +257,7 @@ pub fn defaults(c: &Credential, s: &Secrets) -> Vec<EnvVar> {
                 value: SecretValue::from(url.as_str()),
                 source: (c.meta.name.clone(), "password".into()),
                 secret: true,
+                steers: false,
             });
         }
     }
@@ -216,6 +305,21 @@ pub fn variables(
     if !no_defaults {
         for (c, s) in creds {
             for v in defaults(c, s) {
+                if v.steers {
+                    return Err(Error::invalid(
+                        format!("variable {}", v.name),
+                        format!(
+                            "credential '{}' would set it from its field '{}', and it changes \
+                             how programs load code, run or connect, so a field name never sets \
+                             it; if you mean it, map it explicitly with --env {}={}/{}",
+                            crate::credential::printable(&v.source.0),
+                            crate::credential::printable(&v.source.1),
+                            v.name,
+                            crate::credential::printable(&v.source.0),
+                            crate::credential::printable(&v.source.1)
+                        ),
+                    ));
+                }
                 if let Some(prev) = vars.get(&v.name) {
                     if prev.source.0 != v.source.0 {
                         return Err(Error::invalid(
@@ -247,6 +351,7 @@ pub fn variables(
                 value: SecretValue::from(value),
                 source: (c.meta.name.clone(), field),
                 secret,
+                steers: steers_programs(var),
             },
         );
     }
@@ -490,5 +595,56 @@ mod tests {
         fn any_template_parses_or_fails_cleanly(t in ".{0,200}") {
             let _ = references(&t);
         }
+    }
+
+    #[test]
+    fn a_field_named_like_a_loader_variable_sets_nothing_unless_mapped() {
+        for field in [
+            "ld_preload",
+            "node_options",
+            "git_config_count",
+            "bash_env",
+            "pythonpath",
+            "http_proxy",
+            "LESSOPEN",
+        ] {
+            let creds = [cred(
+                "pulled",
+                Kind::Generic,
+                &[],
+                &[(field, "/tmp/evil.so")],
+            )];
+            let e = variables(&creds, &[], false).expect_err(field);
+            assert!(
+                e.to_string().contains("changes how programs load code"),
+                "{field}: {e}"
+            );
+        }
+        // Mapped explicitly, it is set and marked for a warning.
+        let creds = [cred(
+            "pulled",
+            Kind::Generic,
+            &[],
+            &[("ld_preload", "/tmp/x.so")],
+        )];
+        let vars = variables(
+            &creds,
+            &[("LD_PRELOAD".into(), "pulled/ld_preload".into())],
+            true,
+        )
+        .expect("explicit");
+        assert_eq!(vars.len(), 1);
+        assert!(vars[0].steers);
+        // Kinds' own variables are not steering ones.
+        let creds = [cred(
+            "aws",
+            Kind::AwsAccessKey,
+            &[("access_key_id", "AKIA"), ("region", "eu-west-1")],
+            &[("secret_access_key", "s")],
+        )];
+        assert!(variables(&creds, &[], false)
+            .expect("defaults")
+            .iter()
+            .all(|v| !v.steers));
     }
 }

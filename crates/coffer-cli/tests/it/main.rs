@@ -9,6 +9,7 @@ mod concurrency;
 mod crash;
 mod faults;
 mod harness;
+mod hostile_fields;
 mod hostile_remote;
 mod hostile_vault;
 mod leaks;
