@@ -42,6 +42,10 @@ fn backup_passphrase(source: &BackupPassphrase, new: bool) -> anyhow::Result<Sec
             if !new {
                 break first;
             }
+            if let Err(e) = coffer_core::strength::require_recovery(&first) {
+                eprintln!("{e}");
+                continue;
+            }
             if terminal::prompt_hidden("Repeat it: ")? == first {
                 break first;
             }
@@ -55,6 +59,11 @@ fn backup_passphrase(source: &BackupPassphrase, new: bool) -> anyhow::Result<Sec
     };
     if value.is_empty() {
         return Err(usage("the backup passphrase is empty").into());
+    }
+    // A new backup is sealed only under a passphrase as strong as a
+    // recovery passphrase (the same rule as the app's).
+    if new {
+        return terminal::strong(value);
     }
     Ok(value)
 }
@@ -198,7 +207,7 @@ pub fn restore(ctx: &Context, args: &RestoreArgs, out: Out) -> anyhow::Result<Ex
     let recovery = if args.no_passphrase {
         None
     } else if let Some(file) = &ctx.passphrase_file {
-        Some(terminal::read_passphrase_file(file)?)
+        Some(terminal::strong(terminal::read_passphrase_file(file)?)?)
     } else if terminal::interactive() {
         terminal::prompt_new_passphrase(!args.no_keyring)?
     } else {

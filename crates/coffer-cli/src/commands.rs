@@ -34,9 +34,9 @@ pub fn init(ctx: &Context, args: &InitArgs, out: Out) -> anyhow::Result<Exit> {
     let passphrase = if args.no_passphrase {
         None
     } else if args.passphrase_stdin {
-        Some(terminal::read_passphrase_stdin()?)
+        Some(terminal::strong(terminal::read_passphrase_stdin()?)?)
     } else if let Some(file) = &ctx.passphrase_file {
-        Some(terminal::read_passphrase_file(file)?)
+        Some(terminal::strong(terminal::read_passphrase_file(file)?)?)
     } else if terminal::interactive() {
         terminal::prompt_new_passphrase(!args.no_keyring)?
     } else {
@@ -461,7 +461,7 @@ pub fn passphrase(ctx: &Context, command: &PassphraseCommand, out: Out) -> anyho
         PassphraseCommand::Change(a) => (a, true),
     };
     let new = if args.new_passphrase_stdin {
-        terminal::read_passphrase_stdin()?
+        terminal::strong(terminal::read_passphrase_stdin()?)?
     } else if terminal::interactive() {
         terminal::prompt_new_passphrase(false)?
             .ok_or_else(|| usage("the passphrase cannot be empty"))?

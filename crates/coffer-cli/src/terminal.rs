@@ -66,7 +66,15 @@ pub fn prompt_hidden(prompt: &str) -> anyhow::Result<SecretValue> {
     Ok(SecretValue::from(Zeroizing::new(value)))
 }
 
+/// A new recovery or backup passphrase from a file or stdin, held to the
+/// same strength rule as in the app (exit 2 with the estimate when weak).
+pub fn strong(passphrase: SecretValue) -> anyhow::Result<SecretValue> {
+    coffer_core::strength::require_recovery(&passphrase)?;
+    Ok(passphrase)
+}
+
 /// A new passphrase typed twice; empty allowed only when `allow_empty`.
+/// A weak one is refused with the estimate, and asked for again.
 pub fn prompt_new_passphrase(allow_empty: bool) -> anyhow::Result<Option<SecretValue>> {
     loop {
         let first = prompt_hidden(if allow_empty {
@@ -79,6 +87,10 @@ pub fn prompt_new_passphrase(allow_empty: bool) -> anyhow::Result<Option<SecretV
                 return Ok(None);
             }
             eprintln!("The passphrase cannot be empty.");
+            continue;
+        }
+        if let Err(e) = coffer_core::strength::require_recovery(&first) {
+            eprintln!("{e}");
             continue;
         }
         let second = prompt_hidden("Repeat it: ")?;

@@ -296,3 +296,40 @@ fn usage_errors_exit_2() {
     env.run(&["add", "x"], "").code(2);
     env.run(&["frobnicate"], "").code(2);
 }
+
+/// The recovery passphrase and backup passphrases follow the app's strength
+/// rule: a weak one is exit 2 with the estimate, and nothing is written.
+#[test]
+fn weak_recovery_and_backup_passphrases_are_refused_with_the_estimate() {
+    let env = Env::new();
+    let run = env
+        .run(&["init", "--no-keyring", "--passphrase-stdin"], "password1")
+        .code(2);
+    assert!(run.stderr.contains("too weak"), "{}", run.stderr);
+    assert!(run.stderr.contains("guessed in"), "{}", run.stderr);
+    assert!(!env.vault.exists(), "no vault was made");
+
+    let env = Env::passphrase_vault();
+    let run = env
+        .run_pw(
+            &["passphrase", "change", "--new-passphrase-stdin"],
+            "qwerty",
+        )
+        .code(2);
+    assert!(run.stderr.contains("too weak"), "{}", run.stderr);
+    let backup = env.dir.path().join("weak.cofferbak");
+    let run = env
+        .run_pw(
+            &[
+                "backup",
+                backup.to_str().expect("path"),
+                "--passphrase-stdin",
+            ],
+            "letmein",
+        )
+        .code(2);
+    assert!(run.stderr.contains("too weak"), "{}", run.stderr);
+    assert!(!backup.exists(), "no backup was written");
+    // The vault still opens with its old passphrase.
+    env.run_pw(&["list"], "").ok();
+}
