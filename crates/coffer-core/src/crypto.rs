@@ -249,12 +249,19 @@ impl KdfParams {
         iterations: 2,
         parallelism: 1,
     };
-    /// Upper bounds, so a tampered slot cannot make unlocking exhaust the machine.
+    /// Upper bounds a real machine meets (1 GiB, 16 passes, 16 lanes: many
+    /// seconds, not hours), so an edited slot or backup header cannot make
+    /// an unlock exhaust the machine.
     pub const MAX: KdfParams = KdfParams {
-        memory_kib: 4 * 1024 * 1024,
-        iterations: 64,
-        parallelism: 64,
+        memory_kib: 1024 * 1024,
+        iterations: 16,
+        parallelism: 16,
     };
+    /// Every parameter set Coffer has written (its default, and the minimum
+    /// used by tests and `KdfParams::MIN` vaults). When the default changes,
+    /// the old one stays here: a slot that does not open and holds other
+    /// parameters was edited or damaged, not opened with a wrong passphrase.
+    pub const WRITTEN: [KdfParams; 2] = [Self::DEFAULT, Self::MIN];
 
     /// Checks the parameters against [`Self::MIN`] and [`Self::MAX`].
     pub fn check(&self) -> std::result::Result<(), String> {

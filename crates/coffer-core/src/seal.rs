@@ -51,6 +51,11 @@ pub trait Sealer: Send + Sync {
     fn load(&self, vault_id: &str) -> Result<Option<Key32>, SealError>;
     /// Removes the entry; a missing entry is not an error.
     fn remove(&self, vault_id: &str) -> Result<(), SealError>;
+    /// Every Coffer entry: (vault id, key). Read only to explain a vault the
+    /// keyring has no entry for (was its vault id edited?).
+    fn entries(&self) -> Result<Vec<(String, Key32)>, SealError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Stores `kek` and reads it back: some providers accept a write and drop it
@@ -127,6 +132,27 @@ impl Sealer for SecretService {
             Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
             Err(e) => Err(classify(e)),
         }
+    }
+
+    fn entries(&self) -> Result<Vec<(String, Key32)>, SealError> {
+        let spec = HashMap::from([("service", KEYRING_SERVICE)]);
+        let mut out = Vec::new();
+        for entry in self.store.search(&spec).map_err(classify)? {
+            let Some(id) = entry
+                .get_attributes()
+                .ok()
+                .and_then(|a| a.get("username").cloned())
+            else {
+                continue;
+            };
+            if let Ok(bytes) = entry.get_secret() {
+                let bytes = zeroize::Zeroizing::new(bytes);
+                if let Some(kek) = Key32::from_slice(&bytes) {
+                    out.push((id, kek));
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -257,6 +283,16 @@ pub(crate) mod memory {
             self.check()?;
             self.entries.lock().expect("lock").remove(vault_id);
             Ok(())
+        }
+        fn entries(&self) -> Result<Vec<(String, Key32)>, SealError> {
+            self.check()?;
+            Ok(self
+                .entries
+                .lock()
+                .expect("lock")
+                .iter()
+                .map(|(id, k)| (id.clone(), Key32::from_bytes(*k)))
+                .collect())
         }
     }
 }

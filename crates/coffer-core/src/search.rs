@@ -253,7 +253,7 @@ impl Vault {
     /// rayon (which `crate::par` uses): rayon spreads work over items it
     /// already holds, and this overlaps reading the rows (one SQLite cursor,
     /// on this thread) with decrypting them.
-    fn each_meta<T: Send>(
+    pub(crate) fn each_meta<T: Send>(
         &self,
         keep: impl Fn(&Row, &[u8], &mut Vec<u8>) -> Result<Option<T>> + Sync,
     ) -> Result<Vec<T>> {

@@ -211,7 +211,17 @@ impl Slot {
             &self.wrapped,
             label,
         )
-        .map_err(|_| Error::WrongPassphrase)?;
+        .map_err(|_| {
+            if KdfParams::WRITTEN.contains(params) {
+                Error::WrongPassphrase
+            } else {
+                Error::integrity(format!(
+                    "{label} does not open, and its Argon2id parameters (m={} KiB, t={}, p={}) \
+                     are not ones Coffer writes: the slot was edited or damaged",
+                    params.memory_kib, params.iterations, params.parallelism
+                ))
+            }
+        })?;
         Key32::from_slice(&plain)
             .ok_or_else(|| Error::integrity(format!("{label} holds a key of the wrong size")))
     }

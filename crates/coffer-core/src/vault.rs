@@ -538,14 +538,34 @@ impl Vault {
                 reason: "this vault has no keyring slot; unlock it with its passphrase".into(),
             });
         };
-        let kek = sealer.load(&self.vault_id())?.ok_or_else(|| Error::CannotUnlock {
-            reason: format!(
-                "the OS keyring ({}) has no key for this vault (service 'coffer', account '{}'); unlock with the recovery passphrase (--passphrase-file or the prompt)",
-                sealer.backend(),
-                self.vault_id()
-            ),
-        })?;
-        slot.open_with_kek(&self.vault_id, &kek, &format!("key slot {id} (keyring)"))
+        let label = format!("key slot {id} (keyring)");
+        let Some(kek) = sealer.load(&self.vault_id())? else {
+            if let Some(other) = self.owner_of(sealer, slot) {
+                return Err(Error::integrity(format!(
+                    "the vault file's identity was altered: it says vault {}, but its {label} \
+                     opens with the OS keyring's key for vault {other}",
+                    self.vault_id()
+                )));
+            }
+            return Err(Error::CannotUnlock {
+                reason: format!(
+                    "the OS keyring ({}) has no key for this vault (service 'coffer', account '{}'); unlock with the recovery passphrase (--passphrase-file or the prompt)",
+                    sealer.backend(),
+                    self.vault_id()
+                ),
+            });
+        };
+        slot.open_with_kek(&self.vault_id, &kek, &label)
+    }
+
+    /// The vault id whose keyring key opens `slot`, when it is not this
+    /// file's: the file's vault id was edited (its slots are bound to the id
+    /// they were made for). Best effort: any keyring failure is no answer.
+    fn owner_of(&self, sealer: &dyn Sealer, slot: &Slot) -> Option<String> {
+        sealer.entries().ok()?.into_iter().find_map(|(id, kek)| {
+            let bytes: [u8; 16] = hex::decode(&id).ok()?.try_into().ok()?;
+            (bytes != self.vault_id && slot.open_with_kek(&bytes, &kek, "").is_ok()).then_some(id)
+        })
     }
 
     /// Unlocks with the keyring without recording the unlock (tests that
@@ -712,7 +732,22 @@ impl Vault {
         conn: &Connection,
         name: &str,
     ) -> Result<(Row, CredentialMeta)> {
-        self.lookup(conn, name)?.ok_or_else(|| Error::NotFound {
+        if let Some(found) = self.lookup(conn, name)? {
+            return Ok(found);
+        }
+        // Not under its index: look through the records themselves, so an
+        // altered index is named rather than passed off as "not found".
+        let misfiled = self.each_meta(|row, plain, _| {
+            Ok((Cipher::parse_meta(row, plain)?.name == name).then_some(()))
+        })?;
+        if !misfiled.is_empty() {
+            return Err(Error::integrity(format!(
+                "credential '{}' is stored, but its name index was altered, so it cannot be \
+                 looked up by name",
+                crate::credential::printable(name)
+            )));
+        }
+        Err(Error::NotFound {
             name: name.to_owned(),
         })
     }

@@ -992,3 +992,78 @@ fn a_junk_or_missing_anchor_is_refused_at_unlock_until_accepted() {
         .vault;
     v.verify_audit().expect("verify").expect("intact");
 }
+
+/// Honest messages for edits made without the key: an edited name index,
+/// an edited vault id, a passphrase slot with edited parameters (and its
+/// checksum recomputed) each say the file was altered, not "not found",
+/// "no keyring entry" or "wrong passphrase".
+#[test]
+fn edits_without_the_key_are_named_as_edits() {
+    let (f, mut v) = fixture();
+    v.add(aws("a", "1"), now()).expect("add");
+    let conn = raw(&f);
+    conn.execute(
+        "UPDATE credentials SET name_index = randomblob(32) WHERE name_index = ?1",
+        [v.name_index("a").expect("idx")],
+    )
+    .expect("edit the index");
+    let e = v.get("a").unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Integrity, "{e}");
+    assert!(e.to_string().contains("name index was altered"), "{e}");
+    assert!(matches!(v.get("zzz"), Err(Error::NotFound { .. })));
+    drop(v);
+
+    // The vault id edited: the keyring has no entry under the new id, and
+    // the keyring slot opens under the old one.
+    let (f, v) = fixture();
+    drop(v);
+    raw(&f)
+        .execute("UPDATE vault SET vault_id = randomblob(16)", [])
+        .expect("edit the id");
+    let mut p = Vault::open(&f.path).expect("open");
+    let e = p.unlock_with_keyring(&f.sealer, now()).unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Integrity, "{e}");
+    assert!(e.to_string().contains("identity was altered"), "{e}");
+
+    // The passphrase slot's parameters edited within bounds, checksum fixed.
+    let (f, v) = fixture();
+    drop(v);
+    let (id, body): (i64, Vec<u8>) = raw(&f)
+        .query_row(
+            "SELECT id, body FROM slots WHERE kind = 'passphrase'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("slot");
+    let mut content = body[..body.len() - 32].to_vec();
+    content[5..9].copy_from_slice(&7u32.to_be_bytes());
+    let mut forged = content.clone();
+    forged.extend_from_slice(&crate::slot::checksum(SlotKind::Passphrase, &content));
+    raw(&f)
+        .execute(
+            "UPDATE slots SET body = ?1 WHERE id = ?2",
+            params![forged, id],
+        )
+        .expect("forge");
+    let mut p = Vault::open(&f.path).expect("open");
+    let e = p
+        .unlock_with_passphrase(&SecretValue::from("recovery pass"), now())
+        .unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Integrity, "{e}");
+    assert!(e.to_string().contains("edited or damaged"), "{e}");
+    // And one above the bounds is refused before Argon2 runs.
+    content[5..9].copy_from_slice(&64u32.to_be_bytes());
+    let mut forged = content.clone();
+    forged.extend_from_slice(&crate::slot::checksum(SlotKind::Passphrase, &content));
+    raw(&f)
+        .execute(
+            "UPDATE slots SET body = ?1 WHERE id = ?2",
+            params![forged, id],
+        )
+        .expect("forge");
+    let mut p = Vault::open(&f.path).expect("open");
+    let e = p
+        .unlock_with_passphrase(&SecretValue::from("recovery pass"), now())
+        .unwrap_err();
+    assert!(e.to_string().contains("exceed the maximum"), "{e}");
+}
