@@ -159,3 +159,30 @@ fn a_deleted_anchor_is_refused_and_accepting_it_is_recorded() {
     let run = env.run_pw(&["audit", "accept-anchor", "--yes"], "").ok();
     assert!(run.stdout.contains("nothing to accept"), "{}", run.stdout);
 }
+
+/// An edited vault id, against the real Secret Service: the keyring has no
+/// entry under the new id, and the message says the file was altered (exit
+/// 6), not "no keyring entry, use the recovery passphrase" (exit 5).
+#[test]
+fn an_edited_vault_id_is_named_as_an_edit_through_the_real_keyring() {
+    if !keyring_expected() {
+        return skip("an_edited_vault_id_…", "COFFER_TEST_KEYRING is not 1");
+    }
+    let env = Env::new();
+    env.init_keyring();
+    env.run(&["add", "a", "--kind", "api-key"], r#"{"key": "v-1"}"#)
+        .ok();
+    let id = env.vault_id();
+    env.sql()
+        .execute("UPDATE vault SET vault_id = randomblob(16)", [])
+        .expect("edit the id");
+    let before = env.fingerprint();
+    let run = env.run(&["get", "a", "--field", "key"], "").code(6);
+    assert!(
+        run.stderr.contains("identity was altered") && run.stderr.contains(&id),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+    assert_eq!(env.fingerprint(), before);
+}
