@@ -230,6 +230,20 @@ impl Event {
     }
 }
 
+/// The target of the entries that stamp settings (and, at rekey, rotation
+/// runs): a fixed id no random record id takes, so `audit verify` finds the
+/// stamps among the targeted entries it already reads.
+pub const STAMPS: CredentialId = CredentialId(*b"coffer/settings\0");
+
+/// A short digest of stored, sealed bytes. An entry that writes a setting or
+/// a rotation run records it, so `audit verify` can tell the value the last
+/// audited write stored from an older genuine one put back (a replay: the
+/// sealed value opens, but is not the one the trail says is current).
+pub fn stamp(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(crypto::aad(parts))[..16])
+}
+
 /// The encrypted part of an entry.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Body {

@@ -161,7 +161,7 @@ fn failed_unlocks_are_chained_in_and_reported() {
             .is_err());
     }
     p.record_failed_unlock(
-        "no keyring and no passphrase given",
+        "the keyring could not unlock it and no passphrase was given",
         t0() + Duration::minutes(5),
     )
     .expect("pending");
@@ -353,4 +353,31 @@ proptest! {
         let found = p.verify_audit().expect("db");
         prop_assert_eq!(found, Err(expected));
     }
+}
+
+/// A failed-unlock row written into the file by someone without the key is
+/// chained in without its text: a forger cannot put words in the trail.
+#[test]
+fn forged_failed_unlock_rows_are_chained_without_their_text() {
+    let (fx, v) = fixture(false);
+    drop(v);
+    rusqlite::Connection::open(&fx.path)
+        .expect("open")
+        .execute(
+            "INSERT INTO audit_pending (at, interface, reason) VALUES (0, 'cli; rm -rf', 'admin approved: ignore the next alerts')",
+            [],
+        )
+        .expect("forge");
+    let p = reopen(&fx, t0() + Duration::hours(1));
+    p.verify_audit().expect("verify").expect("intact");
+    let entries = p.audit_entries(&Query::default()).expect("entries");
+    let forged = entries
+        .iter()
+        .find(|e| e.body.action == Action::UnlockFailed)
+        .expect("chained in");
+    let text = forged.body.details.to_string();
+    assert!(!text.contains("admin approved"), "{text}");
+    assert!(!text.contains("rm -rf"), "{text}");
+    assert!(text.contains("unrecognised record"), "{text}");
+    assert!(p.record_failed_unlock("anything else", t0()).is_err());
 }

@@ -12,7 +12,7 @@ use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::policy::{self, Policies, Policy, Scope, Status};
 use crate::sealed::Place;
-use crate::vault::Vault;
+use crate::vault::{Vault, WriteTx};
 
 const POLICIES: &str = "rotation-policies";
 
@@ -36,9 +36,10 @@ impl Vault {
             .map_err(|_| Error::integrity(format!("{what}: malformed content")))
     }
 
+    /// Writes setting `key` in `tx`; the transaction's entry stamps it.
     pub(crate) fn write_setting<T: Serialize>(
         &self,
-        conn: &Connection,
+        tx: &WriteTx<'_>,
         key: &str,
         value: &T,
     ) -> Result<()> {
@@ -46,10 +47,11 @@ impl Vault {
             what: format!("cannot encode setting '{key}': {e}"),
         })?;
         let sealed = self.seal_at(Place::Setting { key }, &plain)?;
-        self.db(conn.execute(
+        self.db(tx.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
             params![key, sealed],
         ))?;
+        tx.stamp_setting(key, &sealed);
         Ok(())
     }
 

@@ -1323,7 +1323,15 @@ impl Vault {
         // after checking it: a rekey must never launder a broken trail.
         audit::rechain(&tx, path, &self.vault_id, old_keys, &new_keys)?;
         let slots: Vec<&str> = new_slots.iter().map(|(_, s)| s.kind.as_str()).collect();
-        let event = Event::new(Action::Rekey).details(serde_json::json!({ "slots": slots }));
+        // Every setting and rotation run was sealed again: the entry stamps
+        // them all as they now are.
+        let (settings, runs) = trail::stored_stamps(&tx, path)?;
+        let mut event = Event::new(Action::Rekey).details(serde_json::json!({
+            "slots": slots,
+            "stored": settings,
+            "runs": runs,
+        }));
+        event.target = Some((audit::STAMPS, "(settings)".to_owned()));
         audit::append(
             &tx,
             path,

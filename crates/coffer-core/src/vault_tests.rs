@@ -1067,3 +1067,145 @@ fn edits_without_the_key_are_named_as_edits() {
         .unwrap_err();
     assert!(e.to_string().contains("exceed the maximum"), "{e}");
 }
+
+/// Answers every rotation question: a new value, then yes.
+struct Agreeable;
+
+impl crate::rotation::run::Guide for Agreeable {
+    fn say(&mut self, _text: &str) {}
+    fn new_value(
+        &mut self,
+        _kind: Kind,
+        fields: &[&'static str],
+    ) -> Result<Option<BTreeMap<String, SecretValue>>> {
+        Ok(Some(
+            fields
+                .iter()
+                .map(|f| ((*f).to_owned(), SecretValue::from("rotated-value-2")))
+                .collect(),
+        ))
+    }
+    fn confirm(&mut self, _question: &str) -> Result<bool> {
+        Ok(true)
+    }
+    fn step_saved(&mut self, _step: crate::rotation::run::Step) {}
+}
+
+/// Replays: an older genuine settings blob put back (a policy that hides
+/// an overdue key), and an older rotation state put back; each opens under
+/// the key but is not what the last audited write stored.
+#[test]
+fn replayed_settings_and_rotation_states_are_named_by_audit_verify() {
+    use crate::policy::{Policy, Scope};
+    let (f, mut v) = fixture();
+    v.add(aws("aws/prod/deploy", "s3cr3t"), now()).expect("add");
+    let lax = Policy {
+        max_age_days: 3650,
+        warn_days: 5,
+    };
+    v.set_policy(&Scope::Tag("team-a".into()), Some(lax), now())
+        .expect("lax");
+    let old: Vec<u8> = raw(&f)
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'rotation-policies'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("old blob");
+    let strict = Policy {
+        max_age_days: 30,
+        warn_days: 5,
+    };
+    v.set_policy(&Scope::Tag("team-a".into()), Some(strict), now())
+        .expect("strict");
+    v.verify_audit().expect("verify").expect("intact");
+    let current: Vec<u8> = raw(&f)
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'rotation-policies'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("blob");
+    raw(&f)
+        .execute(
+            "UPDATE settings SET value = ?1 WHERE key = 'rotation-policies'",
+            [&old],
+        )
+        .expect("replay");
+    assert_eq!(
+        v.policies().expect("the old blob opens").by_tag["team-a"].max_age_days,
+        3650
+    );
+    let broken = v.verify_audit().expect("verify").expect_err("replay");
+    assert!(
+        broken.to_string().contains("setting 'rotation-policies'"),
+        "{broken}"
+    );
+    raw(&f)
+        .execute(
+            "UPDATE settings SET value = ?1 WHERE key = 'rotation-policies'",
+            [&current],
+        )
+        .expect("put back");
+    v.verify_audit().expect("verify").expect("intact again");
+
+    // A rotation: its first state (waiting, with a pending value), then done.
+    let mut d = Draft::new("db/main", Kind::DbPassword);
+    d.fields.insert("host".into(), "db".into());
+    d.fields.insert("user".into(), "app".into());
+    d.values.insert("password".into(), "one".into());
+    v.add(d, now()).expect("add db");
+    let options = crate::rotation::run::Options {
+        grace: Duration::hours(1),
+        automate: Some(false),
+        generate: None,
+        delete_inactive: false,
+        admin: None,
+    };
+    struct Stop;
+    impl crate::rotation::run::Guide for Stop {
+        fn say(&mut self, _text: &str) {}
+        fn new_value(
+            &mut self,
+            _kind: Kind,
+            fields: &[&'static str],
+        ) -> Result<Option<BTreeMap<String, SecretValue>>> {
+            Agreeable.new_value(Kind::DbPassword, fields)
+        }
+        fn confirm(&mut self, _question: &str) -> Result<bool> {
+            Ok(false)
+        }
+        fn step_saved(&mut self, _step: crate::rotation::run::Step) {}
+    }
+    crate::rotation::run::rotate(&mut v, "db/main", &options, &mut Stop, now()).expect("start");
+    let (state, pending): (Vec<u8>, Option<Vec<u8>>) = raw(&f)
+        .query_row("SELECT state, pending FROM rotations", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("run");
+    crate::rotation::run::rotate(&mut v, "db/main", &options, &mut Agreeable, now())
+        .expect("finish");
+    v.verify_audit().expect("verify").expect("intact");
+    raw(&f)
+        .execute(
+            "UPDATE rotations SET state = ?1, pending = ?2",
+            params![state, pending],
+        )
+        .expect("replay");
+    let broken = v.verify_audit().expect("verify").expect_err("replay");
+    assert!(broken.to_string().contains("rotation run"), "{broken}");
+
+    // A rekey stamps everything as it is re-sealed.
+    let (f, mut v) = fixture();
+    v.set_policy(&Scope::Tag("x".into()), Some(strict), now())
+        .expect("policy");
+    v.rekey(
+        Some(&f.sealer),
+        Some(&SecretValue::from("recovery pass")),
+        now(),
+    )
+    .expect("rekey");
+    v.verify_audit()
+        .expect("verify")
+        .expect("intact after rekey");
+}

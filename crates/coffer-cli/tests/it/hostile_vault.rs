@@ -186,3 +186,43 @@ fn an_edited_vault_id_is_named_as_an_edit_through_the_real_keyring() {
     assert!(run.stdout.is_empty());
     assert_eq!(env.fingerprint(), before);
 }
+
+/// An older genuine settings blob put back: a removed remote comes back.
+/// The blob opens under the key, but `audit verify` names it as a replay.
+#[test]
+fn a_replayed_settings_blob_is_named_by_audit_verify() {
+    let env = setup();
+    env.run_pw(
+        &["add", "bao-token", "--kind", "vault-token"],
+        r#"{"token": "t-1"}"#,
+    )
+    .ok();
+    env.add_bao_remote("team", "https://vault.example.com", "team/");
+    let blob = |env: &Env| -> Vec<u8> {
+        env.sql()
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'remotes'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("remotes")
+    };
+    let with_remote = blob(&env);
+    env.run_pw(&["remote", "rm", "team"], "").ok();
+    env.run_pw(&["audit", "verify"], "").ok();
+    env.sql()
+        .execute(
+            "UPDATE settings SET value = ?1 WHERE key = 'remotes'",
+            [&with_remote],
+        )
+        .expect("replay");
+    let run = env.run_pw(&["audit", "verify", "--json"], "").code(6);
+    let v = run.json();
+    assert_eq!(v["problem"], "records", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("setting 'remotes'")),
+        "{v}"
+    );
+}

@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::aws::{self, AwsState};
-use crate::audit::{Action, Event};
+use crate::audit::{self, Action, Event};
 use crate::credential::{Credential, CredentialId, Secrets};
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -266,6 +266,7 @@ impl Vault {
                 "run": hex::encode(run.id),
                 "flow": run.state.flow,
                 "step": run.state.step.as_str(),
+                "stored": audit::stamp(&[&state, pending.as_deref().unwrap_or_default()]),
             }));
         tx.record(event, now)
     }

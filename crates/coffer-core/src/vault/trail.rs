@@ -6,6 +6,45 @@
 use super::*;
 use crate::audit::*;
 use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The stamp of every setting (by key) and rotation run (by hex id) as stored.
+pub(crate) fn stored_stamps(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
+    let read = || -> rusqlite::Result<_> {
+        let mut settings = BTreeMap::new();
+        let mut stmt = conn.prepare("SELECT key, value FROM settings")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let value: Vec<u8> = r.get(1)?;
+            settings.insert(r.get::<_, String>(0)?, stamp(&[&value]));
+        }
+        let mut runs = BTreeMap::new();
+        let mut stmt = conn.prepare("SELECT id, state, pending FROM rotations")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: Vec<u8> = r.get(0)?;
+            let state: Vec<u8> = r.get(1)?;
+            let pending: Option<Vec<u8>> = r.get(2)?;
+            runs.insert(
+                hex::encode(id),
+                stamp(&[&state, pending.as_deref().unwrap_or_default()]),
+            );
+        }
+        Ok((settings, runs))
+    };
+    read().map_err(|e| crate::store::db_error(path, e))
+}
+
+/// The reasons Coffer records for a failed unlock (see
+/// [`Vault::record_failed_unlock`]).
+pub const FAILED_UNLOCK_REASONS: &[&str] = &[
+    "wrong passphrase",
+    "the keyring could not unlock it and it has no passphrase",
+    "the keyring could not unlock it and no passphrase was given",
+];
 
 impl Vault {
     /// Writes the queued events (and removes the failed-unlock rows they
@@ -90,8 +129,19 @@ impl Vault {
             let when = from_millis(at);
             report.failed_attempts += 1;
             report.failed_since.get_or_insert(when);
-            let mut event = Event::new(Action::UnlockFailed)
-                .details(serde_json::json!({ "reason": reason, "interface": interface }));
+            // These rows were written without the key, so anyone who can
+            // write the file can add or remove them: only Coffer's own
+            // reasons and plain interface names are chained in as written.
+            let recognised = FAILED_UNLOCK_REASONS.contains(&reason.as_str());
+            let interface_ok = (1..=16).contains(&interface.len())
+                && interface
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-');
+            let mut event = Event::new(Action::UnlockFailed).details(serde_json::json!({
+                "reason": if recognised { reason.as_str() } else { "unrecognised record (not written by Coffer)" },
+                "interface": if interface_ok { interface.as_str() } else { "unknown" },
+                "recorded_without_key": true,
+            }));
             event.outcome = Outcome::Denied;
             event.at = Some(when);
             queue.events.push(event);
@@ -190,8 +240,11 @@ impl Vault {
     }
 
     /// Records a failed unlock without the vault key; it joins the chain at
-    /// the next successful unlock. `reason` must not contain a secret.
+    /// the next successful unlock. `reason` is one of [`FAILED_UNLOCK_REASONS`].
     pub fn record_failed_unlock(&self, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        if !FAILED_UNLOCK_REASONS.contains(&reason) {
+            return Err(Error::invalid("reason", "not a reason Coffer records"));
+        }
         self.db(self.conn.execute(
             "INSERT INTO audit_pending (at, interface, reason) VALUES (?1, ?2, ?3)",
             params![now.timestamp_millis(), self.actor.interface, reason],
@@ -242,8 +295,8 @@ impl Vault {
                     return Ok(verified);
                 }
                 return Ok(self
-                    .check_records(keys)
-                    .and_then(|()| self.check_sealed(keys, sealed::COLUMNS))
+                    .check_sealed(keys, sealed::COLUMNS)
+                    .and_then(|()| self.check_records(keys))
                     .and(verified));
             }
         }
@@ -257,8 +310,8 @@ impl Vault {
         }
         drop(entries);
         Ok(self
-            .check_records(keys)
-            .and_then(|()| self.check_sealed(keys, sealed::COLUMNS))
+            .check_sealed(keys, sealed::COLUMNS)
+            .and_then(|()| self.check_records(keys))
             .and(verified))
     }
 
@@ -292,6 +345,11 @@ impl Vault {
     /// history, is named here; the chain alone cannot see those rows.
     /// Records written without a per-record entry (a backup restored into a
     /// new vault) are checked from their first audited write on.
+    ///
+    /// The same pass reads the stamps of settings and rotation runs (see
+    /// [`audit::stamp`]): each must still hold the value its last audited
+    /// write stored, or an older genuine copy was put back (a replay that
+    /// would restore a removed remote or hide an overdue key).
     fn check_records(&self, keys: &Keys) -> std::result::Result<(), Break> {
         struct Seen {
             name: String,
@@ -306,6 +364,8 @@ impl Vault {
             what: format!("the audit trail cannot be read: {e}"),
         };
         let mut seen: std::collections::HashMap<Vec<u8>, Seen> = std::collections::HashMap::new();
+        let mut setting_stamps: BTreeMap<String, (u64, String)> = BTreeMap::new();
+        let mut run_stamps: BTreeMap<String, (u64, String)> = BTreeMap::new();
         // One row at a time: a long trail is never held whole.
         let mut stmt = self
             .db(self.conn.prepare(
@@ -333,6 +393,26 @@ impl Vault {
             };
             if body.outcome != Outcome::Ok {
                 continue;
+            }
+            let stamps_of = |field: &str| {
+                body.details
+                    .get(field)
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(k, v)| Some((k.clone(), (entry.seq, v.as_str()?.to_owned()))))
+                    .collect::<Vec<_>>()
+            };
+            if target == audit::STAMPS.0 {
+                setting_stamps.extend(stamps_of("stored"));
+                run_stamps.extend(stamps_of("runs"));
+                continue;
+            }
+            if let (Some(run), Some(stored)) = (
+                body.details.get("run").and_then(Value::as_str),
+                body.details.get("stored").and_then(Value::as_str),
+            ) {
+                run_stamps.insert(run.to_owned(), (entry.seq, stored.to_owned()));
             }
             let s = seen.entry(target).or_insert_with(|| Seen {
                 name: String::new(),
@@ -426,6 +506,27 @@ impl Vault {
                 None,
                 format!("the history holds {orphans} versions of credentials that do not exist (rows put in outside Coffer)"),
             );
+        }
+        let (settings, runs) = stored_stamps(&self.conn, &self.path).map_err(unreadable)?;
+        for (key, stamp) in &settings {
+            if let Some((seq, stamped)) = setting_stamps.get(key) {
+                if stamped != stamp {
+                    return broken(
+                        Some(*seq),
+                        format!("setting '{}' is not the value audit entry {seq} stored: an older copy of it was put back", crate::credential::printable(key)),
+                    );
+                }
+            }
+        }
+        for (run, stamp) in &runs {
+            if let Some((seq, stamped)) = run_stamps.get(run) {
+                if stamped != stamp {
+                    return broken(
+                        Some(*seq),
+                        format!("rotation run {run} is not the state audit entry {seq} stored: an older copy of it was put back"),
+                    );
+                }
+            }
         }
         Ok(())
     }

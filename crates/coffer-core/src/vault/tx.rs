@@ -6,19 +6,24 @@
 //! everything back unless committed. Secret values are opened only through
 //! it, so "a reveal is audited in its own transaction" is a fact of the types.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::ops::Deref;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::{Row, Vault};
-use crate::audit::{self, Event};
+use crate::audit::{self, Action, Event};
 use crate::credential::Secrets;
 use crate::error::Result;
 
 pub(crate) struct WriteTx<'v> {
     vault: &'v Vault,
     tx: Transaction<'v>,
+    /// Stamps of the settings written in this transaction, by key, for the
+    /// next entry recorded without a target (or one of their own at commit).
+    stamps: RefCell<BTreeMap<String, String>>,
 }
 
 /// Reads and writes inside the transaction go through the connection.
@@ -38,7 +43,11 @@ impl Vault {
             TransactionBehavior::Immediate,
         ))?;
         self.flush_into(&tx)?;
-        Ok(WriteTx { vault: self, tx })
+        Ok(WriteTx {
+            vault: self,
+            tx,
+            stamps: RefCell::default(),
+        })
     }
 
     /// Runs `write` in a transaction of its own and commits it.
@@ -52,14 +61,42 @@ impl Vault {
 
 impl<'v> WriteTx<'v> {
     /// Commits; the queued audit events it carried are then written for good.
+    /// Settings stamps no entry carried yet get one of their own.
     pub(crate) fn commit(self) -> Result<()> {
+        if !self.stamps.borrow().is_empty() {
+            self.record(Event::new(Action::SettingsChange), Utc::now())?;
+        }
         self.vault.db(self.tx.commit())?;
         self.vault.queue.borrow_mut().clear();
         Ok(())
     }
 
+    /// Notes that setting `key` now holds `sealed` (see [`audit::stamp`]).
+    pub(crate) fn stamp_setting(&self, key: &str, sealed: &[u8]) {
+        self.stamps
+            .borrow_mut()
+            .insert(key.to_owned(), audit::stamp(&[sealed]));
+    }
+
+    /// `event`, carrying the pending settings stamps when it has no target.
+    fn with_stamps(&self, mut event: Event) -> Event {
+        if event.target.is_some() || self.stamps.borrow().is_empty() {
+            return event;
+        }
+        let stamps = std::mem::take(&mut *self.stamps.borrow_mut());
+        event.target = Some((audit::STAMPS, "(settings)".to_owned()));
+        match &mut event.details {
+            serde_json::Value::Object(d) => {
+                d.insert("stored".into(), serde_json::json!(stamps));
+            }
+            other => *other = serde_json::json!({ "stored": stamps }),
+        }
+        event
+    }
+
     /// Appends `event` to the audit trail, in this transaction.
     pub(crate) fn record(&self, event: Event, now: DateTime<Utc>) -> Result<()> {
+        let event = self.with_stamps(event);
         let v = self.vault;
         audit::append(
             &self.tx,
