@@ -64,9 +64,14 @@ impl Clipboard {
     pub fn copy(&self, value: &SecretValue, clear_after: Duration) -> Result<(), String> {
         let generation = {
             let mut inner = guard(&self.inner);
+            // Marked for clipboard managers (x-kde-passwordManagerHint) so
+            // they do not keep the value in their history.
+            use arboard::SetExtLinux as _;
             inner
                 .board()?
-                .set_text(value.expose_secret())
+                .set()
+                .exclude_from_history()
+                .text(value.expose_secret())
                 .map_err(|e| format!("cannot write to the clipboard: {e}"))?;
             inner.ours = Some(digest(value.expose_secret()));
             inner.generation += 1;

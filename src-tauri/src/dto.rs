@@ -22,6 +22,17 @@ pub fn parse<T: serde::de::DeserializeOwned>(what: &str, value: &str) -> Result<
         .map_err(|_| IpcError::invalid(what, format!("unknown {what} '{value}'")))
 }
 
+/// A secret value on its way to the web view (a reveal the person asked
+/// for, a generated value for a form): sent as a JSON string, wiped when
+/// dropped, never printed (no `Debug`).
+pub struct Revealed(pub SecretValue);
+
+impl Serialize for Revealed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.expose_secret())
+    }
+}
+
 pub fn rotation_state(value: &str) -> Result<State, IpcError> {
     [
         State::Compromised,

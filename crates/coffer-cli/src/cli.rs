@@ -50,8 +50,9 @@ pub enum Command {
     /// Set or change the recovery passphrase
     #[command(subcommand)]
     Passphrase(PassphraseCommand),
-    /// Replace the vault key and re-encrypt everything
-    Rekey,
+    /// Replace the vault key and the keyring key and re-encrypt everything (after a suspected leak);
+    /// offers to change the recovery passphrase in the same step
+    Rekey(RekeyArgs),
     /// Rotation status of every credential, most urgent first; exit 3 when any is overdue or expired
     Status(StatusArgs),
     /// Start or continue the guided rotation of a credential (automated for AWS IAM keys)
@@ -287,6 +288,17 @@ pub enum AuditCommand {
     /// Accept the vault as it is when it does not match its audit anchor (a
     /// copy restored on purpose, an anchor lost); the trail records it
     AcceptAnchor(AcceptAnchorArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RekeyArgs {
+    /// Also set a new recovery passphrase, read from stdin (the current one
+    /// comes from --passphrase-file or a prompt)
+    #[arg(long)]
+    pub new_passphrase_stdin: bool,
+    /// Keep the recovery passphrase without asking
+    #[arg(long, conflicts_with = "new_passphrase_stdin")]
+    pub keep_passphrase: bool,
 }
 
 #[derive(Args, Debug)]

@@ -484,7 +484,18 @@ pub fn passphrase(ctx: &Context, command: &PassphraseCommand, out: Out) -> anyho
     Ok(Exit::Ok)
 }
 
-pub fn rekey(ctx: &Context, out: Out) -> anyhow::Result<Exit> {
+pub fn rekey(ctx: &Context, args: &RekeyArgs, out: Out) -> anyhow::Result<Exit> {
+    // The new passphrase is asked for before anything is unlocked.
+    let new_passphrase = if args.new_passphrase_stdin {
+        Some(terminal::strong(terminal::read_passphrase_stdin()?)?)
+    } else if !args.keep_passphrase
+        && terminal::interactive()
+        && terminal::confirm("Set a new recovery passphrase too (advised after a leak)?")?
+    {
+        terminal::prompt_new_passphrase(false)?
+    } else {
+        None
+    };
     let mut session = ctx.unlock()?;
     let info = session.vault.info()?;
     let needs_passphrase = info
@@ -512,12 +523,29 @@ pub fn rekey(ctx: &Context, out: Out) -> anyhow::Result<Exit> {
         .sealer
         .as_ref()
         .map(|s| s as &dyn coffer_core::Sealer);
-    session
-        .vault
-        .rekey(sealer, passphrase.as_ref(), Utc::now())?;
+    match &new_passphrase {
+        Some(new) => {
+            session
+                .vault
+                .rekey_with_new_passphrase(sealer, passphrase.as_ref(), new, Utc::now())?
+        }
+        None => session
+            .vault
+            .rekey(sealer, passphrase.as_ref(), Utc::now())?,
+    }
     writeln!(
         out,
-        "Rekeyed the vault: a new vault key now encrypts every record."
+        "Rekeyed the vault: a new vault key now encrypts every record{}{}.",
+        if needs_keyring {
+            ", and the OS keyring holds a new key for it"
+        } else {
+            ""
+        },
+        if new_passphrase.is_some() {
+            "; the recovery passphrase changed"
+        } else {
+            ""
+        }
     )?;
     session.finish()?;
     Ok(Exit::Ok)

@@ -68,7 +68,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::History(a) => commands::history(&ctx, a, out),
         Command::Rollback(a) => commands::rollback(&ctx, a, out),
         Command::Passphrase(c) => commands::passphrase(&ctx, c, out),
-        Command::Rekey => commands::rekey(&ctx, out),
+        Command::Rekey(a) => commands::rekey(&ctx, a, out),
         Command::Status(a) => commands::status(&ctx, a, out),
         Command::Rotate(a) => rotate::rotate(&ctx, a, out),
         Command::RevokeAll(a) => rotate::revoke_all(&ctx, a, out),
@@ -97,6 +97,8 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
 fn main() {
     // Files Coffer creates are private to the user whatever the shell's umask.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    // No core file, no reading of this process by the user's other ones.
+    coffer_core::process::harden();
     // Installed as `coffer-vault-token-helper` (a link), it is the Vault/OpenBao
     // CLI's token helper: those CLIs run a path with no arguments of its own.
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();

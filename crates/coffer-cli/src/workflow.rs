@@ -178,6 +178,9 @@ fn run_child(
     let mut signals = signal_hook::iterator::Signals::new([
         SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
     ])?;
+    // The child gets the core-file limit the user had; Coffer keeps 0 and
+    // stays not dumpable.
+    coffer_core::process::for_children();
     let mut child = cmd
         .spawn()
         .map_err(|e| usage(format!("cannot run '{}': {e}", command[0])))?;

@@ -23,6 +23,7 @@ mod par;
 pub mod paths;
 pub mod policy;
 pub mod preferences;
+pub mod process;
 pub mod rotation;
 mod rows;
 mod runtime;

@@ -539,7 +539,16 @@ impl Vault {
             });
         };
         let label = format!("key slot {id} (keyring)");
-        let Some(kek) = sealer.load(&self.vault_id())? else {
+        let current = sealer.load(&self.vault_id())?;
+        if current
+            .as_ref()
+            .is_none_or(|kek| slot.open_with_kek(&self.vault_id, kek, &label).is_err())
+        {
+            if let Some(kek) = self.finish_keyring_switch(sealer, slot) {
+                return slot.open_with_kek(&self.vault_id, &kek, &label);
+            }
+        }
+        let Some(kek) = current else {
             if let Some(other) = self.owner_of(sealer, slot) {
                 return Err(Error::integrity(format!(
                     "the vault file's identity was altered: it says vault {}, but its {label} \
@@ -556,6 +565,18 @@ impl Vault {
             });
         };
         slot.open_with_kek(&self.vault_id, &kek, &label)
+    }
+
+    /// The keyring key of a rekey not yet switched over (see `rekey`): when
+    /// the vault's own entry does not open `slot` and the `.next` entry
+    /// does, the rekey committed and the switch is finished now.
+    fn finish_keyring_switch(&self, sealer: &dyn Sealer, slot: &Slot) -> Option<Key32> {
+        let next = next_entry(&self.vault_id());
+        let kek = sealer.load(&next).ok()??;
+        slot.open_with_kek(&self.vault_id, &kek, "").ok()?;
+        crate::seal::store_verified(sealer, &self.vault_id(), &kek).ok()?;
+        let _ = sealer.remove(&next);
+        Some(kek)
     }
 
     /// The vault id whose keyring key opens `slot`, when it is not this
@@ -1218,7 +1239,27 @@ impl Vault {
         passphrase: Option<&SecretValue>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.rekey_columns(sealed::COLUMNS, sealer, passphrase, now)
+        self.rekey_columns(sealed::COLUMNS, sealer, passphrase, None, now)
+    }
+
+    /// [`Vault::rekey`], and the passphrase slot (added if there is none)
+    /// takes `new_passphrase`, in the same transaction: after a suspected
+    /// leak, the vault key, the keyring key and the passphrase all change.
+    #[instrument(skip_all)]
+    pub fn rekey_with_new_passphrase(
+        &mut self,
+        sealer: Option<&dyn Sealer>,
+        passphrase: Option<&SecretValue>,
+        new_passphrase: &SecretValue,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.rekey_columns(
+            sealed::COLUMNS,
+            sealer,
+            passphrase,
+            Some(new_passphrase),
+            now,
+        )
     }
 
     /// [`Vault::rekey`] over the sealed columns `columns` (the tests add one).
@@ -1227,9 +1268,11 @@ impl Vault {
         columns: &[sealed::Column],
         sealer: Option<&dyn Sealer>,
         passphrase: Option<&SecretValue>,
+        new_passphrase: Option<&SecretValue>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let old_keys = self.keys.as_ref().ok_or(Error::Locked)?;
+        let mut new_kek: Option<(&dyn Sealer, Key32)> = None;
         let new_keys = Keys::new(&self.vault_id, crypto::random_key()?)?;
         // Rewrap every way in first: if one cannot be rewrapped, nothing changes.
         let mut new_slots = Vec::new();
@@ -1240,20 +1283,22 @@ impl Vault {
                     let sealer = sealer.ok_or_else(|| Error::CannotUnlock {
                         reason: format!("rekey must rewrap {label}, which needs the OS keyring"),
                     })?;
-                    let kek = match sealer.load(&self.vault_id())? {
-                        Some(kek) => {
-                            slot.open_with_kek(&self.vault_id, &kek, &label)?;
-                            kek
-                        }
-                        None => {
-                            // The entry was lost (a new machine, a wiped keyring):
-                            // re-seal the slot under a fresh key-encryption key.
-                            let kek = crypto::random_key()?;
-                            crate::seal::store_verified(sealer, &self.vault_id(), &kek)?;
-                            kek
-                        }
-                    };
+                    // The current key must open the slot (unless the keyring
+                    // lost it: a new machine, a wiped keyring).
+                    if let Some(kek) = sealer.load(&self.vault_id())? {
+                        slot.open_with_kek(&self.vault_id, &kek, &label)?;
+                    }
+                    // A new keyring key too: a leak may have taken the old one.
+                    // It waits under the `.next` entry until the commit; unlock
+                    // finishes the switch if a crash comes between.
+                    let kek = crypto::random_key()?;
+                    crate::seal::store_verified(sealer, &next_entry(&self.vault_id()), &kek)?;
+                    new_kek = Some((sealer, Key32::from_bytes(*kek.expose_secret())));
                     Slot::keyring(&self.vault_id, &new_keys.vault_key, &kek)?
+                }
+                SlotKind::Passphrase if new_passphrase.is_some() => {
+                    // Replaced below by a slot for the new passphrase.
+                    continue;
                 }
                 SlotKind::Passphrase => {
                     let pw = passphrase.ok_or_else(|| {
@@ -1273,6 +1318,12 @@ impl Vault {
             };
             new_slots.push((id, rewrapped));
         }
+        let new_passphrase_slot = new_passphrase
+            .map(|pw| {
+                crate::strength::require_recovery(pw)?;
+                Slot::passphrase(&self.vault_id, &new_keys.vault_key, pw, KdfParams::DEFAULT)
+            })
+            .transpose()?;
         let path = &self.path;
         let db = |e| db_error(path, e);
         let tx = self.begin()?;
@@ -1319,10 +1370,22 @@ impl Vault {
             )
             .map_err(db)?;
         }
+        if let Some(slot) = &new_passphrase_slot {
+            tx.execute("DELETE FROM slots WHERE kind = 'passphrase'", [])
+                .map_err(db)?;
+            tx.execute(
+                "INSERT INTO slots (kind, body, created_at) VALUES ('passphrase', ?1, ?2)",
+                params![slot.encode(), millis(now)],
+            )
+            .map_err(db)?;
+        }
         // The audit trail is re-encrypted and re-chained under the new key,
         // after checking it: a rekey must never launder a broken trail.
         audit::rechain(&tx, path, &self.vault_id, old_keys, &new_keys)?;
-        let slots: Vec<&str> = new_slots.iter().map(|(_, s)| s.kind.as_str()).collect();
+        let mut slots: Vec<&str> = new_slots.iter().map(|(_, s)| s.kind.as_str()).collect();
+        if new_passphrase_slot.is_some() {
+            slots.push("passphrase (new passphrase)");
+        }
         // Every setting and rotation run was sealed again: the entry stamps
         // them all as they now are.
         let (settings, runs) = trail::stored_stamps(&tx, path)?;
@@ -1347,9 +1410,20 @@ impl Vault {
         audit::anchor_rekey(path, &old_keys.anchor_key, &new_keys.anchor_key, seq, &mac)?;
         tx.commit()?;
         self.keys = Some(new_keys);
+        // The slot now opens only with the new keyring key: it moves to the
+        // vault's own entry (a failure here is finished by the next unlock).
+        if let Some((sealer, kek)) = new_kek {
+            crate::seal::store_verified(sealer, &self.vault_id(), &kek)?;
+            sealer.remove(&next_entry(&self.vault_id()))?;
+        }
         let keys = self.keys()?;
         audit::replace_anchor(&self.path, &keys.anchor_key, seq, &mac)
     }
+}
+
+/// The keyring entry a rekey's new key waits under until its commit.
+fn next_entry(vault_id: &str) -> String {
+    format!("{vault_id}.next")
 }
 
 /// What changed between two versions, by property and field name only.

@@ -810,6 +810,7 @@ fn rekey_re_encrypts_a_column_added_to_the_declaration() {
         &columns,
         Some(&f.sealer),
         Some(&SecretValue::from("recovery pass")),
+        None,
         now(),
     )
     .expect("rekey");
@@ -1208,4 +1209,95 @@ fn replayed_settings_and_rotation_states_are_named_by_audit_verify() {
     v.verify_audit()
         .expect("verify")
         .expect("intact after rekey");
+}
+
+/// After a suspected leak: rekey mints a new keyring key (the old one no
+/// longer opens anything) and can change the passphrase in the same step.
+/// A crash between the commit and the keyring switch is finished at unlock.
+#[test]
+fn rekey_mints_a_new_keyring_key_and_can_change_the_passphrase() {
+    let (f, mut v) = fixture();
+    v.add(aws("aws/prod/deploy", "s3cr3t"), now()).expect("add");
+    let id = v.vault_id();
+    let old_kek = f.sealer.load(&id).expect("load").expect("kek");
+    let old_pw = SecretValue::from("recovery pass");
+    let new_pw = SecretValue::from("a much longer recovery passphrase 2026");
+    v.rekey_with_new_passphrase(Some(&f.sealer), Some(&old_pw), &new_pw, now())
+        .expect("rekey");
+    drop(v);
+    let new_kek = f.sealer.load(&id).expect("load").expect("kek");
+    assert_ne!(new_kek.expose_secret(), old_kek.expose_secret());
+    assert!(f
+        .sealer
+        .load(&format!("{id}.next"))
+        .expect("load")
+        .is_none());
+    let mut p = Vault::open(&f.path).expect("open");
+    assert!(matches!(
+        p.unlock_with_passphrase(&old_pw, now()),
+        Err(Error::WrongPassphrase)
+    ));
+    p.unlock_with_passphrase(&new_pw, now())
+        .expect("new passphrase");
+    drop(p);
+    let mut p = Vault::open(&f.path).expect("open");
+    p.unlock_with_keyring(&f.sealer, now())
+        .expect("new keyring key");
+    let weak = SecretValue::from("password1");
+    assert!(p
+        .rekey_with_new_passphrase(Some(&f.sealer), Some(&new_pw), &weak, now())
+        .is_err());
+
+    // The switch cut off after the commit: the vault's entry still holds
+    // the previous key, the new one waits under `.next`.
+    let before = f.sealer.load(&id).expect("load").expect("kek");
+    p.rekey(Some(&f.sealer), Some(&new_pw), now())
+        .expect("rekey");
+    let after = f.sealer.load(&id).expect("load").expect("kek");
+    f.sealer.store(&id, &before).expect("put the old key back");
+    f.sealer
+        .store(&format!("{id}.next"), &after)
+        .expect("as if the switch never ran");
+    drop(p);
+    let mut p = Vault::open(&f.path).expect("open");
+    p.unlock_with_keyring(&f.sealer, now())
+        .expect("the switch is finished");
+    assert_eq!(
+        f.sealer
+            .load(&id)
+            .expect("load")
+            .expect("kek")
+            .expose_secret(),
+        after.expose_secret()
+    );
+    assert!(f
+        .sealer
+        .load(&format!("{id}.next"))
+        .expect("load")
+        .is_none());
+    let (_, s) = p.reveal("aws/prod/deploy", None, now()).expect("reveal");
+    assert_eq!(s.0["secret_access_key"].expose_secret(), "s3cr3t");
+}
+
+/// An audit write that fails (here a trigger planted after open aborts it)
+/// makes the reveal fail: no value comes back and nothing is kept.
+#[test]
+fn a_failing_audit_write_reveals_nothing() {
+    let (f, mut v) = fixture();
+    v.add(aws("aws/prod/deploy", "canary-unaudited-1"), now())
+        .expect("add");
+    Connection::open(&f.path)
+        .expect("second connection")
+        .execute_batch(
+            "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+        )
+        .expect("plant");
+    let e = v
+        .reveal("aws/prod/deploy", None, now())
+        .expect_err("refused");
+    assert!(
+        e.to_string().contains("cannot write the audit trail"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("canary-unaudited-1"));
 }

@@ -33,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "time",
             "par",
             "bounds",
+            "process",
         ],
     ),
     ("store", &["store", "sealed", "rows", "slot", "keys"]),

@@ -14,7 +14,7 @@ use tauri::AppHandle;
 use crate::dto::{
     charset_of, detail, field_label, kind_label, kind_of, rfc3339, rotation_state, summary,
     CredentialEdit, CredentialInput, Detail, FacetsView, FieldFormat, FieldSchema, FindPage,
-    FindQuery, HistoryEntry, KindSchema,
+    FindQuery, HistoryEntry, KindSchema, Revealed,
 };
 use crate::error::IpcError;
 use crate::guard::guard;
@@ -69,11 +69,11 @@ pub async fn credential_reveal(
     app: AppHandle,
     name: String,
     field: String,
-) -> Result<String, IpcError> {
+) -> Result<Revealed, IpcError> {
     blocking(&app, move |app| {
         let value =
             app.with_vault(|v| v.reveal_field(&name, &field, Action::Reveal, Utc::now()))?;
-        Ok(value.expose_secret().to_owned())
+        Ok(Revealed(value))
     })
     .await
 }
@@ -208,8 +208,7 @@ pub fn kind_schemas() -> Vec<KindSchema> {
 }
 
 #[tauri::command]
-pub fn generate_secret(length: usize, charset: String) -> Result<String, IpcError> {
+pub fn generate_secret(length: usize, charset: String) -> Result<Revealed, IpcError> {
     let charset = charset_of(&charset)?;
-    let value = run::generate(Generate { length, charset })?;
-    Ok(value.expose_secret().to_owned())
+    Ok(Revealed(run::generate(Generate { length, charset })?))
 }

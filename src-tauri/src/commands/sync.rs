@@ -9,7 +9,7 @@ use tauri::{AppHandle, Emitter};
 
 use crate::dto::{
     self, given, parse, report, row, side, CheckRow, ConflictView, PlanItem, PlanView,
-    ProgressEvent, RemoteInput, RemoteRow, ReportView,
+    ProgressEvent, RemoteInput, RemoteRow, ReportView, Revealed,
 };
 use crate::error::IpcError;
 use crate::state::blocking;
@@ -219,11 +219,11 @@ pub async fn sync_reveal_remote(
     remote: String,
     name: String,
     field: String,
-) -> Result<String, IpcError> {
+) -> Result<Revealed, IpcError> {
     blocking(&app, move |app| {
         let value =
             app.with_vault(|v| sync::reveal_remote(v, &remote, &name, &field, Utc::now()))?;
-        Ok(value.expose_secret().to_owned())
+        Ok(Revealed(value))
     })
     .await
 }

@@ -187,13 +187,12 @@ fn an_access_that_cannot_be_audited_prints_no_secret() {
     env.sql()
         .execute_batch("CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;")
         .expect("trigger");
-    let run = env.run_pw(&["get", "a", "--field", "key"], "").code(1);
+    // The planted trigger is itself refused at open (issue 16); the core's
+    // unit test `a_failing_audit_write_reveals_nothing` plants one after
+    // open, where the write fails with "cannot write the audit trail".
+    let run = env.run_pw(&["get", "a", "--field", "key"], "").code(6);
     assert!(run.stdout.is_empty(), "no secret printed: {}", run.stdout);
-    assert!(
-        run.stderr.contains("cannot write the audit trail"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("trigger 'no_audit'"), "{}", run.stderr);
     assert!(!run.stderr.contains(CANARY));
     // Non-root: a read-only vault file fails the same way.
     if rustix::process::getuid().as_raw() != 0 {

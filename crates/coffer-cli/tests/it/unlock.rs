@@ -212,3 +212,47 @@ fn a_bus_without_a_secret_service_exits_5() {
         .expect("fix")
         .contains("gnome-keyring"));
 }
+
+/// `rekey` after a suspected leak, against the real Secret Service: the
+/// keyring holds a new key (the old one opens nothing), the recovery
+/// passphrase changes in the same step, and no `.next` entry is left.
+#[test]
+fn rekey_mints_a_new_keyring_key_and_changes_the_passphrase() {
+    if !keyring_expected() {
+        return skip("rekey_mints_…", "COFFER_TEST_KEYRING is not 1");
+    }
+    let env = Env::new();
+    env.init_keyring();
+    env.run(&["add", "a", "--kind", "api-key"], r#"{"key": "v-789"}"#)
+        .ok();
+    let keyring = SecretService::connect().expect("keyring");
+    let id = env.vault_id();
+    let old = keyring.load(&id).expect("load").expect("entry");
+    let new_pw = "an entirely new recovery passphrase, 2026";
+    env.run_pw(&["rekey", "--new-passphrase-stdin"], new_pw)
+        .ok();
+    let new = keyring.load(&id).expect("load").expect("entry");
+    assert_ne!(old.expose_secret(), new.expose_secret());
+    assert!(keyring.load(&format!("{id}.next")).expect("load").is_none());
+    assert_eq!(
+        env.run(&["get", "a", "--field", "key"], "").ok().stdout,
+        "v-789\n"
+    );
+    // The old passphrase no longer opens it; the new one does.
+    keyring
+        .store(&id, &old)
+        .expect("put the old keyring key back");
+    let run = env.run_pw(&["get", "a", "--field", "key"], "");
+    assert_ne!(
+        run.code, 0,
+        "the old keyring key and passphrase open nothing"
+    );
+    // Without a keyring entry the new passphrase opens it.
+    keyring.remove(&id).expect("remove");
+    std::fs::write(&env.passphrase_file, format!("{new_pw}\n")).expect("write");
+    assert_eq!(
+        env.run_pw(&["get", "a", "--field", "key"], "").ok().stdout,
+        "v-789\n"
+    );
+    keyring.store(&id, &new).expect("restore");
+}
