@@ -77,6 +77,7 @@ fn contract() -> String {
         declare::<PreferencesInput>(),
         declare::<BackupSummary>(),
         // Remotes and sync.
+        declare::<ScopeInput>(),
         declare::<RemoteRow>(),
         declare::<RemoteInput>(),
         declare::<CheckRow>(),

@@ -692,10 +692,35 @@ impl RemoteType {
     }
 }
 
+/// What a remote holds: credentials whose name starts with one of `names`
+/// ("" is every name) or that have one of `tags`; empty holds nothing.
+#[derive(Debug, Serialize, Deserialize, TS)]
+#[ts(rename = "RemoteScope")]
+pub struct ScopeInput {
+    pub names: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+impl From<ScopeInput> for sync::Scope {
+    fn from(s: ScopeInput) -> Self {
+        sync::Scope {
+            names: s.names.into_iter().map(|n| n.trim().to_owned()).collect(),
+            tags: s
+                .tags
+                .into_iter()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteRow {
     pub name: String,
+    /// What it holds, in words ("names under team/", "every credential", "nothing …").
+    pub holds: String,
     #[serde(rename = "type")]
     pub kind: RemoteType,
     /// Address (Vault) or region/endpoint (AWS), for display.
@@ -722,6 +747,7 @@ pub fn row(r: &Remote, linked: usize) -> RemoteRow {
     };
     RemoteRow {
         name: r.name.clone(),
+        holds: r.scope().describe(),
         kind: RemoteType::of(r),
         target,
         mount,
@@ -741,6 +767,7 @@ pub enum RemoteInput {
         mount: String,
         prefix: String,
         namespace: Option<String>,
+        scope: ScopeInput,
         /// A vault-token or vault-approle credential; null uses VAULT_TOKEN.
         auth_credential: Option<String>,
         insecure_http: bool,
@@ -752,6 +779,7 @@ pub enum RemoteInput {
         prefix: String,
         endpoint_url: Option<String>,
         profile: Option<String>,
+        scope: ScopeInput,
         /// An aws-access-key credential; null uses the profile or SDK chain.
         auth_credential: Option<String>,
         insecure_http: bool,
@@ -823,6 +851,8 @@ pub struct PlanItem {
 #[ts(rename = "SyncPlan")]
 pub struct PlanView {
     pub remote: String,
+    /// What the remote holds, in words: nothing outside it is listed.
+    pub holds: String,
     pub items: Vec<PlanItem>,
 }
 

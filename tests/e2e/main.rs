@@ -278,6 +278,8 @@ async fn every_screen(driver: &str) {
     app.type_in("#remote-mount", "secret").await;
     app.type_in("#remote-prefix", &prefix).await;
     app.choose("#remote-auth", "bao/e2e-token").await;
+    // A remote holds nothing until told: this one holds every credential.
+    app.click("#remote-holds-all").await;
     app.click("#remote-save").await;
     app.click("[data-remote=\"bao\"]").await;
     app.click("#remote-test").await;

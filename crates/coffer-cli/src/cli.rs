@@ -443,6 +443,12 @@ pub enum RemoteCommand {
     },
     /// Remove a remote (the remote's secrets and the local credentials stay)
     Rm { name: String },
+    /// Set what a remote holds (the only credentials a sync sends to it or takes from it)
+    Scope {
+        name: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
     /// Check reachability, login and permissions, naming anything missing; exit 1 if something is
     Test {
         name: String,
@@ -477,6 +483,8 @@ pub struct VaultRemoteArgs {
     /// CA certificate (PEM) for the server's TLS [default at sync: $VAULT_CACERT]
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// How to log in
     #[arg(long, value_enum, default_value = "token")]
     pub auth: VaultAuthArg,
@@ -486,6 +494,21 @@ pub struct VaultRemoteArgs {
     /// Allow plain http to a host other than this machine
     #[arg(long)]
     pub insecure_http: bool,
+}
+
+/// What a remote holds: nothing unless given (a team remote must not
+/// receive personal keys by default).
+#[derive(Args, Debug, Clone)]
+pub struct ScopeArgs {
+    /// The remote holds credentials whose name starts with this (repeatable)
+    #[arg(long = "holds", value_name = "NAME-PREFIX")]
+    pub holds: Vec<String>,
+    /// The remote holds credentials with this tag (repeatable)
+    #[arg(long = "holds-tag", value_name = "TAG")]
+    pub holds_tag: Vec<String>,
+    /// The remote holds every credential
+    #[arg(long, conflicts_with_all = ["holds", "holds_tag"])]
+    pub holds_all: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -515,6 +538,8 @@ pub struct AwsRemoteArgs {
     /// KMS key for new secrets
     #[arg(long, value_name = "KEY")]
     pub kms_key_id: Option<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Allow plain http to a host other than this machine
     #[arg(long)]
     pub insecure_http: bool,

@@ -5,13 +5,15 @@ use std::io::{IsTerminal, Write};
 
 use chrono::Utc;
 use coffer_core::sync::{
-    self, AwsSpec, Direction, Done, Keep, Options, Outcome, Plan, Progress, Remote, Report, Spec,
-    State, VaultAuth, VaultSpec,
+    self, AwsSpec, Direction, Done, Keep, Options, Outcome, Plan, Progress, Remote, Report, Scope,
+    Spec, State, VaultAuth, VaultSpec,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
-use crate::cli::{KeepArg, RemoteAdd, RemoteCommand, SyncArgs, SyncCommand, VaultAuthArg};
+use crate::cli::{
+    KeepArg, RemoteAdd, RemoteCommand, ScopeArgs, SyncArgs, SyncCommand, VaultAuthArg,
+};
 use crate::exit::{usage, Exit};
 use crate::output::print_json;
 use crate::session::Context;
@@ -23,6 +25,8 @@ fn remote_json(r: &Remote) -> Value {
         "name": r.name,
         "type": r.type_name(),
         "prefix": r.prefix,
+        "holds": r.scope().describe(),
+        "scope": r.scope(),
         "created_at": crate::output::time(&r.created_at),
     });
     let settings = match &r.spec {
@@ -77,7 +81,24 @@ fn remote_line(r: &Remote) -> String {
                 .map(|p| format!("profile: {p}"))
                 .unwrap_or_else(|| "auth: SDK default chain".into()),
         });
-    format!("{:<16} {:<6} {target}  ({auth})", r.name, r.type_name())
+    format!(
+        "{:<16} {:<6} {target}  ({auth}; holds {})",
+        r.name,
+        r.type_name(),
+        r.scope().describe()
+    )
+}
+
+impl From<&ScopeArgs> for Scope {
+    fn from(a: &ScopeArgs) -> Scope {
+        if a.holds_all {
+            return Scope::everything();
+        }
+        Scope {
+            names: a.holds.clone(),
+            tags: a.holds_tag.clone(),
+        }
+    }
 }
 
 pub fn remote(ctx: &Context, command: &RemoteCommand, out: Out) -> anyhow::Result<Exit> {
@@ -85,7 +106,7 @@ pub fn remote(ctx: &Context, command: &RemoteCommand, out: Out) -> anyhow::Resul
     let now = Utc::now();
     let exit = match command {
         RemoteCommand::Add(add) => {
-            let (name, prefix, spec) = match add {
+            let (name, prefix, scope, spec) = match add {
                 RemoteAdd::Vault(a) => {
                     let auth = match (a.auth, &a.auth_credential) {
                         (VaultAuthArg::Token, c) => VaultAuth::Token {
@@ -104,6 +125,7 @@ pub fn remote(ctx: &Context, command: &RemoteCommand, out: Out) -> anyhow::Resul
                     (
                         &a.name,
                         &a.prefix,
+                        Scope::from(&a.scope),
                         Spec::Vault(VaultSpec {
                             addr: a.addr.clone(),
                             mount: a.mount.clone(),
@@ -117,6 +139,7 @@ pub fn remote(ctx: &Context, command: &RemoteCommand, out: Out) -> anyhow::Resul
                 RemoteAdd::Aws(a) => (
                     &a.name,
                     &a.prefix,
+                    Scope::from(&a.scope),
                     Spec::Aws(AwsSpec {
                         region: a.region.clone(),
                         profile: a.profile.clone(),
@@ -127,8 +150,14 @@ pub fn remote(ctx: &Context, command: &RemoteCommand, out: Out) -> anyhow::Resul
                     }),
                 ),
             };
-            let r = session.vault.add_remote(name, prefix, spec, now)?;
+            let r = session.vault.add_remote(name, prefix, scope, spec, now)?;
             writeln!(out, "added remote {}", remote_line(&r))?;
+            if r.scope().is_empty() {
+                eprintln!(
+                    "coffer: note: remote '{name}' holds nothing yet, so a sync sends and takes nothing; \
+                     say what it holds with `coffer remote scope {name} --holds PREFIX | --holds-tag TAG | --holds-all`"
+                );
+            }
             Exit::Ok
         }
         RemoteCommand::List(a) => {
@@ -163,6 +192,13 @@ pub fn remote(ctx: &Context, command: &RemoteCommand, out: Out) -> anyhow::Resul
                     }
                 }
             }
+            Exit::Ok
+        }
+        RemoteCommand::Scope { name, scope } => {
+            let r = session
+                .vault
+                .set_remote_scope(name, Scope::from(scope), now)?;
+            writeln!(out, "remote {name} now holds {}", r.scope().describe())?;
             Exit::Ok
         }
         RemoteCommand::Rm { name } => {
@@ -251,6 +287,7 @@ fn print_plan(out: Out, plan: &Plan) -> std::io::Result<()> {
         )?;
     }
     let in_sync = plan.count(State::InSync);
+    writeln!(out, "{} holds {}", plan.remote, plan.scope)?;
     if changes == 0 {
         writeln!(
             out,

@@ -541,6 +541,11 @@ pub fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks one tag as a credential's tags are checked.
+pub fn check_tag(tag: &str) -> Result<()> {
+    validate_label("tag", tag, MAX_TAG_LEN)
+}
+
 fn validate_label(what: &str, value: &str, max: usize) -> Result<()> {
     if value.is_empty() || value.len() > max {
         return Err(Error::invalid(

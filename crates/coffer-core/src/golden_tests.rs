@@ -412,6 +412,7 @@ fn write_golden_fixtures() {
     v.add_remote(
         "team",
         "coffer/",
+        crate::sync::Scope::everything(),
         Spec::Vault(VaultSpec {
             addr: "http://127.0.0.1:8200".into(),
             mount: "secret".into(),

@@ -697,7 +697,13 @@ fn rekey_keeps_remotes_and_sync_links_readable() {
     use crate::sync::{AwsSpec, Spec};
     let (f, mut v) = fixture();
     let remote = v
-        .add_remote("sm", "team/", Spec::Aws(AwsSpec::default()), now())
+        .add_remote(
+            "sm",
+            "team/",
+            crate::sync::Scope::everything(),
+            Spec::Aws(AwsSpec::default()),
+            now(),
+        )
         .expect("remote");
     let link = Link {
         key: "app/db".into(),
@@ -1300,4 +1306,58 @@ fn a_failing_audit_write_reveals_nothing() {
         "{e}"
     );
     assert!(!e.to_string().contains("canary-unaudited-1"));
+}
+
+/// A remote saved before scopes existed keeps holding every credential,
+/// and the first sync writes that down, audited.
+#[test]
+fn a_remote_from_before_scopes_gets_an_explicit_scope() {
+    use crate::sync::Scope;
+    let (_f, mut v) = fixture();
+    let legacy = serde_json::json!([{
+        "name": "old",
+        "id": "0011223344556677",
+        "prefix": "team/",
+        "spec": { "type": "aws", "region": "us-east-1" },
+        "created_at": "2026-01-01T00:00:00Z"
+    }]);
+    v.write(|tx| {
+        v.write_setting(tx, "remotes", &legacy)?;
+        tx.record(
+            crate::audit::Event::new(crate::audit::Action::SettingsChange),
+            now(),
+        )
+    })
+    .expect("legacy remotes");
+    let old = v.remote("old").expect("remote");
+    assert_eq!(old.scope, None);
+    assert_eq!(old.scope(), Scope::everything());
+    let settled = v.settle_scope("old", now()).expect("settle");
+    assert_eq!(settled.scope, Some(Scope::everything()));
+    assert_eq!(
+        v.remote("old").expect("remote").scope,
+        Some(Scope::everything())
+    );
+    v.verify_audit().expect("verify").expect("intact");
+
+    let team = Scope {
+        names: vec!["team/".into()],
+        tags: vec!["shared".into()],
+    };
+    assert!(team.holds("team/db", std::iter::empty()));
+    assert!(team.holds("personal/x", ["shared"].into_iter()));
+    assert!(!team.holds("personal/prod", ["prod"].into_iter()));
+    assert!(!Scope::default().holds("anything", ["shared"].into_iter()));
+    assert_eq!(Scope::default().describe(), "nothing (give it a scope)");
+    let e = v
+        .set_remote_scope(
+            "old",
+            Scope {
+                names: vec![],
+                tags: vec!["has space".into()],
+            },
+            now(),
+        )
+        .expect_err("bad tag");
+    assert_eq!(e.class(), ErrorClass::InvalidInput);
 }

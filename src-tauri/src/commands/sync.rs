@@ -30,18 +30,20 @@ pub async fn remote_list(app: AppHandle) -> Result<Vec<RemoteRow>, IpcError> {
 #[tauri::command]
 pub async fn remote_add(app: AppHandle, input: RemoteInput) -> Result<RemoteRow, IpcError> {
     blocking(&app, move |app| {
-        let (name, prefix, spec) = match input {
+        let (name, prefix, scope, spec) = match input {
             RemoteInput::Vault {
                 name,
                 addr,
                 mount,
                 prefix,
                 namespace,
+                scope,
                 auth_credential,
                 insecure_http,
             } => (
                 name,
                 prefix,
+                scope,
                 Spec::Vault(VaultSpec {
                     addr: addr.trim().to_owned(),
                     mount: mount.trim().to_owned(),
@@ -59,11 +61,13 @@ pub async fn remote_add(app: AppHandle, input: RemoteInput) -> Result<RemoteRow,
                 prefix,
                 endpoint_url,
                 profile,
+                scope,
                 auth_credential,
                 insecure_http,
             } => (
                 name,
                 prefix,
+                scope,
                 Spec::Aws(AwsSpec {
                     region: given(region),
                     profile: given(profile),
@@ -75,7 +79,8 @@ pub async fn remote_add(app: AppHandle, input: RemoteInput) -> Result<RemoteRow,
             ),
         };
         app.with_vault(|v| {
-            let remote = v.add_remote(name.trim(), prefix.trim(), spec, Utc::now())?;
+            let remote =
+                v.add_remote(name.trim(), prefix.trim(), scope.into(), spec, Utc::now())?;
             Ok(row(&remote, 0))
         })
     })
@@ -113,6 +118,7 @@ pub async fn sync_plan(app: AppHandle, remote: String) -> Result<PlanView, IpcEr
             app.with_vault(|v| sync::plan(v, &remote, &[], DEFAULT_CONCURRENCY, Utc::now()))?;
         Ok(PlanView {
             remote: plan.remote,
+            holds: plan.scope,
             items: plan
                 .items
                 .into_iter()

@@ -14,6 +14,7 @@ const m = vi.mocked(ipc);
 
 const BAO: ipc.RemoteRow = {
   name: 'bao',
+  holds: 'names under team/',
   type: 'vault',
   target: 'http://127.0.0.1:8200',
   mount: 'secret',
@@ -66,6 +67,8 @@ describe('remotes', () => {
     const auth = el('remote-auth') as HTMLSelectElement;
     auth.value = 'bao-token';
     await fireEvent.change(auth);
+    await fireEvent.input(el('remote-holds'), { target: { value: 'team/, shared/' } });
+    await fireEvent.input(el('remote-holds-tags'), { target: { value: 'team-17' } });
     await fireEvent.click(el('remote-save'));
     await waitFor(() =>
       expect(m.remoteAdd).toHaveBeenCalledWith({
@@ -75,6 +78,7 @@ describe('remotes', () => {
         mount: 'secret',
         prefix: 'team/',
         namespace: null,
+        scope: { names: ['team/', 'shared/'], tags: ['team-17'] },
         authCredential: 'bao-token',
         insecureHttp: false,
       }),
@@ -117,6 +121,7 @@ describe('sync', () => {
     });
     m.syncPlan.mockResolvedValue({
       remote: 'bao',
+      holds: 'names under team/',
       items: [item('a', 'new_remote'), item('b', 'changed_local'), item('c', 'new_local'), item('d', 'in_sync')],
     });
     let finish: (r: ipc.SyncReport) => void = () => {};
@@ -143,8 +148,8 @@ describe('sync', () => {
   });
 
   it('shows a conflict side by side and resolves it', async () => {
-    m.syncPlan.mockResolvedValueOnce({ remote: 'bao', items: [item('db', 'conflict')] });
-    m.syncPlan.mockResolvedValueOnce({ remote: 'bao', items: [item('db', 'in_sync')] });
+    m.syncPlan.mockResolvedValueOnce({ remote: 'bao', holds: 'names under team/', items: [item('db', 'conflict')] });
+    m.syncPlan.mockResolvedValueOnce({ remote: 'bao', holds: 'names under team/', items: [item('db', 'in_sync')] });
     m.syncConflict.mockResolvedValue({
       name: 'db',
       remote: 'bao',

@@ -295,7 +295,17 @@ export type Preferences = { autoLockMinutes: number, clipboardSeconds: number, r
 
 export type BackupSummary = { path: string, credentials: number, auditEntries: number, };
 
-export type RemoteRow = { name: string, type: RemoteType, 
+/**
+ * What a remote holds: credentials whose name starts with one of `names`
+ * ("" is every name) or that have one of `tags`; empty holds nothing.
+ */
+export type RemoteScope = { names: Array<string>, tags: Array<string>, };
+
+export type RemoteRow = { name: string, 
+/**
+ * What it holds, in words ("names under team/", "every credential", "nothing …").
+ */
+holds: string, type: RemoteType, 
 /**
  * Address (Vault) or region/endpoint (AWS), for display.
  */
@@ -309,11 +319,11 @@ mount: string | null, prefix: string,
  */
 authCredential: string | null, linked: number, };
 
-export type RemoteInput = { "type": "vault", name: string, addr: string, mount: string, prefix: string, namespace: string | null, 
+export type RemoteInput = { "type": "vault", name: string, addr: string, mount: string, prefix: string, namespace: string | null, scope: RemoteScope, 
 /**
  * A vault-token or vault-approle credential; null uses VAULT_TOKEN.
  */
-authCredential: string | null, insecureHttp: boolean, } | { "type": "aws", name: string, region: string | null, prefix: string, endpointUrl: string | null, profile: string | null, 
+authCredential: string | null, insecureHttp: boolean, } | { "type": "aws", name: string, region: string | null, prefix: string, endpointUrl: string | null, profile: string | null, scope: RemoteScope, 
 /**
  * An aws-access-key credential; null uses the profile or SDK chain.
  */
@@ -332,7 +342,11 @@ export type PlanItem = { name: string, state: SyncState,
  */
 stateText: string, detail: string | null, localVersion: number | null, remoteVersion: string | null, };
 
-export type SyncPlan = { remote: string, items: Array<PlanItem>, };
+export type SyncPlan = { remote: string, 
+/**
+ * What the remote holds, in words: nothing outside it is listed.
+ */
+holds: string, items: Array<PlanItem>, };
 
 /**
  * Which way a sync goes.

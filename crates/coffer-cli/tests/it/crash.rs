@@ -130,6 +130,7 @@ impl Stream {
                         "remote",
                         "add",
                         "vault",
+                        "--holds-all",
                         "bao",
                         "--addr",
                         &addr,

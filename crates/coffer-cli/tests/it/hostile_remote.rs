@@ -134,6 +134,7 @@ fn add_vault_remote(env: &Env, name: &str, addr: &str, auth: &str) {
             "remote",
             "add",
             "vault",
+            "--holds-all",
             name,
             "--addr",
             addr,
@@ -162,6 +163,7 @@ fn addresses_that_only_look_local_need_https() {
                     "remote",
                     "add",
                     "vault",
+                    "--holds-all",
                     "x",
                     "--addr",
                     addr,
@@ -264,4 +266,81 @@ fn an_aws_answer_of_a_gibibyte_is_cut_off_with_a_clear_error() {
         );
         assert_eq!(env.fingerprint(), before);
     }
+}
+
+/// A team remote added without a scope and pushed uploads nothing; with a
+/// scope it uploads only what it holds, never the personal production key.
+/// The plan says what the remote holds.
+#[test]
+fn a_push_never_sends_a_credential_outside_the_remote_scope() {
+    let Some((addr, root)) = super::remotes::bao("a_push_never_sends_…") else {
+        return;
+    };
+    let prefix = super::remotes::unique("scope");
+    let env = setup();
+    env.run_pw(
+        &[
+            "add",
+            "personal/prod-root",
+            "--kind",
+            "api-key",
+            "--tag",
+            "team",
+        ],
+        r#"{"key": "canary-personal-prod"}"#,
+    )
+    .ok();
+    let token = serde_json::json!({ "token": root }).to_string();
+    env.run_pw(&["add", "team-token", "--kind", "vault-token"], &token)
+        .ok();
+    let run = env
+        .run_pw(
+            &[
+                "remote",
+                "add",
+                "vault",
+                "team",
+                "--addr",
+                &addr,
+                "--prefix",
+                &prefix,
+                "--auth-credential",
+                "team-token",
+            ],
+            "",
+        )
+        .ok();
+    assert!(run.stderr.contains("holds nothing yet"), "{}", run.stderr);
+    let plan = env
+        .run_pw(&["sync", "plan", "team", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(plan["items"].as_array().map(Vec::len), Some(0), "{plan}");
+    assert!(
+        plan["scope"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("nothing")),
+        "{plan}"
+    );
+    env.run_pw(&["sync", "push", "team"], "").ok();
+    let listed = |path: &str| super::remotes::kv_get(&addr, &root, &format!("{prefix}{path}")).0;
+    assert_eq!(listed("team/db"), 404);
+    assert_eq!(listed("personal/prod-root"), 404);
+
+    env.run_pw(&["remote", "scope", "team", "--holds", "team/"], "")
+        .ok();
+    let text = env.run_pw(&["sync", "plan", "team"], "").ok().stdout;
+    assert!(text.contains("team holds names under team/"), "{text}");
+    env.run_pw(&["sync", "push", "team"], "").ok();
+    assert_eq!(listed("team/db"), 200, "in scope: pushed");
+    assert_eq!(
+        listed("personal/prod-root"),
+        404,
+        "out of scope: never sent"
+    );
+    assert_eq!(
+        listed("team-token"),
+        404,
+        "the login credential stays local"
+    );
 }

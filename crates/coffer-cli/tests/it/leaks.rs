@@ -177,6 +177,7 @@ fn no_canary_in_files_temp_dir_or_logs_after_a_cli_scenario() {
                 "remote",
                 "add",
                 "vault",
+                "--holds-all",
                 "bao",
                 "--addr",
                 &addr,

@@ -379,6 +379,7 @@ fn approle_login_works_and_a_path_without_permission_fails_alone() {
             "remote",
             "add",
             "vault",
+            "--holds-all",
             "bao",
             "--addr",
             &addr,

@@ -69,13 +69,13 @@ async fn build(
     only: &[String],
     concurrency: usize,
 ) -> Result<Vec<Work>> {
-    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let asked = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut entries: BTreeMap<String, Entry> = backend
         .scan(concurrency)
         .await
         .map_err(fatal)?
         .into_iter()
-        .filter(|e| wanted(&e.key))
+        .filter(|e| asked(&e.key))
         .map(|e| (e.key.clone(), e))
         .collect();
     let links: BTreeMap<String, Stored> = vault
@@ -89,12 +89,36 @@ async fn build(
         .iter()
         .filter_map(|r| r.auth_credential().map(str::to_owned))
         .collect();
-    let locals: BTreeMap<String, Credential> = vault
+    let mut locals: BTreeMap<String, Credential> = vault
         .list()?
         .into_iter()
-        .filter(|c| wanted(&c.meta.name) && !auth.contains(&c.meta.name))
+        .filter(|c| asked(&c.meta.name) && !auth.contains(&c.meta.name))
         .map(|c| (c.meta.name.clone(), c))
         .collect();
+    // Only what the remote holds is listed, in either direction: a name is
+    // held when the local credential or the remote secret is in scope (so
+    // both sides of one name are always compared).
+    let scope = remote.scope();
+    let held: BTreeSet<String> = locals
+        .values()
+        .filter(|c| scope.holds(&c.meta.name, c.meta.tags.iter().map(String::as_str)))
+        .map(|c| c.meta.name.clone())
+        .chain(
+            entries
+                .values()
+                .filter(|e| {
+                    let tags = e
+                        .labels
+                        .get(super::payload::TAGS)
+                        .map_or("", String::as_str);
+                    scope.holds(&e.key, tags.split(' ').filter(|t| !t.is_empty()))
+                })
+                .map(|e| e.key.clone()),
+        )
+        .collect();
+    let wanted = |name: &str| asked(name) && held.contains(name);
+    locals.retain(|name, _| held.contains(name));
+    entries.retain(|name, _| held.contains(name));
 
     // Read the content of remote secrets whose version moved (AWS lists without it).
     let moved: Vec<Entry> = entries
@@ -280,6 +304,7 @@ pub fn plan(
         let work = build(vault, &remote, &backend, only, concurrency).await?;
         Ok(Plan {
             remote: remote.name.clone(),
+            scope: remote.scope().describe(),
             items: work.iter().map(Work::item).collect(),
         })
     })?
@@ -519,7 +544,7 @@ pub fn sync(
     now: impl Fn() -> DateTime<Utc>,
 ) -> Result<Report> {
     let vault: &Vault = vault;
-    let remote = vault.remote(remote_name)?;
+    let remote = vault.settle_scope(remote_name, now())?;
     let pull = options.direction != Direction::Push;
     let push = options.direction != Direction::Pull;
     block_on(async {

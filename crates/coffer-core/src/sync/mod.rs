@@ -27,7 +27,7 @@ pub use engine::{
     compare, plan, push_linked, resolve, reveal_remote, sync, test_remote, Comparison, Side,
 };
 pub use link::Binding;
-pub use remote::{AwsSpec, Remote, Spec, VaultAuth, VaultSpec};
+pub use remote::{AwsSpec, Remote, Scope, Spec, VaultAuth, VaultSpec};
 
 /// Requests in flight at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -81,6 +81,8 @@ pub struct Item {
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
     pub remote: String,
+    /// What the remote holds ([`Scope::describe`]): nothing outside it is listed.
+    pub scope: String,
     pub items: Vec<Item>,
 }
 

@@ -25,6 +25,80 @@ pub struct Remote {
     pub prefix: String,
     pub spec: Spec,
     pub created_at: DateTime<Utc>,
+    /// What the remote holds; `None` only for a remote added before scopes
+    /// existed, which keeps its old behaviour (every credential) until a
+    /// sync or a change of the remotes writes that down (see [`Remote::scope`]).
+    #[serde(default)]
+    pub scope: Option<Scope>,
+}
+
+/// What a remote holds: the only credentials a sync sends to it or takes
+/// from it. A credential is held when its name starts with one of `names`
+/// or it has one of `tags`; an empty scope holds nothing, so adding a team
+/// remote and pushing cannot upload personal keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// Name prefixes ("" holds every name).
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl Scope {
+    /// Every credential.
+    pub fn everything() -> Scope {
+        Scope {
+            names: vec![String::new()],
+            tags: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty() && self.tags.is_empty()
+    }
+
+    /// Whether a credential called `name` with `tags` is held.
+    pub fn holds<'a>(&self, name: &str, mut tags: impl Iterator<Item = &'a str>) -> bool {
+        self.names.iter().any(|p| name.starts_with(p.as_str()))
+            || (!self.tags.is_empty() && tags.any(|t| self.tags.iter().any(|s| s == t)))
+    }
+
+    /// "every credential", "names under team/ or tagged shared", "nothing".
+    pub fn describe(&self) -> String {
+        if self.names.iter().any(String::is_empty) {
+            return "every credential".into();
+        }
+        let mut parts = Vec::new();
+        if !self.names.is_empty() {
+            parts.push(format!("names under {}", self.names.join(", ")));
+        }
+        if !self.tags.is_empty() {
+            parts.push(format!("tagged {}", self.tags.join(", ")));
+        }
+        if parts.is_empty() {
+            "nothing (give it a scope)".into()
+        } else {
+            parts.join(" or ")
+        }
+    }
+
+    /// Checks the prefixes and tags as names and tags are checked.
+    pub fn check(&self) -> Result<()> {
+        for p in &self.names {
+            if p.chars().any(char::is_control) || p.len() > 256 {
+                return Err(Error::invalid(
+                    format!("scope prefix '{}'", crate::credential::printable(p)),
+                    "use printable characters, at most 256",
+                ));
+            }
+        }
+        for t in &self.tags {
+            crate::credential::check_tag(t)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -92,12 +166,29 @@ impl Remote {
     }
 
     /// Where credential `name` lives on the remote, for messages.
+    /// What the remote holds (every credential for one added before scopes).
+    pub fn scope(&self) -> Scope {
+        self.scope.clone().unwrap_or_else(Scope::everything)
+    }
+
     pub fn location(&self, name: &str) -> String {
         match &self.spec {
             Spec::Vault(v) => format!("{}/{}{name}", v.mount, self.prefix),
             Spec::Aws(_) => format!("{}{name}", self.prefix),
         }
     }
+}
+
+/// Gives every remote added before scopes existed the scope it behaved
+/// with (every credential); returns their names.
+fn explicit_scopes(all: &mut [Remote]) -> Vec<String> {
+    all.iter_mut()
+        .filter(|r| r.scope.is_none())
+        .map(|r| {
+            r.scope = Some(Scope::everything());
+            r.name.clone()
+        })
+        .collect()
 }
 
 /// Whether `url` names this machine: only 127.0.0.0/8, `::1` and the exact
@@ -218,15 +309,18 @@ impl Vault {
             })
     }
 
-    /// Adds a remote after checking its settings and its auth credential; audited.
+    /// Adds a remote that holds `scope`, after checking its settings and its
+    /// auth credential; audited.
     pub fn add_remote(
         &mut self,
         name: &str,
         prefix: &str,
+        scope: Scope,
         spec: Spec,
         now: DateTime<Utc>,
     ) -> Result<Remote> {
         check_name(name)?;
+        scope.check()?;
         // A Vault remote given an AppRole credential where a token was
         // expected logs in with AppRole: the credential's kind says how.
         let spec = match spec {
@@ -253,6 +347,7 @@ impl Vault {
             prefix: prefix.to_owned(),
             spec,
             created_at: now,
+            scope: Some(scope),
         };
         check_prefix(&remote)?;
         match &remote.spec {
@@ -299,11 +394,75 @@ impl Vault {
             ));
         }
         all.push(remote.clone());
+        let upgraded = explicit_scopes(&mut all);
         self.write_setting(&tx, REMOTES, &all)?;
         let event = Event::new(Action::SettingsChange).details(serde_json::json!({
             "setting": "remote added",
             "remote": name,
             "type": remote.type_name(),
+            "scope": remote.scope().describe(),
+            "scopes_made_explicit": upgraded,
+        }));
+        tx.record(event, now)?;
+        tx.commit()?;
+        Ok(remote)
+    }
+
+    /// Sets what remote `name` holds; audited. Narrowing it leaves the
+    /// remote's copies of the credentials now outside it alone.
+    pub fn set_remote_scope(
+        &mut self,
+        name: &str,
+        scope: Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Remote> {
+        scope.check()?;
+        let tx = self.begin()?;
+        let mut all: Vec<Remote> = self.read_setting(&tx, REMOTES)?;
+        let remote =
+            all.iter_mut()
+                .find(|r| r.name == name)
+                .ok_or_else(|| Error::RemoteNotFound {
+                    name: name.to_owned(),
+                })?;
+        let before = remote.scope().describe();
+        remote.scope = Some(scope);
+        let remote = remote.clone();
+        explicit_scopes(&mut all);
+        self.write_setting(&tx, REMOTES, &all)?;
+        let event = Event::new(Action::SettingsChange).details(serde_json::json!({
+            "setting": "remote scope",
+            "remote": name,
+            "from": before,
+            "to": remote.scope().describe(),
+        }));
+        tx.record(event, now)?;
+        tx.commit()?;
+        Ok(remote)
+    }
+
+    /// Writes down the scope of remote `name` if it was added before scopes
+    /// existed (every credential, as it behaved then); audited. A sync calls
+    /// it first, so the scope it works under is on record.
+    pub(crate) fn settle_scope(&self, name: &str, now: DateTime<Utc>) -> Result<Remote> {
+        let tx = self.begin()?;
+        let mut all: Vec<Remote> = self.read_setting(&tx, REMOTES)?;
+        let upgraded = explicit_scopes(&mut all);
+        let remote = all
+            .iter()
+            .find(|r| r.name == name)
+            .cloned()
+            .ok_or_else(|| Error::RemoteNotFound {
+                name: name.to_owned(),
+            })?;
+        if upgraded.is_empty() {
+            return Ok(remote);
+        }
+        self.write_setting(&tx, REMOTES, &all)?;
+        let event = Event::new(Action::SettingsChange).details(serde_json::json!({
+            "setting": "remote scope",
+            "scopes_made_explicit": upgraded,
+            "to": Scope::everything().describe(),
         }));
         tx.record(event, now)?;
         tx.commit()?;
@@ -322,11 +481,13 @@ impl Vault {
                 name: name.to_owned(),
             })?;
         let remote = all.remove(at);
+        let upgraded = explicit_scopes(&mut all);
         self.write_setting(&tx, REMOTES, &all)?;
         self.db(tx.execute("DELETE FROM sync_links WHERE remote_id = ?1", [&remote.id]))?;
         let event = Event::new(Action::SettingsChange).details(serde_json::json!({
             "setting": "remote removed",
             "remote": name,
+            "scopes_made_explicit": upgraded,
         }));
         tx.record(event, now)?;
         tx.commit()?;
