@@ -173,9 +173,9 @@ fresh_vault() {
     "$COFFER" init --no-passphrase
     if [ "$remote" = bao ]; then
       echo '{"token":"root"}' | "$COFFER" add bao-root --kind vault-token
-      "$COFFER" remote add vault bao --addr "$BAO_URL" --prefix bench/ --auth-credential bao-root
+      "$COFFER" remote add vault bao --addr "$BAO_URL" --prefix bench/ --auth-credential bao-root --holds-all
     else
-      "$COFFER" remote add aws moto --endpoint-url "$MOTO_URL" --prefix bench/ --region us-east-1
+      "$COFFER" remote add aws moto --endpoint-url "$MOTO_URL" --prefix bench/ --region us-east-1 --holds-all
     fi
   } >"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; die "setting up a $remote vault"; }
 }

@@ -51,6 +51,7 @@ fn contract() -> String {
         declare::<RemoteType>(),
         declare::<Binding>(),
         declare::<PolicyView>(),
+        declare::<ArrivalView>(),
         declare::<Detail>(),
         declare::<CredentialInput>(),
         declare::<CredentialEdit>(),

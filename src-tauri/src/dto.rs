@@ -251,6 +251,16 @@ pub struct Detail {
     pub remotes: Vec<Binding>,
     /// The unfinished rotation, if one is running.
     pub rotation_run: Option<RunView>,
+    /// How this version arrived (a pull, an import), until someone reviews it.
+    pub arrived: Option<ArrivalView>,
+}
+
+/// How a version's fields arrived from elsewhere.
+#[derive(Debug, Serialize, TS)]
+pub struct ArrivalView {
+    /// "pull from remote 'team'", "import from creds.csv".
+    pub via: String,
+    pub at: String,
 }
 
 /// Everything the detail pane shows about `name` (no secret values).
@@ -260,6 +270,7 @@ pub fn detail(o: Overview) -> Detail {
         status,
         run,
         bindings,
+        unreviewed,
     } = o;
     let m = &c.meta;
     let name = &m.name;
@@ -297,6 +308,10 @@ pub fn detail(o: Overview) -> Detail {
             })
             .collect(),
         rotation_run: run.map(|r| run_view(name, &r, waiting_on(m.kind, &r))),
+        arrived: unreviewed.map(|a| ArrivalView {
+            via: a.via,
+            at: rfc3339(a.at),
+        }),
         summary: summary(&c, &status),
     }
 }

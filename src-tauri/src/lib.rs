@@ -57,6 +57,7 @@ pub fn run() {
             commands::credentials::credential_delete,
             commands::credentials::credential_history,
             commands::credentials::credential_rollback,
+            commands::credentials::credential_reviewed,
             commands::credentials::generate_secret,
             commands::rotation::rotation_get,
             commands::rotation::rotation_running,

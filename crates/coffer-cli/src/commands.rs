@@ -293,12 +293,26 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
 }
 
 pub fn show(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit> {
-    let session = ctx.unlock()?;
+    let mut session = ctx.unlock()?;
     let credential = session.vault.get(&args.name)?;
+    let unreviewed = session.vault.unreviewed(&credential)?;
     if args.json {
-        print_json(out, &credential_json(&credential))?;
+        let mut v = credential_json(&credential);
+        v["reviewed"] = json!(unreviewed.is_none());
+        print_json(out, &v)?;
     } else {
         output::print_detail(out, &credential)?;
+        // A person has now seen this version's fields.
+        if let Some(a) = unreviewed {
+            writeln!(
+                out,
+                "  arrived:  by {} on {}; its fields were not written here: check them above \
+                 (marked reviewed now)",
+                a.via,
+                output::time(&a.at)
+            )?;
+            session.vault.mark_reviewed(&args.name, Utc::now())?;
+        }
     }
     session.finish()?;
     Ok(Exit::Ok)

@@ -39,6 +39,7 @@ pub fn credential_json(c: &Credential) -> Value {
         "updated_at": time(&c.updated_at),
         "expires_at": opt_time(&c.meta.expires_at),
         "rotated_at": opt_time(&c.meta.rotated_at),
+        "arrived": c.meta.arrived.as_ref().map(|a| json!({ "via": a.via, "at": time(&a.at) })),
     })
 }
 

@@ -79,6 +79,14 @@ fn reveal_vars(
         .map(|n| session.vault.get(n))
         .collect::<Result<Vec<_>, _>>()?;
     let planned = planned_names(&metas, mappings, no_defaults)?;
+    for c in &metas {
+        if let Some(a) = session.vault.unreviewed(c)? {
+            eprintln!(
+                "coffer: note: the fields of '{}' arrived by {} and nobody has reviewed them yet (`coffer show {}`)",
+                c.meta.name, a.via, c.meta.name
+            );
+        }
+    }
     if check_env {
         let taken: Vec<&String> = planned
             .iter()

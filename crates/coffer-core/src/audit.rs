@@ -105,10 +105,11 @@ pub enum Action {
     Restore,
     Migrate,
     AnchorAccept,
+    Review,
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::VaultCreate,
         Action::Unlock,
         Action::UnlockFailed,
@@ -142,6 +143,7 @@ impl Action {
         Action::Restore,
         Action::Migrate,
         Action::AnchorAccept,
+        Action::Review,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -179,6 +181,7 @@ impl Action {
             Action::Restore => "restore",
             Action::Migrate => "migrate",
             Action::AnchorAccept => "anchor_accept",
+            Action::Review => "review",
         }
     }
 

@@ -79,6 +79,19 @@ pub struct CredentialMeta {
     /// Set by an emergency revoke: the value must be treated as leaked.
     #[serde(default)]
     pub compromised_at: Option<DateTime<Utc>>,
+    /// Where this version's fields came from when Coffer did not write them
+    /// from the person's own input (a pull from a remote, an import): shown
+    /// until the person reviews them (`Vault::mark_reviewed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrived: Option<Arrival>,
+}
+
+/// How a version of a credential arrived from elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arrival {
+    /// "pull from remote 'team'", "import from creds.csv".
+    pub via: String,
+    pub at: DateTime<Utc>,
 }
 
 /// The secret field values of a credential. `Debug` shows only the names.
@@ -152,6 +165,7 @@ impl Draft {
             rotated_at: None,
             policy: None,
             compromised_at: None,
+            arrived: None,
         };
         let mut secrets = Secrets::default();
         for (name, value) in &self.fields {
@@ -175,6 +189,7 @@ impl Draft {
             rotated_at: self.rotated_at,
             policy: self.policy,
             compromised_at: None,
+            arrived: None,
         };
         let mut secrets = Secrets::default();
         for (name, value) in self.fields {

@@ -496,6 +496,7 @@ mod tests {
             rotated_at: None,
             policy: None,
             compromised_at: None,
+            arrived: None,
         };
         let c = Credential {
             id: CredentialId([1; 16]),

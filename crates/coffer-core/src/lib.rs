@@ -24,6 +24,7 @@ pub mod paths;
 pub mod policy;
 pub mod preferences;
 pub mod process;
+pub mod review;
 pub mod rotation;
 mod rows;
 mod runtime;

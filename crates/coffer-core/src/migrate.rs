@@ -638,10 +638,9 @@ impl Vault {
         let mut stored = Stored::default();
         let mut new = Vec::new();
         for (p, part) in plan.profiles.iter().zip(parts) {
-            match self.find_required(&tx, &p.credential) {
-                Err(Error::NotFound { .. }) => new.push((p, part)),
-                Err(e) => return Err(e),
-                Ok(_) => {
+            match self.lookup(&tx, &p.credential)? {
+                None => new.push((p, part)),
+                Some(_) => {
                     let (row, meta, secrets) = self.current_with_secrets(&tx, &p.credential)?;
                     let same = meta.kind == Kind::AwsAccessKey
                         && meta.fields.get("access_key_id") == Some(&p.access_key_id)

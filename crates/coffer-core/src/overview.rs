@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::credential::Credential;
+use crate::credential::{Arrival, Credential};
 use crate::error::Result;
 use crate::policy::{self, Status};
 use crate::rotation::run::Run;
@@ -16,6 +16,8 @@ pub struct Overview {
     pub status: Status,
     pub run: Option<Run>,
     pub bindings: Vec<Binding>,
+    /// How the current version arrived, while nobody has reviewed it.
+    pub unreviewed: Option<Arrival>,
 }
 
 impl Vault {
@@ -24,6 +26,7 @@ impl Vault {
         let credential = self.get(name)?;
         let status = policy::status(&credential, &self.policies()?, now);
         Ok(Overview {
+            unreviewed: self.unreviewed(&credential)?,
             run: self.running_rotation(name)?,
             bindings: self.bindings(name)?,
             status,

@@ -730,7 +730,11 @@ impl Vault {
 
     /// Finds the current row for `name` and checks that it really is that
     /// credential (a row whose name index was swapped fails here).
-    fn lookup(&self, conn: &Connection, name: &str) -> Result<Option<(Row, CredentialMeta)>> {
+    pub(crate) fn lookup(
+        &self,
+        conn: &Connection,
+        name: &str,
+    ) -> Result<Option<(Row, CredentialMeta)>> {
         let index = self.name_index(name)?;
         let mut stmt = self.db(conn.prepare_cached(
             "SELECT id, version, created_at, updated_at, meta, secrets FROM credentials WHERE name_index = ?1",
@@ -1012,13 +1016,15 @@ impl Vault {
             }
         }
         let secrets = tx.open_secrets(&row)?;
-        let (new_meta, new_secrets) = patch.apply(&meta, &secrets)?;
+        let (mut new_meta, new_secrets) = patch.apply(&meta, &secrets)?;
         if new_meta == meta && new_secrets == secrets {
             return Ok(Updated {
                 credential: row.credential(meta),
                 changed: false,
             });
         }
+        // The person wrote this version: nothing in it arrived from elsewhere.
+        new_meta.arrived = None;
         let credential = self.write_version(&tx, &row, &new_meta, &new_secrets, now)?;
         let changes = describe_changes(&meta, &secrets, &new_meta, &new_secrets);
         let event = Event::new(Action::Update)

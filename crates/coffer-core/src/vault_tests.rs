@@ -1361,3 +1361,16 @@ fn a_remote_from_before_scopes_gets_an_explicit_scope() {
         .expect_err("bad tag");
     assert_eq!(e.class(), ErrorClass::InvalidInput);
 }
+
+/// A credential the person added has nothing to review (the pulled and
+/// imported cases run against OpenBao and the real import in the CLI tests).
+#[test]
+fn own_versions_have_nothing_to_review() {
+    let (_f, mut v) = fixture();
+    let mut d = aws("pulled", "s");
+    d.tags.clear();
+    v.add(d, now()).expect("add");
+    let c = v.get("pulled").expect("get");
+    assert_eq!(v.unreviewed(&c).expect("unreviewed"), None);
+    assert!(!v.mark_reviewed("pulled", now()).expect("nothing to review"));
+}

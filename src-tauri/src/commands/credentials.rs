@@ -169,6 +169,18 @@ pub async fn credential_history(
     .await
 }
 
+/// The person has looked at the fields that arrived by a pull or an import.
+#[tauri::command]
+pub async fn credential_reviewed(app: AppHandle, name: String) -> Result<Detail, IpcError> {
+    blocking(&app, move |app| {
+        app.with_vault(|v| {
+            v.mark_reviewed(&name, Utc::now())?;
+            v.overview(&name, Utc::now()).map(detail)
+        })
+    })
+    .await
+}
+
 #[tauri::command]
 pub async fn credential_rollback(
     app: AppHandle,

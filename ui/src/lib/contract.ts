@@ -138,6 +138,15 @@ location: string, remoteVersion: string | null, syncedAt: string | null, };
 
 export type Policy = { maxAgeDays: number, warnDays: number, };
 
+/**
+ * How a version's fields arrived from elsewhere.
+ */
+export type ArrivalView = { 
+/**
+ * "pull from remote 'team'", "import from creds.csv".
+ */
+via: string, at: string, };
+
 export type CredentialDetail = { notes: string | null, 
 /**
  * Non-secret fields with their values.
@@ -154,7 +163,11 @@ policy: Policy | null, remotes: Array<RemoteBinding>,
 /**
  * The unfinished rotation, if one is running.
  */
-rotationRun: RotationRun | null, id: string, name: string, kind: Kind, env: string | null, tags: Array<string>, version: number, updatedAt: string, rotation: RotationStatus, };
+rotationRun: RotationRun | null, 
+/**
+ * How this version arrived (a pull, an import), until someone reviews it.
+ */
+arrived: ArrivalView | null, id: string, name: string, kind: Kind, env: string | null, tags: Array<string>, version: number, updatedAt: string, rotation: RotationStatus, };
 
 /**
  * What the add form sends. `values` are secret fields, `fields` plain ones.

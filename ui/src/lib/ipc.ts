@@ -253,6 +253,11 @@ export function credentialRollback(name: string, version: number): Promise<Crede
   return call<CredentialDetail>('credential_rollback', { name, version });
 }
 
+/** Mark the fields that arrived by a pull or an import as looked at (audited). */
+export function credentialReviewed(name: string): Promise<CredentialDetail> {
+  return call<CredentialDetail>('credential_reviewed', { name });
+}
+
 /** A random value for the add/edit form's generator (8 to 1024 characters). */
 export function generateSecret(length: number, charset: Charset): Promise<string> {
   return call<string>('generate_secret', { length, charset });

@@ -85,6 +85,7 @@ export function detail(name: string, over: Partial<CredentialDetail> = {}): Cred
     policy: null,
     remotes: [],
     rotationRun: null,
+    arrived: null,
     ...over,
   };
 }

@@ -624,6 +624,7 @@ fn tls_remote(env: &Env, addr: &str, ca: Option<&Path>) {
         addr.into(),
         "--auth-credential".into(),
         "tls-token".into(),
+        "--holds-all".into(),
     ];
     if let Some(ca) = ca {
         args.push("--ca-cert".into());

@@ -25,6 +25,12 @@ fn a_pulled_loader_variable_is_never_set_by_its_field_name() {
         }),
     );
     env.run_pw(&["sync", "pull", "bao"], "").ok();
+    let shown = env
+        .run_pw(&["show", "shared/tool", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(shown["reviewed"], false, "{shown}");
+    assert_eq!(shown["arrived"]["via"], "pull from remote 'bao'", "{shown}");
     for args in [
         &["exec", "shared/tool", "--", "printenv"][..],
         &["env", "shared/tool"],
@@ -72,4 +78,72 @@ fn a_pulled_loader_variable_is_never_set_by_its_field_name() {
         .ok();
     assert_eq!(run.stdout, "/nonexistent/evil.so");
     assert!(run.stderr.contains("warning: LD_PRELOAD"), "{}", run.stderr);
+}
+
+/// A credential whose fields arrived by a pull is marked until a person has
+/// seen it: `exec` says so, `show --json` reports it, `show` displays where
+/// it came from and marks it reviewed (audited); a local edit is the
+/// person's own version.
+#[test]
+fn pulled_and_imported_fields_are_marked_until_reviewed() {
+    let source = crate::harness::fast_vault();
+    source
+        .run_pw(
+            &["add", "imported/tool", "--kind", "api-key"],
+            r#"{"key": "k-1"}"#,
+        )
+        .ok();
+    let file = source.dir.path().join("out.json");
+    let file = file.to_str().expect("path");
+    source
+        .run_pw(
+            &[
+                "export",
+                "--format",
+                "json",
+                "--plaintext",
+                "--output",
+                file,
+            ],
+            "",
+        )
+        .ok();
+    let env = crate::harness::fast_vault();
+    env.run_pw(&["import", file, "--format", "json"], "").ok();
+    let shown = env
+        .run_pw(&["show", "imported/tool", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(shown["reviewed"], false, "{shown}");
+    assert!(
+        shown["arrived"]["via"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("import from")),
+        "{shown}"
+    );
+    let run = env
+        .run_pw(&["exec", "imported/tool", "--", "true"], "")
+        .ok();
+    assert!(
+        run.stderr.contains("nobody has reviewed them"),
+        "{}",
+        run.stderr
+    );
+    let text = env.run_pw(&["show", "imported/tool"], "").ok().stdout;
+    assert!(text.contains("arrived:  by import from"), "{text}");
+    let shown = env
+        .run_pw(&["show", "imported/tool", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(shown["reviewed"], true, "{shown}");
+    let run = env
+        .run_pw(&["exec", "imported/tool", "--", "true"], "")
+        .ok();
+    assert!(!run.stderr.contains("reviewed"), "{}", run.stderr);
+    let reviews = env
+        .run_pw(&["audit", "--action", "review", "--json"], "")
+        .ok()
+        .json();
+    assert_eq!(reviews.as_array().map(Vec::len), Some(1), "{reviews}");
+    env.run_pw(&["audit", "verify"], "").ok();
 }

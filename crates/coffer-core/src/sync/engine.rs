@@ -377,6 +377,12 @@ impl Vault {
             what: "no remote entry".into(),
         })?;
         let digest = content_digest(&self.keys()?.name_key, &meta, &secrets);
+        // Its fields came from the remote: shown as such until reviewed.
+        let mut meta = meta;
+        meta.arrived = Some(crate::credential::Arrival {
+            via: format!("pull from remote '{}'", remote.name),
+            at: now,
+        });
         let (credential, created) = match &w.local {
             None => {
                 let mut meta = meta;

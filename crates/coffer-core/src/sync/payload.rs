@@ -111,6 +111,7 @@ impl Payload {
             rotated_at: base.and_then(|b| b.rotated_at),
             policy: base.and_then(|b| b.policy),
             compromised_at: base.and_then(|b| b.compromised_at),
+            arrived: None,
         };
         let mut secrets = Secrets::default();
         for (k, v) in &self.fields {
@@ -217,6 +218,7 @@ mod tests {
             rotated_at: None,
             policy: None,
             compromised_at: None,
+            arrived: None,
         }
     }
 

@@ -731,12 +731,22 @@ impl Vault {
         // Sealing is most of an import's work: every item is sealed up front,
         // on all cores, as the new credential it usually becomes. A renamed
         // or overwriting item is sealed again when it is written.
+        // Every imported version says where it came from until reviewed.
+        let arrival = credential::Arrival {
+            via: format!("import from {}", batch.file),
+            at: now,
+        };
+        let arrived = |meta: &CredentialMeta| {
+            let mut meta = meta.clone();
+            meta.arrived = Some(arrival.clone());
+            meta
+        };
         let sealed = if dry_run {
             Vec::new()
         } else {
             let cipher = self.cipher()?;
             crate::par::map(&batch.items, |item| {
-                cipher.seal_new(&item.meta, &item.secrets)
+                cipher.seal_new(&arrived(&item.meta), &item.secrets)
             })?
         };
         let _cache = self.wide_page_cache()?;
@@ -747,11 +757,9 @@ impl Vault {
             if planned.contains(name) {
                 return Ok(true);
             }
-            match self.find_required(&tx, name) {
-                Ok(_) => Ok(true),
-                Err(Error::NotFound { .. }) => Ok(false),
-                Err(e) => Err(e),
-            }
+            // Not `find_required`: a free name is the common case here, and
+            // telling a missing record from a misfiled one reads them all.
+            Ok(self.lookup(&tx, name)?.is_some())
         };
         let mut entries = Vec::with_capacity(batch.items.len());
         let mut events = Vec::new();
@@ -766,7 +774,7 @@ impl Vault {
             };
             if !taken(&planned, &name)? {
                 if write {
-                    let c = self.insert_sealed(&tx, &sealed[i], item.meta.clone(), now)?;
+                    let c = self.insert_sealed(&tx, &sealed[i], arrived(&item.meta), now)?;
                     entry.version = Some(c.version);
                     events.push((c, "imported"));
                 }
@@ -786,7 +794,7 @@ impl Vault {
                         }
                         n += 1;
                     };
-                    let mut meta = item.meta.clone();
+                    let mut meta = arrived(&item.meta);
                     meta.name.clone_from(&to);
                     credential::validate(&meta, &item.secrets).map_err(|e| {
                         ParseError::at(
@@ -817,10 +825,12 @@ impl Vault {
                         // What the file cannot say stays as it was.
                         meta.policy = current.policy;
                         meta.compromised_at = current.compromised_at;
+                        meta.arrived.clone_from(&current.arrived);
                         if meta == current && item.secrets == current_secrets {
                             entry.outcome = Outcome::Unchanged;
                             entry.version = Some(row.version);
                         } else if write {
+                            let meta = arrived(&meta);
                             let c = self.write_version(&tx, &row, &meta, &item.secrets, now)?;
                             entry.version = Some(c.version);
                             events.push((c, "overwritten"));
