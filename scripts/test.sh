@@ -14,8 +14,10 @@ if [ "${1:-}" = --in-session ]; then
   # Inside dbus-run-session: a private bus that dies with this script.
   printf 'coffer-ci-keyring' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   say "gnome-keyring unlocked on $DBUS_SESSION_BUS_ADDRESS"
-  "$COFFER_CACHE/tools/bin/tauri-driver" --port "$TAURI_DRIVER_PORT" --native-port "$((TAURI_DRIVER_PORT + 1))" \
-    >"$RUN_DIR/logs/tauri-driver.log" 2>&1 &
+  # The app under test watches logind's PrepareForSleep on this private
+  # session bus, where the e2e test plays logind (there is no system bus here).
+  COFFER_LOGIND_BUS=session "$COFFER_CACHE/tools/bin/tauri-driver" --port "$TAURI_DRIVER_PORT" \
+    --native-port "$((TAURI_DRIVER_PORT + 1))" >"$RUN_DIR/logs/tauri-driver.log" 2>&1 &
   driver=$!
   trap 'kill $driver 2>/dev/null || true' EXIT
   COFFER_TEST_KEYRING=1 COFFER_TEST_E2E=1 COFFER_TEST_MOTO=1 COFFER_TEST_BAO=1 TAURI_DRIVER_URL="http://127.0.0.1:$TAURI_DRIVER_PORT" \

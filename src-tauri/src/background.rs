@@ -22,7 +22,10 @@ pub fn start(app: AppHandle) {
         let state = idle_app.state::<AppState>();
         let limit = u64::from(guard(&state.preferences).auto_lock_minutes) * 60;
         let idle = guard(&state.last_activity).elapsed();
-        if state.is_unlocked() && idle >= Duration::from_secs(limit) && state.lock().is_ok() {
+        if state.is_unlocked()
+            && idle >= Duration::from_secs(limit)
+            && state.lock_automatically("idle").is_ok()
+        {
             let _ = idle_app.emit("vault-locked", "idle");
         }
     });

@@ -648,6 +648,8 @@ pub struct SettingsView {
     pub reveal_seconds: u32,
     /// Notify when credentials become due or overdue.
     pub notifications: bool,
+    /// After an automatic lock, only the recovery passphrase opens the vault.
+    pub passphrase_after_auto_lock: bool,
     pub policies: Vec<PolicyRow>,
     pub has_passphrase: bool,
     pub has_keyring: bool,
@@ -681,6 +683,7 @@ pub struct PreferencesInput {
     pub clipboard_seconds: u32,
     pub reveal_seconds: u32,
     pub notifications: bool,
+    pub passphrase_after_auto_lock: bool,
 }
 
 #[derive(Debug, Serialize, TS)]
@@ -1002,6 +1005,9 @@ pub struct VaultStatus {
     /// Whether the vault has a keyring slot / a passphrase slot (null when missing).
     pub has_keyring: Option<bool>,
     pub has_passphrase: Option<bool>,
+    /// The vault was locked automatically (idle, suspend, screen lock) and
+    /// only the recovery passphrase opens it again.
+    pub passphrase_required: bool,
     /// Failed unlock attempts since the last successful unlock (reported once, at unlock).
     pub failed_attempts: usize,
     pub failed_since: Option<String>,

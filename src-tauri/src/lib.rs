@@ -9,6 +9,7 @@ mod contract;
 mod dto;
 mod error;
 mod guard;
+mod signals;
 mod state;
 
 use tauri::Manager;
@@ -36,6 +37,7 @@ pub fn run() {
         .manage(state)
         .setup(|app| {
             background::start(app.handle().clone());
+            signals::start(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

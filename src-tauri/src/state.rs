@@ -8,11 +8,12 @@ use std::time::Instant;
 use chrono::Utc;
 use coffer_core::audit::Actor;
 use coffer_core::preferences::Preferences;
+use coffer_core::slot::SlotKind;
 use coffer_core::{paths, UnlockReport, UnlockWith, Vault};
 use tauri::{AppHandle, Manager};
 
 use crate::clipboard::Clipboard;
-use crate::error::IpcError;
+use crate::error::{ErrorCode, IpcError};
 use crate::guard::guard;
 
 pub struct AppState {
@@ -27,6 +28,9 @@ pub struct AppState {
     /// The vault's preferences as last read (kept while locked for the UI).
     pub preferences: Mutex<Preferences>,
     pub clipboard: Clipboard,
+    /// Why the vault was locked automatically, while only the recovery
+    /// passphrase may open it again (see [`AppState::lock_automatically`]).
+    pub passphrase_needed: Mutex<Option<String>>,
 }
 
 impl AppState {
@@ -53,6 +57,7 @@ impl AppState {
             last_activity: Mutex::new(Instant::now()),
             preferences: Mutex::new(Preferences::default()),
             clipboard: Clipboard::default(),
+            passphrase_needed: Mutex::new(None),
         };
         if state.path.exists() {
             let _ = state.unlock(UnlockWith::Keyring);
@@ -100,9 +105,44 @@ impl AppState {
     /// Unlocks by the core's policy; the unlock is written to the audit
     /// trail by the first transaction after it (the list the UI asks for next).
     pub fn unlock(&self, with: UnlockWith<'_>) -> Result<(), IpcError> {
+        let by_passphrase = matches!(with, UnlockWith::Passphrase(_));
+        if !by_passphrase {
+            if let Some(reason) = guard(&self.passphrase_needed).as_deref() {
+                return Err(IpcError {
+                    code: ErrorCode::CannotUnlock,
+                    message: format!(
+                        "the vault was locked automatically ({reason}); only the recovery passphrase opens it again (Settings can change this)"
+                    ),
+                    field: Some("passphrase".into()),
+                });
+            }
+        }
         let result =
             Vault::open_unlocked(&self.path, "app", with, Utc::now()).map(|u| (u.vault, u.report));
-        self.opened(result)
+        self.opened(result)?;
+        if by_passphrase {
+            *guard(&self.passphrase_needed) = None;
+        }
+        Ok(())
+    }
+
+    /// Locks because nobody is there (`reason`: idle, suspend, screen lock).
+    /// With the preference on (the default) and a passphrase slot to use,
+    /// only the recovery passphrase opens the vault again: the keyring
+    /// answers anyone at the same session. No-op when already locked.
+    pub fn lock_automatically(&self, reason: &str) -> Result<(), IpcError> {
+        let has_passphrase = match guard(&self.vault).as_ref() {
+            None => return Ok(()),
+            Some(v) => v
+                .info()
+                .map(|i| i.slots.iter().any(|s| s.kind == SlotKind::Passphrase))
+                .unwrap_or(false),
+        };
+        self.lock()?;
+        if has_passphrase && guard(&self.preferences).passphrase_after_auto_lock {
+            *guard(&self.passphrase_needed) = Some(reason.to_owned());
+        }
+        Ok(())
     }
 
     /// Adopts a vault the app has just created or restored.

@@ -7,6 +7,7 @@
 
 mod app;
 mod concurrency;
+mod signals;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -344,6 +345,45 @@ async fn every_screen(driver: &str) {
     app.type_in("#search", "").await;
     app.text_until("#result-count", |t| t.starts_with("4 "))
         .await;
+
+    // 12b. Suspend and a screen lock lock the vault; after such an automatic
+    // lock only the recovery passphrase opens it (the default preference):
+    // the keyring would answer anyone at the unattended session.
+    for (what, signal) in [("suspend", 0), ("screen lock", 1)] {
+        let service = if signal == 0 {
+            signals::prepare_for_sleep().await
+        } else {
+            signals::screen_locked().await
+        };
+        app.screen("unlock").await;
+        app.el("#unlock-passphrase-required").await;
+        let keyring = app
+            .c
+            .find_all(Locator::Css("#unlock-keyring"))
+            .await
+            .expect("find");
+        assert!(keyring.is_empty(), "{what}: no keyring button");
+        let refused = app
+            .c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 window.__TAURI_INTERNALS__.invoke('vault_unlock')
+                   .then(() => done('opened'), (e) => done('refused: ' + JSON.stringify(e)));",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert!(
+            refused
+                .as_str()
+                .is_some_and(|s| s.starts_with("refused") && s.contains("passphrase")),
+            "{what}: the keyring alone must not open it: {refused}"
+        );
+        drop(service);
+        app.type_in("#unlock-passphrase", recovery).await;
+        app.click("#unlock-submit").await;
+        app.screen("credentials").await;
+    }
 
     // The web view may call only Coffer's own commands.
     let denied = app

@@ -22,6 +22,9 @@ pub struct Preferences {
     pub reveal_seconds: u32,
     /// Tell the person when credentials become due or overdue.
     pub notifications: bool,
+    /// After an automatic lock (idle, suspend, screen lock) only the
+    /// recovery passphrase opens the vault again, not the keyring alone.
+    pub passphrase_after_auto_lock: bool,
 }
 
 impl Default for Preferences {
@@ -31,6 +34,7 @@ impl Default for Preferences {
             clipboard_seconds: 30,
             reveal_seconds: 20,
             notifications: true,
+            passphrase_after_auto_lock: true,
         }
     }
 }

@@ -38,6 +38,7 @@ pub async fn preferences_set(
             clipboard_seconds: preferences.clipboard_seconds,
             reveal_seconds: preferences.reveal_seconds,
             notifications: preferences.notifications,
+            passphrase_after_auto_lock: preferences.passphrase_after_auto_lock,
         };
         app.with_vault(|v| v.set_preferences(p, Utc::now()))?;
         *guard(&app.preferences) = p;
@@ -160,6 +161,7 @@ fn settings(app: &AppState) -> Result<SettingsView, IpcError> {
             clipboard_seconds: p.clipboard_seconds,
             reveal_seconds: p.reveal_seconds,
             notifications: p.notifications,
+            passphrase_after_auto_lock: p.passphrase_after_auto_lock,
             policies: rows(v.policies()?),
             has_passphrase: slots.iter().any(|s| s.kind == SlotKind::Passphrase),
             has_keyring: slots.iter().any(|s| s.kind == SlotKind::Keyring),

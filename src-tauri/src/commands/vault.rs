@@ -48,6 +48,7 @@ pub fn status(app: &AppState) -> Result<VaultStatus, IpcError> {
         },
         has_keyring: has(SlotKind::Keyring),
         has_passphrase: has(SlotKind::Passphrase),
+        passphrase_required: guard(&app.passphrase_needed).is_some(),
         failed_attempts: report.failed_attempts,
         failed_since: report.failed_since.map(|t| t.to_rfc3339()),
         auto_lock_minutes: preferences.auto_lock_minutes,
@@ -105,9 +106,15 @@ pub async fn vault_unlock_passphrase(
 }
 
 #[tauri::command]
-pub async fn vault_lock(app: AppHandle) -> Result<VaultStatus, IpcError> {
-    blocking(&app, |app| {
-        app.lock()?;
+/// Locks now; `automatic` when the UI's idle timer asks (then the
+/// passphrase-after-an-automatic-lock preference applies).
+pub async fn vault_lock(app: AppHandle, automatic: Option<bool>) -> Result<VaultStatus, IpcError> {
+    blocking(&app, move |app| {
+        if automatic == Some(true) {
+            app.lock_automatically("idle")?;
+        } else {
+            app.lock()?;
+        }
         status(app)
     })
     .await

@@ -48,7 +48,13 @@ describe('settings', () => {
     await fireEvent.click(el('setting-notifications'));
     await fireEvent.click(el('settings-save'));
     await waitFor(() =>
-      expect(m.preferencesSet).toHaveBeenCalledWith({ autoLockMinutes: 5, clipboardSeconds: 30, revealSeconds: 15, notifications: false }),
+      expect(m.preferencesSet).toHaveBeenCalledWith({
+        autoLockMinutes: 5,
+        clipboardSeconds: 30,
+        revealSeconds: 15,
+        notifications: false,
+        passphraseAfterAutoLock: true,
+      }),
     );
     await waitFor(() => expect(session.revealSeconds).toBe(15));
   });

@@ -27,6 +27,11 @@ message: string | null,
  */
 hasKeyring: boolean | null, hasPassphrase: boolean | null, 
 /**
+ * The vault was locked automatically (idle, suspend, screen lock) and
+ * only the recovery passphrase opens it again.
+ */
+passphraseRequired: boolean, 
+/**
  * Failed unlock attempts since the last successful unlock (reported once, at unlock).
  */
 failedAttempts: number, failedSince: string | null, 
@@ -302,9 +307,13 @@ revealSeconds: number,
 /**
  * Notify when credentials become due or overdue.
  */
-notifications: boolean, policies: Array<PolicyRow>, hasPassphrase: boolean, hasKeyring: boolean, };
+notifications: boolean, 
+/**
+ * After an automatic lock, only the recovery passphrase opens the vault.
+ */
+passphraseAfterAutoLock: boolean, policies: Array<PolicyRow>, hasPassphrase: boolean, hasKeyring: boolean, };
 
-export type Preferences = { autoLockMinutes: number, clipboardSeconds: number, revealSeconds: number, notifications: boolean, };
+export type Preferences = { autoLockMinutes: number, clipboardSeconds: number, revealSeconds: number, notifications: boolean, passphraseAfterAutoLock: boolean, };
 
 export type BackupSummary = { path: string, credentials: number, auditEntries: number, };
 

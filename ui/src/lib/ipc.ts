@@ -183,8 +183,8 @@ export function vaultUnlockPassphrase(passphrase: string): Promise<VaultStatus> 
 }
 
 /** Lock the vault, dropping the key from memory. */
-export function vaultLock(): Promise<VaultStatus> {
-  return call<VaultStatus>('vault_lock');
+export function vaultLock(automatic = false): Promise<VaultStatus> {
+  return call<VaultStatus>('vault_lock', { automatic });
 }
 
 /** Tell the shell the person is active (resets its idle auto-lock backstop). Throttle to ~every 30 s. */

@@ -113,13 +113,26 @@ class Session {
     if (this.status === null || this.status.state !== 'unlocked') return;
     this.status = { ...this.status, state: 'locked', credentialCount: null };
     this.facets = null;
-    this.lockNote = reason === 'idle' ? 'Locked after a period without activity.' : 'The vault was locked.';
+    this.lockNote =
+      reason === 'idle'
+        ? 'Locked after a period without activity.'
+        : reason === 'suspend'
+          ? 'Locked before the computer went to sleep.'
+          : reason === 'screen lock'
+            ? 'Locked when the screen locked.'
+            : 'The vault was locked.';
+    // The shell may now ask for the passphrase: refresh what it says.
+    void vaultStatus()
+      .then((next) => {
+        if (this.status !== null && next.state !== 'unlocked') this.status = next;
+      })
+      .catch(() => {});
   }
 
-  /** Lock now. `note` says why on the unlock screen. */
-  async lock(note: string | null = null): Promise<void> {
+  /** Lock now. `note` says why on the unlock screen; `automatic` for the idle timer. */
+  async lock(note: string | null = null, automatic = false): Promise<void> {
     try {
-      this.setStatus(await vaultLock());
+      this.setStatus(await vaultLock(automatic));
     } catch (error) {
       // Show the unlock screen whatever happened; say what went wrong.
       if (this.status !== null) this.status = { ...this.status, state: 'locked', credentialCount: null };

@@ -135,7 +135,7 @@ describe('validateFieldName', () => {
 });
 
 describe('validatePreferences', () => {
-  const ok = { autoLockMinutes: 10, clipboardSeconds: 30, revealSeconds: 20, notifications: true };
+  const ok = { autoLockMinutes: 10, clipboardSeconds: 30, revealSeconds: 20, notifications: true, passphraseAfterAutoLock: true };
 
   it('accepts the documented ranges, ends included', () => {
     expect(validatePreferences(ok)).toEqual({});
@@ -144,7 +144,7 @@ describe('validatePreferences', () => {
   });
 
   it('refuses values outside them, fractions and NaN', () => {
-    const errors = validatePreferences({ autoLockMinutes: 0, clipboardSeconds: 601, revealSeconds: Number.NaN, notifications: false });
+    const errors = validatePreferences({ ...ok, autoLockMinutes: 0, clipboardSeconds: 601, revealSeconds: Number.NaN, notifications: false });
     expect(Object.keys(errors).sort()).toEqual(['autoLockMinutes', 'clipboardSeconds', 'revealSeconds']);
     expect(errors['autoLockMinutes']).toBe('Auto-lock must be a whole number from 1 to 1440.');
     expect(validatePreferences({ ...ok, autoLockMinutes: 2.5 })['autoLockMinutes']).toBeDefined();
