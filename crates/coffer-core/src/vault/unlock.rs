@@ -8,7 +8,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::{UnlockReport, Vault};
+use super::{AnchorCheck, UnlockReport, Vault};
 use crate::audit::Actor;
 use crate::error::{Error, Result};
 use crate::seal::SecretService;
@@ -46,14 +46,7 @@ impl Vault {
         with: UnlockWith<'_>,
         now: DateTime<Utc>,
     ) -> Result<Unlocked> {
-        let mut vault = Vault::open(path)?;
-        vault.set_actor(Actor::current(interface));
-        let (report, sealer) = vault.unlock_as(with, now)?;
-        Ok(Unlocked {
-            vault,
-            report,
-            sealer,
-        })
+        Self::open_checking(path, interface, with, AnchorCheck::Refuse, now)
     }
 
     /// Like [`Vault::open_unlocked`], but a vault that does not match its
@@ -66,9 +59,19 @@ impl Vault {
         with: UnlockWith<'_>,
         now: DateTime<Utc>,
     ) -> Result<Unlocked> {
+        Self::open_checking(path, interface, with, AnchorCheck::Accept(None), now)
+    }
+
+    fn open_checking(
+        path: &Path,
+        interface: &str,
+        with: UnlockWith<'_>,
+        anchor: AnchorCheck,
+        now: DateTime<Utc>,
+    ) -> Result<Unlocked> {
         let mut vault = Vault::open(path)?;
         vault.set_actor(Actor::current(interface));
-        vault.anchor = super::AnchorCheck::Accept(None);
+        vault.anchor = anchor;
         let (report, sealer) = vault.unlock_as(with, now)?;
         Ok(Unlocked {
             vault,
