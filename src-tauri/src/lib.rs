@@ -34,6 +34,7 @@ pub fn run() {
             }
         }))
         .plugin(tauri_plugin_notification::init())
+        .plugin(navigation_guard())
         .manage(state)
         .setup(|app| {
             background::start(app.handle().clone());
@@ -92,6 +93,33 @@ pub fn run() {
         });
 }
 
+/// The web view stays on the app's own pages: a navigation anywhere else
+/// (a link, or `location = …` from script injected into the page) is
+/// refused, so no other origin ever runs with the page's IPC.
+fn navigation_guard<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new("navigation-guard")
+        .on_navigation(|_, url| {
+            let own = own_origin(url);
+            if !own {
+                tracing::warn!(
+                    scheme = url.scheme(),
+                    "navigation away from the app refused"
+                );
+            }
+            own
+        })
+        .build()
+}
+
+/// The app's own origin: its bundled pages (`tauri://localhost`, or
+/// `http(s)://tauri.localhost` where the platform serves them that way).
+fn own_origin(url: &tauri::Url) -> bool {
+    matches!(
+        (url.scheme(), url.host_str()),
+        ("tauri", Some("localhost")) | ("http" | "https", Some("tauri.localhost"))
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -145,5 +173,23 @@ mod tests {
             called, commands,
             "ui/src/lib/ipc.ts calls other commands than lib.rs registers"
         );
+    }
+
+    #[test]
+    fn only_the_apps_own_pages_may_be_navigated_to() {
+        let url = |u: &str| tauri::Url::parse(u).expect("url");
+        assert!(super::own_origin(&url("tauri://localhost/index.html")));
+        assert!(super::own_origin(&url("http://tauri.localhost/#/audit")));
+        for away in [
+            "https://example.com/",
+            "http://localhost:8080/",
+            "tauri://localhost.example.com/",
+            "http://tauri.localhost.example.com/",
+            "file:///etc/passwd",
+            "data:text/html,hi",
+            "about:blank",
+        ] {
+            assert!(!super::own_origin(&url(away)), "{away}");
+        }
     }
 }

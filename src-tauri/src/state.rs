@@ -1,9 +1,10 @@
 //! The app's one piece of managed state: where the vault is, the open vault
 //! while unlocked, and the shell's own timers (idle lock, clipboard).
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use coffer_core::audit::Actor;
@@ -31,7 +32,14 @@ pub struct AppState {
     /// Why the vault was locked automatically, while only the recovery
     /// passphrase may open it again (see [`AppState::lock_automatically`]).
     pub passphrase_needed: Mutex<Option<String>>,
+    /// When the page last asked for secret values (see [`AppState::allow_reveal`]).
+    reveals: Mutex<VecDeque<Instant>>,
 }
+
+/// How many secret values the page may have revealed or copied in a
+/// minute. A person reads a few; script injected into the page would read
+/// them all, and is slowed to this pace (each one still audited).
+pub const REVEALS_PER_MINUTE: usize = 20;
 
 impl AppState {
     /// Finds the vault (`--vault PATH`, else COFFER_VAULT, else the XDG
@@ -58,6 +66,7 @@ impl AppState {
             preferences: Mutex::new(Preferences::default()),
             clipboard: Clipboard::default(),
             passphrase_needed: Mutex::new(None),
+            reveals: Mutex::new(VecDeque::new()),
         };
         if state.path.exists() {
             let _ = state.unlock(UnlockWith::Keyring);
@@ -123,6 +132,26 @@ impl AppState {
         if by_passphrase {
             *guard(&self.passphrase_needed) = None;
         }
+        Ok(())
+    }
+
+    /// Counts one reveal or copy of a secret value, refusing it past
+    /// [`REVEALS_PER_MINUTE`] in the last minute.
+    pub fn allow_reveal(&self) -> Result<(), IpcError> {
+        let now = Instant::now();
+        let mut recent = guard(&self.reveals);
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= REVEALS_PER_MINUTE {
+            return Err(IpcError::failure(format!(
+                "too many secret values asked for in a minute (at most {REVEALS_PER_MINUTE}); wait a moment and try again"
+            )));
+        }
+        recent.push_back(now);
         Ok(())
     }
 

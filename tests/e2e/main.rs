@@ -400,6 +400,50 @@ async fn every_screen(driver: &str) {
         denied.as_str().is_some_and(|s| s.starts_with("denied")),
         "{denied}"
     );
+
+    // Script in the page cannot read every value at once: reveals are
+    // limited to 20 a minute (each still audited) ...
+    let burst = app
+        .c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             (async () => {
+               let ok = 0, refused = '';
+               for (let i = 0; i < 40; i++) {
+                 try {
+                   await window.__TAURI_INTERNALS__.invoke('credential_reveal', { name: 'api/github-e2e', field: 'key' });
+                   ok++;
+                 } catch (e) { refused = JSON.stringify(e); break; }
+               }
+               done({ ok, refused });
+             })();",
+            vec![],
+        )
+        .await
+        .expect("script");
+    let revealed = burst["ok"].as_u64().expect("count");
+    assert!(
+        revealed <= 20
+            && burst["refused"]
+                .as_str()
+                .is_some_and(|r| r.contains("too many")),
+        "{burst}"
+    );
+    // ... nor take the page elsewhere.
+    app.c
+        .execute(
+            "window.location.href = 'https://example.com/'; return 1;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let here = app.c.current_url().await.expect("url");
+    assert!(
+        here.host_str() != Some("example.com"),
+        "the page left the app: {here}"
+    );
+    app.el("#nav-credentials").await;
     app.c.close().await.expect("close");
 
     // 13. Started again, the app opens straight through the keyring.

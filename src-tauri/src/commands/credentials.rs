@@ -71,6 +71,7 @@ pub async fn credential_reveal(
     field: String,
 ) -> Result<Revealed, IpcError> {
     blocking(&app, move |app| {
+        app.allow_reveal()?;
         let value =
             app.with_vault(|v| v.reveal_field(&name, &field, Action::Reveal, Utc::now()))?;
         Ok(Revealed(value))
@@ -81,6 +82,7 @@ pub async fn credential_reveal(
 #[tauri::command]
 pub async fn credential_copy(app: AppHandle, name: String, field: String) -> Result<u32, IpcError> {
     blocking(&app, move |app| {
+        app.allow_reveal()?;
         let value = app.with_vault(|v| v.reveal_field(&name, &field, Action::Copy, Utc::now()))?;
         let seconds = guard(&app.preferences).clipboard_seconds;
         app.clipboard

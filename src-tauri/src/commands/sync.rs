@@ -227,6 +227,7 @@ pub async fn sync_reveal_remote(
     field: String,
 ) -> Result<Revealed, IpcError> {
     blocking(&app, move |app| {
+        app.allow_reveal()?;
         let value =
             app.with_vault(|v| sync::reveal_remote(v, &remote, &name, &field, Utc::now()))?;
         Ok(Revealed(value))

@@ -741,12 +741,15 @@ impl Vault {
             meta.arrived = Some(arrival.clone());
             meta
         };
-        let sealed = if dry_run {
+        // Each item's metadata as it is stored, sealed once, on all cores.
+        let mut sealed = if dry_run {
             Vec::new()
         } else {
             let cipher = self.cipher()?;
             crate::par::map(&batch.items, |item| {
-                cipher.seal_new(&arrived(&item.meta), &item.secrets)
+                let meta = arrived(&item.meta);
+                let sealed = cipher.seal_new(&meta, &item.secrets)?;
+                Ok::<_, Error>(Some((meta, sealed)))
             })?
         };
         let _cache = self.wide_page_cache()?;
@@ -774,7 +777,10 @@ impl Vault {
             };
             if !taken(&planned, &name)? {
                 if write {
-                    let c = self.insert_sealed(&tx, &sealed[i], arrived(&item.meta), now)?;
+                    let (meta, s) = sealed[i].take().ok_or_else(|| Error::Failure {
+                        what: "an import item was written twice".into(),
+                    })?;
+                    let c = self.insert_sealed(&tx, &s, meta, now)?;
                     entry.version = Some(c.version);
                     events.push((c, "imported"));
                 }
