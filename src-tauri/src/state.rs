@@ -1,7 +1,6 @@
 //! The app's one piece of managed state: where the vault is, the open vault
 //! while unlocked, and the shell's own timers (idle lock, clipboard).
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -32,14 +31,22 @@ pub struct AppState {
     /// Why the vault was locked automatically, while only the recovery
     /// passphrase may open it again (see [`AppState::lock_automatically`]).
     pub passphrase_needed: Mutex<Option<String>>,
-    /// When the page last asked for secret values (see [`AppState::allow_reveal`]).
-    reveals: Mutex<VecDeque<Instant>>,
+    /// The page's reveal allowance (see [`AppState::allow_reveal`]).
+    reveals: Mutex<Allowance>,
 }
 
-/// How many secret values the page may have revealed or copied in a
-/// minute. A person reads a few; script injected into the page would read
-/// them all, and is slowed to this pace (each one still audited).
-pub const REVEALS_PER_MINUTE: usize = 20;
+/// How many secret values the page may reveal or copy: a burst of
+/// [`REVEAL_BURST`], then one per [`REVEAL_EVERY`]. A person reads a few at a
+/// time; script injected into the page would read them all, and is slowed
+/// to a person's pace (each one still audited).
+pub const REVEAL_BURST: f64 = 20.0;
+pub const REVEAL_EVERY: Duration = Duration::from_secs(2);
+
+/// A token bucket: `tokens` left, as of `at`.
+struct Allowance {
+    tokens: f64,
+    at: Instant,
+}
 
 impl AppState {
     /// Finds the vault (`--vault PATH`, else COFFER_VAULT, else the XDG
@@ -66,7 +73,10 @@ impl AppState {
             preferences: Mutex::new(Preferences::default()),
             clipboard: Clipboard::default(),
             passphrase_needed: Mutex::new(None),
-            reveals: Mutex::new(VecDeque::new()),
+            reveals: Mutex::new(Allowance {
+                tokens: REVEAL_BURST,
+                at: Instant::now(),
+            }),
         };
         if state.path.exists() {
             let _ = state.unlock(UnlockWith::Keyring);
@@ -135,23 +145,21 @@ impl AppState {
         Ok(())
     }
 
-    /// Counts one reveal or copy of a secret value, refusing it past
-    /// [`REVEALS_PER_MINUTE`] in the last minute.
+    /// Takes one reveal or copy of a secret value from the allowance,
+    /// refusing it when none is left.
     pub fn allow_reveal(&self) -> Result<(), IpcError> {
         let now = Instant::now();
-        let mut recent = guard(&self.reveals);
-        while recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-        {
-            recent.pop_front();
-        }
-        if recent.len() >= REVEALS_PER_MINUTE {
+        let mut a = guard(&self.reveals);
+        let earned = now.duration_since(a.at).as_secs_f64() / REVEAL_EVERY.as_secs_f64();
+        a.tokens = (a.tokens + earned).min(REVEAL_BURST);
+        a.at = now;
+        if a.tokens < 1.0 {
             return Err(IpcError::failure(format!(
-                "too many secret values asked for in a minute (at most {REVEALS_PER_MINUTE}); wait a moment and try again"
+                "too many secret values asked for at once (a burst of {REVEAL_BURST}, then one every {} s); wait a moment and try again",
+                REVEAL_EVERY.as_secs()
             )));
         }
-        recent.push_back(now);
+        a.tokens -= 1.0;
         Ok(())
     }
 

@@ -401,8 +401,8 @@ async fn every_screen(driver: &str) {
         "{denied}"
     );
 
-    // Script in the page cannot read every value at once: reveals are
-    // limited to 20 a minute (each still audited) ...
+    // Script in the page cannot read every value at once: reveals come in
+    // a burst of at most 20, then one every 2 s (each still audited) ...
     let burst = app
         .c
         .execute_async(
