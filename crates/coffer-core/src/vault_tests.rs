@@ -1374,3 +1374,28 @@ fn own_versions_have_nothing_to_review() {
     assert_eq!(v.unreviewed(&c).expect("unreviewed"), None);
     assert!(!v.mark_reviewed("pulled", now()).expect("nothing to review"));
 }
+
+/// Two handles on one vault; one rekeys. The other's next write is refused
+/// (its key is stale: what it wrote would be unreadable), nothing is
+/// written, and unlocked again it works.
+#[test]
+fn a_handle_whose_key_went_stale_writes_nothing() {
+    let (f, mut a) = fixture();
+    a.add(aws("a", "1"), now()).expect("add");
+    let mut b = reopen(&f);
+    b.rekey(
+        Some(&f.sealer),
+        Some(&SecretValue::from("recovery pass")),
+        now(),
+    )
+    .expect("rekey");
+    let e = a.add(aws("b", "2"), now()).expect_err("stale key");
+    assert!(e.to_string().contains("another process rekeyed it"), "{e}");
+    assert_eq!(b.list().expect("list").len(), 1, "nothing written");
+    b.verify_audit().expect("verify").expect("intact");
+    drop(a);
+    let mut a = reopen(&f);
+    a.add(aws("b", "2"), now())
+        .expect("add after unlocking again");
+    a.verify_audit().expect("verify").expect("intact");
+}

@@ -16,7 +16,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::{Row, Vault};
 use crate::audit::{self, Action, Event};
 use crate::credential::Secrets;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::sealed::Place;
 
 pub(crate) struct WriteTx<'v> {
     vault: &'v Vault,
@@ -42,6 +43,7 @@ impl Vault {
             &self.conn,
             TransactionBehavior::Immediate,
         ))?;
+        self.check_key_current(&tx)?;
         self.flush_into(&tx)?;
         Ok(WriteTx {
             vault: self,
@@ -56,6 +58,43 @@ impl Vault {
         let out = write(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+impl Vault {
+    /// Refuses to write when the vault key this handle holds is no longer
+    /// the vault's: another process rekeyed the vault since this one
+    /// unlocked it, and anything written under the old key would be lost.
+    /// Rekey re-seals the whole trail, so the newest audit entry opening
+    /// under this key says it is current (one small read and decryption).
+    /// When it does not open but the anchor still verifies under this key,
+    /// the entry was altered rather than re-sealed: that is `audit verify`'s
+    /// to name, and writing goes on as before.
+    fn check_key_current(&self, conn: &Connection) -> Result<()> {
+        let newest: Option<Vec<u8>> = self.db(conn
+            .prepare_cached("SELECT body FROM audit ORDER BY seq DESC LIMIT 1")
+            .and_then(|mut stmt| {
+                use rusqlite::OptionalExtension as _;
+                stmt.query_row([], |r| r.get(0)).optional()
+            }))?;
+        let Some(body) = newest else {
+            return Ok(());
+        };
+        if self
+            .open_at(Place::AuditBody, &body, "the newest audit entry")
+            .is_ok()
+            || matches!(
+                crate::audit::read_anchor(&self.path, &self.keys()?.anchor_key),
+                Ok(Some(_))
+            )
+        {
+            return Ok(());
+        }
+        Err(Error::CannotUnlock {
+            reason: "the vault key changed since this process unlocked the vault (another process \
+                     rekeyed it); nothing was written: unlock it again"
+                .into(),
+        })
     }
 }
 
