@@ -232,7 +232,11 @@ fn rekey_mints_a_new_keyring_key_and_changes_the_passphrase() {
     env.run_pw(&["rekey", "--new-passphrase-stdin"], new_pw)
         .ok();
     let new = keyring.load(&id).expect("load").expect("entry");
-    assert_ne!(old.expose_secret(), new.expose_secret());
+    // Compared without printing: a failure must not show key bytes.
+    assert!(
+        old.expose_secret() != new.expose_secret(),
+        "the keyring key changed"
+    );
     assert!(keyring.load(&format!("{id}.next")).expect("load").is_none());
     assert_eq!(
         env.run(&["get", "a", "--field", "key"], "").ok().stdout,
