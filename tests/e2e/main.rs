@@ -429,6 +429,28 @@ async fn every_screen(driver: &str) {
                 .is_some_and(|r| r.contains("too many")),
         "{burst}"
     );
+    // ... nor set a recovery passphrase it knows without the current one ...
+    for current in ["null", "'not the current one'"] {
+        let refused = app
+            .c
+            .execute_async(
+                &format!(
+                    "const done = arguments[arguments.length - 1];
+                     window.__TAURI_INTERNALS__.invoke('passphrase_set',
+                         {{ passphrase: 'an attacker chose this long passphrase 42', current: {current} }})
+                       .then(() => done('changed'), (e) => done(JSON.stringify(e)));"
+                ),
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert!(
+            refused
+                .as_str()
+                .is_some_and(|r| r.contains("\"field\":\"current\"")),
+            "current {current}: {refused}"
+        );
+    }
     // ... nor take the page elsewhere.
     app.c
         .execute(

@@ -1183,6 +1183,32 @@ impl Vault {
 
     /// Adds a passphrase slot, or replaces the existing one when `replace`.
     #[instrument(skip_all)]
+    /// Checks that `passphrase` opens this vault's passphrase slot (the
+    /// app asks for the current passphrase before a change, so script in
+    /// its page cannot set one); a wrong one is recorded as a failed
+    /// attempt. `Ok` when the vault has no passphrase slot.
+    pub fn check_passphrase(&self, passphrase: &SecretValue, now: DateTime<Utc>) -> Result<()> {
+        let slots = self.read_slots()?;
+        let Some((id, slot, _)) = slots
+            .iter()
+            .find(|(_, s, _)| s.kind == SlotKind::Passphrase)
+        else {
+            return Ok(());
+        };
+        match slot.open_with_passphrase(
+            &self.vault_id,
+            passphrase,
+            &format!("key slot {id} (passphrase)"),
+        ) {
+            Ok(_) => Ok(()),
+            Err(e @ Error::WrongPassphrase) => {
+                let _ = self.record_failed_unlock("wrong passphrase", now);
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn set_passphrase(
         &mut self,
         passphrase: &SecretValue,

@@ -18,7 +18,7 @@ use crate::dto::{
     kind_of, rows, BackupSummary, PolicyView, PreferencesInput, ScopeView, SettingsView,
     VaultStatus,
 };
-use crate::error::IpcError;
+use crate::error::{ErrorCode, IpcError};
 use crate::guard::guard;
 use crate::state::{blocking, AppState};
 
@@ -69,12 +69,46 @@ pub async fn policy_set(
 }
 
 #[tauri::command]
+/// Adds or changes the recovery passphrase. A change needs the current one:
+/// script injected into the page must not be able to set a passphrase it
+/// knows on a vault whose passphrase it does not.
 pub async fn passphrase_set(
     app: AppHandle,
     passphrase: SecretValue,
+    current: Option<SecretValue>,
 ) -> Result<SettingsView, IpcError> {
     blocking(&app, move |app| {
         strength::require_recovery(&passphrase)?;
+        let checked = app.with_vault(|v| {
+            let has = v
+                .info()?
+                .slots
+                .iter()
+                .any(|s| s.kind == SlotKind::Passphrase);
+            match (&current, has) {
+                (_, false) => Ok(true),
+                (None, true) => Ok(false),
+                (Some(c), true) => v.check_passphrase(c, Utc::now()).map(|()| true),
+            }
+        });
+        match checked {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(IpcError::invalid(
+                    "current",
+                    "give the current recovery passphrase to change it",
+                ))
+            }
+            Err(e) if e.code == ErrorCode::WrongPassphrase => {
+                return Err(IpcError {
+                    field: Some("current".into()),
+                    message: "that is not the current recovery passphrase (the vault is unchanged)"
+                        .into(),
+                    ..e
+                })
+            }
+            Err(e) => return Err(e),
+        }
         app.with_vault(|v| v.set_passphrase(&passphrase, KdfParams::DEFAULT, true, Utc::now()))?;
         settings(app)
     })

@@ -86,11 +86,12 @@ describe('settings', () => {
     m.passphraseSet.mockResolvedValue(settings());
     render(SettingsScreen);
     await waitFor(() => expect(document.getElementById('settings-passphrase')).not.toBeNull());
+    await type('settings-passphrase-current', 'the old passphrase');
     await type('settings-passphrase', 'correct horse battery staple');
     await type('settings-passphrase-confirm', 'correct horse battery staple');
     await waitFor(() => expect(el('settings-strength').textContent).toContain('very strong'));
     await fireEvent.click(el('settings-passphrase-save'));
-    await waitFor(() => expect(m.passphraseSet).toHaveBeenCalledWith('correct horse battery staple'));
+    await waitFor(() => expect(m.passphraseSet).toHaveBeenCalledWith('correct horse battery staple', 'the old passphrase'));
     await waitFor(() => expect((el('settings-passphrase') as HTMLInputElement).value).toBe(''));
   });
 

@@ -365,8 +365,8 @@ export function policySet(scope: PolicyScope, policy: Policy | null): Promise<Se
 }
 
 /** Add or change the recovery passphrase (the core refuses weak ones). */
-export function passphraseSet(passphrase: string): Promise<Settings> {
-  return call<Settings>('passphrase_set', { passphrase });
+export function passphraseSet(passphrase: string, current: string | null): Promise<Settings> {
+  return call<Settings>('passphrase_set', { passphrase, current });
 }
 
 /** Replace the vault key and re-encrypt everything. `passphrase` is needed when the vault has a passphrase slot. */
