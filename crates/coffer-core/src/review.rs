@@ -36,9 +36,11 @@ impl Vault {
         };
         let tx = self.begin()?;
         let mut reviewed: BTreeMap<String, u64> = self.read_setting(&tx, REVIEWED)?;
-        // Reviews of versions that moved on are of no more use.
-        let live: std::collections::HashSet<String> =
-            self.list()?.into_iter().map(|c| c.id.to_string()).collect();
+        // Reviews of deleted credentials are of no more use (only the ids
+        // are read: no record is decrypted).
+        let live: std::collections::HashSet<String> = self.db(tx
+            .prepare("SELECT lower(hex(id)) FROM credentials")
+            .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect()))?;
         reviewed.retain(|id, _| live.contains(id));
         reviewed.insert(c.id.to_string(), c.version);
         self.write_setting(&tx, REVIEWED, &reviewed)?;

@@ -1209,6 +1209,34 @@ impl Vault {
         }
     }
 
+    /// Sets a new recovery passphrase the way the app offers it: when the
+    /// vault already has one, `current` must open it (script in the app's
+    /// page must not set a passphrase it knows on a vault whose passphrase
+    /// it does not), and the new one must be strong enough.
+    pub fn set_passphrase_knowing(
+        &mut self,
+        current: Option<&SecretValue>,
+        new: &SecretValue,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        crate::strength::require_recovery(new)?;
+        let has = self
+            .info()?
+            .slots
+            .iter()
+            .any(|s| s.kind == SlotKind::Passphrase);
+        if has {
+            let current = current.ok_or_else(|| {
+                Error::invalid(
+                    "current",
+                    "give the current recovery passphrase to change it",
+                )
+            })?;
+            self.check_passphrase(current, now)?;
+        }
+        self.set_passphrase(new, KdfParams::DEFAULT, true, now)
+    }
+
     pub fn set_passphrase(
         &mut self,
         passphrase: &SecretValue,

@@ -78,38 +78,17 @@ pub async fn passphrase_set(
     current: Option<SecretValue>,
 ) -> Result<SettingsView, IpcError> {
     blocking(&app, move |app| {
-        strength::require_recovery(&passphrase)?;
-        let checked = app.with_vault(|v| {
-            let has = v
-                .info()?
-                .slots
-                .iter()
-                .any(|s| s.kind == SlotKind::Passphrase);
-            match (&current, has) {
-                (_, false) => Ok(true),
-                (None, true) => Ok(false),
-                (Some(c), true) => v.check_passphrase(c, Utc::now()).map(|()| true),
-            }
-        });
-        match checked {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(IpcError::invalid(
-                    "current",
-                    "give the current recovery passphrase to change it",
-                ))
-            }
-            Err(e) if e.code == ErrorCode::WrongPassphrase => {
-                return Err(IpcError {
+        app.with_vault(|v| v.set_passphrase_knowing(current.as_ref(), &passphrase, Utc::now()))
+            .map_err(|e| match e.code {
+                // The passphrase that did not fit is the current one, not the new.
+                ErrorCode::WrongPassphrase => IpcError {
                     field: Some("current".into()),
                     message: "that is not the current recovery passphrase (the vault is unchanged)"
                         .into(),
                     ..e
-                })
-            }
-            Err(e) => return Err(e),
-        }
-        app.with_vault(|v| v.set_passphrase(&passphrase, KdfParams::DEFAULT, true, Utc::now()))?;
+                },
+                _ => e,
+            })?;
         settings(app)
     })
     .await

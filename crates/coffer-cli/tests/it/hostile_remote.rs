@@ -128,26 +128,6 @@ fn setup() -> Env {
     env
 }
 
-fn add_vault_remote(env: &Env, name: &str, addr: &str, auth: &str) {
-    env.run_pw(
-        &[
-            "remote",
-            "add",
-            "vault",
-            "--holds-all",
-            name,
-            "--addr",
-            addr,
-            "--prefix",
-            "team/",
-            "--auth-credential",
-            auth,
-        ],
-        "",
-    )
-    .ok();
-}
-
 #[test]
 fn addresses_that_only_look_local_need_https() {
     let env = setup();
@@ -188,8 +168,8 @@ fn a_vault_redirect_carries_no_token_secret_id_or_body_to_another_origin() {
     let elsewhere = Server::start(Answer::Json("{}"));
     let redirector = Server::start(Answer::Redirect(format!("{}/v1/stolen", elsewhere.url)));
     let env = setup();
-    add_vault_remote(&env, "bao", &redirector.url, "bao-token");
-    add_vault_remote(&env, "bao-approle", &redirector.url, "approle");
+    env.add_vault_remote("bao", &redirector.url, "team/", "bao-token");
+    env.add_vault_remote("bao-approle", &redirector.url, "team/", "approle");
     let before = env.fingerprint();
     for args in [
         &["sync", "push", "bao"][..],
@@ -238,7 +218,7 @@ fn a_vault_answer_of_a_gibibyte_is_cut_off_with_a_clear_error() {
     for declared in [true, false] {
         let server = Server::start(Answer::Endless { declared });
         let env = setup();
-        add_vault_remote(&env, "bao", &server.url, "bao-token");
+        env.add_vault_remote("bao", &server.url, "team/", "bao-token");
         let before = env.fingerprint();
         let run = env.run_pw(&["sync", "plan", "bao"], "");
         assert_ne!(run.code, 0);

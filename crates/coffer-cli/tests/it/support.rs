@@ -111,6 +111,12 @@ impl Env {
 
     /// Adds the Vault remote `name` at `addr` that logs in with `bao-token`.
     pub fn add_bao_remote(&self, name: &str, addr: &str, prefix: &str) {
+        self.add_vault_remote(name, addr, prefix, "bao-token");
+    }
+
+    /// Adds the Vault remote `name` at `addr`, holding every credential,
+    /// that logs in with the credential `auth`.
+    pub fn add_vault_remote(&self, name: &str, addr: &str, prefix: &str, auth: &str) {
         self.run_pw(
             &[
                 "remote",
@@ -123,7 +129,7 @@ impl Env {
                 "--prefix",
                 prefix,
                 "--auth-credential",
-                "bao-token",
+                auth,
             ],
             "",
         )

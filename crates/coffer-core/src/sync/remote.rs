@@ -191,6 +191,23 @@ fn explicit_scopes(all: &mut [Remote]) -> Vec<String> {
         .collect()
 }
 
+/// `url` as an error may show it: a user name and password in it (which
+/// are refused) are left out, parsed or not.
+fn without_userinfo(url: &str) -> String {
+    let shown = match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(start), Some(at)) if at > start => format!("{}://…{}", &url[..start], &url[at..]),
+            _ => url.to_owned(),
+        },
+    };
+    crate::credential::printable(&shown)
+}
+
 /// Whether `url` names this machine: only 127.0.0.0/8, `::1` and the exact
 /// host name `localhost` count, read by a real URL parser (so
 /// `http://localhost:1@example.com/`, `http://127.0.0.1.example.com/` and
@@ -212,7 +229,7 @@ pub fn is_loopback(url: &str) -> bool {
 pub fn check_url(what: &str, url: &str, insecure_http: bool) -> Result<()> {
     let bad = |why: &str| {
         Error::invalid(
-            format!("{what} '{}'", crate::credential::printable(url)),
+            format!("{what} '{}'", without_userinfo(url)),
             why.to_owned(),
         )
     };
@@ -537,5 +554,18 @@ mod tests {
             assert!(check_url("address", junk, true).is_err(), "{junk}");
         }
         check_url("address", "http://10.0.0.1/", true).expect("allowed explicitly");
+    }
+
+    /// A password in a refused address never reaches the error message.
+    #[test]
+    fn an_address_with_a_password_is_refused_without_showing_it() {
+        for url in [
+            "https://user:pw-canary@vault.example.com",
+            "http://user:pw-canary@10.0.0.1/",
+            "http://user:pw-canary@",
+        ] {
+            let e = check_url("address", url, false).expect_err(url);
+            assert!(!e.to_string().contains("pw-canary"), "{e}");
+        }
     }
 }
