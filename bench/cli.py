@@ -132,6 +132,12 @@ def run_size(coffer, outdir, work, size, fpr, versions):
         kpx_get("default"),
         kpx_get("t100"),
         {"label": "pass show", "argv": ["pass", "show", name], "env": pass_env, "expect": secret},
+        # Through a running agent (started below, on the keyring vault): no unlock.
+        {"label": "coffer get (agent)", "argv": [coffer, "get", name], "env": dict(kr_env, COFFER_AGENT="required"),
+         "expect": secret},
+        # The floor: a process that opens the SQLite file and reads one row.
+        {"label": "floor: sqlite3 reads one row", "argv": ["sqlite3", kr_vault, "SELECT 'floor' FROM credentials LIMIT 1"],
+         "expect": "floor"},
     ]
     search_name = [
         {"label": "coffer search (keyring)", "argv": [coffer, "search", query], "env": kr_env, "expect": query},
@@ -201,7 +207,12 @@ def run_size(coffer, outdir, work, size, fpr, versions):
         json.dump(plan, f)
     say(f"{size}: cold get and search, {RUNS} interleaved rounds (+1 warm-up)")
     res_path = os.path.join(d, "res.json")
-    sh([sys.executable, os.path.join(HERE, "measure.py"), plan_path, res_path])
+    agent_env = dict(os.environ, **kr_env)
+    sh([coffer, "agent", "start", "--idle-lock", "0"], env=agent_env, stdout=subprocess.DEVNULL)
+    try:
+        sh([sys.executable, os.path.join(HERE, "measure.py"), plan_path, res_path])
+    finally:
+        sh([coffer, "agent", "stop"], env=agent_env, stdout=subprocess.DEVNULL)
     with open(res_path) as f:
         results = json.load(f)
     plan = {"rounds": IMPORT_RUNS, "groups": [{"name": "import", "commands": imports}]}

@@ -13,8 +13,9 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 app_packages=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev
   libsoup-3.0-dev libgtk-3-dev librsvg2-dev)
-# gdb: gcore, for the core dump the leak test scans.
-test_packages=(xvfb xauth dbus-x11 dbus at-spi2-core webkit2gtk-driver gnome-keyring libsecret-tools keyutils xclip gdb)
+# gdb: gcore, for the core dump the leak test scans. xdotool: answers the
+# shell's native confirmation dialogs in the e2e tests.
+test_packages=(xvfb xauth dbus-x11 dbus at-spi2-core webkit2gtk-driver gnome-keyring libsecret-tools keyutils xclip gdb xdotool)
 
 packages=("${app_packages[@]}")
 [ "$purpose" = test ] && packages+=("${test_packages[@]}")

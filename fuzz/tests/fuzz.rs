@@ -2,19 +2,20 @@
 //! itself, or that someone else could have written (import files, backups,
 //! the on-disk record and slot formats, the audit anchor and bodies, secret
 //! JSON on stdin, remote answers from Vault/OpenBao and AWS, the AWS config
-//! files `migrate` reads, templates, scanned files).
+//! files `migrate` reads, templates, scanned files, the agent's frames).
 //!
 //! `cargo test -p coffer-fuzz --test fuzz` runs each target for
 //! `COFFER_FUZZ_SECS` seconds (default 4), from seed `COFFER_FUZZ_SEED`
 //! (default: fixed; `random` picks one and prints it). `COFFER_FUZZ_TARGET`
 //! runs only the targets whose name contains it. The long mode is
-//! `COFFER_FUZZ_SECS=240` (15 targets: an hour), best with `--release`.
+//! `COFFER_FUZZ_SECS=240` (16 targets: about an hour), best with `--release`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
+use coffer_core::agent;
 use coffer_core::crypto::{self, KdfParams};
 use coffer_core::fuzz_hooks;
 use coffer_core::secret::Key32;
@@ -268,6 +269,49 @@ fn backup_file_target(images: Vec<Vec<u8>>) -> Target {
 }
 
 const VAULT_ID: &[u8; 16] = b"0123456789abcdef";
+
+/// The agent's wire format, as the agent reads a request and a client reads
+/// a reply: any bytes give an error or a value, within the frame cap.
+fn agent_frame_target() -> Target {
+    let framed = |json: &[u8]| {
+        let mut s = vec![agent::frame::VERSION];
+        s.extend_from_slice(&(json.len() as u32).to_be_bytes());
+        s.extend_from_slice(json);
+        s
+    };
+    Target {
+        name: "agent-frame",
+        seeds: vec![
+            framed(br#"{"op":"status"}"#),
+            framed(br#"{"op":"reveal","name":"aws/dev","fields":["secret_access_key"]}"#),
+            framed(br#"{"reply":"revealed","fields":{"a":"b"},"secrets":{"k":"v"}}"#),
+            framed(br#"{"reply":"error","class":"not_found","message":"no"}"#),
+        ],
+        dict: JSON_DICT
+            .iter()
+            .copied()
+            .chain([
+                &b"\x01"[..],
+                b"\x00\x10\x00\x00",
+                b"\xff\xff\xff\xff",
+                b"\"op\":",
+                b"\"reply\":",
+                b"\"fields\"",
+            ])
+            .collect(),
+        run: Box::new(move |input| {
+            let mut reader = input;
+            match agent::frame::read(&mut reader) {
+                Err(e) => outcome_of(&e.to_string()),
+                Ok(body) => {
+                    let request = serde_json::from_slice::<agent::Request>(&body);
+                    let reply = serde_json::from_slice::<agent::Reply>(&body);
+                    format!("{} {}", label(&request), label(&reply))
+                }
+            }
+        }),
+    }
+}
 
 fn slot_target() -> Target {
     let vk = Key32::from_bytes([7u8; 32]);
@@ -627,6 +671,7 @@ fn main() {
         aws_ini_target(),
         template_target(),
         scan_target(),
+        agent_frame_target(),
     ];
     println!(
         "fuzz: seed {seed}, {secs} s per target, {} targets (setup {:?})",

@@ -18,6 +18,9 @@ pub enum ErrorCode {
     WrongPassphrase,
     Locked,
     Integrity,
+    /// The person said no in one of the shell's own confirmations
+    /// (`confirm.rs`); nothing was changed.
+    Declined,
 }
 
 #[derive(Debug, Serialize)]

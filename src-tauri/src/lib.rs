@@ -4,6 +4,7 @@
 mod background;
 mod clipboard;
 mod commands;
+mod confirm;
 #[cfg(test)]
 mod contract;
 mod dto;
@@ -34,6 +35,8 @@ pub fn run() {
             }
         }))
         .plugin(tauri_plugin_notification::init())
+        // Rust-side only (confirm.rs): none of its commands is granted to the page.
+        .plugin(tauri_plugin_dialog::init())
         .plugin(navigation_guard())
         .manage(state)
         .setup(|app| {

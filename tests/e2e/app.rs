@@ -71,12 +71,19 @@ pub async fn launch(driver: &str, vault: &Path) -> Client {
     // The app is single-instance: a new one started while the last one is
     // still exiting forwards its arguments to it, gets no reply and quits,
     // and the WebDriver session then waits for a window that never comes.
+    // An exiting app whose main thread has ended while others still run no
+    // longer shows its executable in /proc, yet still holds its D-Bus name:
+    // the pids seen at the last launch are followed until no thread is left.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !running_apps().is_empty() {
+    loop {
+        let earlier: Vec<u32> = guard_pids().iter().copied().filter(|p| alive(*p)).collect();
+        let running = running_apps();
+        if earlier.is_empty() && running.is_empty() {
+            break;
+        }
         assert!(
             Instant::now() < deadline,
-            "an earlier instance of the app (pids {:?}) did not exit within 30 s",
-            running_apps()
+            "an earlier instance of the app (pids {running:?} {earlier:?}) did not exit within 30 s"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -89,12 +96,36 @@ pub async fn launch(driver: &str, vault: &Path) -> Client {
         }),
     );
     caps.insert("browserName".into(), json!("wry"));
-    ClientBuilder::rustls()
+    let client = ClientBuilder::rustls()
         .expect("tls")
         .capabilities(caps)
         .connect(driver)
         .await
-        .expect("a WebDriver session with the app")
+        .expect("a WebDriver session with the app");
+    *guard_pids() = running_apps();
+    client
+}
+
+/// The app processes seen at the last launch.
+static LAUNCHED: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn guard_pids() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    LAUNCHED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether any thread of process `pid` is still running (not a zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|task| {
+            std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+                stat.rfind(')')
+                    .and_then(|end| stat[end + 1..].split_whitespace().next())
+                    .is_some_and(|state| state != "Z" && state != "X")
+            })
+        })
 }
 
 pub async fn shot(c: &Client, name: &str) {
@@ -241,4 +272,105 @@ impl App {
 
 pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set by the test command"))
+}
+
+/// The titles of the shell's own dialogs (src-tauri/src/confirm.rs).
+pub const CONFIRM: &str = "Coffer: confirm";
+pub const SAVE: &str = "Coffer: write the backup to";
+
+/// What a person does at one of the shell's native dialogs (drawn by GTK,
+/// outside the web view, so WebDriver cannot reach it): the keys are typed
+/// through the X server with xdotool.
+pub enum Answer<'a> {
+    /// The accept button's mnemonic, e.g. `alt+p` for "_Push".
+    Accept(&'a str),
+    /// Escape: the dialog closes without a yes.
+    Cancel,
+    /// In the save dialog: Return, saving under the name and in the folder
+    /// it proposes (a typed path would open GTK's completion popup, which
+    /// takes the Return).
+    Save,
+}
+
+/// The dialog titled `title` is awaited (it appears once the page has
+/// asked), focused and answered; the returned task ends when it has been.
+/// Start it before the gesture that opens the dialog.
+pub fn answer(title: &str, answer: Answer<'_>) -> tokio::task::JoinHandle<()> {
+    // Keys go through XTEST to the focused window, as a person's would
+    // (not sent to a window, which a toolkit may treat as forged).
+    let keys: Vec<String> = match answer {
+        Answer::Accept(mnemonic) => vec!["key".into(), "--clearmodifiers".into(), mnemonic.into()],
+        Answer::Cancel => vec!["key".into(), "Escape".into()],
+        Answer::Save => vec!["key".into(), "Return".into()],
+    };
+    let title = title.to_owned();
+    tokio::spawn(async move {
+        let xdotool = |args: Vec<String>| async move {
+            let out = tokio::process::Command::new("timeout")
+                .arg("60")
+                .arg("xdotool")
+                .args(&args)
+                .output()
+                .await
+                .expect("timeout + xdotool (installed by scripts/setup-debian.sh)");
+            assert!(
+                out.status.success(),
+                "xdotool {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let found = xdotool(
+            [
+                "search",
+                "--sync",
+                "--onlyvisible",
+                "--name",
+                &format!("^{title}$"),
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
+        .await;
+        let window = found
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("no window titled '{title}'"))
+            .to_owned();
+        // Without a window manager nothing focuses a new window: this is the
+        // person's click on it.
+        xdotool(vec!["windowfocus".into(), "--sync".into(), window]).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        xdotool(keys).await;
+    })
+}
+
+/// Every row of every table of the vault file at `path`, as text: equal
+/// before and after means nothing was written.
+pub fn fingerprint(path: &Path) -> Vec<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the vault file");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("tables")
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("tables");
+    let mut rows = Vec::new();
+    for table in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid"))
+            .expect("select");
+        let columns = stmt.column_count();
+        let mut result = stmt.query([]).expect("query");
+        while let Some(row) = result.next().expect("row") {
+            let cells: Vec<String> = (0..columns)
+                .map(|i| format!("{:?}", row.get_ref(i).expect("cell")))
+                .collect();
+            rows.push(format!("{table}: {}", cells.join(" | ")));
+        }
+    }
+    rows
 }

@@ -17,7 +17,7 @@ use coffer_core::{Sealer, SecretService, Vault};
 use fantoccini::Locator;
 use serde_json::{json, Value};
 
-use app::{driver_url, env, launch, App};
+use app::{driver_url, env, launch, Answer, App};
 
 /// The clipboard as another X client sees it (empty when it holds nothing).
 fn clipboard() -> String {
@@ -281,7 +281,10 @@ async fn every_screen(driver: &str) {
     app.choose("#remote-auth", "bao/e2e-token").await;
     // A remote holds nothing until told: this one holds every credential.
     app.click("#remote-holds-all").await;
+    // The shell asks in its own dialog, naming where the remote is.
+    let asked = app::answer(app::CONFIRM, Answer::Accept("alt+a"));
     app.click("#remote-save").await;
+    asked.await.expect("the remote's confirmation was answered");
     app.click("[data-remote=\"bao\"]").await;
     app.click("#remote-test").await;
     app.el("#remote-checks [data-ok]").await;
@@ -295,12 +298,47 @@ async fn every_screen(driver: &str) {
     app.el("#plan [data-name=\"api/github-e2e\"][data-state=\"new_local\"]")
         .await;
     app.shot("07-sync-plan").await;
+    let asked = app::answer(app::CONFIRM, Answer::Accept("alt+p"));
     app.click("#sync-push").await;
+    asked.await.expect("the push's confirmation was answered");
     app.text_until("#sync-report", |t| t.contains("pushed 3"))
         .await;
     app.shot("07-sync-pushed").await;
     let pushed = bao_read(&format!("{prefix}api/github-e2e"));
     assert_eq!(pushed["data"]["data"]["key"], json!(api_key));
+
+    // 10b. A backup, written where the person picks in the shell's own file
+    // chooser (the page never names the path).
+    app.click("#nav-settings").await;
+    app.screen("settings").await;
+    // The person's documents folder (XDG user dirs, read by the app at the
+    // time it asks) is where the chooser starts.
+    let documents = dir.path().join("Documents");
+    std::fs::create_dir_all(&documents).expect("documents");
+    std::fs::write(
+        Path::new(&env("XDG_CONFIG_HOME")).join("user-dirs.dirs"),
+        format!("XDG_DOCUMENTS_DIR=\"{}\"\n", documents.display()),
+    )
+    .expect("user-dirs.dirs");
+    app.type_in("#backup-passphrase", "granite-lantern-willow-e2e-backup")
+        .await;
+    app.type_in("#backup-confirm", "granite-lantern-willow-e2e-backup")
+        .await;
+    let asked = app::answer(app::SAVE, Answer::Save);
+    app.click("#backup-create").await;
+    asked.await.expect("the file chooser was answered");
+    let summary = app
+        .text_until("#backup-summary", |t| t.contains("coffer-backup-"))
+        .await;
+    let written: Vec<PathBuf> = std::fs::read_dir(&documents)
+        .expect("documents")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(
+        written.len() == 1 && summary.contains(&written[0].display().to_string()),
+        "the backup is where the chooser proposed: {written:?}, {summary}"
+    );
 
     // 11. The audit screen shows all of it, with the chain verified.
     app.click("#nav-audit").await;
@@ -429,8 +467,10 @@ async fn every_screen(driver: &str) {
                 .is_some_and(|r| r.contains("too many")),
         "{burst}"
     );
-    // ... nor set a recovery passphrase it knows without the current one ...
+    // ... nor set a recovery passphrase it knows without the current one,
+    // even when the person says yes to the shell's question ...
     for current in ["null", "'not the current one'"] {
+        let asked = app::answer(app::CONFIRM, Answer::Accept("alt+p"));
         let refused = app
             .c
             .execute_async(
@@ -444,6 +484,7 @@ async fn every_screen(driver: &str) {
             )
             .await
             .expect("script");
+        asked.await.expect("the question was answered");
         assert!(
             refused
                 .as_str()
@@ -451,6 +492,69 @@ async fn every_screen(driver: &str) {
             "current {current}: {refused}"
         );
     }
+    // ... nor, without the person saying yes in a dialog the shell draws,
+    // add a remote it controls, push, overwrite a remote copy, write a
+    // backup, change the passphrase or rekey (each answered "no" here, and
+    // the vault file is byte for byte what it was) ...
+    let before = app::fingerprint(&path);
+    let backups = || std::fs::read_dir(&documents).expect("documents").count();
+    let backups_before = backups();
+    for (command, args, title) in [
+        (
+            "remote_add",
+            format!(
+                "{{ input: {{ type: 'vault', name: 'evil', addr: '{}', mount: 'secret', prefix: 'stolen/', namespace: '', scope: {{ names: [''], tags: [] }}, authCredential: 'bao/e2e-token', insecureHttp: false }} }}",
+                env("BAO_ADDR")
+            ),
+            app::CONFIRM,
+        ),
+        ("sync_apply", "{ remote: 'bao', direction: 'push', prune: false }".into(), app::CONFIRM),
+        ("sync_apply", "{ remote: 'bao', direction: 'both', prune: true }".into(), app::CONFIRM),
+        ("sync_resolve", "{ remote: 'bao', name: 'api/github-e2e', keep: 'local' }".into(), app::CONFIRM),
+        ("passphrase_set", "{ passphrase: 'an attacker chose this long passphrase 42', current: null }".into(), app::CONFIRM),
+        ("vault_rekey", format!("{{ passphrase: '{recovery}' }}"), app::CONFIRM),
+        ("backup_create", "{ passphrase: 'an attacker chose this long passphrase 42' }".into(), app::SAVE),
+    ] {
+        let asked = app::answer(title, Answer::Cancel);
+        let said = app
+            .c
+            .execute_async(
+                &format!(
+                    "const done = arguments[arguments.length - 1];
+                     window.__TAURI_INTERNALS__.invoke('{command}', {args})
+                       .then(() => done('done'), (e) => done(JSON.stringify(e)));"
+                ),
+                vec![],
+            )
+            .await
+            .expect("script");
+        asked.await.expect("the dialog was answered");
+        assert!(
+            said.as_str().is_some_and(|r| r.contains("\"code\":\"declined\"")),
+            "{command} {args}: {said}"
+        );
+    }
+    assert_eq!(
+        app::fingerprint(&path),
+        before,
+        "a declined command wrote nothing"
+    );
+    assert_eq!(backups(), backups_before, "no backup was written");
+    // The dialogs themselves are the shell's: the page may not open one.
+    let denied = app
+        .c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI_INTERNALS__.invoke('plugin:dialog|message', { message: 'Push?', title: 'Coffer: confirm' })
+               .then(() => done('allowed'), (e) => done('denied: ' + e));",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert!(
+        denied.as_str().is_some_and(|s| s.starts_with("denied")),
+        "{denied}"
+    );
     // ... nor take the page elsewhere.
     app.c
         .execute(

@@ -96,6 +96,31 @@ pub enum Command {
     Doctor(JsonArg),
     /// List credential kinds and their fields
     Kinds(JsonArg),
+    /// Run the agent: one unlocked session serving this vault's commands over a private
+    /// socket, recording which process asks for each value (COFFER_AGENT=auto|off|required)
+    Agent(AgentArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    #[command(subcommand)]
+    pub action: Option<AgentAction>,
+    /// Lock after this many minutes without a request (0: never); default: the vault's
+    /// auto-lock preference
+    #[arg(long, value_name = "MINUTES", global = true)]
+    pub idle_lock: Option<u64>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentAction {
+    /// Serve in the foreground until stopped (the default; for systemd)
+    Run,
+    /// Start in the background, once the vault is unlocked
+    Start,
+    /// Lock: the agent writes its last audit entries, wipes the key and exits
+    Stop,
+    /// Which vault it serves, since when, how many requests
+    Status(JsonArg),
 }
 
 #[derive(Args, Debug)]

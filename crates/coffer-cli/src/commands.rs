@@ -223,30 +223,25 @@ pub fn add(ctx: &Context, args: &AddArgs, out: Out) -> anyhow::Result<Exit> {
 }
 
 pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
-    let session = ctx.unlock()?;
+    // Through the agent when one serves this vault, else unlocked here.
+    let source = ctx.source()?;
     match &args.field {
         Some(field) => {
             // A plain field needs no reveal; a secret one reveals only itself.
-            let credential = session.vault.get(&args.name)?;
+            let (plain, secret_fields) = source.fields(&args.name)?;
             let secrets;
-            let value: &str = if let Some(plain) = credential.meta.fields.get(field) {
+            let value: &str = if let Some(plain) = plain.get(field) {
                 plain
-            } else if credential.meta.secret_fields.contains(field) {
-                (_, secrets) =
-                    session
-                        .vault
-                        .reveal(&args.name, Some(&[field.as_str()]), Utc::now())?;
+            } else if secret_fields.contains(field) {
+                (_, secrets) = source.reveal(&args.name, Some(&[field.as_str()]))?;
                 secrets
-                    .0
                     .get(field)
                     .map(|v| v.expose_secret())
                     .unwrap_or_default()
             } else {
-                let mut known: Vec<&str> = credential
-                    .meta
-                    .fields
+                let mut known: Vec<&str> = plain
                     .keys()
-                    .chain(credential.meta.secret_fields.iter())
+                    .chain(secret_fields.iter())
                     .map(String::as_str)
                     .collect();
                 known.sort();
@@ -266,14 +261,12 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
             }
         }
         None => {
-            let (credential, secrets) = session.vault.reveal(&args.name, None, Utc::now())?;
-            let mut all: BTreeMap<&str, &str> = credential
-                .meta
-                .fields
+            let (plain, secrets) = source.reveal(&args.name, None)?;
+            let mut all: BTreeMap<&str, &str> = plain
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            for (k, v) in &secrets.0 {
+            for (k, v) in &secrets {
                 all.insert(k, v.expose_secret());
             }
             let mut text = Zeroizing::new(Vec::with_capacity(
@@ -288,7 +281,7 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
         }
     }
     out.flush()?;
-    session.finish()?;
+    source.finish()?;
     Ok(Exit::Ok)
 }
 

@@ -1,5 +1,6 @@
 //! `coffer`: the command line over coffer-core.
 
+mod agent;
 mod backup;
 mod cli;
 mod commands;
@@ -89,6 +90,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Scan(a) => migrate::scan(&ctx, a, out),
         Command::Doctor(a) => commands::doctor(&ctx, a, out),
         Command::Kinds(a) => commands::kinds(a, out),
+        Command::Agent(a) => agent::agent(&ctx, a, out),
     }?;
     out.flush()?;
     Ok(exit)

@@ -1,9 +1,12 @@
 //! Finding and unlocking the vault for a command: the keyring first, then
 //! the recovery passphrase (from --passphrase-file, else a prompt on a terminal).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::Utc;
+use coffer_core::agent::client::{Client, Mode};
+use coffer_core::agent::{Reply, Request};
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
 
 use crate::exit::{cannot_unlock, CliError, Exit};
@@ -157,4 +160,85 @@ pub fn new_vault_sealer(
             "cannot seal the new vault to the OS keyring: {e}. To create a vault that opens only with its passphrase, pass --no-keyring"
         ))
     })?))
+}
+
+/// Where a reading command gets credentials: the agent serving this vault
+/// (by COFFER_AGENT, see coffer_core::agent::client::Mode), or the vault
+/// opened and unlocked here. Either way the same values, errors and audit
+/// entries (the agent's also name the asking process).
+pub enum Source {
+    Agent(Client),
+    Local(Unlocked),
+}
+
+/// A credential's plain fields and the names of its secret ones.
+pub type Fields = (BTreeMap<String, String>, Vec<String>);
+
+impl Context {
+    pub fn source(&self) -> anyhow::Result<Source> {
+        match Client::find(&self.vault_path, Mode::from_env()?)? {
+            Some(agent) => Ok(Source::Agent(agent)),
+            None => Ok(Source::Local(self.unlock()?)),
+        }
+    }
+}
+
+impl Source {
+    pub fn fields(&self, name: &str) -> anyhow::Result<Fields> {
+        match self {
+            Source::Local(u) => {
+                let c = u.vault.get(name)?;
+                Ok((c.meta.fields, c.meta.secret_fields))
+            }
+            Source::Agent(a) => match a.call(&Request::Fields { name: name.into() })? {
+                Reply::Fields {
+                    fields,
+                    secret_fields,
+                } => Ok((fields, secret_fields)),
+                other => unexpected(other),
+            },
+        }
+    }
+
+    /// The plain fields and the secret values (all, or `only`), audited.
+    pub fn reveal(
+        &self,
+        name: &str,
+        only: Option<&[&str]>,
+    ) -> anyhow::Result<(BTreeMap<String, String>, BTreeMap<String, SecretValue>)> {
+        match self {
+            Source::Local(u) => {
+                let (c, s) = u.vault.reveal(name, only, Utc::now())?;
+                Ok((c.meta.fields, s.0))
+            }
+            Source::Agent(a) => {
+                let request = Request::Reveal {
+                    name: name.into(),
+                    fields: only.map(|f| f.iter().map(|s| s.to_string()).collect()),
+                };
+                match a.call(&request)? {
+                    Reply::Revealed { fields, secrets } => Ok((
+                        fields,
+                        secrets
+                            .into_iter()
+                            .map(|(k, v)| (k, SecretValue::from(v)))
+                            .collect(),
+                    )),
+                    other => unexpected(other),
+                }
+            }
+        }
+    }
+
+    /// Ends the command (a local vault writes its audit entries and anchor).
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Source::Local(u) => u.finish(),
+            Source::Agent(_) => Ok(()),
+        }
+    }
+}
+
+fn unexpected<T>(reply: Reply) -> anyhow::Result<T> {
+    anyhow::bail!("the agent answered with {reply:?}, which this command did not ask for")
 }

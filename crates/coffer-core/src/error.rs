@@ -107,6 +107,11 @@ pub enum Error {
 
     #[error("{what}")]
     Failure { what: String },
+
+    /// An error the agent met serving a request, passed on as it was
+    /// worded, with its class (the CLI's exit code follows from it).
+    #[error("{message}")]
+    Relayed { class: ErrorClass, message: String },
 }
 
 fn no_way_in(path: &std::path::Path, keyring: Option<&str>, passphrase_slot: bool) -> String {
@@ -127,7 +132,8 @@ fn no_way_in(path: &std::path::Path, keyring: Option<&str>, passphrase_slot: boo
 
 /// What kind of failure an error is; the CLI maps it to its exit code and
 /// the app to the error code the UI switches on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// Something failed (I/O, a busy database, an existing vault).
     Failure,
@@ -146,6 +152,7 @@ pub enum ErrorClass {
 impl Error {
     pub fn class(&self) -> ErrorClass {
         match self {
+            Error::Relayed { class, .. } => *class,
             Error::VaultMissing { .. }
             | Error::NotFound { .. }
             | Error::VersionNotFound { .. }

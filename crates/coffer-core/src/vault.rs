@@ -917,6 +917,19 @@ impl Vault {
         fields: Option<&[&str]>,
         now: DateTime<Utc>,
     ) -> Result<(Credential, Secrets)> {
+        self.reveal_to(name, fields, None, now)
+    }
+
+    /// [`Vault::reveal`] for another process (the agent's client): its
+    /// entry's details also name `requester`. The entry is committed before
+    /// the values are returned.
+    pub fn reveal_to(
+        &self,
+        name: &str,
+        fields: Option<&[&str]>,
+        requester: Option<&serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> Result<(Credential, Secrets)> {
         let tx = self.begin()?;
         let (row, meta) = self.find_required(&tx, name)?;
         let mut secrets = tx.open_secrets(&row)?;
@@ -924,9 +937,13 @@ impl Vault {
             secrets.0.retain(|k, _| fields.contains(&k.as_str()));
         }
         let revealed: Vec<&String> = secrets.0.keys().collect();
+        let mut details = serde_json::json!({ "fields": revealed, "version": row.version });
+        if let Some(requester) = requester {
+            details["requester"] = requester.clone();
+        }
         let event = Event::new(Action::Reveal)
             .target(row.id, &meta.name)
-            .details(serde_json::json!({ "fields": revealed, "version": row.version }));
+            .details(details);
         tx.record(event, now)?;
         tx.commit()?;
         Ok((row.credential(meta), secrets))
@@ -1234,7 +1251,7 @@ impl Vault {
             })?;
             self.check_passphrase(current, now)?;
         }
-        self.set_passphrase(new, KdfParams::DEFAULT, true, now)
+        self.set_passphrase(new, KdfParams::DEFAULT, has, now)
     }
 
     pub fn set_passphrase(

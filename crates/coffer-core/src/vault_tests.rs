@@ -1400,3 +1400,36 @@ fn a_handle_whose_key_went_stale_writes_nothing() {
         .expect("add after unlocking again");
     a.verify_audit().expect("verify").expect("intact");
 }
+
+/// The app's passphrase form: a vault without a recovery passphrase gets
+/// one without a "current" one; after that a change needs the current one,
+/// and a missing or wrong one changes nothing.
+#[test]
+fn a_passphrase_is_added_freely_and_changed_only_knowing_the_current_one() {
+    let (f, mut v) = crate::testkit::vault(None, now());
+    let first = SecretValue::from("a first recovery passphrase of many words");
+    v.set_passphrase_knowing(None, &first, now())
+        .expect("a vault without one gets one");
+    let second = SecretValue::from("a second recovery passphrase, also long");
+    for current in [None, Some(SecretValue::from("not the current one at all"))] {
+        let e = v
+            .set_passphrase_knowing(current.as_ref(), &second, now())
+            .expect_err("refused");
+        assert!(
+            matches!(e, Error::WrongPassphrase | Error::Invalid { .. }),
+            "{e}"
+        );
+    }
+    let weak = v
+        .set_passphrase_knowing(Some(&first), &SecretValue::from("password1"), now())
+        .expect_err("weak");
+    assert!(matches!(weak, Error::Invalid { .. }), "{weak}");
+    let opens = |p: &SecretValue| {
+        let mut o = Vault::open(&f.path).expect("open");
+        o.unlock_with_passphrase(p, now()).is_ok()
+    };
+    assert!(opens(&first), "nothing refused changed the passphrase");
+    v.set_passphrase_knowing(Some(&first), &second, now())
+        .expect("changed knowing the current one");
+    assert!(opens(&second) && !opens(&first));
+}

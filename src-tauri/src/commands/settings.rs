@@ -14,6 +14,7 @@ use coffer_core::{CreateOptions, KdfParams, Sealer, SecretService, SecretValue, 
 use tauri::AppHandle;
 
 use super::vault::status;
+use crate::confirm::{self, confirm};
 use crate::dto::{
     kind_of, rows, BackupSummary, PolicyView, PreferencesInput, ScopeView, SettingsView,
     VaultStatus,
@@ -77,6 +78,25 @@ pub async fn passphrase_set(
     passphrase: SecretValue,
     current: Option<SecretValue>,
 ) -> Result<SettingsView, IpcError> {
+    let adding = !blocking(&app, settings).await?.has_passphrase;
+    let (question, accept) = if adding {
+        (
+            "Add a recovery passphrase to this vault?",
+            "_Add passphrase",
+        )
+    } else {
+        (
+            "Change this vault's recovery passphrase?",
+            "Change _passphrase",
+        )
+    };
+    confirm(
+        &app,
+        question.into(),
+        "Whoever knows the new passphrase can open the vault without the keyring.".into(),
+        accept,
+    )
+    .await?;
     blocking(&app, move |app| {
         app.with_vault(|v| v.set_passphrase_knowing(current.as_ref(), &passphrase, Utc::now()))
             .map_err(|e| match e.code {
@@ -96,6 +116,16 @@ pub async fn passphrase_set(
 
 #[tauri::command]
 pub async fn vault_rekey(app: AppHandle, passphrase: Option<SecretValue>) -> Result<(), IpcError> {
+    confirm(
+        &app,
+        "Replace the vault key and re-encrypt everything?".into(),
+        "Coffer makes a new vault key and keyring key and re-encrypts every credential, its \
+         history, the settings and the audit trail in one transaction. Backups keep working \
+         with their own passphrase."
+            .into(),
+        "_Rekey",
+    )
+    .await?;
     blocking(&app, move |app| {
         let keyring = SecretService::connect().ok();
         app.with_vault(|v| {
@@ -110,14 +140,16 @@ pub async fn vault_rekey(app: AppHandle, passphrase: Option<SecretValue>) -> Res
 }
 
 #[tauri::command]
+/// Writes a backup where the person chooses in the native save dialog: the
+/// page gives only the backup's passphrase, never the path.
 pub async fn backup_create(
     app: AppHandle,
-    path: String,
     passphrase: SecretValue,
 ) -> Result<BackupSummary, IpcError> {
+    // A weak passphrase is refused before the person is asked anything.
+    strength::require_recovery(&passphrase)?;
+    let path = confirm::backup_path(&app).await?;
     blocking(&app, move |app| {
-        strength::require_recovery(&passphrase)?;
-        let path = PathBuf::from(path.trim());
         let written = app.with_vault(|v| {
             backup::write(v, &path, &passphrase, KdfParams::DEFAULT, false, Utc::now())
         })?;

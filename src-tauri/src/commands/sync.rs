@@ -2,11 +2,13 @@
 //! events, conflicts side by side, resolve).
 
 use chrono::Utc;
+use coffer_core::credential::printable;
 use coffer_core::sync::{
     self, AwsSpec, Done, Options, Progress, Report, Spec, VaultAuth, VaultSpec, DEFAULT_CONCURRENCY,
 };
 use tauri::{AppHandle, Emitter};
 
+use crate::confirm::confirm;
 use crate::dto::{
     self, given, parse, report, row, side, CheckRow, ConflictView, PlanItem, PlanView,
     ProgressEvent, RemoteInput, RemoteRow, ReportView, Revealed,
@@ -29,62 +31,96 @@ pub async fn remote_list(app: AppHandle) -> Result<Vec<RemoteRow>, IpcError> {
 
 #[tauri::command]
 pub async fn remote_add(app: AppHandle, input: RemoteInput) -> Result<RemoteRow, IpcError> {
+    let (name, prefix, scope, spec) = remote_of(input);
+    let (name, prefix, scope) = (
+        name.trim().to_owned(),
+        prefix.trim().to_owned(),
+        scope.into(),
+    );
+    // Checked first (a mistyped address is an error, not a question), then
+    // the person sees where credentials would go before anything is stored.
+    let checked = {
+        let (name, prefix, scope, spec) = (
+            name.clone(),
+            prefix.clone(),
+            Clone::clone(&scope),
+            spec.clone(),
+        );
+        blocking(&app, move |app| {
+            app.with_vault(|v| v.new_remote(&name, &prefix, scope, spec, Utc::now()))
+        })
+        .await?
+    };
+    confirm(
+        &app,
+        format!("Add the remote '{}'?", printable(&checked.name)),
+        format!(
+            "It is {}. It will hold {}: a push sends those credentials there.",
+            checked.spec.describe(&checked.prefix),
+            checked.scope().describe()
+        ),
+        "_Add remote",
+    )
+    .await?;
     blocking(&app, move |app| {
-        let (name, prefix, scope, spec) = match input {
-            RemoteInput::Vault {
-                name,
-                addr,
-                mount,
-                prefix,
-                namespace,
-                scope,
-                auth_credential,
-                insecure_http,
-            } => (
-                name,
-                prefix,
-                scope,
-                Spec::Vault(VaultSpec {
-                    addr: addr.trim().to_owned(),
-                    mount: mount.trim().to_owned(),
-                    namespace: given(namespace),
-                    ca_cert: None,
-                    auth: VaultAuth::Token {
-                        credential: given(auth_credential),
-                    },
-                    insecure_http,
-                }),
-            ),
-            RemoteInput::Aws {
-                name,
-                region,
-                prefix,
-                endpoint_url,
-                profile,
-                scope,
-                auth_credential,
-                insecure_http,
-            } => (
-                name,
-                prefix,
-                scope,
-                Spec::Aws(AwsSpec {
-                    region: given(region),
-                    profile: given(profile),
-                    credential: given(auth_credential),
-                    endpoint_url: given(endpoint_url),
-                    kms_key_id: None,
-                    insecure_http,
-                }),
-            ),
-        };
         app.with_vault(|v| {
-            let remote =
-                v.add_remote(name.trim(), prefix.trim(), scope.into(), spec, Utc::now())?;
+            let remote = v.add_remote(&name, &prefix, scope, spec, Utc::now())?;
             Ok(row(&remote, 0))
         })
     })
     .await
+}
+
+/// The form's fields as the core's remote: name, prefix, scope, spec.
+fn remote_of(input: RemoteInput) -> (String, String, dto::ScopeInput, Spec) {
+    match input {
+        RemoteInput::Vault {
+            name,
+            addr,
+            mount,
+            prefix,
+            namespace,
+            scope,
+            auth_credential,
+            insecure_http,
+        } => (
+            name,
+            prefix,
+            scope,
+            Spec::Vault(VaultSpec {
+                addr: addr.trim().to_owned(),
+                mount: mount.trim().to_owned(),
+                namespace: given(namespace),
+                ca_cert: None,
+                auth: VaultAuth::Token {
+                    credential: given(auth_credential),
+                },
+                insecure_http,
+            }),
+        ),
+        RemoteInput::Aws {
+            name,
+            region,
+            prefix,
+            endpoint_url,
+            profile,
+            scope,
+            auth_credential,
+            insecure_http,
+        } => (
+            name,
+            prefix,
+            scope,
+            Spec::Aws(AwsSpec {
+                region: given(region),
+                profile: given(profile),
+                credential: given(auth_credential),
+                endpoint_url: given(endpoint_url),
+                kms_key_id: None,
+                insecure_http,
+            }),
+        ),
+    }
 }
 
 #[tauri::command]
@@ -178,9 +214,33 @@ pub async fn sync_apply(
     direction: String,
     prune: bool,
 ) -> Result<ReportView, IpcError> {
+    let direction = parse::<dto::Direction>("direction", &direction)?;
+    match direction {
+        dto::Direction::Push => {
+            confirm_sending(
+                &app,
+                &remote,
+                "Push to",
+                "every local change it holds",
+                "_Push",
+            )
+            .await?
+        }
+        dto::Direction::Both => {
+            confirm_sending(
+                &app,
+                &remote,
+                "Sync with",
+                "local changes it holds",
+                "_Sync",
+            )
+            .await?
+        }
+        dto::Direction::Pull => {}
+    }
     let events_app = app.clone();
     blocking(&app, move |app| {
-        let direction = parse::<dto::Direction>("direction", &direction)?.into();
+        let direction = direction.into();
         let options = Options {
             direction,
             only: Vec::new(),
@@ -242,8 +302,20 @@ pub async fn sync_resolve(
     name: String,
     keep: String,
 ) -> Result<ReportView, IpcError> {
+    let keep = parse::<dto::Keep>("keep", &keep)?;
+    if let dto::Keep::Local = keep {
+        let what = format!("the local '{}'", printable(&name));
+        confirm_sending(
+            &app,
+            &remote,
+            "Overwrite the remote copy on",
+            &what,
+            "_Overwrite",
+        )
+        .await?;
+    }
     blocking(&app, move |app| {
-        let keep = parse::<dto::Keep>("keep", &keep)?.into();
+        let keep = keep.into();
         let done = app.with_vault(|v| sync::resolve(v, Some(&remote), &name, keep, Utc::now))?;
         Ok(report(Report {
             remote,
@@ -252,5 +324,32 @@ pub async fn sync_resolve(
             in_sync: 0,
         }))
     })
+    .await
+}
+
+/// Asks before credentials leave for remote `name`: "`verb` 'name'?", with
+/// `what` would be sent and where the remote is, as stored (not as the page
+/// says).
+async fn confirm_sending(
+    app: &AppHandle,
+    name: &str,
+    verb: &str,
+    what: &str,
+    accept: &'static str,
+) -> Result<(), IpcError> {
+    let remote = {
+        let name = name.to_owned();
+        blocking(app, move |app| app.with_vault(|v| v.remote(&name))).await?
+    };
+    confirm(
+        app,
+        format!("{verb} the remote '{}'?", printable(&remote.name)),
+        format!(
+            "Coffer will send {what} to {}. The remote holds {}.",
+            remote.spec.describe(&remote.prefix),
+            remote.scope().describe()
+        ),
+        accept,
+    )
     .await
 }

@@ -5,7 +5,6 @@ import * as ipc from '../lib/ipc';
 import { session } from '../lib/session.svelte';
 import { settings, status } from '../test/fixtures';
 import { resetStores } from '../test/reset';
-import ConfirmDialog from './ConfirmDialog.svelte';
 import SettingsScreen from './SettingsScreen.svelte';
 
 vi.mock('../lib/ipc', async (original) => (await import('../test/mock-ipc')).mockIpc(await original()));
@@ -95,31 +94,41 @@ describe('settings', () => {
     await waitFor(() => expect((el('settings-passphrase') as HTMLInputElement).value).toBe(''));
   });
 
-  it('rekeys with the passphrase after confirmation', async () => {
+  it('rekeys with the passphrase (the shell asks to confirm)', async () => {
     m.vaultRekey.mockResolvedValue(undefined);
     render(SettingsScreen);
-    render(ConfirmDialog);
     await waitFor(() => expect(document.getElementById('settings-rekey')).not.toBeNull());
     await fireEvent.click(el('settings-rekey'));
     await waitFor(() => expect(document.body.textContent).toContain('Enter the recovery passphrase'));
     await type('settings-rekey-passphrase', 'my passphrase');
     await fireEvent.click(el('settings-rekey'));
-    await waitFor(() => expect(document.getElementById('confirm-yes')).not.toBeNull());
-    await fireEvent.click(el('confirm-yes'));
     await waitFor(() => expect(m.vaultRekey).toHaveBeenCalledWith('my passphrase'));
+    expect(document.getElementById('confirm-yes')).toBeNull();
   });
 
-  it('writes a backup and shows the summary', async () => {
+  it('writes a backup where the shell was told and shows the summary', async () => {
     m.backupCreate.mockResolvedValue({ path: '/tmp/b.cbk', credentials: 12, auditEntries: 40 });
     render(SettingsScreen);
-    await waitFor(() => expect(document.getElementById('backup-path')).not.toBeNull());
-    await type('backup-path', '/tmp/b.cbk');
+    await waitFor(() => expect(document.getElementById('backup-passphrase')).not.toBeNull());
+    expect(document.getElementById('backup-path')).toBeNull();
     await type('backup-passphrase', 'backup words here');
     await fireEvent.click(el('backup-create'));
     await waitFor(() => expect(document.body.textContent).toContain('do not match'));
     await type('backup-confirm', 'backup words here');
     await fireEvent.click(el('backup-create'));
     await waitFor(() => expect(el('backup-summary').textContent).toContain('12 credentials, 40 audit entries'));
-    expect(m.backupCreate).toHaveBeenCalledWith('/tmp/b.cbk', 'backup words here');
+    expect(m.backupCreate).toHaveBeenCalledWith('backup words here');
+    expect(el('backup-summary').textContent).toContain('/tmp/b.cbk');
+  });
+
+  it('says a backup cancelled in the file chooser changed nothing', async () => {
+    m.backupCreate.mockRejectedValue({ code: 'declined', message: 'nothing was changed', field: null });
+    render(SettingsScreen);
+    await waitFor(() => expect(document.getElementById('backup-passphrase')).not.toBeNull());
+    await type('backup-passphrase', 'backup words here');
+    await type('backup-confirm', 'backup words here');
+    await fireEvent.click(el('backup-create'));
+    await waitFor(() => expect(document.body.textContent).toContain('Cancelled: nothing was changed.'));
+    expect(document.getElementById('backup-summary')).toBeNull();
   });
 });

@@ -401,4 +401,4 @@ export type Conflict = { name: string, remote: string, local: ConflictSide, remo
 /**
  * What kind of failure it was: the closed set the UI switches on.
  */
-export type IpcErrorCode = "failure" | "invalid_input" | "conflict" | "not_found" | "cannot_unlock" | "wrong_passphrase" | "locked" | "integrity";
+export type IpcErrorCode = "failure" | "invalid_input" | "conflict" | "not_found" | "cannot_unlock" | "wrong_passphrase" | "locked" | "integrity" | "declined";

@@ -57,6 +57,7 @@ export const IPC_ERROR_CODES = [
   'invalid_input',
   'conflict',
   'failure',
+  'declined',
 ] as const satisfies readonly IpcErrorCode[];
 
 // Fails to type-check when the shell gains an error code this list lacks.
@@ -97,6 +98,7 @@ const LEADS: Record<IpcErrorCode, string> = {
   invalid_input: 'Coffer rejected the request as invalid',
   conflict: 'That change conflicts with the current state of the vault',
   failure: 'Coffer ran into a problem',
+  declined: 'Cancelled',
 };
 
 const GENERIC = 'Something went wrong, and Coffer was given no explanation.';
@@ -375,8 +377,9 @@ export function vaultRekey(passphrase: string | null): Promise<void> {
 }
 
 /** Write an encrypted backup of the whole vault to `path`, sealed with `passphrase`. */
-export function backupCreate(path: string, passphrase: string): Promise<BackupSummary> {
-  return call<BackupSummary>('backup_create', { path, passphrase });
+/** The shell asks where to write it, in its own file chooser. */
+export function backupCreate(passphrase: string): Promise<BackupSummary> {
+  return call<BackupSummary>('backup_create', { passphrase });
 }
 
 /** First run only: restore a backup into a new vault at the default path, sealed to the keyring. */

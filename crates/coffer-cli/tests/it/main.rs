@@ -1,6 +1,7 @@
 //! Black-box tests of the `coffer` binary: one integration-test binary with
 //! a module per concern.
 
+mod agent;
 mod audit;
 mod backup;
 mod bad_input;

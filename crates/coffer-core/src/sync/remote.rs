@@ -146,6 +146,54 @@ pub struct AwsSpec {
     pub insecure_http: bool,
 }
 
+impl Spec {
+    /// Where the remote is, in words, for a person deciding whether to send
+    /// credentials there: "the Vault server at https://… (KV mount secret)".
+    /// Every part is printable (a name read from a vault file cannot draw
+    /// on the screen).
+    pub fn describe(&self, prefix: &str) -> String {
+        let p = crate::credential::printable;
+        let under = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!(", under {}", p(prefix))
+        };
+        match self {
+            Spec::Vault(v) => {
+                let namespace = v
+                    .namespace
+                    .as_deref()
+                    .map(|n| format!(", namespace {}", p(n)))
+                    .unwrap_or_default();
+                format!(
+                    "the Vault server at {} (KV mount {}{namespace}{under})",
+                    without_userinfo(&v.addr),
+                    p(&v.mount)
+                )
+            }
+            Spec::Aws(a) => {
+                let mut parts = Vec::new();
+                if let Some(region) = &a.region {
+                    parts.push(format!("region {}", p(region)));
+                }
+                if let Some(profile) = &a.profile {
+                    parts.push(format!("profile {}", p(profile)));
+                }
+                let endpoint = match &a.endpoint_url {
+                    Some(url) => format!(" at {}", without_userinfo(url)),
+                    None => String::new(),
+                };
+                let detail = if parts.is_empty() {
+                    "the SDK's default account".to_owned()
+                } else {
+                    parts.join(", ")
+                };
+                format!("AWS Secrets Manager{endpoint} ({detail}{under})")
+            }
+        }
+    }
+}
+
 impl Remote {
     pub fn type_name(&self) -> &'static str {
         match self.spec {
@@ -165,18 +213,25 @@ impl Remote {
         }
     }
 
-    /// Where credential `name` lives on the remote, for messages.
     /// What the remote holds (every credential for one added before scopes).
     pub fn scope(&self) -> Scope {
         self.scope.clone().unwrap_or_else(Scope::everything)
     }
 
+    /// Where credential `name` lives on the remote, for messages.
     pub fn location(&self, name: &str) -> String {
         match &self.spec {
             Spec::Vault(v) => format!("{}/{}{name}", v.mount, self.prefix),
             Spec::Aws(_) => format!("{}{name}", self.prefix),
         }
     }
+}
+
+fn exists(name: &str) -> Error {
+    Error::invalid(
+        format!("remote '{name}'"),
+        "a remote of that name exists; remove it first (`coffer remote rm`)",
+    )
 }
 
 /// Gives every remote added before scopes existed the scope it behaved
@@ -326,10 +381,11 @@ impl Vault {
             })
     }
 
-    /// Adds a remote that holds `scope`, after checking its settings and its
-    /// auth credential; audited.
-    pub fn add_remote(
-        &mut self,
+    /// The remote [`Vault::add_remote`] would add, checked (its name, scope,
+    /// addresses and auth credential) but not stored: what a confirmation
+    /// describes before anything is written.
+    pub fn new_remote(
+        &self,
         name: &str,
         prefix: &str,
         scope: Scope,
@@ -402,13 +458,27 @@ impl Vault {
                 ));
             }
         }
+        if self.remotes()?.iter().any(|r| r.name == name) {
+            return Err(exists(name));
+        }
+        Ok(remote)
+    }
+
+    /// Adds a remote that holds `scope`, after checking it as [`Vault::new_remote`]
+    /// does; audited.
+    pub fn add_remote(
+        &mut self,
+        name: &str,
+        prefix: &str,
+        scope: Scope,
+        spec: Spec,
+        now: DateTime<Utc>,
+    ) -> Result<Remote> {
+        let remote = self.new_remote(name, prefix, scope, spec, now)?;
         let tx = self.begin()?;
         let mut all: Vec<Remote> = self.read_setting(&tx, REMOTES)?;
         if all.iter().any(|r| r.name == name) {
-            return Err(Error::invalid(
-                format!("remote '{name}'"),
-                "a remote of that name exists; remove it first (`coffer remote rm`)",
-            ));
+            return Err(exists(name));
         }
         all.push(remote.clone());
         let upgraded = explicit_scopes(&mut all);
@@ -567,5 +637,45 @@ mod tests {
             let e = check_url("address", url, false).expect_err(url);
             assert!(!e.to_string().contains("pw-canary"), "{e}");
         }
+    }
+
+    /// The words a confirmation shows say where credentials would go, and a
+    /// hostile name (control characters that could redraw the line, a
+    /// password in the address) cannot change what the person reads.
+    #[test]
+    fn a_remote_is_described_printably_and_without_a_password() {
+        let vault = Spec::Vault(VaultSpec {
+            addr: "https://user:pw-canary@vault.example.com:8200".into(),
+            mount: "secret\u{1b}[2K".into(),
+            namespace: Some("team".into()),
+            ca_cert: None,
+            auth: VaultAuth::Token { credential: None },
+            insecure_http: false,
+        });
+        let said = vault.describe("shared/\n");
+        assert!(
+            said.starts_with("the Vault server at https://vault.example.com:8200"),
+            "{said}"
+        );
+        assert!(!said.contains("pw-canary"), "{said}");
+        assert!(!said.chars().any(char::is_control), "{said}");
+        assert!(
+            said.contains("namespace team") && said.contains("under shared/"),
+            "{said}"
+        );
+
+        let aws = Spec::Aws(AwsSpec {
+            region: Some("eu-west-1".into()),
+            endpoint_url: Some("http://127.0.0.1:5000".into()),
+            ..AwsSpec::default()
+        });
+        assert_eq!(
+            aws.describe(""),
+            "AWS Secrets Manager at http://127.0.0.1:5000/ (region eu-west-1)"
+        );
+        assert_eq!(
+            Spec::Aws(AwsSpec::default()).describe("p/"),
+            "AWS Secrets Manager (the SDK's default account, under p/)"
+        );
     }
 }

@@ -1,0 +1,174 @@
+//! `coffer agent`: run, start, stop and ask the agent of this vault (the
+//! serving itself is coffer_core::agent).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use coffer_core::agent::client::{Client, Mode};
+use coffer_core::agent::server::{self, Listener, Options};
+use coffer_core::agent::{self, Reply, Request, Status};
+
+use crate::cli::{AgentAction, AgentArgs};
+use crate::exit::{CliError, Exit};
+use crate::session::Context;
+
+pub fn agent(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    match &args.action {
+        None | Some(AgentAction::Run) => run(ctx, args, out),
+        Some(AgentAction::Start) => start(ctx, args, out),
+        Some(AgentAction::Stop) => stop(ctx, out),
+        Some(AgentAction::Status(a)) => status(ctx, a.json, out),
+    }
+}
+
+/// In the foreground: unlock, bind, serve until stopped, SIGTERM or SIGINT.
+fn run(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let socket = agent::socket_for(&ctx.vault_path)?;
+    // Bound before the unlock: a second agent fails at once, not after a prompt.
+    let listener = Listener::bind(&socket)?;
+    let session = ctx.unlock()?;
+    let minutes = match args.idle_lock {
+        Some(m) => m,
+        None => u64::from(session.vault.preferences()?.auto_lock_minutes),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    writeln!(
+        out,
+        "coffer agent (pid {}) serves {} on {}",
+        std::process::id(),
+        ctx.vault_path.display(),
+        listener.socket().display()
+    )?;
+    out.flush()?;
+    let options = Options {
+        idle_lock: (minutes > 0).then(|| Duration::from_secs(minutes * 60)),
+    };
+    server::serve(listener, session.vault, &ctx.vault_path, options, stop)?;
+    Ok(Exit::Ok)
+}
+
+/// In the background: the same binary runs `agent run`; this waits until it
+/// answers (or says why it could not start).
+fn start(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    if let Some(client) = Client::find(&ctx.vault_path, Mode::Auto)? {
+        let s = status_of(&client)?;
+        writeln!(out, "an agent (pid {}) already serves this vault", s.pid)?;
+        return Ok(Exit::Ok);
+    }
+    let mut command = Command::new(std::env::current_exe()?);
+    command.arg("--vault").arg(&ctx.vault_path);
+    if let Some(file) = &ctx.passphrase_file {
+        command.arg("--passphrase-file").arg(file);
+    }
+    command.args(["agent", "run"]);
+    if let Some(m) = args.idle_lock {
+        command.arg("--idle-lock").arg(m.to_string());
+    }
+    // Its own process group: a Ctrl-C at this terminal does not stop it.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(client) = Client::find(&ctx.vault_path, Mode::Auto)? {
+            let s = status_of(&client)?;
+            writeln!(
+                out,
+                "coffer agent started (pid {}) on {}",
+                s.pid,
+                s.socket.display()
+            )?;
+            return Ok(Exit::Ok);
+        }
+        if let Some(exit) = child.try_wait()? {
+            let mut why = String::new();
+            if let Some(mut err) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut err, &mut why);
+            }
+            let why = why.trim().trim_start_matches("coffer: ");
+            return Err(CliError {
+                exit: match exit.code() {
+                    Some(5) => Exit::CannotUnlock,
+                    Some(6) => Exit::Integrity,
+                    _ => Exit::Failure,
+                },
+                message: format!("the agent did not start: {why}"),
+            }
+            .into());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            anyhow::bail!("the agent did not answer within 30 s; run `coffer agent` in the foreground to see why");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn stop(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    match Client::find(&ctx.vault_path, Mode::Auto)? {
+        Some(client) => {
+            let pid = status_of(&client)?.pid;
+            client.call(&Request::Stop)?;
+            // Stopped means the audit trail is written and the socket gone.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while client.socket().exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            writeln!(out, "coffer agent (pid {pid}) stopped; the vault is locked")?;
+        }
+        None => writeln!(out, "no agent serves this vault")?,
+    }
+    Ok(Exit::Ok)
+}
+
+fn status(ctx: &Context, json: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let Some(client) = Client::find(&ctx.vault_path, Mode::Auto)? else {
+        if json {
+            writeln!(out, "{}", serde_json::json!({ "running": false }))?;
+        } else {
+            writeln!(
+                out,
+                "no agent serves the vault at {}",
+                ctx.vault_path.display()
+            )?;
+        }
+        return Ok(Exit::NotFound);
+    };
+    let s = status_of(&client)?;
+    if json {
+        let mut v = serde_json::to_value(&s)?;
+        v["running"] = true.into();
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        writeln!(
+            out,
+            "coffer agent (pid {}) serves {}\n  socket: {}\n  up {} s, {} requests, locks after {}",
+            s.pid,
+            s.vault.display(),
+            s.socket.display(),
+            s.up_seconds,
+            s.requests,
+            match s.idle_lock_seconds {
+                0 => "no idle time (never)".to_owned(),
+                secs => format!("{} min idle", secs / 60),
+            }
+        )?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn status_of(client: &Client) -> anyhow::Result<Status> {
+    match client.call(&Request::Status)? {
+        Reply::Status(s) => Ok(s),
+        other => anyhow::bail!("the agent answered a status request with {other:?}"),
+    }
+}

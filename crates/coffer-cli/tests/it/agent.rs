@@ -1,0 +1,317 @@
+//! The agent: `get` through it gives what `get` gives without it (output,
+//! errors, exit codes), with no unlock; each reveal names the asking
+//! process; the socket's place is checked; another user, garbage, an
+//! oversized frame and a stalled client are refused without disturbing
+//! anyone else. Passphrase-only vaults: no keyring needed.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Env, Run};
+
+/// A vault with a plain and a secret field, and a private runtime dir.
+fn env() -> (Env, PathBuf) {
+    let mut env = Env::passphrase_vault();
+    let runtime = env.dir.path().join("runtime");
+    std::fs::create_dir_all(&runtime).expect("mkdir");
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    env.extra_env
+        .push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+    env.run_pw(
+        &[
+            "add",
+            "aws/dev",
+            "--kind",
+            "aws-access-key",
+            "--field",
+            "access_key_id=AKIAAGENTTEST0000001",
+        ],
+        r#"{"secret_access_key":"agent-canary-secret"}"#,
+    )
+    .ok();
+    (env, runtime)
+}
+
+fn with_agent(env: &Env, mode: &str, args: &[&str]) -> Run {
+    let mut cmd = env.command(args);
+    cmd.env("COFFER_AGENT", mode);
+    let out = cmd.output().expect("run");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn socket(runtime: &std::path::Path) -> PathBuf {
+    let dir = runtime.join("coffer");
+    let found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the agent's directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sock"))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    found[0].clone()
+}
+
+/// Sends raw bytes to the socket as `as_user` (None: this user) with
+/// python3, and prints what came back (or the error).
+fn raw_client(socket: &std::path::Path, bytes_hex: &str, as_user: Option<&str>) -> String {
+    let script = format!(
+        "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.settimeout(10)\n\
+         s.connect({:?})\ns.sendall(bytes.fromhex({bytes_hex:?}))\n\
+         out=b''\nwhile True:\n  c=s.recv(65536)\n  if not c: break\n  out+=c\n\
+         sys.stdout.write(out[5:].decode('utf-8','replace'))\n",
+        socket.display().to_string()
+    );
+    let mut cmd = match as_user {
+        Some(user) => {
+            let mut c = Command::new("setpriv");
+            c.args([
+                &format!("--reuid={user}"),
+                &format!("--regid={user}"),
+                "--clear-groups",
+                "python3",
+                "-c",
+                &script,
+            ]);
+            c
+        }
+        None => {
+            let mut c = Command::new("python3");
+            c.args(["-c", &script]);
+            c
+        }
+    };
+    let out = cmd.output().expect("python3");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn frame(json: &str) -> String {
+    let mut bytes = vec![1u8];
+    bytes.extend_from_slice(&(json.len() as u32).to_be_bytes());
+    bytes.extend_from_slice(json.as_bytes());
+    hex::encode(bytes)
+}
+
+#[test]
+fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
+    let (env, runtime) = env();
+    let cases: &[&[&str]] = &[
+        &["get", "aws/dev", "--field", "secret_access_key"],
+        &["get", "aws/dev", "--field", "access_key_id", "-n"],
+        &["get", "aws/dev"],
+        &["get", "aws/dev", "--field", "nope"],
+        &["get", "aws/missing"],
+    ];
+    let local: Vec<Run> = cases
+        .iter()
+        .map(|args| {
+            let file = env.passphrase_file.display().to_string();
+            let mut all = vec!["--passphrase-file", file.as_str()];
+            all.extend_from_slice(args);
+            with_agent(&env, "off", &all)
+        })
+        .collect();
+    assert_eq!(local[0].stdout, "agent-canary-secret\n");
+    assert_eq!(local[3].code, 4);
+    assert_eq!(local[4].code, 4);
+
+    // No agent: `required` says so, `auto` unlocks here.
+    let none = with_agent(&env, "required", &["get", "aws/dev"]).code(5);
+    assert!(
+        none.stderr.contains("coffer agent start"),
+        "{}",
+        none.stderr
+    );
+    env.run_pw(&["agent", "status"], "").code(4);
+
+    let started = env.run_pw(&["agent", "start"], "").ok();
+    assert!(
+        started.stdout.contains("coffer agent started"),
+        "{}",
+        started.stdout
+    );
+    let sock = socket(&runtime);
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&runtime.join("coffer")), 0o700);
+    assert_eq!(mode(&sock), 0o600);
+
+    // Through the agent, with no way to unlock here: the same bytes out.
+    for (args, want) in cases.iter().zip(&local) {
+        let got = with_agent(&env, "required", args);
+        assert_eq!(
+            (got.code, &got.stdout, &got.stderr),
+            (want.code, &want.stdout, &want.stderr),
+            "{args:?}"
+        );
+    }
+    let status = with_agent(&env, "required", &["agent", "status", "--json"])
+        .ok()
+        .json();
+    assert_eq!(status["running"], true);
+    assert!(
+        status["requests"].as_u64().expect("requests") >= 5,
+        "{status}"
+    );
+
+    // The reveals name the process that asked.
+    env.run_pw(&["agent", "stop"], "").ok();
+    assert!(!sock.exists(), "the socket is removed when the agent stops");
+    with_agent(&env, "required", &["get", "aws/dev"]).code(5);
+    let entries: Vec<Value> = env
+        .run_pw(&["audit", "export", "--format", "jsonl"], "")
+        .ok()
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("jsonl"))
+        .collect();
+    let by_agent: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "reveal" && !e["details"]["requester"].is_null())
+        .collect();
+    assert_eq!(
+        by_agent.len(),
+        2,
+        "two reveals through the agent: {entries:?}"
+    );
+    let asker = &by_agent[0]["details"]["requester"];
+    assert!(
+        asker["exe"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("/coffer")),
+        "{asker}"
+    );
+    assert!(
+        asker["cmdline"]
+            .as_str()
+            .is_some_and(|c| c.contains("get aws/dev --field secret_access_key")),
+        "{asker}"
+    );
+    assert!(asker["pid"].as_u64().is_some_and(|p| p > 1), "{asker}");
+    assert!(
+        !asker["parents"].as_array().expect("parents").is_empty(),
+        "{asker}"
+    );
+    assert!(!entries
+        .iter()
+        .any(|e| e.to_string().contains("agent-canary-secret")));
+    let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
+    assert_eq!(verified["ok"], true, "{verified}");
+}
+
+#[test]
+fn the_agent_refuses_a_socket_place_others_could_reach() {
+    let (env, runtime) = env();
+    let dir = runtime.join("coffer");
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let refused = env.run_pw(&["agent", "start"], "").code(1);
+    assert!(
+        refused.stderr.contains("has mode 755"),
+        "{}",
+        refused.stderr
+    );
+    std::fs::remove_dir(&dir).expect("rmdir");
+
+    let elsewhere = env.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).expect("mkdir");
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::os::unix::fs::symlink(&elsewhere, &dir).expect("symlink");
+    let refused = env.run_pw(&["agent", "start"], "").code(1);
+    assert!(
+        refused.stderr.contains("is not a directory"),
+        "{}",
+        refused.stderr
+    );
+    std::fs::remove_file(&dir).expect("rm link");
+
+    // A file where the socket goes.
+    env.run_pw(&["agent", "start"], "").ok();
+    let sock = socket(&runtime);
+    env.run_pw(&["agent", "stop"], "").ok();
+    std::fs::write(&sock, "not a socket").expect("write");
+    let refused = env.run_pw(&["agent", "start"], "").code(1);
+    assert!(
+        refused.stderr.contains("is not a socket"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn strangers_garbage_and_stalls_are_dropped_and_others_are_served() {
+    let (env, runtime) = env();
+    env.run_pw(&["agent", "start"], "").ok();
+    let sock = socket(&runtime);
+    let get = || {
+        with_agent(
+            &env,
+            "required",
+            &["get", "aws/dev", "--field", "secret_access_key"],
+        )
+        .ok()
+        .stdout
+    };
+
+    // A stalled client (half a head) does not hold up anyone else.
+    let script = format!(
+        "import socket,time\ns=socket.socket(socket.AF_UNIX)\ns.connect({:?})\ns.sendall(b'\\x01\\x00')\ntime.sleep(8)\n",
+        sock.display().to_string()
+    );
+    let mut staller = Command::new("python3")
+        .args(["-c", &script])
+        .spawn()
+        .expect("python3");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(get(), "agent-canary-secret\n");
+
+    let version = raw_client(&sock, &hex::encode([9u8, 0, 0, 0, 2, b'{', b'}']), None);
+    assert!(version.contains("version 9"), "{version}");
+    let oversized = raw_client(&sock, &hex::encode([1u8, 0x7f, 0xff, 0xff, 0xff]), None);
+    assert!(oversized.contains("over the agent's limit"), "{oversized}");
+    let garbage = raw_client(&sock, &frame("{\"op\":\"reveal\",\"name\":"), None);
+    assert!(garbage.contains("could not read the request"), "{garbage}");
+    assert_eq!(get(), "agent-canary-secret\n");
+
+    // Another user: the socket and its directory keep them out; opened up
+    // on purpose, the agent itself still refuses them by the kernel's word.
+    let dir = runtime.join("coffer");
+    let stranger = raw_client(&sock, &frame("{\"op\":\"status\"}"), Some("nobody"));
+    assert!(stranger.contains("ermission denied"), "{stranger}");
+    let top = env.dir.path().to_owned();
+    for (path, mode) in [
+        (&top, 0o711),
+        (&runtime, 0o711),
+        (&dir, 0o711),
+        (&sock, 0o666),
+    ] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let reveal = frame("{\"op\":\"reveal\",\"name\":\"aws/dev\",\"fields\":null}");
+    let stranger = raw_client(&sock, &reveal, Some("nobody"));
+    assert!(
+        stranger.contains("serves only the user who started it") && !stranger.contains("canary"),
+        "{stranger}"
+    );
+    let me = raw_client(&sock, &reveal, None);
+    assert!(
+        me.contains("agent-canary-secret"),
+        "the same request from its user is served"
+    );
+
+    let _ = staller.wait();
+    env.run_pw(&["agent", "stop"], "").ok();
+    let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
+    assert_eq!(verified["ok"], true, "{verified}");
+}

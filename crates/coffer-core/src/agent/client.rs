@@ -1,0 +1,94 @@
+//! The client's side: whether to use an agent (`COFFER_AGENT`), finding the
+//! one serving a vault, and one request per connection.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use super::{frame, Reply, Request};
+use crate::error::{Error, Result};
+
+/// `COFFER_AGENT`: `auto` (the default) uses a running agent and opens the
+/// vault itself when there is none; `off` never uses one; `required`
+/// fails when none serves the vault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Auto,
+    Off,
+    Required,
+}
+
+impl Mode {
+    pub fn from_env() -> Result<Mode> {
+        match std::env::var("COFFER_AGENT").as_deref() {
+            Err(_) | Ok("") | Ok("auto") => Ok(Mode::Auto),
+            Ok("off") => Ok(Mode::Off),
+            Ok("required") => Ok(Mode::Required),
+            Ok(other) => Err(Error::Invalid {
+                what: "COFFER_AGENT".into(),
+                reason: format!(
+                    "'{}' is not one of auto, off, required",
+                    crate::credential::printable(other)
+                ),
+            }),
+        }
+    }
+}
+
+/// The agent serving one vault.
+#[derive(Clone, Debug)]
+pub struct Client {
+    socket: PathBuf,
+}
+
+impl Client {
+    /// The agent of the vault at `vault`, by `mode`: `None` when it is off,
+    /// or (auto) when no agent answers on the vault's socket.
+    pub fn find(vault: &Path, mode: Mode) -> Result<Option<Client>> {
+        if mode == Mode::Off {
+            return Ok(None);
+        }
+        let found = super::socket_for(vault)
+            .ok()
+            .filter(|socket| UnixStream::connect(socket).is_ok())
+            .map(|socket| Client { socket });
+        match (found, mode) {
+            (None, Mode::Required) => Err(Error::CannotUnlock {
+                reason: format!(
+                    "no agent serves the vault at {} and COFFER_AGENT=required: start one with \
+                     `coffer agent start`",
+                    vault.display()
+                ),
+            }),
+            (found, _) => Ok(found),
+        }
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Sends `request` and returns the reply; an error the agent met comes
+    /// back as [`Error::Relayed`], worded and classed as it was.
+    pub fn call(&self, request: &Request) -> Result<Reply> {
+        let mut stream = UnixStream::connect(&self.socket).map_err(|e| Error::Failure {
+            what: format!("the agent on {} did not answer: {e}", self.socket.display()),
+        })?;
+        let _ = stream.set_write_timeout(Some(frame::DEADLINE));
+        let body = Zeroizing::new(serde_json::to_vec(request).map_err(|e| Error::Failure {
+            what: format!("could not encode the request: {e}"),
+        })?);
+        frame::write(&mut stream, &body)?;
+        // The reply may wait for the vault (another client's reveal), not
+        // for the network: no read deadline beyond the agent's own.
+        let reply = frame::read(&mut stream)?;
+        match serde_json::from_slice(&reply) {
+            Ok(Reply::Error { class, message }) => Err(Error::Relayed { class, message }),
+            Ok(reply) => Ok(reply),
+            Err(e) => Err(Error::Failure {
+                what: format!("the agent's reply could not be read: {e}"),
+            }),
+        }
+    }
+}

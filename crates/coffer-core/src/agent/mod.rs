@@ -1,0 +1,143 @@
+//! The Coffer agent: one unlocked vault served to the user's own processes
+//! over a Unix socket, so a command pays no unlock, and every reveal records
+//! which process asked (pid, executable, command line, directory, terminal,
+//! parents), as the kernel names it on the socket.
+//!
+//! - [`frame`]: the wire format (version byte, length, JSON; bounded);
+//! - [`peer`]: the asking process, from `SO_PEERCRED` and /proc;
+//! - [`server`]: the socket (a private directory under `$XDG_RUNTIME_DIR`),
+//!   the request loop, idle lock and stop;
+//! - [`client`]: finding the agent of a vault and asking it.
+//!
+//! One agent serves one vault: the socket's name is derived from the
+//! vault file's canonical path, so `--vault` and `COFFER_VAULT` reach the
+//! agent of that file and never another's.
+
+pub mod client;
+pub mod frame;
+pub mod peer;
+pub mod server;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, ErrorClass, Result};
+
+/// What a client asks; one per connection.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Which vault, which process, since when.
+    Status,
+    /// A credential's plain fields and the names of its secret ones (no
+    /// secret value, so no reveal is recorded).
+    Fields { name: String },
+    /// Secret values (all, or `fields`), each reveal audited with the
+    /// asking process before any value leaves the agent.
+    Reveal {
+        name: String,
+        fields: Option<Vec<String>>,
+    },
+    /// Lock: the agent writes its audit entries, wipes the key and exits.
+    Stop,
+}
+
+/// What the agent answers.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    Status(Status),
+    Fields {
+        fields: BTreeMap<String, String>,
+        secret_fields: Vec<String>,
+    },
+    Revealed {
+        fields: BTreeMap<String, String>,
+        /// Wiped when dropped, on both sides.
+        secrets: BTreeMap<String, Zeroizing<String>>,
+    },
+    Stopped,
+    /// The error the vault gave, with its class (so the CLI's exit code and
+    /// message are the ones it gives without the agent).
+    Error {
+        class: ErrorClass,
+        message: String,
+    },
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Revealed { secrets, .. } => f
+                .debug_struct("Revealed")
+                .field("secrets", &secrets.keys().collect::<Vec<_>>())
+                .finish_non_exhaustive(),
+            Reply::Status(s) => f.debug_tuple("Status").field(s).finish(),
+            Reply::Fields { secret_fields, .. } => f
+                .debug_struct("Fields")
+                .field("secret_fields", secret_fields)
+                .finish_non_exhaustive(),
+            Reply::Stopped => f.write_str("Stopped"),
+            Reply::Error { class, message } => f
+                .debug_struct("Error")
+                .field("class", class)
+                .field("message", message)
+                .finish(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Status {
+    pub pid: u32,
+    pub vault: PathBuf,
+    pub vault_id: String,
+    pub socket: PathBuf,
+    /// Seconds since the agent unlocked the vault.
+    pub up_seconds: u64,
+    /// Seconds of no request after which it locks (0: never).
+    pub idle_lock_seconds: u64,
+    pub requests: u64,
+}
+
+/// The directory holding the agents' sockets: `$XDG_RUNTIME_DIR/coffer`.
+pub fn runtime_dir() -> Result<PathBuf> {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir).join("coffer")),
+        _ => Err(Error::Failure {
+            what: "XDG_RUNTIME_DIR is not set: the agent's socket lives there (a login \
+                   session sets it; see `coffer agent --help`)"
+                .into(),
+        }),
+    }
+}
+
+/// The socket of the agent of the vault file at `vault`.
+pub fn socket_for(vault: &Path) -> Result<PathBuf> {
+    let canonical = std::fs::canonicalize(vault).map_err(|e| Error::Failure {
+        what: format!("cannot find the vault at {}: {e}", vault.display()),
+    })?;
+    let digest = Sha256::digest(canonical.as_os_str().as_encoded_bytes());
+    Ok(runtime_dir()?.join(format!("agent-{}.sock", hex::encode(&digest[..8]))))
+}
+
+impl Reply {
+    /// The error as the CLI would print it (with its causes), so a relayed
+    /// one reads the same.
+    pub fn from_error(e: &Error) -> Reply {
+        let mut message = e.to_string();
+        let mut cause = std::error::Error::source(e);
+        while let Some(c) = cause {
+            message.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        Reply::Error {
+            class: e.class(),
+            message,
+        }
+    }
+}

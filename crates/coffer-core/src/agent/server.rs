@@ -1,0 +1,329 @@
+//! The agent's side: a private socket, one thread per connection (a
+//! connection carries one request), the vault behind a mutex, and the idle
+//! lock. A reveal's audit entry is committed before its values are written
+//! to the socket.
+
+use std::collections::BTreeMap;
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use zeroize::Zeroizing;
+
+use super::frame;
+use super::peer::{Peer, Requester};
+use super::{Reply, Request, Status};
+use crate::error::{Error, Result};
+use crate::vault::Vault;
+
+/// The most connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 128;
+
+/// A bound socket, ready to serve.
+pub struct Listener {
+    listener: UnixListener,
+    socket: PathBuf,
+}
+
+impl Listener {
+    /// Binds the socket at `socket` (see [`super::socket_for`]). Its
+    /// directory is created 0700 if missing; an existing directory or
+    /// socket that is a symlink, another user's, or open to others is
+    /// refused (someone else could read or impersonate the agent). A socket
+    /// nobody answers on is a dead agent's and is replaced.
+    pub fn bind(socket: &Path) -> Result<Listener> {
+        let dir = socket
+            .parent()
+            .ok_or_else(|| refuse(socket, "has no directory"))?;
+        let me = rustix::process::getuid().as_raw();
+        match std::fs::symlink_metadata(dir) {
+            Err(e) if e.kind() == ErrorKind::NotFound => std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| io(dir, e))?,
+            Err(e) => return Err(io(dir, e)),
+            Ok(m) => {
+                if m.file_type().is_symlink() || !m.is_dir() {
+                    return Err(refuse(dir, "is not a directory (a symlink or a file)"));
+                }
+                if m.uid() != me {
+                    return Err(refuse(
+                        dir,
+                        &format!("belongs to uid {}, not to you", m.uid()),
+                    ));
+                }
+                if m.mode() & 0o077 != 0 {
+                    return Err(refuse(
+                        dir,
+                        &format!("has mode {:o}; it must be 700", m.mode() & 0o777),
+                    ));
+                }
+            }
+        }
+        match std::fs::symlink_metadata(socket) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(io(socket, e)),
+            Ok(m) => {
+                if !m.file_type().is_socket() {
+                    return Err(refuse(socket, "exists and is not a socket"));
+                }
+                if m.uid() != me {
+                    return Err(refuse(socket, &format!("belongs to uid {}", m.uid())));
+                }
+                if UnixStream::connect(socket).is_ok() {
+                    return Err(Error::Failure {
+                        what: format!(
+                            "an agent already serves this vault on {} (`coffer agent status`)",
+                            socket.display()
+                        ),
+                    });
+                }
+                std::fs::remove_file(socket).map_err(|e| io(socket, e))?;
+            }
+        }
+        let listener = UnixListener::bind(socket).map_err(|e| io(socket, e))?;
+        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| io(socket, e))?;
+        Ok(Listener {
+            listener,
+            socket: socket.to_owned(),
+        })
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+}
+
+fn refuse(path: &Path, why: &str) -> Error {
+    Error::Failure {
+        what: format!(
+            "the agent will not use {}: it {why}; remove it or fix it, then start the agent again",
+            path.display()
+        ),
+    }
+}
+
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        action: "use the agent's socket path",
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// How the agent runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Lock (and exit) after this long without a request; `None`: never.
+    pub idle_lock: Option<Duration>,
+}
+
+struct Shared {
+    vault: Mutex<Option<Vault>>,
+    status: Status,
+    started: Instant,
+    last_request: Mutex<Instant>,
+    requests: AtomicU64,
+    connections: AtomicUsize,
+    stopping: AtomicBool,
+    uid: u32,
+}
+
+impl Shared {
+    fn vault(&self) -> MutexGuard<'_, Option<Vault>> {
+        self.vault.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops accepting; the accept loop is woken by a connection of our own.
+    fn stop(&self) {
+        if !self.stopping.swap(true, Ordering::SeqCst) {
+            let _ = UnixStream::connect(&self.status.socket);
+        }
+    }
+}
+
+/// Serves `vault` on `listener` until a `stop`, the idle lock, or
+/// `stop_now` becomes true; then writes the audit trail's last entries,
+/// wipes the key and removes the socket.
+pub fn serve(
+    listener: Listener,
+    vault: Vault,
+    vault_path: &Path,
+    options: Options,
+    stop_now: Arc<AtomicBool>,
+) -> Result<()> {
+    let shared = Arc::new(Shared {
+        status: Status {
+            pid: std::process::id(),
+            vault: std::fs::canonicalize(vault_path).unwrap_or_else(|_| vault_path.to_owned()),
+            vault_id: vault.vault_id(),
+            socket: listener.socket.clone(),
+            up_seconds: 0,
+            idle_lock_seconds: options.idle_lock.map(|d| d.as_secs()).unwrap_or(0),
+            requests: 0,
+        },
+        vault: Mutex::new(Some(vault)),
+        started: Instant::now(),
+        last_request: Mutex::new(Instant::now()),
+        requests: AtomicU64::new(0),
+        connections: AtomicUsize::new(0),
+        stopping: AtomicBool::new(false),
+        uid: rustix::process::getuid().as_raw(),
+    });
+    let watcher = {
+        let shared = Arc::clone(&shared);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(200));
+            if shared.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            let idle = shared
+                .last_request
+                .lock()
+                .map(|t| t.elapsed())
+                .unwrap_or_default();
+            if stop_now.load(Ordering::SeqCst)
+                || options.idle_lock.is_some_and(|limit| idle >= limit)
+            {
+                shared.stop();
+                return;
+            }
+        })
+    };
+    for stream in listener.listener.incoming() {
+        if shared.stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        if shared.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            shared.connections.fetch_sub(1, Ordering::SeqCst);
+            let mut stream = stream;
+            let _ = send(&mut stream, &Reply::from_error(&busy()));
+            continue;
+        }
+        let shared = Arc::clone(&shared);
+        std::thread::spawn(move || {
+            let mut stream = stream;
+            let _ = connection(&shared, &mut stream);
+            shared.connections.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    shared.stopping.store(true, Ordering::SeqCst);
+    let _ = watcher.join();
+    let _ = std::fs::remove_file(&listener.socket);
+    // Requests still running hold the lock; taking the vault waits for them.
+    let vault = shared.vault().take();
+    match vault {
+        Some(v) => v.close(),
+        None => Ok(()),
+    }
+}
+
+fn busy() -> Error {
+    Error::Failure {
+        what: "the agent is serving too many connections; try again".into(),
+    }
+}
+
+/// One connection: who is it, one request, one reply.
+fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
+    let deadline = Some(frame::DEADLINE);
+    let _ = stream.set_read_timeout(deadline);
+    let _ = stream.set_write_timeout(deadline);
+    let peer = Peer::of(stream)?;
+    if peer.uid != shared.uid {
+        tracing::warn!(
+            uid = peer.uid,
+            pid = peer.pid,
+            "agent: another user refused"
+        );
+        return send(
+            stream,
+            &Reply::from_error(&Error::Failure {
+                what: "this agent serves only the user who started it".into(),
+            }),
+        );
+    }
+    if shared.stopping.load(Ordering::SeqCst) {
+        return Ok(());
+    }
+    // A bad head (another version, over the limit) is answered with what
+    // was wrong, then the connection is dropped.
+    let body = match frame::read(stream) {
+        Ok(body) => body,
+        Err(e) => return send(stream, &Reply::from_error(&e)),
+    };
+    let request: Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return send(
+                stream,
+                &Reply::from_error(&Error::Failure {
+                    what: format!("the agent could not read the request: {e}"),
+                }),
+            )
+        }
+    };
+    *shared
+        .last_request
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    let reply = answer(shared, peer, request);
+    let sent = send(stream, &reply);
+    if matches!(reply, Reply::Stopped) {
+        shared.stop();
+    }
+    sent
+}
+
+fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
+    let vault = shared.vault();
+    let Some(vault) = vault.as_ref() else {
+        return Reply::from_error(&Error::Locked);
+    };
+    let result = match request {
+        Request::Status => Ok(Reply::Status(Status {
+            up_seconds: shared.started.elapsed().as_secs(),
+            requests: shared.requests.load(Ordering::SeqCst),
+            ..shared.status.clone()
+        })),
+        Request::Stop => Ok(Reply::Stopped),
+        Request::Fields { name } => vault.get(&name).map(|c| Reply::Fields {
+            fields: c.meta.fields.clone(),
+            secret_fields: c.meta.secret_fields.clone(),
+        }),
+        Request::Reveal { name, fields } => {
+            let requester = Requester::describe(peer.pid);
+            let details = serde_json::to_value(&requester).unwrap_or_default();
+            let wanted: Option<Vec<&str>> = fields
+                .as_ref()
+                .map(|f| f.iter().map(String::as_str).collect());
+            // The entry is committed inside reveal_to, before this returns.
+            vault
+                .reveal_to(&name, wanted.as_deref(), Some(&details), Utc::now())
+                .map(|(c, s)| Reply::Revealed {
+                    fields: c.meta.fields.clone(),
+                    secrets: s
+                        .0
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Zeroizing::new(v.expose_secret().to_owned())))
+                        .collect::<BTreeMap<_, _>>(),
+                })
+        }
+    };
+    result.unwrap_or_else(|e| Reply::from_error(&e))
+}
+
+fn send(stream: &mut UnixStream, reply: &Reply) -> Result<()> {
+    let body = Zeroizing::new(serde_json::to_vec(reply).map_err(|e| Error::Failure {
+        what: format!("could not encode the agent's reply: {e}"),
+    })?);
+    frame::write(stream, &body)
+}

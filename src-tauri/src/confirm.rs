@@ -1,0 +1,98 @@
+//! Confirmations the shell draws itself, outside the web view: the steps
+//! that would let script injected into the page send credentials somewhere
+//! (add a remote, push, keep the local side of a conflict), write them to a
+//! file (a backup) or change who can open the vault (the recovery
+//! passphrase, a rekey) wait for the person to say yes in a native dialog.
+//! The page can neither draw these dialogs nor answer them: the dialog
+//! plugin's own commands are not granted to it (capabilities/main.json).
+//! The words come from the shell (a remote's stored address, not the page's
+//! description of it).
+
+use std::path::PathBuf;
+
+use tauri::{AppHandle, Manager};
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+
+use crate::error::{ErrorCode, IpcError};
+
+/// The dialogs' window titles (the e2e tests find them by these).
+const TITLE: &str = "Coffer: confirm";
+const SAVE_TITLE: &str = "Coffer: write the backup to";
+
+/// Asks "`question`" with `detail` below it; `accept` labels the button that
+/// goes ahead (with a GTK mnemonic, e.g. "_Push"). `Err(Declined)` unless
+/// the person pressed it.
+pub async fn confirm(
+    app: &AppHandle,
+    question: String,
+    detail: String,
+    accept: &'static str,
+) -> Result<(), IpcError> {
+    let app = app.clone();
+    let yes = tauri::async_runtime::spawn_blocking(move || {
+        let mut dialog = app
+            .dialog()
+            .message(format!("{question}\n\n{detail}"))
+            .title(TITLE)
+            .kind(MessageDialogKind::Warning)
+            .buttons(MessageDialogButtons::OkCancelCustom(
+                accept.to_owned(),
+                "_Cancel".to_owned(),
+            ));
+        if let Some(window) = app.get_webview_window("main") {
+            dialog = dialog.parent(&window);
+        }
+        dialog.blocking_show()
+    })
+    .await
+    .map_err(|e| IpcError::failure(format!("the confirmation did not open: {e}")))?;
+    if yes {
+        Ok(())
+    } else {
+        Err(declined())
+    }
+}
+
+/// Asks where to write a backup, in the native save dialog (starting in the
+/// documents folder, else home). `Err(Declined)` when the person closes it.
+pub async fn backup_path(app: &AppHandle) -> Result<PathBuf, IpcError> {
+    let app = app.clone();
+    let chosen = tauri::async_runtime::spawn_blocking(move || {
+        let folder = app
+            .path()
+            .document_dir()
+            .or_else(|_| app.path().home_dir())
+            .ok();
+        let name = format!(
+            "coffer-backup-{}.cbk",
+            chrono::Local::now().format("%Y-%m-%d")
+        );
+        let mut dialog = app
+            .dialog()
+            .file()
+            .set_title(SAVE_TITLE)
+            .set_file_name(name)
+            .add_filter("Coffer backup", &["cbk"]);
+        if let Some(folder) = folder.filter(|f| f.is_dir()) {
+            dialog = dialog.set_directory(folder);
+        }
+        if let Some(window) = app.get_webview_window("main") {
+            dialog = dialog.set_parent(&window);
+        }
+        dialog.blocking_save_file()
+    })
+    .await
+    .map_err(|e| IpcError::failure(format!("the file chooser did not open: {e}")))?;
+    chosen
+        .ok_or_else(declined)?
+        .into_path()
+        .map_err(|e| IpcError::failure(format!("that is not a local file: {e}")))
+}
+
+fn declined() -> IpcError {
+    IpcError {
+        code: ErrorCode::Declined,
+        message: "nothing was changed".into(),
+        field: None,
+    }
+}
