@@ -46,6 +46,16 @@ fn run(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result<E
         listener.socket().display()
     )?;
     out.flush()?;
+    if args.detached {
+        // `agent start` has stopped reading this process's stderr: later
+        // warnings go to a private log beside the socket (the directory is
+        // 0700, checked at bind; the umask makes the file 0600).
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(listener.socket().with_extension("log"))?;
+        rustix::stdio::dup2_stderr(&log)?;
+    }
     let options = Options {
         idle_lock: (minutes > 0).then(|| Duration::from_secs(minutes * 60)),
     };
@@ -66,7 +76,7 @@ fn start(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result
     if let Some(file) = &ctx.passphrase_file {
         command.arg("--passphrase-file").arg(file);
     }
-    command.args(["agent", "run"]);
+    command.args(["agent", "run", "--detached"]);
     if let Some(m) = args.idle_lock {
         command.arg("--idle-lock").arg(m.to_string());
     }

@@ -109,6 +109,9 @@ pub struct AgentArgs {
     /// auto-lock preference
     #[arg(long, value_name = "MINUTES", global = true)]
     pub idle_lock: Option<u64>,
+    /// Started by `agent start`: once serving, warnings go to a log beside the socket
+    #[arg(long, hide = true, global = true)]
+    pub detached: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -48,6 +48,8 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A closed stderr (a detached agent's) must not turn a log line into a panic.
+        .log_internal_errors(false)
         .without_time()
         .try_init();
 }

@@ -168,7 +168,7 @@ pub fn new_vault_sealer(
 /// entries (the agent's also name the asking process).
 pub enum Source {
     Agent(Client),
-    Local(Unlocked),
+    Local(Box<Unlocked>),
 }
 
 /// A credential's plain fields and the names of its secret ones.
@@ -178,7 +178,7 @@ impl Context {
     pub fn source(&self) -> anyhow::Result<Source> {
         match Client::find(&self.vault_path, Mode::from_env()?)? {
             Some(agent) => Ok(Source::Agent(agent)),
-            None => Ok(Source::Local(self.unlock()?)),
+            None => Ok(Source::Local(Box::new(self.unlock()?))),
         }
     }
 }
@@ -233,7 +233,7 @@ impl Source {
     /// Ends the command (a local vault writes its audit entries and anchor).
     pub fn finish(self) -> anyhow::Result<()> {
         match self {
-            Source::Local(u) => u.finish(),
+            Source::Local(u) => (*u).finish(),
             Source::Agent(_) => Ok(()),
         }
     }

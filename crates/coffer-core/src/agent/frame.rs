@@ -42,9 +42,19 @@ pub fn read(from: &mut impl Read) -> Result<Zeroizing<Vec<u8>>> {
     from.read_exact(&mut head)
         .map_err(|e| failure(format!("the agent's socket closed mid-message: {e}")))?;
     let len = decode_head(&head)?;
-    let mut body = Zeroizing::new(vec![0u8; len]);
-    from.read_exact(&mut body)
+    // Grown as bytes arrive, not sized by the announced length: a peer that
+    // announces 1 MiB and sends nothing holds no 1 MiB buffer. (Freed
+    // growth steps are wiped by the binaries' zeroizing allocator.)
+    let mut body = Zeroizing::new(Vec::with_capacity(len.min(64 * 1024)));
+    let got = from
+        .take(len as u64)
+        .read_to_end(&mut body)
         .map_err(|e| failure(format!("the agent's socket closed mid-message: {e}")))?;
+    if got != len {
+        return Err(failure(format!(
+            "the agent's socket closed mid-message ({got} of {len} bytes)"
+        )));
+    }
     Ok(body)
 }
 

@@ -237,19 +237,6 @@ fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
     let _ = stream.set_read_timeout(deadline);
     let _ = stream.set_write_timeout(deadline);
     let peer = Peer::of(stream)?;
-    if peer.uid != shared.uid {
-        tracing::warn!(
-            uid = peer.uid,
-            pid = peer.pid,
-            "agent: another user refused"
-        );
-        return send(
-            stream,
-            &Reply::from_error(&Error::Failure {
-                what: "this agent serves only the user who started it".into(),
-            }),
-        );
-    }
     if shared.stopping.load(Ordering::SeqCst) {
         return Ok(());
     }
@@ -257,8 +244,31 @@ fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
     // was wrong, then the connection is dropped.
     let body = match frame::read(stream) {
         Ok(body) => body,
-        Err(e) => return send(stream, &Reply::from_error(&e)),
+        Err(e) => {
+            let sent = send(stream, &Reply::from_error(&e));
+            // What the peer still sends is read and dropped (bounded by the
+            // cap and the deadline): closing on unread bytes would reset the
+            // connection and lose the reply.
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            let _ = std::io::copy(
+                &mut std::io::Read::take(&mut *stream, frame::MAX_FRAME as u64),
+                &mut std::io::sink(),
+            );
+            return sent;
+        }
     };
+    // Another user's request is read (bounded) but never parsed.
+    if peer.uid != shared.uid {
+        tracing::warn!(
+            uid = peer.uid,
+            pid = peer.pid,
+            "agent: another user refused"
+        );
+        let e = Error::Failure {
+            what: "this agent serves only the user who started it".into(),
+        };
+        return send(stream, &Reply::from_error(&e));
+    }
     let request: Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
