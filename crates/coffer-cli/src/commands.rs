@@ -6,6 +6,7 @@ use std::io::Write;
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
+use coffer_core::agent::Meta;
 use coffer_core::doctor::{self, Status};
 use coffer_core::input::parse_secret_json;
 use coffer_core::kind::FieldFormat;
@@ -228,7 +229,11 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
     match &args.field {
         Some(field) => {
             // A plain field needs no reveal; a secret one reveals only itself.
-            let (plain, secret_fields) = source.fields(&args.name)?;
+            let Meta {
+                fields: plain,
+                secret_fields,
+                ..
+            } = source.meta(&args.name)?;
             let secrets;
             let value: &str = if let Some(plain) = plain.get(field) {
                 plain

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use coffer_core::agent::client::{Client, Mode};
-use coffer_core::agent::{Reply, Request};
+use coffer_core::agent::{Meta, Reply, Request};
+use coffer_core::audit::Action;
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
+use serde_json::Value;
 
 use crate::exit::{cannot_unlock, CliError, Exit};
 use crate::terminal;
@@ -171,9 +173,6 @@ pub enum Source {
     Local(Box<Unlocked>),
 }
 
-/// A credential's plain fields and the names of its secret ones.
-pub type Fields = (BTreeMap<String, String>, Vec<String>);
-
 impl Context {
     pub fn source(&self) -> anyhow::Result<Source> {
         match Client::find(&self.vault_path, Mode::from_env()?)? {
@@ -184,19 +183,53 @@ impl Context {
 }
 
 impl Source {
-    pub fn fields(&self, name: &str) -> anyhow::Result<Fields> {
+    /// What credential `name` is and its plain fields (no reveal).
+    pub fn meta(&self, name: &str) -> anyhow::Result<Meta> {
         match self {
-            Source::Local(u) => {
-                let c = u.vault.get(name)?;
-                Ok((c.meta.fields, c.meta.secret_fields))
-            }
+            Source::Local(u) => Ok((&u.vault.get(name)?.meta).into()),
             Source::Agent(a) => match a.call(&Request::Fields { name: name.into() })? {
-                Reply::Fields {
-                    fields,
-                    secret_fields,
-                } => Ok((fields, secret_fields)),
+                Reply::Fields(meta) => Ok(meta),
                 other => unexpected(other),
             },
+        }
+    }
+
+    /// Credentials for `action` (one of coffer_core::agent::USES), audited
+    /// with `details` (and, through the agent, the asking process).
+    pub fn reveal_for(
+        &self,
+        names: &[&str],
+        action: Action,
+        details: Value,
+    ) -> anyhow::Result<Vec<(Meta, BTreeMap<String, SecretValue>)>> {
+        match self {
+            Source::Local(u) => Ok(u
+                .vault
+                .reveal_for(names, action, &details, Utc::now())?
+                .into_iter()
+                .map(|(c, s)| ((&c.meta).into(), s.0))
+                .collect()),
+            Source::Agent(a) => {
+                let request = Request::Use {
+                    names: names.iter().map(|n| n.to_string()).collect(),
+                    action,
+                    details,
+                };
+                match a.call(&request)? {
+                    Reply::Used { items } => Ok(items
+                        .into_iter()
+                        .map(|u| {
+                            let secrets = u
+                                .secrets
+                                .into_iter()
+                                .map(|(k, v)| (k, SecretValue::from(v)))
+                                .collect();
+                            (u.meta, secrets)
+                        })
+                        .collect()),
+                    other => unexpected(other),
+                }
+            }
         }
     }
 

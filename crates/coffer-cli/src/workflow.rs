@@ -406,27 +406,24 @@ pub fn inject(ctx: &Context, args: &InjectArgs, out: Out) -> anyhow::Result<Exit
 
 pub fn aws(ctx: &Context, args: &AwsArgs, out: Out) -> anyhow::Result<Exit> {
     let AwsCommand::CredentialProcess { name } = &args.command;
-    let session = ctx.unlock()?;
-    let meta = session.vault.get(name)?;
-    if meta.meta.kind != Kind::AwsAccessKey {
+    // Through the agent when one serves this vault (the AWS SDKs run this
+    // on every credential refresh), else unlocked here.
+    let source = ctx.source()?;
+    let meta = source.meta(name)?;
+    if meta.kind != Kind::AwsAccessKey {
         return Err(usage(format!(
             "credential '{name}' is a {} credential; credential_process needs an aws-access-key one",
-            meta.meta.kind.as_str()
+            meta.kind.as_str()
         ))
         .into());
     }
-    let creds = session.vault.reveal_for(
-        &[name.as_str()],
-        Action::CredentialProcess,
-        &json!({}),
-        Utc::now(),
-    )?;
-    session.finish()?;
+    let creds = source.reveal_for(&[name.as_str()], Action::CredentialProcess, json!({}))?;
+    source.finish()?;
     let (c, s) = &creds[0];
     let get = |f: &str| {
-        s.0.get(f)
+        s.get(f)
             .map(|v| v.expose_secret().to_owned())
-            .or_else(|| c.meta.fields.get(f).cloned())
+            .or_else(|| c.fields.get(f).cloned())
     };
     let key_id =
         get("access_key_id").ok_or_else(|| usage(format!("'{name}' has no access_key_id")))?;
@@ -441,7 +438,7 @@ pub fn aws(ctx: &Context, args: &AwsArgs, out: Out) -> anyhow::Result<Exit> {
     if let Some(token) = get("session_token").map(Zeroizing::new) {
         doc.insert("SessionToken".into(), token.as_str().into());
         // Temporary credentials say when they end, so the SDKs refresh in time.
-        if let Some(exp) = c.meta.expires_at {
+        if let Some(exp) = c.expires_at {
             doc.insert(
                 "Expiration".into(),
                 exp.to_rfc3339_opts(SecondsFormat::Secs, true).into(),
@@ -490,6 +487,29 @@ fn helper_name(explicit: &Option<String>) -> (String, Option<String>) {
 
 pub fn token_helper(ctx: &Context, args: &TokenHelperArgs, out: Out) -> anyhow::Result<Exit> {
     let (name, addr) = helper_name(&args.name);
+    if let TokenOp::Get = args.op {
+        // The Vault/OpenBao CLI asks on every command: through the agent
+        // when one serves this vault, else unlocked here.
+        let source = ctx.source()?;
+        let exists = match source.meta(&name) {
+            Ok(_) => true,
+            Err(e) if crate::exit::classify(&e) == Exit::NotFound => false,
+            Err(e) => return Err(e),
+        };
+        // No stored token: print nothing, as the protocol expects.
+        if exists {
+            let creds = source.reveal_for(
+                &[name.as_str()],
+                Action::TokenHelper,
+                json!({ "op": "get" }),
+            )?;
+            if let Some(t) = creds[0].1.get("token") {
+                out.write_all(t.expose_secret().as_bytes())?;
+            }
+        }
+        source.finish()?;
+        return Ok(Exit::Ok);
+    }
     let mut session = ctx.unlock()?;
     let now = Utc::now();
     let exists = match session.vault.get(&name) {
@@ -498,20 +518,7 @@ pub fn token_helper(ctx: &Context, args: &TokenHelperArgs, out: Out) -> anyhow::
         Err(e) => return Err(e.into()),
     };
     match args.op {
-        TokenOp::Get => {
-            // No stored token: print nothing, as the protocol expects.
-            if exists {
-                let creds = session.vault.reveal_for(
-                    &[name.as_str()],
-                    Action::TokenHelper,
-                    &json!({ "op": "get" }),
-                    now,
-                )?;
-                if let Some(t) = creds[0].1 .0.get("token") {
-                    out.write_all(t.expose_secret().as_bytes())?;
-                }
-            }
-        }
+        TokenOp::Get => {}
         TokenOp::Store => {
             let mut raw = Zeroizing::new(String::new());
             std::io::stdin().read_to_string(&mut raw)?;

@@ -33,6 +33,11 @@ fn env() -> (Env, PathBuf) {
         r#"{"secret_access_key":"agent-canary-secret"}"#,
     )
     .ok();
+    env.run_pw(
+        &["add", "vault-cli/default", "--kind", "vault-token"],
+        r#"{"token":"s.agent-canary-token"}"#,
+    )
+    .ok();
     (env, runtime)
 }
 
@@ -112,6 +117,8 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
         &["get", "aws/dev"],
         &["get", "aws/dev", "--field", "nope"],
         &["get", "aws/missing"],
+        &["aws", "credential-process", "aws/dev"],
+        &["vault-token-helper", "get"],
     ];
     let local: Vec<Run> = cases
         .iter()
@@ -125,6 +132,10 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
     assert_eq!(local[0].stdout, "agent-canary-secret\n");
     assert_eq!(local[3].code, 4);
     assert_eq!(local[4].code, 4);
+    assert!(local[5]
+        .stdout
+        .contains("\"SecretAccessKey\":\"agent-canary-secret\""));
+    assert_eq!(local[6].stdout, "s.agent-canary-token");
 
     // No agent: `required` says so, `auto` unlocks here.
     let none = with_agent(&env, "required", &["get", "aws/dev"]).code(5);
@@ -161,7 +172,7 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
         .json();
     assert_eq!(status["running"], true);
     assert!(
-        status["requests"].as_u64().expect("requests") >= 5,
+        status["requests"].as_u64().expect("requests") >= 7,
         "{status}"
     );
 
@@ -203,9 +214,22 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
         !asker["parents"].as_array().expect("parents").is_empty(),
         "{asker}"
     );
-    assert!(!entries
-        .iter()
-        .any(|e| e.to_string().contains("agent-canary-secret")));
+    for (action, asked) in [
+        ("credential_process", "credential-process aws/dev"),
+        ("token_helper", "vault-token-helper get"),
+    ] {
+        assert!(
+            entries.iter().any(|e| e["action"] == action
+                && e["details"]["requester"]["cmdline"]
+                    .as_str()
+                    .is_some_and(|c| c.contains(asked))),
+            "{action} through the agent names the asker"
+        );
+    }
+    assert!(!entries.iter().any(|e| {
+        let text = e.to_string();
+        text.contains("agent-canary-secret") || text.contains("agent-canary-token")
+    }));
     let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
     assert_eq!(verified["ok"], true, "{verified}");
 }

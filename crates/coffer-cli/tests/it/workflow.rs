@@ -302,6 +302,76 @@ fn the_real_aws_cli_signs_with_keys_from_credential_process() {
         .ok()
         .json();
     assert!(!audit.as_array().expect("entries").is_empty());
+
+    // Through the agent: no passphrase for the credential_process command,
+    // COFFER_AGENT=required, and the entry names the AWS CLI as the parent.
+    env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
+    let no_unlock = env.dir.path().join("aws-config-agent");
+    std::fs::write(
+        &no_unlock,
+        format!(
+            "[profile dev]\nregion = us-east-1\ncredential_process = {} --vault {} aws credential-process aws/moto\n",
+            env!("CARGO_BIN_EXE_coffer"),
+            env.vault.display(),
+        ),
+    )
+    .expect("config");
+    let direct = env
+        .run_pw(&["aws", "credential-process", "aws/moto"], "")
+        .ok()
+        .stdout;
+    let mut through = env.command(&["aws", "credential-process", "aws/moto"]);
+    through.env("COFFER_AGENT", "required");
+    let through = through.output().expect("coffer");
+    assert_eq!(
+        String::from_utf8_lossy(&through.stdout),
+        direct,
+        "the same document through the agent"
+    );
+    let out = std::process::Command::new(&aws)
+        .args([
+            "--endpoint-url",
+            &endpoint,
+            "--profile",
+            "dev",
+            "sts",
+            "get-caller-identity",
+            "--output",
+            "json",
+        ])
+        .env("AWS_CONFIG_FILE", &no_unlock)
+        .env("AWS_SHARED_CREDENTIALS_FILE", env.dir.path().join("none"))
+        .env("XDG_RUNTIME_DIR", env.dir.path().join("no-bus-runtime"))
+        .env("COFFER_AGENT", "required")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .expect("aws");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(&format!("user/{user}")),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.run_pw(&["agent", "stop"], "").ok();
+    let audit = env
+        .run_pw(&["audit", "--action", "credential_process", "--json"], "")
+        .ok()
+        .json();
+    let asked: Vec<&serde_json::Value> = audit
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["details"].get("requester"))
+        .collect();
+    assert!(
+        asked
+            .iter()
+            .any(|r| r["parents"].as_array().is_some_and(|p| p
+                .iter()
+                .any(|n| n.as_str().is_some_and(|n| n.ends_with(" aws"))))),
+        "an entry names the AWS CLI among the asking process's parents: {asked:?}"
+    );
 }
 
 #[test]

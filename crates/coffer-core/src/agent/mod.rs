@@ -21,11 +21,15 @@ pub mod server;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::audit::Action;
+use crate::credential::CredentialMeta;
 use crate::error::{Error, ErrorClass, Result};
+use crate::kind::Kind;
 
 /// What a client asks; one per connection.
 #[derive(Debug, Serialize, Deserialize)]
@@ -33,8 +37,8 @@ use crate::error::{Error, ErrorClass, Result};
 pub enum Request {
     /// Which vault, which process, since when.
     Status,
-    /// A credential's plain fields and the names of its secret ones (no
-    /// secret value, so no reveal is recorded).
+    /// A credential's kind, plain fields and the names of its secret ones
+    /// (no secret value, so no reveal is recorded).
     Fields { name: String },
     /// Secret values (all, or `fields`), each reveal audited with the
     /// asking process before any value leaves the agent.
@@ -42,8 +46,48 @@ pub enum Request {
         name: String,
         fields: Option<Vec<String>>,
     },
+    /// Credentials for a use other than showing them (`credential_process`,
+    /// the token helper's get), audited as `action` with `details` and the
+    /// asking process; all or none.
+    Use {
+        names: Vec<String>,
+        action: Action,
+        details: serde_json::Value,
+    },
     /// Lock: the agent writes its audit entries, wipes the key and exits.
     Stop,
+}
+
+/// The uses a client may ask for by [`Request::Use`].
+pub const USES: [Action; 2] = [Action::CredentialProcess, Action::TokenHelper];
+
+/// A credential as a client sees it: what it is and its plain fields.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Meta {
+    pub kind: Kind,
+    pub fields: BTreeMap<String, String>,
+    pub secret_fields: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<&CredentialMeta> for Meta {
+    fn from(m: &CredentialMeta) -> Meta {
+        Meta {
+            kind: m.kind,
+            fields: m.fields.clone(),
+            secret_fields: m.secret_fields.clone(),
+            expires_at: m.expires_at,
+        }
+    }
+}
+
+/// One credential of a [`Reply::Used`]: its meta and its secret values.
+#[derive(Serialize, Deserialize)]
+pub struct Used {
+    pub name: String,
+    pub meta: Meta,
+    /// Wiped when dropped, on both sides.
+    pub secrets: BTreeMap<String, Zeroizing<String>>,
 }
 
 /// What the agent answers.
@@ -51,14 +95,14 @@ pub enum Request {
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
     Status(Status),
-    Fields {
-        fields: BTreeMap<String, String>,
-        secret_fields: Vec<String>,
-    },
+    Fields(Meta),
     Revealed {
         fields: BTreeMap<String, String>,
         /// Wiped when dropped, on both sides.
         secrets: BTreeMap<String, Zeroizing<String>>,
+    },
+    Used {
+        items: Vec<Used>,
     },
     Stopped,
     /// The error the vault gave, with its class (so the CLI's exit code and
@@ -77,10 +121,11 @@ impl std::fmt::Debug for Reply {
                 .field("secrets", &secrets.keys().collect::<Vec<_>>())
                 .finish_non_exhaustive(),
             Reply::Status(s) => f.debug_tuple("Status").field(s).finish(),
-            Reply::Fields { secret_fields, .. } => f
-                .debug_struct("Fields")
-                .field("secret_fields", secret_fields)
-                .finish_non_exhaustive(),
+            Reply::Fields(m) => f.debug_tuple("Fields").field(&m.kind).finish(),
+            Reply::Used { items } => f
+                .debug_list()
+                .entries(items.iter().map(|u| &u.name))
+                .finish(),
             Reply::Stopped => f.write_str("Stopped"),
             Reply::Error { class, message } => f
                 .debug_struct("Error")
@@ -139,5 +184,81 @@ impl Reply {
             class: e.class(),
             message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every request and reply survives the wire format (an internally
+    /// tagged enum cannot carry some shapes: this fails if one is added).
+    #[test]
+    fn every_request_and_reply_round_trips() {
+        let meta = Meta {
+            kind: Kind::AwsAccessKey,
+            fields: BTreeMap::from([("access_key_id".into(), "AKIA".into())]),
+            secret_fields: vec!["secret_access_key".into()],
+            expires_at: None,
+        };
+        let secrets = || BTreeMap::from([("k".to_owned(), Zeroizing::new("v".to_owned()))]);
+        let requests = [
+            Request::Status,
+            Request::Fields { name: "a".into() },
+            Request::Reveal {
+                name: "a".into(),
+                fields: Some(vec!["k".into()]),
+            },
+            Request::Use {
+                names: vec!["a".into()],
+                action: Action::CredentialProcess,
+                details: serde_json::json!({ "op": "get" }),
+            },
+            Request::Stop,
+        ];
+        for r in requests {
+            let bytes = serde_json::to_vec(&r).expect("encode");
+            let back: Request = serde_json::from_slice(&bytes).expect("decode");
+            assert_eq!(format!("{back:?}"), format!("{r:?}"));
+        }
+        let replies = [
+            Reply::Status(Status {
+                pid: 1,
+                vault: "/v".into(),
+                vault_id: "00".into(),
+                socket: "/s".into(),
+                up_seconds: 0,
+                idle_lock_seconds: 0,
+                requests: 0,
+            }),
+            Reply::Fields(meta.clone()),
+            Reply::Revealed {
+                fields: BTreeMap::new(),
+                secrets: secrets(),
+            },
+            Reply::Used {
+                items: vec![Used {
+                    name: "a".into(),
+                    meta,
+                    secrets: secrets(),
+                }],
+            },
+            Reply::Stopped,
+            Reply::from_error(&Error::Locked),
+        ];
+        for r in replies {
+            let bytes = serde_json::to_vec(&r).expect("encode");
+            let back: Reply = serde_json::from_slice(&bytes).expect("decode");
+            assert_eq!(format!("{back:?}"), format!("{r:?}"));
+        }
+        // Debug never shows a secret value.
+        let shown = format!(
+            "{:?}",
+            Reply::Revealed {
+                fields: BTreeMap::new(),
+                secrets: secrets()
+            }
+        );
+        assert!(!shown.contains("\"v\""), "{shown}");
     }
 }

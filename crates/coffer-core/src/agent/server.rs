@@ -19,6 +19,7 @@ use super::frame;
 use super::peer::{Peer, Requester};
 use super::{Reply, Request, Status};
 use crate::error::{Error, Result};
+use crate::secret::SecretValue;
 use crate::vault::Vault;
 
 /// The most connections served at once; more wait in the kernel's backlog.
@@ -210,7 +211,9 @@ pub fn serve(
         let shared = Arc::clone(&shared);
         std::thread::spawn(move || {
             let mut stream = stream;
-            let _ = connection(&shared, &mut stream);
+            if let Err(e) = connection(&shared, &mut stream) {
+                tracing::warn!("agent: a connection ended with an error: {e}");
+            }
             shared.connections.fetch_sub(1, Ordering::SeqCst);
         });
     }
@@ -305,10 +308,45 @@ fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
             ..shared.status.clone()
         })),
         Request::Stop => Ok(Reply::Stopped),
-        Request::Fields { name } => vault.get(&name).map(|c| Reply::Fields {
-            fields: c.meta.fields.clone(),
-            secret_fields: c.meta.secret_fields.clone(),
-        }),
+        Request::Fields { name } => vault.get(&name).map(|c| Reply::Fields((&c.meta).into())),
+        Request::Use {
+            names,
+            action,
+            details,
+        } => {
+            if !super::USES.contains(&action) {
+                return Reply::from_error(&Error::Invalid {
+                    what: "the agent request".into(),
+                    reason: format!("{action:?} is not a use the agent serves"),
+                });
+            }
+            let mut details = match details {
+                serde_json::Value::Object(d) => d,
+                _ => serde_json::Map::new(),
+            };
+            details.insert(
+                "requester".into(),
+                serde_json::to_value(Requester::describe(peer.pid)).unwrap_or_default(),
+            );
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            vault
+                .reveal_for(
+                    &refs,
+                    action,
+                    &serde_json::Value::Object(details),
+                    Utc::now(),
+                )
+                .map(|creds| Reply::Used {
+                    items: creds
+                        .iter()
+                        .map(|(c, s)| super::Used {
+                            name: c.meta.name.clone(),
+                            meta: (&c.meta).into(),
+                            secrets: wire(&s.0),
+                        })
+                        .collect(),
+                })
+        }
         Request::Reveal { name, fields } => {
             let requester = Requester::describe(peer.pid);
             let details = serde_json::to_value(&requester).unwrap_or_default();
@@ -320,15 +358,19 @@ fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
                 .reveal_to(&name, wanted.as_deref(), Some(&details), Utc::now())
                 .map(|(c, s)| Reply::Revealed {
                     fields: c.meta.fields.clone(),
-                    secrets: s
-                        .0
-                        .iter()
-                        .map(|(k, v)| (k.clone(), Zeroizing::new(v.expose_secret().to_owned())))
-                        .collect::<BTreeMap<_, _>>(),
+                    secrets: wire(&s.0),
                 })
         }
     };
     result.unwrap_or_else(|e| Reply::from_error(&e))
+}
+
+/// Secret values as they cross the socket (wiped when dropped).
+fn wire(secrets: &BTreeMap<String, SecretValue>) -> BTreeMap<String, Zeroizing<String>> {
+    secrets
+        .iter()
+        .map(|(k, v)| (k.clone(), Zeroizing::new(v.expose_secret().to_owned())))
+        .collect()
 }
 
 fn send(stream: &mut UnixStream, reply: &Reply) -> Result<()> {
