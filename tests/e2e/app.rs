@@ -268,6 +268,29 @@ impl App {
     pub async fn shot(&self, name: &str) {
         shot(&self.c, name).await;
     }
+
+    /// Calls `command` from script in the page, as injected script would
+    /// (`args` is a JavaScript object literal): what it resolved with, or
+    /// the rejection as text (an IpcError as JSON).
+    pub async fn invoke(&self, command: &str, args: &str) -> Result<serde_json::Value, String> {
+        let said = self
+            .c
+            .execute_async(
+                &format!(
+                    "const done = arguments[arguments.length - 1];
+                     window.__TAURI_INTERNALS__.invoke('{command}', {args})
+                       .then((v) => done({{ ok: v ?? null }}),
+                             (e) => done({{ err: typeof e === 'string' ? e : JSON.stringify(e) }}));"
+                ),
+                vec![],
+            )
+            .await
+            .expect("script");
+        match said.get("err").and_then(|e| e.as_str()) {
+            Some(err) => Err(err.to_owned()),
+            None => Ok(said["ok"].clone()),
+        }
+    }
 }
 
 pub fn env(name: &str) -> String {

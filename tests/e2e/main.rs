@@ -401,21 +401,10 @@ async fn every_screen(driver: &str) {
             .await
             .expect("find");
         assert!(keyring.is_empty(), "{what}: no keyring button");
-        let refused = app
-            .c
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 window.__TAURI_INTERNALS__.invoke('vault_unlock')
-                   .then(() => done('opened'), (e) => done('refused: ' + JSON.stringify(e)));",
-                vec![],
-            )
-            .await
-            .expect("script");
+        let refused = app.invoke("vault_unlock", "{}").await;
         assert!(
-            refused
-                .as_str()
-                .is_some_and(|s| s.starts_with("refused") && s.contains("passphrase")),
-            "{what}: the keyring alone must not open it: {refused}"
+            refused.as_ref().is_err_and(|e| e.contains("passphrase")),
+            "{what}: the keyring alone must not open it: {refused:?}"
         );
         drop(service);
         app.type_in("#unlock-passphrase", recovery).await;
@@ -424,20 +413,8 @@ async fn every_screen(driver: &str) {
     }
 
     // The web view may call only Coffer's own commands.
-    let denied = app
-        .c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             window.__TAURI_INTERNALS__.invoke('plugin:window|title', { label: 'main' })
-               .then(() => done('allowed'), (e) => done('denied: ' + e));",
-            vec![],
-        )
-        .await
-        .expect("script");
-    assert!(
-        denied.as_str().is_some_and(|s| s.starts_with("denied")),
-        "{denied}"
-    );
+    let denied = app.invoke("plugin:window|title", "{ label: 'main' }").await;
+    assert!(denied.is_err(), "{denied:?}");
 
     // Script in the page cannot read every value at once: reveals come in
     // a burst of at most 20, then one every 2 s (each still audited) ...
@@ -472,24 +449,17 @@ async fn every_screen(driver: &str) {
     for current in ["null", "'not the current one'"] {
         let asked = app::answer(app::CONFIRM, Answer::Accept("alt+p"));
         let refused = app
-            .c
-            .execute_async(
-                &format!(
-                    "const done = arguments[arguments.length - 1];
-                     window.__TAURI_INTERNALS__.invoke('passphrase_set',
-                         {{ passphrase: 'an attacker chose this long passphrase 42', current: {current} }})
-                       .then(() => done('changed'), (e) => done(JSON.stringify(e)));"
-                ),
-                vec![],
+            .invoke(
+                "passphrase_set",
+                &format!("{{ passphrase: 'an attacker chose this long passphrase 42', current: {current} }}"),
             )
-            .await
-            .expect("script");
+            .await;
         asked.await.expect("the question was answered");
         assert!(
             refused
-                .as_str()
-                .is_some_and(|r| r.contains("\"field\":\"current\"")),
-            "current {current}: {refused}"
+                .as_ref()
+                .is_err_and(|r| r.contains("\"field\":\"current\"")),
+            "current {current}: {refused:?}"
         );
     }
     // ... nor, without the person saying yes in a dialog the shell draws,
@@ -516,22 +486,11 @@ async fn every_screen(driver: &str) {
         ("backup_create", "{ passphrase: 'an attacker chose this long passphrase 42' }".into(), app::SAVE),
     ] {
         let asked = app::answer(title, Answer::Cancel);
-        let said = app
-            .c
-            .execute_async(
-                &format!(
-                    "const done = arguments[arguments.length - 1];
-                     window.__TAURI_INTERNALS__.invoke('{command}', {args})
-                       .then(() => done('done'), (e) => done(JSON.stringify(e)));"
-                ),
-                vec![],
-            )
-            .await
-            .expect("script");
+        let said = app.invoke(command, &args).await;
         asked.await.expect("the dialog was answered");
         assert!(
-            said.as_str().is_some_and(|r| r.contains("\"code\":\"declined\"")),
-            "{command} {args}: {said}"
+            said.as_ref().is_err_and(|r| r.contains("\"code\":\"declined\"")),
+            "{command} {args}: {said:?}"
         );
     }
     assert_eq!(
@@ -542,19 +501,12 @@ async fn every_screen(driver: &str) {
     assert_eq!(backups(), backups_before, "no backup was written");
     // The dialogs themselves are the shell's: the page may not open one.
     let denied = app
-        .c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             window.__TAURI_INTERNALS__.invoke('plugin:dialog|message', { message: 'Push?', title: 'Coffer: confirm' })
-               .then(() => done('allowed'), (e) => done('denied: ' + e));",
-            vec![],
+        .invoke(
+            "plugin:dialog|message",
+            "{ message: 'Push?', title: 'Coffer: confirm' }",
         )
-        .await
-        .expect("script");
-    assert!(
-        denied.as_str().is_some_and(|s| s.starts_with("denied")),
-        "{denied}"
-    );
+        .await;
+    assert!(denied.is_err(), "{denied:?}");
     // ... nor take the page elsewhere.
     app.c
         .execute(

@@ -340,3 +340,99 @@ fn strangers_garbage_and_stalls_are_dropped_and_others_are_served() {
     let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
     assert_eq!(verified["ok"], true, "{verified}");
 }
+
+/// The agent killed with SIGKILL at random moments while four clients read
+/// through it: no value ever reached a client without its audit entry
+/// (entries naming a requester ≥ values served), every failed read says
+/// what happened, a new agent starts over the dead one's socket, and the
+/// chain verifies. Quick mode: 100 kills; `COFFER_RELIABILITY=long` 1000.
+#[test]
+fn kill_9_of_the_agent_returns_no_value_without_its_audit_entry() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    let kills = crate::harness::knob("COFFER_AGENT_KILLS", 100, 1000);
+    let env = Arc::new(crate::harness::fast_vault());
+    env.run_pw(
+        &[
+            "add",
+            "aws/dev",
+            "--kind",
+            "aws-access-key",
+            "--field",
+            "access_key_id=AKIAAGENTKILL0000001",
+        ],
+        r#"{"secret_access_key":"agent-kill-secret"}"#,
+    )
+    .ok();
+    let mut rng = crate::harness::Rng::new(crate::harness::seed("agent-kill"));
+    let served = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    for round in 0..kills {
+        env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
+        let pid = with_agent(&env, "required", &["agent", "status", "--json"])
+            .ok()
+            .json()["pid"]
+            .as_u64()
+            .expect("pid");
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients: Vec<_> = (0..4)
+            .map(|_| {
+                let (env, stop, served, failed) = (
+                    Arc::clone(&env),
+                    Arc::clone(&stop),
+                    Arc::clone(&served),
+                    Arc::clone(&failed),
+                );
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let got = with_agent(
+                            &env,
+                            "required",
+                            &["get", "aws/dev", "--field", "secret_access_key"],
+                        );
+                        if got.code == 0 {
+                            assert_eq!(got.stdout, "agent-kill-secret\n");
+                            served.fetch_add(1, Ordering::SeqCst);
+                        } else {
+                            assert!(
+                                got.stderr.contains("agent") && got.stdout.is_empty(),
+                                "a failed read says what happened: {}",
+                                got.stderr
+                            );
+                            failed.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(rng.duration_up_to(Duration::from_millis(40)));
+        let status = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "round {round}: kill -9 {pid}");
+        stop.store(true, Ordering::SeqCst);
+        for c in clients {
+            c.join().expect("client");
+        }
+    }
+    let entries = env
+        .run_pw(&["audit", "export", "--format", "jsonl"], "")
+        .ok()
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\"requester\""))
+        .count() as u64;
+    let (served, failed) = (served.load(Ordering::SeqCst), failed.load(Ordering::SeqCst));
+    eprintln!(
+        "agent kill -9: {kills} kills, {served} values served, {failed} reads refused, {entries} reveal entries naming the asker"
+    );
+    assert!(served > 0, "some reads were served between kills");
+    assert!(
+        entries >= served,
+        "{served} values served but only {entries} audit entries"
+    );
+    let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
+    assert_eq!(verified["ok"], true, "{verified}");
+}
