@@ -38,6 +38,13 @@ fn run(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result<E
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
+    // A suspend or a screen lock locks the agent (it exits; the next
+    // command unlocks the usual way).
+    let away = Arc::clone(&stop);
+    coffer_core::away::watch(move |reason| {
+        tracing::info!("agent: locking on {reason}");
+        away.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
     writeln!(
         out,
         "coffer agent (pid {}) serves {} on {}",

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod audit;
+pub mod away;
 pub mod backup;
 mod bounds;
 pub mod credential;

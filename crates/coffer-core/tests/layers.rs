@@ -34,6 +34,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "par",
             "bounds",
             "process",
+            "away",
         ],
     ),
     ("store", &["store", "sealed", "rows", "slot", "keys"]),

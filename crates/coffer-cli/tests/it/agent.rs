@@ -436,3 +436,45 @@ fn kill_9_of_the_agent_returns_no_value_without_its_audit_entry() {
     let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
     assert_eq!(verified["ok"], true, "{verified}");
 }
+
+/// A screen lock (the screen saver's `ActiveChanged(true)`, sent with
+/// `dbus-send` on the session bus) locks the agent: it writes its audit
+/// entries, removes its socket and exits; the next command unlocks itself.
+#[test]
+fn a_screen_lock_locks_the_agent() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        assert!(
+            !crate::support::keyring_expected(),
+            "the full run has a session bus"
+        );
+        return crate::support::skip("a_screen_lock_locks_the_agent", "no session bus");
+    }
+    let mut env = Env::new();
+    env.init_passphrase_only();
+    let runtime = env.dir.path().join("runtime");
+    std::fs::create_dir_all(&runtime).expect("mkdir");
+    env.extra_env
+        .push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+    env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
+    let sock = socket(&runtime);
+    // The watcher subscribes as the agent starts: give it a moment.
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--type=signal",
+            "/org/freedesktop/ScreenSaver",
+            "org.freedesktop.ScreenSaver.ActiveChanged",
+            "boolean:true",
+        ])
+        .status()
+        .expect("dbus-send (package dbus)");
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!sock.exists(), "the agent locked and removed its socket");
+    env.run_pw(&["agent", "status"], "").code(4);
+    with_agent(&env, "required", &["get", "aws/dev"]).code(5);
+}
