@@ -127,8 +127,9 @@ def run_size(coffer, outdir, work, size, fpr, versions):
     kpx_get = lambda which: {"label": f"keepassxc-cli show ({which})", "argv": ["keepassxc-cli", "show", "-q", "-s", kdbx[which], name],
                              "stdin": KPX_PW + "\n", "expect": secret}
     get = [
-        {"label": "coffer get (keyring)", "argv": [coffer, "get", name], "env": kr_env, "expect": secret},
-        {"label": "coffer get (passphrase)", "argv": [coffer, "--passphrase-file", pwfile, "get", name], "env": pp_env, "expect": secret},
+        # Without the agent (which serves the keyring vault during these rounds): each opens and unlocks.
+        {"label": "coffer get (keyring)", "argv": [coffer, "get", name], "env": dict(kr_env, COFFER_AGENT="off"), "expect": secret},
+        {"label": "coffer get (passphrase)", "argv": [coffer, "--passphrase-file", pwfile, "get", name], "env": dict(pp_env, COFFER_AGENT="off"), "expect": secret},
         kpx_get("default"),
         kpx_get("t100"),
         {"label": "pass show", "argv": ["pass", "show", name], "env": pass_env, "expect": secret},
@@ -211,6 +212,14 @@ def run_size(coffer, outdir, work, size, fpr, versions):
     sh([coffer, "agent", "start", "--idle-lock", "0"], env=agent_env, stdout=subprocess.DEVNULL)
     try:
         sh([sys.executable, os.path.join(HERE, "measure.py"), plan_path, res_path])
+        # The agent's memory after serving every round (resident now, and its peak).
+        st = json.loads(sh([coffer, "agent", "status", "--json"], env=agent_env, capture_output=True, text=True).stdout)
+        with open(f"/proc/{st['pid']}/status") as f:
+            mem = {k: v.strip() for k, v in (l.split(":", 1) for l in f) if k in ("VmRSS", "VmHWM")}
+        mem.update(requests=st["requests"], size=size)
+        with open(os.path.join(outdir, f"agent-memory-{size}.json"), "w") as f:
+            json.dump(mem, f)
+        say(f"{size}: agent after {st['requests']} requests: {mem}")
     finally:
         sh([coffer, "agent", "stop"], env=agent_env, stdout=subprocess.DEVNULL)
     with open(res_path) as f:

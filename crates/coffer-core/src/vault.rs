@@ -930,23 +930,61 @@ impl Vault {
         requester: Option<&serde_json::Value>,
         now: DateTime<Utc>,
     ) -> Result<(Credential, Secrets)> {
-        let tx = self.begin()?;
-        let (row, meta) = self.find_required(&tx, name)?;
-        let mut secrets = tx.open_secrets(&row)?;
-        if let Some(fields) = fields {
-            secrets.0.retain(|k, _| fields.contains(&k.as_str()));
-        }
-        let revealed: Vec<&String> = secrets.0.keys().collect();
-        let mut details = serde_json::json!({ "fields": revealed, "version": row.version });
+        let mut details = serde_json::Map::new();
         if let Some(requester) = requester {
-            details["requester"] = requester.clone();
+            details.insert("requester".into(), requester.clone());
         }
-        let event = Event::new(Action::Reveal)
-            .target(row.id, &meta.name)
-            .details(details);
-        tx.record(event, now)?;
+        let request = RevealRequest {
+            names: vec![name.to_owned()],
+            fields: fields.map(|f| f.iter().map(|s| s.to_string()).collect()),
+            action: Action::Reveal,
+            details: details.into(),
+        };
+        let revealed = only(self.reveal_batch(&[request], now)?)??;
+        only(revealed)
+    }
+
+    /// Several callers' reveals in one transaction, so one commit (one
+    /// fsync) serves them all: the agent's group commit. Each request is
+    /// all-or-none on its own (a savepoint): a missing name fails that
+    /// request alone, with nothing recorded for it. Every entry is committed
+    /// before any value is returned; when the commit fails, all fail.
+    pub fn reveal_batch(
+        &self,
+        requests: &[RevealRequest],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<Revealed>>> {
+        let tx = self.begin()?;
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            out.push(tx.savepoint(|tx| {
+                let mut got = Vec::with_capacity(r.names.len());
+                for name in &r.names {
+                    let (row, meta) = self.find_required(tx, name)?;
+                    let mut secrets = tx.open_secrets(&row)?;
+                    if let Some(fields) = &r.fields {
+                        secrets.0.retain(|k, _| fields.contains(k));
+                    }
+                    let mut details = match &r.details {
+                        serde_json::Value::Object(d) => d.clone(),
+                        _ => serde_json::Map::new(),
+                    };
+                    details.insert("version".into(), row.version.into());
+                    details.insert(
+                        "fields".into(),
+                        secrets.0.keys().cloned().collect::<Vec<_>>().into(),
+                    );
+                    let event = Event::new(r.action)
+                        .target(row.id, &meta.name)
+                        .details(details.into());
+                    tx.record(event, now)?;
+                    got.push((row.credential(meta), secrets));
+                }
+                Ok(got)
+            }));
+        }
         tx.commit()?;
-        Ok((row.credential(meta), secrets))
+        Ok(out)
     }
 
     /// One secret field's value, audited as `action` (a reveal, or a copy
@@ -984,25 +1022,13 @@ impl Vault {
         details: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<Vec<(Credential, Secrets)>> {
-        let tx = self.begin()?;
-        let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            let (row, meta) = self.find_required(&tx, name)?;
-            let secrets = tx.open_secrets(&row)?;
-            let mut d = details.clone();
-            if let serde_json::Value::Object(m) = &mut d {
-                m.insert("version".into(), row.version.into());
-                m.insert(
-                    "fields".into(),
-                    secrets.0.keys().cloned().collect::<Vec<_>>().into(),
-                );
-            }
-            let event = Event::new(action).target(row.id, &meta.name).details(d);
-            tx.record(event, now)?;
-            out.push((row.credential(meta), secrets));
-        }
-        tx.commit()?;
-        Ok(out)
+        let request = RevealRequest {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            fields: None,
+            action,
+            details: details.clone(),
+        };
+        only(self.reveal_batch(&[request], now)?)?
     }
 
     /// How many credentials the vault holds.
@@ -1567,3 +1593,24 @@ mod unlock;
 
 pub(crate) use tx::WriteTx;
 pub use unlock::{UnlockWith, Unlocked};
+
+/// What one request of a [`Vault::reveal_batch`] revealed.
+pub type Revealed = Vec<(Credential, Secrets)>;
+
+/// One caller's reveal in a [`Vault::reveal_batch`].
+#[derive(Clone, Debug)]
+pub struct RevealRequest {
+    pub names: Vec<String>,
+    /// Only these secret fields (`None`: all of them).
+    pub fields: Option<Vec<String>>,
+    pub action: Action,
+    /// Each entry's details: these, with the version and the fields revealed.
+    pub details: serde_json::Value,
+}
+
+/// The one item of a batch or list that has exactly one.
+fn only<T>(items: Vec<T>) -> Result<T> {
+    items.into_iter().next().ok_or_else(|| Error::Failure {
+        what: "a reveal returned nothing".into(),
+    })
+}

@@ -1,7 +1,8 @@
 //! The agent's side: a private socket, one thread per connection (a
-//! connection carries one request), the vault behind a mutex, and the idle
-//! lock. A reveal's audit entry is committed before its values are written
-//! to the socket.
+//! connection carries one request), the vault behind a mutex, a committer
+//! thread that writes concurrent reveals' audit entries in one transaction
+//! (group commit), and the idle lock. A reveal's audit entry is committed
+//! before its values are written to the socket.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
@@ -9,7 +10,7 @@ use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt}
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -18,9 +19,11 @@ use zeroize::Zeroizing;
 use super::frame;
 use super::peer::{Peer, Requester};
 use super::{Reply, Request, Status};
+use crate::audit::Action;
+use crate::credential::{Credential, Secrets};
 use crate::error::{Error, Result};
 use crate::secret::SecretValue;
-use crate::vault::Vault;
+use crate::vault::{RevealRequest, Vault};
 
 /// The most connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 128;
@@ -134,6 +137,8 @@ struct Shared {
     connections: AtomicUsize,
     stopping: AtomicBool,
     uid: u32,
+    /// Where connections hand reveals to the committer thread.
+    committer: Mutex<mpsc::Sender<(Job, mpsc::SyncSender<Reply>)>>,
 }
 
 impl Shared {
@@ -159,7 +164,9 @@ pub fn serve(
     options: Options,
     stop_now: Arc<AtomicBool>,
 ) -> Result<()> {
+    let (jobs, queue) = mpsc::channel();
     let shared = Arc::new(Shared {
+        committer: Mutex::new(jobs),
         status: Status {
             pid: std::process::id(),
             vault: std::fs::canonicalize(vault_path).unwrap_or_else(|_| vault_path.to_owned()),
@@ -177,6 +184,10 @@ pub fn serve(
         stopping: AtomicBool::new(false),
         uid: rustix::process::getuid().as_raw(),
     });
+    {
+        let shared = Arc::clone(&shared);
+        std::thread::spawn(move || committer(shared, queue));
+    }
     let watcher = {
         let shared = Arc::clone(&shared);
         std::thread::spawn(move || loop {
@@ -297,18 +308,18 @@ fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
 }
 
 fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
-    let vault = shared.vault();
-    let Some(vault) = vault.as_ref() else {
-        return Reply::from_error(&Error::Locked);
-    };
-    let result = match request {
-        Request::Status => Ok(Reply::Status(Status {
-            up_seconds: shared.started.elapsed().as_secs(),
-            requests: shared.requests.load(Ordering::SeqCst),
-            ..shared.status.clone()
-        })),
-        Request::Stop => Ok(Reply::Stopped),
-        Request::Fields { name } => vault.get(&name).map(|c| Reply::Fields((&c.meta).into())),
+    // Reveals go to the committer, which writes many callers' entries in
+    // one transaction; the rest is answered here.
+    let job = match request {
+        Request::Reveal { name, fields } => Job {
+            request: RevealRequest {
+                names: vec![name],
+                fields,
+                action: Action::Reveal,
+                details: serde_json::Value::Null,
+            },
+            used: false,
+        },
         Request::Use {
             names,
             action,
@@ -320,49 +331,127 @@ fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
                     reason: format!("{action:?} is not a use the agent serves"),
                 });
             }
-            let mut details = match details {
-                serde_json::Value::Object(d) => d,
-                _ => serde_json::Map::new(),
-            };
-            details.insert(
-                "requester".into(),
-                serde_json::to_value(Requester::describe(peer.pid)).unwrap_or_default(),
-            );
-            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-            vault
-                .reveal_for(
-                    &refs,
+            Job {
+                request: RevealRequest {
+                    names,
+                    fields: None,
                     action,
-                    &serde_json::Value::Object(details),
-                    Utc::now(),
-                )
-                .map(|creds| Reply::Used {
-                    items: creds
-                        .iter()
-                        .map(|(c, s)| super::Used {
-                            name: c.meta.name.clone(),
-                            meta: (&c.meta).into(),
-                            secrets: wire(&s.0),
-                        })
-                        .collect(),
-                })
+                    details,
+                },
+                used: true,
+            }
         }
-        Request::Reveal { name, fields } => {
-            let requester = Requester::describe(peer.pid);
-            let details = serde_json::to_value(&requester).unwrap_or_default();
-            let wanted: Option<Vec<&str>> = fields
-                .as_ref()
-                .map(|f| f.iter().map(String::as_str).collect());
-            // The entry is committed inside reveal_to, before this returns.
-            vault
-                .reveal_to(&name, wanted.as_deref(), Some(&details), Utc::now())
-                .map(|(c, s)| Reply::Revealed {
-                    fields: c.meta.fields.clone(),
-                    secrets: wire(&s.0),
-                })
+        Request::Status => {
+            return Reply::Status(Status {
+                up_seconds: shared.started.elapsed().as_secs(),
+                requests: shared.requests.load(Ordering::SeqCst),
+                ..shared.status.clone()
+            })
+        }
+        Request::Stop => return Reply::Stopped,
+        Request::Fields { name } => {
+            let vault = shared.vault();
+            let Some(vault) = vault.as_ref() else {
+                return Reply::from_error(&Error::Locked);
+            };
+            return vault
+                .get(&name)
+                .map(|c| Reply::Fields((&c.meta).into()))
+                .unwrap_or_else(|e| Reply::from_error(&e));
         }
     };
-    result.unwrap_or_else(|e| Reply::from_error(&e))
+    let mut job = job;
+    let mut details = match std::mem::take(&mut job.request.details) {
+        serde_json::Value::Object(d) => d,
+        _ => serde_json::Map::new(),
+    };
+    details.insert(
+        "requester".into(),
+        serde_json::to_value(Requester::describe(peer.pid)).unwrap_or_default(),
+    );
+    job.request.details = details.into();
+    let (tx, rx) = mpsc::sync_channel(1);
+    let sent = shared
+        .committer
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send((job, tx));
+    if sent.is_err() {
+        return Reply::from_error(&Error::Locked);
+    }
+    rx.recv()
+        .unwrap_or_else(|_| Reply::from_error(&Error::Locked))
+}
+
+/// A reveal waiting for the committer, and whether it answers as a use.
+struct Job {
+    request: RevealRequest,
+    used: bool,
+}
+
+/// The most reveals written in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Group commit: takes every reveal waiting, writes all their entries in
+/// one transaction (one fsync), and only then answers each. While one
+/// commit runs, the next batch gathers.
+fn committer(shared: Arc<Shared>, jobs: mpsc::Receiver<(Job, mpsc::SyncSender<Reply>)>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let requests: Vec<RevealRequest> = batch.iter().map(|(j, _)| j.request.clone()).collect();
+        let results = {
+            let vault = shared.vault();
+            match vault.as_ref() {
+                None => Err(Error::Locked),
+                Some(v) => v.reveal_batch(&requests, Utc::now()),
+            }
+        };
+        match results {
+            Ok(results) => {
+                for ((job, reply), result) in batch.into_iter().zip(results) {
+                    let _ = reply.send(match result {
+                        Ok(creds) => to_reply(job.used, creds),
+                        Err(e) => Reply::from_error(&e),
+                    });
+                }
+            }
+            Err(e) => {
+                for (_, reply) in batch {
+                    let _ = reply.send(Reply::from_error(&e));
+                }
+            }
+        }
+    }
+}
+
+fn to_reply(used: bool, creds: Vec<(Credential, Secrets)>) -> Reply {
+    if used {
+        return Reply::Used {
+            items: creds
+                .iter()
+                .map(|(c, s)| super::Used {
+                    name: c.meta.name.clone(),
+                    meta: (&c.meta).into(),
+                    secrets: wire(&s.0),
+                })
+                .collect(),
+        };
+    }
+    match creds.into_iter().next() {
+        Some((c, s)) => Reply::Revealed {
+            fields: c.meta.fields,
+            secrets: wire(&s.0),
+        },
+        None => Reply::from_error(&Error::Failure {
+            what: "a reveal returned nothing".into(),
+        }),
+    }
 }
 
 /// Secret values as they cross the socket (wiped when dropped).

@@ -1,0 +1,136 @@
+//! The agent under load (issue 17): CLIENTS threads (default 64), each
+//! making REVEALS reveals (default 500) through the real Unix socket, one
+//! connection per request as the CLI makes them, against an agent serving a
+//! vault of 10,000 credentials. Prints the throughput, the median and 99th
+//! percentile latency, and checks that every reveal has its audit entry and
+//! the chain verifies. Not criterion: one run is 32,000 requests, and the
+//! figure wanted is a rate.
+//!
+//! `cargo bench -p coffer-core --bench agent_load` (COFFER_LOAD_CLIENTS,
+//! COFFER_LOAD_REVEALS, COFFER_LOAD_CREDENTIALS change the shape).
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use coffer_core::agent::client::{Client, Mode};
+use coffer_core::agent::server::{self, Listener, Options};
+use coffer_core::agent::{self, Reply, Request};
+use coffer_core::audit::{Action, Query};
+use coffer_core::{CreateOptions, Draft, KdfParams, Kind, SecretValue, Vault};
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let clients = knob("COFFER_LOAD_CLIENTS", 64);
+    let reveals = knob("COFFER_LOAD_REVEALS", 500);
+    let size = knob("COFFER_LOAD_CREDENTIALS", 10_000);
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let runtime = dir.path().join("runtime");
+    std::fs::create_dir(&runtime).expect("runtime");
+    // The agent's socket goes under XDG_RUNTIME_DIR; set before any thread runs.
+    std::env::set_var("XDG_RUNTIME_DIR", &runtime);
+    let path = dir.path().join("vault.sqlite");
+    let pw = SecretValue::from("load bench passphrase");
+    let mut vault = Vault::create(
+        &path,
+        &CreateOptions {
+            sealer: None,
+            passphrase: Some(&pw),
+            kdf: KdfParams::MIN,
+        },
+        Utc::now(),
+    )
+    .expect("create");
+    let drafts = (0..size)
+        .map(|i| {
+            let mut d = Draft::new(format!("svc/{i}"), Kind::ApiKey);
+            d.values
+                .insert("key".into(), format!("value-{i:024}").into());
+            d
+        })
+        .collect();
+    vault.add_many(drafts, Utc::now()).expect("add");
+    let before = vault
+        .audit_entries(&Query {
+            action: Some(Action::Reveal),
+            ..Query::default()
+        })
+        .expect("entries")
+        .len();
+
+    let listener = Listener::bind(&agent::socket_for(&path).expect("socket")).expect("bind");
+    let stop = Arc::new(AtomicBool::new(false));
+    let serving = {
+        let (stop, path) = (Arc::clone(&stop), path.clone());
+        std::thread::spawn(move || {
+            server::serve(listener, vault, &path, Options { idle_lock: None }, stop)
+        })
+    };
+    let client = Client::find(&path, Mode::Required)
+        .expect("the agent")
+        .expect("an agent serves the vault");
+
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|c| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                let mut latencies = Vec::with_capacity(reveals);
+                for i in 0..reveals {
+                    let name = format!("svc/{}", (c * 7919 + i * 104_729) % size);
+                    let t = Instant::now();
+                    let reply = client
+                        .call(&Request::Reveal { name, fields: None })
+                        .expect("reveal");
+                    latencies.push(t.elapsed());
+                    assert!(matches!(reply, Reply::Revealed { .. }), "{reply:?}");
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("client"))
+        .collect();
+    let elapsed = started.elapsed();
+    let total = latencies.len();
+    latencies.sort();
+    let pct = |p: f64| latencies[((total as f64 * p) as usize).min(total - 1)];
+
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    serving.join().expect("agent").expect("serve");
+    let mut vault = Vault::open(&path).expect("open");
+    vault
+        .unlock_with_passphrase(&pw, Utc::now())
+        .expect("unlock");
+    let entries = vault
+        .audit_entries(&Query {
+            action: Some(Action::Reveal),
+            ..Query::default()
+        })
+        .expect("entries")
+        .len()
+        - before;
+    let verified = vault.verify_audit().expect("verify");
+    println!(
+        "agent load: {clients} clients x {reveals} reveals over {size} credentials: {total} in {:.2} s = {:.0} reveals/s; latency median {:.2} ms, p99 {:.2} ms; {entries} reveal entries; chain {}",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64(),
+        pct(0.5).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0,
+        match &verified {
+            Ok(v) => format!("verifies ({} entries)", v.entries),
+            Err(b) => format!("BROKEN: {b:?}"),
+        }
+    );
+    assert_eq!(entries, total, "every reveal has its entry");
+    assert!(verified.is_ok());
+}
