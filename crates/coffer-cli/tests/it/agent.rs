@@ -43,7 +43,11 @@ fn env() -> (Env, PathBuf) {
 
 fn with_agent(env: &Env, mode: &str, args: &[&str]) -> Run {
     let mut cmd = env.command(args);
-    cmd.env("COFFER_AGENT", mode);
+    // The token helper names its credential after VAULT_ADDR / BAO_ADDR
+    // (which the full test run sets for OpenBao): these cases use the default.
+    cmd.env("COFFER_AGENT", mode)
+        .env_remove("VAULT_ADDR")
+        .env_remove("BAO_ADDR");
     let out = cmd.output().expect("run");
     Run {
         code: out.status.code().unwrap_or(-1),
