@@ -1,6 +1,7 @@
 //! The desktop shell: builds the Tauri app over coffer-core. Commands only
 //! translate between the web view and the core; state holds the vault.
 
+mod agent;
 mod background;
 mod clipboard;
 mod commands;
@@ -42,6 +43,7 @@ pub fn run() {
         .setup(|app| {
             background::start(app.handle().clone());
             signals::start(app.handle().clone());
+            agent::start(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

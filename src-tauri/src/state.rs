@@ -2,10 +2,11 @@
 //! while unlocked, and the shell's own timers (idle lock, clipboard).
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use coffer_core::agent::server::Session;
 use coffer_core::audit::Actor;
 use coffer_core::preferences::Preferences;
 use coffer_core::slot::SlotKind;
@@ -18,7 +19,8 @@ use crate::guard::guard;
 
 pub struct AppState {
     pub path: PathBuf,
-    vault: Mutex<Option<Vault>>,
+    /// Shared with the agent the app hosts (see `agent.rs`).
+    vault: Session,
     /// Why the start-up unlock did not happen, shown while locked.
     pub locked_reason: Mutex<Option<String>>,
     /// Failed attempts reported by the last unlock, until the UI has read them.
@@ -66,7 +68,7 @@ impl AppState {
             .unwrap_or_else(|| PathBuf::from(paths::DEFAULT_FILE_NAME));
         let state = AppState {
             path,
-            vault: Mutex::new(None),
+            vault: Arc::new(Mutex::new(None)),
             locked_reason: Mutex::new(None),
             unlock_report: Mutex::new(UnlockReport::default()),
             last_activity: Mutex::new(Instant::now()),
@@ -82,6 +84,11 @@ impl AppState {
             let _ = state.unlock(UnlockWith::Keyring);
         }
         state
+    }
+
+    /// The unlocked vault as the agent shares it.
+    pub fn session(&self) -> Session {
+        Arc::clone(&self.vault)
     }
 
     pub fn is_unlocked(&self) -> bool {

@@ -50,7 +50,7 @@ fn knob(var: &str, quick: u64, long: u64) -> u64 {
         .unwrap_or(if long_mode { long } else { quick })
 }
 
-fn coffer_bin() -> PathBuf {
+pub fn coffer_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("COFFER_BIN") {
         return PathBuf::from(bin);
     }

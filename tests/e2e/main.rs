@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use coffer_core::audit::{Action, Query};
 use coffer_core::{Sealer, SecretService, Vault};
 use fantoccini::Locator;
 use serde_json::{json, Value};
@@ -340,6 +341,25 @@ async fn every_screen(driver: &str) {
         "the backup is where the chooser proposed: {written:?}, {summary}"
     );
 
+    // 10c. While the app runs it is the agent: the CLI gets the value from
+    // its unlocked session (no unlock of its own), recorded with the process.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(concurrency::coffer_bin())
+            .arg("--vault")
+            .arg(&path)
+            .args(args)
+            .env("COFFER_AGENT", "required")
+            .output()
+            .expect("coffer")
+    };
+    let through_app = cli(&["get", "api/github-e2e", "--field", "key"]);
+    assert_eq!(
+        String::from_utf8_lossy(&through_app.stdout).trim(),
+        api_key,
+        "{}",
+        String::from_utf8_lossy(&through_app.stderr)
+    );
+
     // 11. The audit screen shows all of it, with the chain verified.
     app.click("#nav-audit").await;
     app.screen("audit").await;
@@ -367,6 +387,11 @@ async fn every_screen(driver: &str) {
     // 12. Lock, a wrong passphrase, then the right one.
     app.click("#lock").await;
     app.screen("unlock").await;
+    // The app's agent now answers "locked": a command that requires it
+    // fails (exit 5); without `required` it would unlock on its own.
+    let locked = cli(&["get", "api/github-e2e", "--field", "key"]);
+    assert_eq!(locked.status.code(), Some(5), "{locked:?}");
+    assert!(locked.stdout.is_empty());
     app.type_in("#unlock-passphrase", "not the passphrase")
         .await;
     app.click("#unlock-submit").await;
@@ -562,9 +587,27 @@ async fn every_screen(driver: &str) {
     }
     eprintln!("leak scan: {} files, no canary", files.len());
 
-    let vault = Vault::open(&path).expect("open");
-    SecretService::connect()
-        .expect("keyring")
+    // The reveal served by the app's agent names the CLI process that asked.
+    let mut vault = Vault::open(&path).expect("open");
+    let keyring = SecretService::connect().expect("keyring");
+    vault
+        .unlock_with_keyring(&keyring, Utc::now())
+        .expect("unlock");
+    let reveals = vault
+        .audit_entries(&Query {
+            action: Some(Action::Reveal),
+            ..Query::default()
+        })
+        .expect("entries");
+    assert!(
+        reveals
+            .iter()
+            .any(|e| e.body.details["requester"]["cmdline"]
+                .as_str()
+                .is_some_and(|c| c.contains("get api/github-e2e --field key"))),
+        "the agent's reveal names the asking process"
+    );
+    keyring
         .remove(&vault.vault_id())
         .expect("clean up the keyring entry");
 }

@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use coffer_core::agent::client::{Client, Mode};
-use coffer_core::agent::server::{self, Listener, Options};
+use coffer_core::agent::server::{self, Listener, OnStop, Options};
 use coffer_core::agent::{self, Reply, Request, Status};
 
 use crate::cli::{AgentAction, AgentArgs};
@@ -65,8 +65,15 @@ fn run(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result<E
     }
     let options = Options {
         idle_lock: (minutes > 0).then(|| Duration::from_secs(minutes * 60)),
+        on_stop: OnStop::Exit,
     };
-    server::serve(listener, session.vault, &ctx.vault_path, options, stop)?;
+    let vault = Arc::new(Mutex::new(Some(session.vault)));
+    server::serve(listener, Arc::clone(&vault), &ctx.vault_path, options, stop)?;
+    // Requests still running hold the lock; taking the vault waits for them.
+    let taken = vault.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(v) = taken {
+        v.close()?;
+    }
     Ok(Exit::Ok)
 }
 
@@ -168,9 +175,10 @@ fn status(ctx: &Context, json: bool, out: &mut dyn Write) -> anyhow::Result<Exit
     } else {
         writeln!(
             out,
-            "coffer agent (pid {}) serves {}\n  socket: {}\n  up {} s, {} requests, locks after {}",
+            "coffer agent (pid {}) serves {}{}\n  socket: {}\n  up {} s, {} requests, locks after {}",
             s.pid,
             s.vault.display(),
+            if s.unlocked { "" } else { " (locked)" },
             s.socket.display(),
             s.up_seconds,
             s.requests,

@@ -175,7 +175,7 @@ pub enum Source {
 
 impl Context {
     pub fn source(&self) -> anyhow::Result<Source> {
-        match Client::find(&self.vault_path, Mode::from_env()?)? {
+        match Client::find_unlocked(&self.vault_path, Mode::from_env()?)? {
             Some(agent) => Ok(Source::Agent(agent)),
             None => Ok(Source::Local(Box::new(self.unlock()?))),
         }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use coffer_core::agent::client::{Client, Mode};
-use coffer_core::agent::server::{self, Listener, Options};
+use coffer_core::agent::server::{self, Listener, OnStop, Options};
 use coffer_core::agent::{self, Reply, Request};
 use coffer_core::audit::{Action, Query};
 use coffer_core::{CreateOptions, Draft, KdfParams, Kind, SecretValue, Vault};
@@ -70,7 +70,17 @@ fn main() {
     let serving = {
         let (stop, path) = (Arc::clone(&stop), path.clone());
         std::thread::spawn(move || {
-            server::serve(listener, vault, &path, Options { idle_lock: None }, stop)
+            let options = Options {
+                idle_lock: None,
+                on_stop: OnStop::Exit,
+            };
+            let session = Arc::new(std::sync::Mutex::new(Some(vault)));
+            server::serve(listener, Arc::clone(&session), &path, options, stop)?;
+            let taken = session.lock().map(|mut v| v.take());
+            match taken {
+                Ok(Some(v)) => v.close(),
+                _ => Ok(()),
+            }
         })
     };
     let client = Client::find(&path, Mode::Required)

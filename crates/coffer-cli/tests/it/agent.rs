@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Env, Run};
+use crate::support::{AgentGuard, Env, Run};
 
 /// A vault with a plain and a secret field, and a private runtime dir.
 fn env() -> (Env, PathBuf) {
@@ -151,6 +151,7 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
     env.run_pw(&["agent", "status"], "").code(4);
 
     let started = env.run_pw(&["agent", "start"], "").ok();
+    let _stop = AgentGuard(&env);
     assert!(
         started.stdout.contains("coffer agent started"),
         "{}",
@@ -281,6 +282,7 @@ fn the_agent_refuses_a_socket_place_others_could_reach() {
 fn strangers_garbage_and_stalls_are_dropped_and_others_are_served() {
     let (env, runtime) = env();
     env.run_pw(&["agent", "start"], "").ok();
+    let _stop = AgentGuard(&env);
     let sock = socket(&runtime);
     let get = || {
         with_agent(
@@ -460,6 +462,7 @@ fn a_screen_lock_locks_the_agent() {
     env.extra_env
         .push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
     env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
+    let _stop = AgentGuard(&env);
     let sock = socket(&runtime);
     // The watcher subscribes as the agent starts: give it a moment.
     std::thread::sleep(Duration::from_millis(500));

@@ -331,3 +331,13 @@ pub fn assert_no_canary(label: &str, bytes: &[u8], canaries: &[&str]) {
         }
     }
 }
+
+/// Stops the agent of `env`'s vault when dropped, so a failing test leaves
+/// no agent running behind it.
+pub struct AgentGuard<'a>(pub &'a Env);
+
+impl Drop for AgentGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run_pw(&["agent", "stop"], "");
+    }
+}

@@ -306,6 +306,7 @@ fn the_real_aws_cli_signs_with_keys_from_credential_process() {
     // Through the agent: no passphrase for the credential_process command,
     // COFFER_AGENT=required, and the entry names the AWS CLI as the parent.
     env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
+    let _stop = crate::support::AgentGuard(&env);
     let no_unlock = env.dir.path().join("aws-config-agent");
     std::fs::write(
         &no_unlock,

@@ -65,6 +65,26 @@ impl Client {
         }
     }
 
+    /// [`Client::find`], for a command that needs values: an agent that
+    /// holds no unlocked vault (the app's, while the app is locked) counts
+    /// as none in `auto` and is an error in `required`.
+    pub fn find_unlocked(vault: &Path, mode: Mode) -> Result<Option<Client>> {
+        let Some(client) = Client::find(vault, mode)? else {
+            return Ok(None);
+        };
+        match client.call(&Request::Status)? {
+            Reply::Status(s) if s.unlocked => Ok(Some(client)),
+            _ if mode == Mode::Required => Err(Error::CannotUnlock {
+                reason: format!(
+                    "the agent serving the vault at {} is locked (COFFER_AGENT=required): \
+                     unlock the app, or stop it and run `coffer agent start`",
+                    vault.display()
+                ),
+            }),
+            _ => Ok(None),
+        }
+    }
+
     pub fn socket(&self) -> &Path {
         &self.socket
     }

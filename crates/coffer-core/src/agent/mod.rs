@@ -54,7 +54,8 @@ pub enum Request {
         action: Action,
         details: serde_json::Value,
     },
-    /// Lock: the agent writes its audit entries, wipes the key and exits.
+    /// Lock: the CLI's agent writes its audit entries, wipes the key and
+    /// exits; the app's locks the app.
     Stop,
 }
 
@@ -147,6 +148,9 @@ pub struct Status {
     /// Seconds of no request after which it locks (0: never).
     pub idle_lock_seconds: u64,
     pub requests: u64,
+    /// Whether it holds an unlocked vault (the app's agent keeps serving
+    /// while the app is locked, and answers "locked").
+    pub unlocked: bool,
 }
 
 /// The directory holding the agents' sockets: `$XDG_RUNTIME_DIR/coffer`.
@@ -230,6 +234,7 @@ mod tests {
                 up_seconds: 0,
                 idle_lock_seconds: 0,
                 requests: 0,
+                unlocked: true,
             }),
             Reply::Fields(meta.clone()),
             Reply::Revealed {

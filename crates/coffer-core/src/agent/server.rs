@@ -121,15 +121,31 @@ fn io(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
+/// The unlocked vault an agent serves, shared with its host: the CLI's
+/// `coffer agent`, or the desktop app (which locks and unlocks it; while it
+/// is `None` the agent answers "locked" and clients unlock on their own).
+pub type Session = Arc<Mutex<Option<Vault>>>;
+
 /// How the agent runs.
-#[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// Lock (and exit) after this long without a request; `None`: never.
+    /// Stop serving after this long without a request; `None`: never.
     pub idle_lock: Option<Duration>,
+    /// What `coffer agent stop` does besides answering: the CLI's agent
+    /// stops serving (then its host closes the vault); the app locks.
+    pub on_stop: OnStop,
+}
+
+/// See [`Options::on_stop`].
+pub enum OnStop {
+    /// Stop serving; the host closes the vault.
+    Exit,
+    /// Call this (the app locks its vault), and keep serving "locked".
+    Call(Box<dyn Fn() + Send + Sync>),
 }
 
 struct Shared {
-    vault: Mutex<Option<Vault>>,
+    vault: Session,
+    on_stop: OnStop,
     status: Status,
     started: Instant,
     last_request: Mutex<Instant>,
@@ -146,11 +162,9 @@ impl Shared {
         self.vault.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Stops accepting; the accept loop is woken by a connection of our own.
+    /// Stops accepting (the accept loop sees it within its poll's tick).
     fn stop(&self) {
-        if !self.stopping.swap(true, Ordering::SeqCst) {
-            let _ = UnixStream::connect(&self.status.socket);
-        }
+        self.stopping.store(true, Ordering::SeqCst);
     }
 }
 
@@ -159,25 +173,33 @@ impl Shared {
 /// wipes the key and removes the socket.
 pub fn serve(
     listener: Listener,
-    vault: Vault,
+    session: Session,
     vault_path: &Path,
     options: Options,
     stop_now: Arc<AtomicBool>,
 ) -> Result<()> {
+    let vault_id = session
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(Vault::vault_id)
+        .unwrap_or_default();
     let (jobs, queue) = mpsc::channel();
     let shared = Arc::new(Shared {
         committer: Mutex::new(jobs),
         status: Status {
             pid: std::process::id(),
             vault: std::fs::canonicalize(vault_path).unwrap_or_else(|_| vault_path.to_owned()),
-            vault_id: vault.vault_id(),
+            vault_id,
             socket: listener.socket.clone(),
             up_seconds: 0,
             idle_lock_seconds: options.idle_lock.map(|d| d.as_secs()).unwrap_or(0),
+            unlocked: true,
             requests: 0,
         },
-        vault: Mutex::new(Some(vault)),
+        vault: session,
         started: Instant::now(),
+        on_stop: options.on_stop,
         last_request: Mutex::new(Instant::now()),
         requests: AtomicU64::new(0),
         connections: AtomicUsize::new(0),
@@ -188,6 +210,7 @@ pub fn serve(
         let shared = Arc::clone(&shared);
         std::thread::spawn(move || committer(shared, queue));
     }
+    let idle_lock = options.idle_lock;
     let watcher = {
         let shared = Arc::clone(&shared);
         std::thread::spawn(move || loop {
@@ -200,19 +223,30 @@ pub fn serve(
                 .lock()
                 .map(|t| t.elapsed())
                 .unwrap_or_default();
-            if stop_now.load(Ordering::SeqCst)
-                || options.idle_lock.is_some_and(|limit| idle >= limit)
-            {
+            if stop_now.load(Ordering::SeqCst) || idle_lock.is_some_and(|limit| idle >= limit) {
                 shared.stop();
                 return;
             }
         })
     };
-    for stream in listener.listener.incoming() {
-        if shared.stopping.load(Ordering::SeqCst) {
-            break;
+    // Accept with a poll that wakes every 200 ms to see a stop: waking the
+    // loop by connecting to our own socket fails once the socket file is
+    // gone (a removed runtime directory), and the agent would never exit.
+    let tick = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 200_000_000,
+    };
+    while !shared.stopping.load(Ordering::SeqCst) {
+        let mut ready = [rustix::event::PollFd::new(
+            &listener.listener,
+            rustix::event::PollFlags::IN,
+        )];
+        if !matches!(rustix::event::poll(&mut ready, Some(&tick)), Ok(n) if n > 0) {
+            continue;
         }
-        let Ok(stream) = stream else { continue };
+        let Ok((stream, _)) = listener.listener.accept() else {
+            continue;
+        };
         if shared.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
             shared.connections.fetch_sub(1, Ordering::SeqCst);
             let mut stream = stream;
@@ -231,12 +265,7 @@ pub fn serve(
     shared.stopping.store(true, Ordering::SeqCst);
     let _ = watcher.join();
     let _ = std::fs::remove_file(&listener.socket);
-    // Requests still running hold the lock; taking the vault waits for them.
-    let vault = shared.vault().take();
-    match vault {
-        Some(v) => v.close(),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 fn busy() -> Error {
@@ -300,11 +329,17 @@ fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
         .unwrap_or_else(|p| p.into_inner()) = Instant::now();
     shared.requests.fetch_add(1, Ordering::SeqCst);
     let reply = answer(shared, peer, request);
-    let sent = send(stream, &reply);
     if matches!(reply, Reply::Stopped) {
-        shared.stop();
+        match &shared.on_stop {
+            OnStop::Exit => {
+                let sent = send(stream, &reply);
+                shared.stop();
+                return sent;
+            }
+            OnStop::Call(lock) => lock(),
+        }
     }
-    sent
+    send(stream, &reply)
 }
 
 fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
@@ -345,6 +380,7 @@ fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
             return Reply::Status(Status {
                 up_seconds: shared.started.elapsed().as_secs(),
                 requests: shared.requests.load(Ordering::SeqCst),
+                unlocked: shared.vault().is_some(),
                 ..shared.status.clone()
             })
         }

@@ -1,0 +1,53 @@
+//! While the app runs, it is the agent of its vault: the CLI, the AWS SDKs
+//! and the Vault CLI get values from the app's unlocked session (recorded
+//! with the asking process) instead of unlocking again. The serving is
+//! coffer_core::agent; this binds the socket once the vault exists, and
+//! maps `coffer agent stop` to the app's own lock. While the app is locked
+//! the agent answers "locked" and commands unlock on their own.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use coffer_core::agent::server::{self, Listener, OnStop, Options};
+use tauri::{AppHandle, Emitter, Manager};
+
+use crate::state::AppState;
+
+pub fn start(app: AppHandle) {
+    std::thread::spawn(move || {
+        let path = app.state::<AppState>().path.clone();
+        // On the first run the vault does not exist yet: wait for it.
+        while !path.exists() {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        let listener = match coffer_core::agent::socket_for(&path).and_then(|s| Listener::bind(&s))
+        {
+            Ok(l) => l,
+            Err(e) => {
+                // Another agent (`coffer agent start`) may serve it already.
+                tracing::info!("the app does not serve as the agent: {e}");
+                return;
+            }
+        };
+        let session = app.state::<AppState>().session();
+        let locker = app.clone();
+        let options = Options {
+            idle_lock: None,
+            on_stop: OnStop::Call(Box::new(move || {
+                if locker.state::<AppState>().lock().is_ok() {
+                    let _ = locker.emit("vault-locked", "coffer agent stop");
+                }
+            })),
+        };
+        if let Err(e) = server::serve(
+            listener,
+            session,
+            &path,
+            options,
+            Arc::new(AtomicBool::new(false)),
+        ) {
+            tracing::warn!("the app's agent stopped: {e}");
+        }
+    });
+}
