@@ -142,9 +142,15 @@ fn stop(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Exit> {
         Some(client) => {
             let pid = status_of(&client)?.pid;
             client.call(&Request::Stop)?;
-            // Stopped means the audit trail is written and the socket gone.
+            // Stopped means the audit trail is written and the socket gone;
+            // the app's agent stays, serving "locked".
             let deadline = Instant::now() + Duration::from_secs(10);
             while client.socket().exists() && Instant::now() < deadline {
+                if let Ok(Reply::Status(s)) = client.call(&Request::Status) {
+                    if !s.unlocked {
+                        break;
+                    }
+                }
                 std::thread::sleep(Duration::from_millis(10));
             }
             writeln!(out, "coffer agent (pid {pid}) stopped; the vault is locked")?;
