@@ -21,18 +21,7 @@ fn env() -> (Env, PathBuf) {
     std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     env.extra_env
         .push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
-    env.run_pw(
-        &[
-            "add",
-            "aws/dev",
-            "--kind",
-            "aws-access-key",
-            "--field",
-            "access_key_id=AKIAAGENTTEST0000001",
-        ],
-        r#"{"secret_access_key":"agent-canary-secret"}"#,
-    )
-    .ok();
+    env.add_aws_key("aws/dev", "AKIAAGENTTEST0000001", "agent-canary-secret");
     env.run_pw(
         &["add", "vault-cli/default", "--kind", "vault-token"],
         r#"{"token":"s.agent-canary-token"}"#,
@@ -359,18 +348,7 @@ fn kill_9_of_the_agent_returns_no_value_without_its_audit_entry() {
 
     let kills = crate::harness::knob("COFFER_AGENT_KILLS", 100, 1000);
     let env = Arc::new(crate::harness::fast_vault());
-    env.run_pw(
-        &[
-            "add",
-            "aws/dev",
-            "--kind",
-            "aws-access-key",
-            "--field",
-            "access_key_id=AKIAAGENTKILL0000001",
-        ],
-        r#"{"secret_access_key":"agent-kill-secret"}"#,
-    )
-    .ok();
+    env.add_aws_key("aws/dev", "AKIAAGENTKILL0000001", "agent-kill-secret");
     let mut rng = crate::harness::Rng::new(crate::harness::seed("agent-kill"));
     let served = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));

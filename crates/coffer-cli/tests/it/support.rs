@@ -202,6 +202,23 @@ impl Env {
         self.run(&all, stdin)
     }
 
+    /// Adds the aws-access-key credential `name` (key id `key_id`, secret
+    /// `secret` on stdin).
+    pub fn add_aws_key(&self, name: &str, key_id: &str, secret: &str) {
+        self.run_pw(
+            &[
+                "add",
+                name,
+                "--kind",
+                "aws-access-key",
+                "--field",
+                &format!("access_key_id={key_id}"),
+            ],
+            &serde_json::json!({ "secret_access_key": secret }).to_string(),
+        )
+        .ok();
+    }
+
     /// A vault that opens only with the passphrase (no keyring needed).
     pub fn init_passphrase_only(&self) {
         self.run(&["init", "--no-keyring", "--passphrase-stdin"], PASSPHRASE)

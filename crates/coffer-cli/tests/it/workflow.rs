@@ -250,18 +250,7 @@ fn the_real_aws_cli_signs_with_keys_from_credential_process() {
     }
     let (user, key_id, secret) = iam_user(&endpoint, "credproc");
     let env = Env::passphrase_vault();
-    env.run_pw(
-        &[
-            "add",
-            "aws/moto",
-            "--kind",
-            "aws-access-key",
-            "--field",
-            &format!("access_key_id={key_id}"),
-        ],
-        &serde_json::json!({ "secret_access_key": secret }).to_string(),
-    )
-    .ok();
+    env.add_aws_key("aws/moto", &key_id, &secret);
     let config = env.dir.path().join("aws-config");
     std::fs::write(
         &config,
@@ -273,23 +262,28 @@ fn the_real_aws_cli_signs_with_keys_from_credential_process() {
         ),
     )
     .expect("config");
-    let out = std::process::Command::new(&aws)
-        .args([
-            "--endpoint-url",
-            &endpoint,
-            "--profile",
-            "dev",
-            "sts",
-            "get-caller-identity",
-            "--output",
-            "json",
-        ])
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", env.dir.path().join("none"))
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .output()
-        .expect("aws");
+    // `aws sts get-caller-identity` with `config`, and `extra` environment.
+    let caller_identity = |config: &std::path::Path, extra: &[(&str, std::ffi::OsString)]| {
+        std::process::Command::new(&aws)
+            .args([
+                "--endpoint-url",
+                &endpoint,
+                "--profile",
+                "dev",
+                "sts",
+                "get-caller-identity",
+                "--output",
+                "json",
+            ])
+            .env("AWS_CONFIG_FILE", config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", env.dir.path().join("none"))
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .envs(extra.iter().map(|(k, v)| (*k, v)))
+            .output()
+            .expect("aws")
+    };
+    let out = caller_identity(&config, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -329,25 +323,16 @@ fn the_real_aws_cli_signs_with_keys_from_credential_process() {
         direct,
         "the same document through the agent"
     );
-    let out = std::process::Command::new(&aws)
-        .args([
-            "--endpoint-url",
-            &endpoint,
-            "--profile",
-            "dev",
-            "sts",
-            "get-caller-identity",
-            "--output",
-            "json",
-        ])
-        .env("AWS_CONFIG_FILE", &no_unlock)
-        .env("AWS_SHARED_CREDENTIALS_FILE", env.dir.path().join("none"))
-        .env("XDG_RUNTIME_DIR", env.dir.path().join("no-bus-runtime"))
-        .env("COFFER_AGENT", "required")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .output()
-        .expect("aws");
+    let out = caller_identity(
+        &no_unlock,
+        &[
+            (
+                "XDG_RUNTIME_DIR",
+                env.dir.path().join("no-bus-runtime").into(),
+            ),
+            ("COFFER_AGENT", "required".into()),
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains(&format!("user/{user}")),
