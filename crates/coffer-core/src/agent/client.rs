@@ -54,33 +54,37 @@ impl Client {
             .filter(|socket| UnixStream::connect(socket).is_ok())
             .map(|socket| Client { socket });
         match (found, mode) {
-            (None, Mode::Required) => Err(Error::CannotUnlock {
-                reason: format!(
-                    "no agent serves the vault at {} and COFFER_AGENT=required: start one with \
-                     `coffer agent start`",
-                    vault.display()
-                ),
-            }),
+            (None, Mode::Required) => Err(none_serves(vault)),
             (found, _) => Ok(found),
         }
     }
 
     /// [`Client::find`], for a command that needs values: an agent that
     /// holds no unlocked vault (the app's, while the app is locked) counts
-    /// as none in `auto` and is an error in `required`.
+    /// as none in `auto` and is an error in `required`. One status request
+    /// both finds the agent and asks whether it is unlocked.
     pub fn find_unlocked(vault: &Path, mode: Mode) -> Result<Option<Client>> {
-        let Some(client) = Client::find(vault, mode)? else {
+        if mode == Mode::Off {
             return Ok(None);
+        }
+        let Ok(socket) = super::socket_for(vault) else {
+            return if mode == Mode::Required {
+                Err(none_serves(vault))
+            } else {
+                Ok(None)
+            };
         };
-        match client.call(&Request::Status)? {
-            Reply::Status(s) if s.unlocked => Ok(Some(client)),
-            _ if mode == Mode::Required => Err(Error::CannotUnlock {
+        let client = Client { socket };
+        match (client.call(&Request::Status), mode) {
+            (Ok(Reply::Status(s)), _) if s.unlocked => Ok(Some(client)),
+            (Ok(Reply::Status(_)), Mode::Required) => Err(Error::CannotUnlock {
                 reason: format!(
                     "the agent serving the vault at {} is locked (COFFER_AGENT=required): \
                      unlock the app, or stop it and run `coffer agent start`",
                     vault.display()
                 ),
             }),
+            (_, Mode::Required) => Err(none_serves(vault)),
             _ => Ok(None),
         }
     }
@@ -110,5 +114,15 @@ impl Client {
                 what: format!("the agent's reply could not be read: {e}"),
             }),
         }
+    }
+}
+
+fn none_serves(vault: &Path) -> Error {
+    Error::CannotUnlock {
+        reason: format!(
+            "no agent serves the vault at {} and COFFER_AGENT=required: start one with \
+             `coffer agent start`",
+            vault.display()
+        ),
     }
 }
