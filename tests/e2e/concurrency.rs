@@ -92,6 +92,12 @@ impl Cli {
             .env("COFFER_VAULT", &self.vault)
             .env("HOME", &self.home)
             .env("COFFER_OFFLINE", "1")
+            // Each CLI process opens the vault itself, as this scenario was
+            // built to measure (the app as the agent has its own e2e steps).
+            // With reads served by the app, the session's gnome-keyring-daemon
+            // aborted in glib (trap int3) in two runs of five, cause not yet
+            // found; see the closing note of December 6.
+            .env("COFFER_AGENT", "off")
             .env_remove("RUST_LOG")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
