@@ -65,6 +65,10 @@ impl From<Error> for IpcError {
             (_, ErrorClass::NotFound) => ErrorCode::NotFound,
             (_, ErrorClass::CannotUnlock) => ErrorCode::CannotUnlock,
             (_, ErrorClass::Integrity) => ErrorCode::Integrity,
+            // The app's own commands are not subject to access rules; these
+            // come only from the agent's side.
+            (_, ErrorClass::Denied) => ErrorCode::Declined,
+            (_, ErrorClass::NeedsApproval) => ErrorCode::Failure,
         };
         IpcError {
             code,

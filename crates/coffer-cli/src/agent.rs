@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use coffer_core::agent::approval::{Answer, Gate, Question};
 use coffer_core::agent::client::{Client, Mode};
 use coffer_core::agent::server::{self, Listener, OnStop, Options};
 use coffer_core::agent::{self, Reply, Request, Status};
@@ -21,6 +22,106 @@ pub fn agent(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Re
         Some(AgentAction::Start) => start(ctx, args, out),
         Some(AgentAction::Stop) => stop(ctx, out),
         Some(AgentAction::Status(a)) => status(ctx, a.json, out),
+        Some(AgentAction::Pending(a)) => pending(ctx, a.json, out),
+        Some(AgentAction::Approve { id, minutes, once }) => {
+            let answer = match (once, minutes) {
+                (true, _) => None,
+                (false, Some(m)) => Some(Answer::ForMinutes { minutes: *m }),
+                (false, None) => Some(Answer::ForMinutes { minutes: 0 }),
+            };
+            decide(ctx, id, answer, out)
+        }
+        Some(AgentAction::Deny { id }) => decide(ctx, id, Some(Answer::Deny), out),
+    }
+}
+
+/// The agent serving this vault, or the error saying none does.
+fn serving(ctx: &Context) -> anyhow::Result<Client> {
+    Client::find(&ctx.vault_path, Mode::Auto)?.ok_or_else(|| {
+        CliError {
+            exit: Exit::NotFound,
+            message: format!("no agent serves the vault at {}", ctx.vault_path.display()),
+        }
+        .into()
+    })
+}
+
+fn waiting(client: &Client) -> anyhow::Result<Vec<Question>> {
+    match client.call(&Request::Pending)? {
+        Reply::Pending { questions } => Ok(questions),
+        other => anyhow::bail!("the agent answered a pending request with {other:?}"),
+    }
+}
+
+/// "aws (pid 4121) in /home/me/src/infra asks for 'prod-db' (credential_process; rule ask, set on env 'prod')".
+fn describe(q: &Question) -> String {
+    let names: Vec<String> = q.names.iter().map(|n| format!("'{n}'")).collect();
+    format!(
+        "{} asks for {} ({}; rule {}, {})\n    command line: {}",
+        q.requester.summary(),
+        names.join(", "),
+        q.action.as_str(),
+        q.rule,
+        q.why,
+        q.requester.cmdline
+    )
+}
+
+fn pending(ctx: &Context, json: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let questions = waiting(&serving(ctx)?)?;
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&questions)?)?;
+    } else if questions.is_empty() {
+        writeln!(out, "no request waits for your approval")?;
+    } else {
+        for q in &questions {
+            writeln!(out, "{}  {}", q.id, describe(q))?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// Answers request `id`: `None` allows once; a `ForMinutes` of 0 takes the
+/// rules' remember time (once, for an ask-every-time rule).
+fn decide(
+    ctx: &Context,
+    id: &str,
+    answer: Option<Answer>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let client = serving(ctx)?;
+    let question = waiting(&client)?
+        .into_iter()
+        .find(|q| q.id == id)
+        .ok_or_else(|| coffer_core::Error::RequestNotFound { id: id.to_owned() })?;
+    let answer = match answer {
+        None => Answer::Once,
+        Some(Answer::ForMinutes { minutes: 0 }) if question.remember_minutes == 0 => Answer::Once,
+        Some(Answer::ForMinutes { minutes: 0 }) => Answer::ForMinutes {
+            minutes: question.remember_minutes,
+        },
+        Some(a) => a,
+    };
+    let request = Request::Approve {
+        id: id.to_owned(),
+        answer,
+    };
+    match client.call(&request)? {
+        Reply::Approved { question } => {
+            let what = match answer {
+                Answer::Once => "allowed once".to_owned(),
+                Answer::ForMinutes { minutes } => {
+                    format!("allowed for that terminal session for {minutes} min")
+                }
+                Answer::Deny => "denied".to_owned(),
+            };
+            writeln!(out, "{what}: {}", describe(&question))?;
+            if answer != Answer::Deny {
+                writeln!(out, "run the command again in that terminal")?;
+            }
+            Ok(Exit::Ok)
+        }
+        other => anyhow::bail!("the agent answered an approval with {other:?}"),
     }
 }
 
@@ -66,6 +167,8 @@ fn run(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result<E
     let options = Options {
         idle_lock: (minutes > 0).then(|| Duration::from_secs(minutes * 60)),
         on_stop: OnStop::Exit,
+        // No window to ask in: an `ask` rule refuses with the way to approve.
+        gate: Arc::new(Gate::new(None)),
     };
     let vault = Arc::new(Mutex::new(Some(session.vault)));
     server::serve(listener, Arc::clone(&vault), &ctx.vault_path, options, stop)?;

@@ -62,6 +62,10 @@ pub enum Command {
     /// Rotation policies by kind, tag or environment
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Access rules: which credentials the agent hands a process at once, and which only
+    /// after asking you (allow, ask, ask-every-time; env prod asks by default)
+    #[command(subcommand)]
+    Access(AccessCommand),
     /// Show the audit trail (newest first), verify it, or export it
     Audit(AuditArgs),
     /// Remotes to sync with: HashiCorp Vault / OpenBao KV v2, AWS Secrets Manager
@@ -124,6 +128,59 @@ pub enum AgentAction {
     Stop,
     /// Which vault it serves, since when, how many requests
     Status(JsonArg),
+    /// The requests waiting for your approval under an `ask` rule
+    Pending(JsonArg),
+    /// Approve a waiting request, from another terminal than the one that asked
+    Approve {
+        /// The request's id, as the refused command printed it
+        id: String,
+        /// Allow for the asking terminal session this many minutes (default: the rules'
+        /// remember time); without it, and for ask-every-time rules, allow once
+        #[arg(long = "for", value_name = "MINUTES")]
+        minutes: Option<u32>,
+        /// Allow this one request only
+        #[arg(long, conflicts_with = "minutes")]
+        once: bool,
+    },
+    /// Deny a waiting request
+    Deny {
+        /// The request's id
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccessCommand {
+    /// The rules in force, and how long a yes for a terminal lasts
+    List(JsonArg),
+    /// Set the rule of a credential, tag or environment
+    Set {
+        /// allow, ask (once per terminal session, remembered a while) or ask-every-time
+        rule: String,
+        #[command(flatten)]
+        scope: AccessScope,
+    },
+    /// Remove the rule of a credential, tag or environment
+    Unset {
+        #[command(flatten)]
+        scope: AccessScope,
+    },
+    /// How many minutes "allow for this terminal" lasts (default 10)
+    Remember { minutes: u32 },
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct AccessScope {
+    /// Applies to one credential
+    #[arg(long, value_name = "NAME")]
+    pub credential: Option<String>,
+    /// Applies to credentials with this tag
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Applies to credentials in this environment
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
 }
 
 #[derive(Args, Debug)]

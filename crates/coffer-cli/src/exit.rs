@@ -14,6 +14,8 @@ pub enum Exit {
     NotFound = 4,
     CannotUnlock = 5,
     Integrity = 6,
+    Denied = 7,
+    NeedsApproval = 8,
 }
 
 impl From<ErrorClass> for Exit {
@@ -25,6 +27,8 @@ impl From<ErrorClass> for Exit {
             ErrorClass::NotFound => Exit::NotFound,
             ErrorClass::CannotUnlock => Exit::CannotUnlock,
             ErrorClass::Integrity => Exit::Integrity,
+            ErrorClass::Denied => Exit::Denied,
+            ErrorClass::NeedsApproval => Exit::NeedsApproval,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `coffer`: the command line over coffer-core.
 
+mod access;
 mod agent;
 mod backup;
 mod cli;
@@ -76,6 +77,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Rotate(a) => rotate::rotate(&ctx, a, out),
         Command::RevokeAll(a) => rotate::revoke_all(&ctx, a, out),
         Command::Policy(c) => commands::policy(&ctx, c, out),
+        Command::Access(c) => access::access(&ctx, c, out),
         Command::Audit(a) => commands::audit(&ctx, a, out),
         Command::Remote(c) => sync::remote(&ctx, c, out),
         Command::Sync(c) => sync::sync(&ctx, c, out),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::Utc;
+use coffer_core::agent::approval::Question;
 use coffer_core::agent::client::{Client, Mode};
 use coffer_core::agent::{Meta, Reply, Request};
 use coffer_core::audit::Action;
@@ -215,7 +216,7 @@ impl Source {
                     action,
                     details,
                 };
-                match a.call(&request)? {
+                match a.call_asking(&request, &mut tell_asking)? {
                     Reply::Used { items } => Ok(items
                         .into_iter()
                         .map(|u| {
@@ -249,7 +250,7 @@ impl Source {
                     name: name.into(),
                     fields: only.map(|f| f.iter().map(|s| s.to_string()).collect()),
                 };
-                match a.call(&request)? {
+                match a.call_asking(&request, &mut tell_asking)? {
                     Reply::Revealed { fields, secrets } => Ok((
                         fields,
                         secrets
@@ -270,6 +271,16 @@ impl Source {
             Source::Agent(_) => Ok(()),
         }
     }
+}
+
+/// The agent is asking the person (an `ask` access rule): says where, on
+/// stderr, while the command waits for the answer.
+fn tell_asking(question: &Question) {
+    eprintln!(
+        "coffer: waiting for your approval in the Coffer window (request {}; or run \
+         `coffer agent approve {}` in another terminal)",
+        question.id, question.id
+    );
 }
 
 fn unexpected<T>(reply: Reply) -> anyhow::Result<T> {

@@ -73,6 +73,7 @@ fn main() {
             let options = Options {
                 idle_lock: None,
                 on_stop: OnStop::Exit,
+                gate: Arc::new(coffer_core::agent::approval::Gate::new(None)),
             };
             let session = Arc::new(std::sync::Mutex::new(Some(vault)));
             server::serve(listener, Arc::clone(&session), &path, options, stop)?;

@@ -106,10 +106,13 @@ pub enum Action {
     Migrate,
     AnchorAccept,
     Review,
+    /// A decision on a process's request under an access rule (allowed,
+    /// denied, pending, timed out), with the process and who decided.
+    Access,
 }
 
 impl Action {
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 35] = [
         Action::VaultCreate,
         Action::Unlock,
         Action::UnlockFailed,
@@ -144,6 +147,7 @@ impl Action {
         Action::Migrate,
         Action::AnchorAccept,
         Action::Review,
+        Action::Access,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -182,6 +186,7 @@ impl Action {
             Action::Migrate => "migrate",
             Action::AnchorAccept => "anchor_accept",
             Action::Review => "review",
+            Action::Access => "access",
         }
     }
 

@@ -66,6 +66,12 @@ pub enum Error {
     #[error("no remote named '{name}'; see `coffer remote list`")]
     RemoteNotFound { name: String },
 
+    #[error(
+        "no request {id} waits for an answer (it was answered, or expired: run the command \
+         again for a new one; `coffer agent pending` lists those waiting)"
+    )]
+    RequestNotFound { id: String },
+
     #[error("a credential named '{name}' already exists")]
     AlreadyExists { name: String },
 
@@ -108,6 +114,15 @@ pub enum Error {
     #[error("{what}")]
     Failure { what: String },
 
+    /// The person (or a rule) said no to a process asking the agent.
+    #[error("{what}")]
+    Denied { what: String },
+
+    /// The agent needs the person's yes and has no window to ask in: the
+    /// message says how to give it (`coffer agent approve ID`).
+    #[error("{what}")]
+    NeedsApproval { what: String },
+
     /// An error the agent met serving a request, passed on as it was
     /// worded, with its class (the CLI's exit code follows from it).
     #[error("{message}")]
@@ -147,6 +162,10 @@ pub enum ErrorClass {
     CannotUnlock,
     /// Tampered or corrupt data.
     Integrity,
+    /// The person (or an access rule) refused a process the credential.
+    Denied,
+    /// An access rule asks the person, who has not answered yet.
+    NeedsApproval,
 }
 
 impl Error {
@@ -156,7 +175,8 @@ impl Error {
             Error::VaultMissing { .. }
             | Error::NotFound { .. }
             | Error::VersionNotFound { .. }
-            | Error::RemoteNotFound { .. } => ErrorClass::NotFound,
+            | Error::RemoteNotFound { .. }
+            | Error::RequestNotFound { .. } => ErrorClass::NotFound,
             Error::Integrity { .. } => ErrorClass::Integrity,
             Error::WrongPassphrase
             | Error::CannotUnlock { .. }
@@ -165,6 +185,8 @@ impl Error {
             | Error::Keyring(_) => ErrorClass::CannotUnlock,
             Error::AnchorMismatch { .. } => ErrorClass::Integrity,
             Error::Invalid { .. } => ErrorClass::InvalidInput,
+            Error::Denied { .. } => ErrorClass::Denied,
+            Error::NeedsApproval { .. } => ErrorClass::NeedsApproval,
             Error::Stale { .. } => ErrorClass::Attention,
             Error::VaultExists { .. }
             | Error::NotAVault { .. }

@@ -2,6 +2,7 @@
 //! and search. No Tauri, no terminal I/O: the CLI and the desktop app are
 //! thin layers over this crate.
 
+pub mod access;
 pub mod agent;
 pub mod audit;
 pub mod away;

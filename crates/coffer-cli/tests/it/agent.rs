@@ -463,3 +463,195 @@ fn a_screen_lock_locks_the_agent() {
     env.run_pw(&["agent", "status"], "").code(4);
     with_agent(&env, "required", &["get", "aws/dev"]).code(5);
 }
+
+/// `coffer ARGS` (with no ARGS: the program given next) in a new session
+/// with no terminal, with the agent required.
+fn in_new_session(env: &Env, args: &[&str]) -> Command {
+    let mut cmd = Command::new("setsid");
+    cmd.arg("--wait");
+    if !args.is_empty() {
+        cmd.arg(env!("CARGO_BIN_EXE_coffer")).args(args);
+    }
+    for (k, v) in env.command(&[]).get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.env("COFFER_AGENT", "required")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// The request id a refused command printed ("coffer agent approve ID").
+fn request_id(stderr: &str) -> String {
+    let at = stderr
+        .find("coffer agent approve ")
+        .unwrap_or_else(|| panic!("no way to approve in: {stderr}"));
+    stderr[at + "coffer agent approve ".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect()
+}
+
+/// The `access` entries of the audit trail, oldest first.
+fn decisions(env: &Env) -> Vec<Value> {
+    let mut found: Vec<Value> = env
+        .run_pw(
+            &["audit", "--action", "access", "--json", "--limit", "100"],
+            "",
+        )
+        .ok()
+        .json()
+        .as_array()
+        .expect("entries")
+        .clone();
+    found.reverse();
+    found
+}
+
+#[test]
+fn ask_rules_wait_for_another_terminal_and_every_decision_is_audited() {
+    let (env, _runtime) = env();
+    env.run_pw(
+        &[
+            "add",
+            "aws/prod",
+            "--kind",
+            "aws-access-key",
+            "--env",
+            "prod",
+            "--field",
+            "access_key_id=AKIAAGENTPROD0000001",
+        ],
+        r#"{"secret_access_key":"agent-prod-canary"}"#,
+    )
+    .ok();
+    env.run_pw(&["agent", "start"], "").ok();
+    let _stop = AgentGuard(&env);
+    // Each in a session of its own, so the test's terminal (if any) is
+    // neither the asker's nor the approver's.
+    let get = |name: &str| {
+        let out = in_new_session(&env, &["get", name, "--field", "secret_access_key"])
+            .output()
+            .expect("run");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+
+    // No rule: allowed. env prod: asks by default; a headless agent refuses
+    // with the way to approve (exit 8) and keeps the question.
+    assert_eq!(get("aws/dev").ok().stdout, "agent-canary-secret\n");
+    let asked = get("aws/prod").code(8);
+    assert!(
+        asked.stderr.contains("needs your approval") && asked.stderr.contains("env"),
+        "{}",
+        asked.stderr
+    );
+    assert!(!asked.stdout.contains("canary"));
+    let id = request_id(&asked.stderr);
+    let pending = env.run(&["agent", "pending", "--json"], "").ok().json();
+    assert_eq!(pending[0]["id"], id.as_str(), "{pending}");
+    assert_eq!(pending[0]["names"][0], "aws/prod");
+
+    // An answer comes only from a terminal: a process without one is refused.
+    let refused = in_new_session(&env, &["agent", "approve", &id])
+        .output()
+        .expect("run");
+    assert_eq!(refused.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("only from a terminal"));
+
+    // From another terminal: allowed for that session (the default 10 min).
+    let approved = env.run_in_terminal(&["agent", "approve", &id]);
+    assert_eq!(approved.code, 0, "{}", approved.stdout);
+    assert!(
+        approved.stdout.contains("for 10 min") && approved.stdout.contains("aws/prod"),
+        "{}",
+        approved.stdout
+    );
+    // ... but `get` above ran in a session of its own each time (setsid):
+    // the yes was for the session that asked, which has ended. A command in
+    // one session: ask, approve, then served twice from the remembered yes.
+    let script = format!(
+        "{bin} get aws/prod --field secret_access_key 2>&1; echo; \
+         while [ ! -e {flag} ]; do sleep 0.05; done; \
+         {bin} get aws/prod --field secret_access_key; {bin} get aws/prod --field secret_access_key",
+        bin = env!("CARGO_BIN_EXE_coffer"),
+        flag = env.dir.path().join("approved").display(),
+    );
+    let mut session = in_new_session(&env, &[]);
+    session.args(["sh", "-c", &script]);
+    session.stdout(std::process::Stdio::piped());
+    let mut child = session.spawn().expect("spawn");
+    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut first).expect("read");
+    let id2 = request_id(&first);
+    assert_ne!(id2, id);
+    env.run_in_terminal(&["agent", "approve", &id2, "--for", "5"]);
+    std::fs::write(env.dir.path().join("approved"), "").expect("flag");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).expect("read");
+    assert!(child.wait().expect("wait").success());
+    assert_eq!(rest.trim_start(), "agent-prod-canary\nagent-prod-canary\n");
+
+    // ask-every-time: a yes is for one request.
+    env.run_pw(
+        &["access", "set", "ask-every-time", "--credential", "aws/dev"],
+        "",
+    )
+    .ok();
+    let id3 = request_id(&get("aws/dev").code(8).stderr);
+    let e = env.run_in_terminal(&["agent", "approve", &id3, "--for", "5"]);
+    assert_eq!(e.code, 2, "{}", e.stdout);
+    assert!(e.stdout.contains("asks every time"), "{}", e.stdout);
+    env.run_in_terminal(&["agent", "deny", &id3]);
+    assert!(env.run(&["agent", "pending", "--json"], "").ok().json()[0].is_null());
+    let gone = env.run_in_terminal(&["agent", "approve", &id3]);
+    assert_eq!(gone.code, 4, "{}", gone.stdout);
+
+    // Every decision is in the trail, with the asking process, and who
+    // decided; the values are not.
+    let list = decisions(&env);
+    let said: Vec<(&str, &str)> = list
+        .iter()
+        .map(|e| {
+            (
+                e["details"]["request"].as_str().unwrap_or(""),
+                e["details"]["decision"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        said,
+        [
+            (id.as_str(), "waiting for approval"),
+            (id.as_str(), "allowed for the terminal session"),
+            (id2.as_str(), "waiting for approval"),
+            (id2.as_str(), "allowed for the terminal session"),
+            (id3.as_str(), "waiting for approval"),
+            (id3.as_str(), "denied"),
+        ],
+        "{list:?}"
+    );
+    for e in &list {
+        assert!(
+            e["details"]["requester"]["cmdline"]
+                .as_str()
+                .is_some_and(|c| c.contains(" get aws/")),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("canary"));
+    }
+    assert!(list[1]["details"]["by"]
+        .as_str()
+        .is_some_and(|b| b.contains("coffer agent approve")));
+    assert_eq!(list[3]["details"]["minutes"], 5);
+    let rules = env.run_pw(&["access", "list", "--json"], "").ok().json();
+    assert_eq!(rules["by_credential"]["aws/dev"], "ask-every-time");
+    let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
+    assert_eq!(verified["ok"], true, "{verified}");
+}

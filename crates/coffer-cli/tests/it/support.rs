@@ -154,8 +154,33 @@ impl Env {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_coffer"));
-        cmd.args(args)
-            .env("COFFER_VAULT", &self.vault)
+        cmd.args(args);
+        self.environment(&mut cmd);
+        cmd
+    }
+
+    /// Runs `coffer ARGS` on a terminal of its own (a new session with a
+    /// pseudo-terminal, by util-linux's `script`), as a person would in
+    /// another terminal. Its output comes back as the terminal showed it.
+    pub fn run_in_terminal(&self, args: &[&str]) -> Run {
+        let line = std::iter::once(env!("CARGO_BIN_EXE_coffer"))
+            .chain(args.iter().copied())
+            .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"]);
+        self.environment(&mut cmd);
+        let out = cmd.output().expect("run script");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn environment(&self, cmd: &mut Command) {
+        cmd.env("COFFER_VAULT", &self.vault)
             .env("HOME", self.dir.path().join("home"))
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
@@ -175,7 +200,6 @@ impl Env {
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
-        cmd
     }
 
     /// Runs `coffer ARGS` with `stdin` piped in (closed when empty).

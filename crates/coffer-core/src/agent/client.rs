@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
+use super::approval::Question;
 use super::{frame, Reply, Request};
 use crate::error::{Error, Result};
 
@@ -96,6 +97,17 @@ impl Client {
     /// Sends `request` and returns the reply; an error the agent met comes
     /// back as [`Error::Relayed`], worded and classed as it was.
     pub fn call(&self, request: &Request) -> Result<Reply> {
+        self.call_asking(request, &mut |_| {})
+    }
+
+    /// [`Client::call`], telling `on_asking` when the agent asks the person
+    /// before it answers (an `ask` access rule); the reply then waits for
+    /// their answer.
+    pub fn call_asking(
+        &self,
+        request: &Request,
+        on_asking: &mut dyn FnMut(&Question),
+    ) -> Result<Reply> {
         let mut stream = UnixStream::connect(&self.socket).map_err(|e| Error::Failure {
             what: format!("the agent on {} did not answer: {e}", self.socket.display()),
         })?;
@@ -106,13 +118,20 @@ impl Client {
         frame::write(&mut stream, &body)?;
         // The reply may wait for the vault (another client's reveal), not
         // for the network: no read deadline beyond the agent's own.
-        let reply = frame::read(&mut stream)?;
-        match serde_json::from_slice(&reply) {
-            Ok(Reply::Error { class, message }) => Err(Error::Relayed { class, message }),
-            Ok(reply) => Ok(reply),
-            Err(e) => Err(Error::Failure {
-                what: format!("the agent's reply could not be read: {e}"),
-            }),
+        loop {
+            let reply = frame::read(&mut stream)?;
+            match serde_json::from_slice(&reply) {
+                Ok(Reply::Error { class, message }) => {
+                    return Err(Error::Relayed { class, message })
+                }
+                Ok(Reply::Asking { question }) => on_asking(&question),
+                Ok(reply) => return Ok(reply),
+                Err(e) => {
+                    return Err(Error::Failure {
+                        what: format!("the agent's reply could not be read: {e}"),
+                    })
+                }
+            }
         }
     }
 }

@@ -7,12 +7,15 @@
 //! - [`peer`]: the asking process, from `SO_PEERCRED` and /proc;
 //! - [`server`]: the socket (a private directory under `$XDG_RUNTIME_DIR`),
 //!   the request loop, idle lock and stop;
+//! - [`approval`]: asking the person under an `ask` access rule, and the
+//!   yeses remembered per terminal session;
 //! - [`client`]: finding the agent of a vault and asking it.
 //!
 //! One agent serves one vault: the socket's name is derived from the
 //! vault file's canonical path, so `--vault` and `COFFER_VAULT` reach the
 //! agent of that file and never another's.
 
+pub mod approval;
 pub mod client;
 pub mod frame;
 pub mod peer;
@@ -30,6 +33,7 @@ use crate::audit::Action;
 use crate::credential::CredentialMeta;
 use crate::error::{Error, ErrorClass, Result};
 use crate::kind::Kind;
+use approval::{Answer, Question};
 
 /// What a client asks; one per connection.
 #[derive(Debug, Serialize, Deserialize)]
@@ -54,6 +58,12 @@ pub enum Request {
         action: Action,
         details: serde_json::Value,
     },
+    /// The questions waiting for the person (`coffer agent pending`).
+    Pending,
+    /// The person's answer to a question, from another terminal (`coffer
+    /// agent approve ID`): the agent takes it only from a process on a
+    /// terminal, and not from the terminal session that asked.
+    Approve { id: String, answer: Answer },
     /// Lock: the CLI's agent writes its audit entries, wipes the key and
     /// exits; the app's locks the app.
     Stop,
@@ -106,6 +116,17 @@ pub enum Reply {
         items: Vec<Used>,
     },
     Stopped,
+    /// Not the answer yet: the person is being asked (a client says so and
+    /// keeps reading, for up to [`approval::ANSWER_WITHIN`]).
+    Asking {
+        question: Question,
+    },
+    Pending {
+        questions: Vec<Question>,
+    },
+    Approved {
+        question: Question,
+    },
     /// The error the vault gave, with its class (so the CLI's exit code and
     /// message are the ones it gives without the agent).
     Error {
@@ -128,6 +149,12 @@ impl std::fmt::Debug for Reply {
                 .entries(items.iter().map(|u| &u.name))
                 .finish(),
             Reply::Stopped => f.write_str("Stopped"),
+            Reply::Asking { question } => f.debug_tuple("Asking").field(&question.id).finish(),
+            Reply::Pending { questions } => f
+                .debug_list()
+                .entries(questions.iter().map(|q| &q.id))
+                .finish(),
+            Reply::Approved { question } => f.debug_tuple("Approved").field(&question.id).finish(),
             Reply::Error { class, message } => f
                 .debug_struct("Error")
                 .field("class", class)
@@ -206,6 +233,15 @@ mod tests {
             expires_at: None,
         };
         let secrets = || BTreeMap::from([("k".to_owned(), Zeroizing::new("v".to_owned()))]);
+        let question = Question {
+            id: "ab".into(),
+            names: vec!["a".into()],
+            rule: crate::access::Rule::Ask,
+            why: "the default".into(),
+            action: Action::Reveal,
+            requester: peer::Requester::default(),
+            remember_minutes: 10,
+        };
         let requests = [
             Request::Status,
             Request::Fields { name: "a".into() },
@@ -217,6 +253,11 @@ mod tests {
                 names: vec!["a".into()],
                 action: Action::CredentialProcess,
                 details: serde_json::json!({ "op": "get" }),
+            },
+            Request::Pending,
+            Request::Approve {
+                id: "ab".into(),
+                answer: Answer::ForMinutes { minutes: 10 },
             },
             Request::Stop,
         ];
@@ -249,6 +290,13 @@ mod tests {
                 }],
             },
             Reply::Stopped,
+            Reply::Asking {
+                question: question.clone(),
+            },
+            Reply::Pending {
+                questions: vec![question.clone()],
+            },
+            Reply::Approved { question },
             Reply::from_error(&Error::Locked),
         ];
         for r in replies {

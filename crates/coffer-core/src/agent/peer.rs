@@ -5,7 +5,7 @@
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -31,7 +31,7 @@ impl Peer {
 /// The requesting process as the audit trail records it: no secret is
 /// among these (Coffer's own command lines never hold one; another
 /// program's may, so its command line is cut to [`MAX_TEXT`]).
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Requester {
     pub pid: u32,
     pub exe: String,

@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use zeroize::Zeroizing;
 
+use super::approval::{self, Answer, Gate, Passed, Question};
 use super::frame;
 use super::peer::{Peer, Requester};
 use super::{Reply, Request, Status};
-use crate::audit::Action;
+use crate::access::{self, Rule};
+use crate::audit::{Action, Event};
 use crate::credential::{Credential, Secrets};
 use crate::error::{Error, Result};
 use crate::secret::SecretValue;
@@ -133,6 +135,9 @@ pub struct Options {
     /// What `coffer agent stop` does besides answering: the CLI's agent
     /// stops serving (then its host closes the vault); the app locks.
     pub on_stop: OnStop,
+    /// Where questions under `ask` rules go: the app's window, or (no
+    /// asker) `coffer agent approve` from another terminal.
+    pub gate: Arc<Gate>,
 }
 
 /// See [`Options::on_stop`].
@@ -153,6 +158,7 @@ struct Shared {
     connections: AtomicUsize,
     stopping: AtomicBool,
     uid: u32,
+    gate: Arc<Gate>,
     /// Where connections hand reveals to the committer thread.
     committer: Mutex<mpsc::Sender<(Job, mpsc::SyncSender<Reply>)>>,
 }
@@ -200,6 +206,7 @@ pub fn serve(
         vault: session,
         started: Instant::now(),
         on_stop: options.on_stop,
+        gate: options.gate,
         last_request: Mutex::new(Instant::now()),
         requests: AtomicU64::new(0),
         connections: AtomicUsize::new(0),
@@ -328,7 +335,16 @@ fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
         .lock()
         .unwrap_or_else(|p| p.into_inner()) = Instant::now();
     shared.requests.fetch_add(1, Ordering::SeqCst);
-    let reply = answer(shared, peer, request);
+    // While the person is asked, the client is told so (and keeps waiting).
+    let mut on_asking = |question: &Question| {
+        let _ = send(
+            stream,
+            &Reply::Asking {
+                question: question.clone(),
+            },
+        );
+    };
+    let reply = answer(shared, peer, request, &mut on_asking);
     if matches!(reply, Reply::Stopped) {
         match &shared.on_stop {
             OnStop::Exit => {
@@ -342,7 +358,12 @@ fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
     send(stream, &reply)
 }
 
-fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
+fn answer(
+    shared: &Shared,
+    peer: Peer,
+    request: Request,
+    on_asking: &mut dyn FnMut(&Question),
+) -> Reply {
     // Reveals go to the committer, which writes many callers' entries in
     // one transaction; the rest is answered here.
     let job = match request {
@@ -385,6 +406,12 @@ fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
             })
         }
         Request::Stop => return Reply::Stopped,
+        Request::Pending => {
+            return Reply::Pending {
+                questions: shared.gate.pending(),
+            }
+        }
+        Request::Approve { id, answer } => return approve(shared, peer, &id, answer),
         Request::Fields { name } => {
             let vault = shared.vault();
             let Some(vault) = vault.as_ref() else {
@@ -401,9 +428,17 @@ fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
         serde_json::Value::Object(d) => d,
         _ => serde_json::Map::new(),
     };
+    let requester = Requester::describe(peer.pid);
+    match check_access(shared, &job.request, &requester, on_asking) {
+        Ok(None) => {}
+        Ok(Some(access)) => {
+            details.insert("access".into(), access);
+        }
+        Err(refused) => return refused,
+    }
     details.insert(
         "requester".into(),
-        serde_json::to_value(Requester::describe(peer.pid)).unwrap_or_default(),
+        serde_json::to_value(&requester).unwrap_or_default(),
     );
     job.request.details = details.into();
     let (tx, rx) = mpsc::sync_channel(1);
@@ -417,6 +452,155 @@ fn answer(shared: &Shared, peer: Peer, request: Request) -> Reply {
     }
     rx.recv()
         .unwrap_or_else(|_| Reply::from_error(&Error::Locked))
+}
+
+/// Applies the access rules to a reveal: `Ok(None)` when every credential
+/// is allowed, `Ok(Some(how))` when the person's yes (now or remembered)
+/// lets it through, else the refusal to send. A decision the person makes
+/// is audited before anything is revealed.
+fn check_access(
+    shared: &Shared,
+    request: &RevealRequest,
+    requester: &Requester,
+    on_asking: &mut dyn FnMut(&Question),
+) -> std::result::Result<Option<serde_json::Value>, Reply> {
+    let strictest = {
+        let vault = shared.vault();
+        let Some(vault) = vault.as_ref() else {
+            return Err(Reply::from_error(&Error::Locked));
+        };
+        let rules = vault.access_rules().map_err(|e| Reply::from_error(&e))?;
+        let mut asking: Vec<String> = Vec::new();
+        let mut strictest: Option<(Rule, access::Source)> = None;
+        for name in &request.names {
+            // A name that does not resolve is left to the reveal to report.
+            let Ok(c) = vault.get(name) else { continue };
+            let (rule, source) = rules.rule_for(&c.meta);
+            if rule == Rule::Allow {
+                continue;
+            }
+            asking.push(name.clone());
+            if strictest.as_ref().is_none_or(|(r, _)| rule > *r) {
+                strictest = Some((rule, source));
+            }
+        }
+        strictest.map(|(rule, source)| (asking, rule, source, rules.remember_minutes))
+    };
+    let Some((names, rule, source, remember)) = strictest else {
+        return Ok(None);
+    };
+    let question = Question {
+        id: approval::new_id().map_err(|e| Reply::from_error(&e))?,
+        names,
+        rule,
+        why: source.to_string(),
+        action: request.action,
+        requester: requester.clone(),
+        remember_minutes: if rule == Rule::AskEveryTime {
+            0
+        } else {
+            remember
+        },
+    };
+    match shared.gate.decide(question, on_asking) {
+        Ok(Passed::Remembered) => Ok(Some(serde_json::json!({
+            "rule": rule,
+            "decision": "remembered for the terminal session",
+        }))),
+        Ok(Passed::Answered {
+            question,
+            answer,
+            by,
+        }) => {
+            record_decision(shared, &question, answer.as_str(), &by, answer)
+                .map_err(|e| Reply::from_error(&e))?;
+            Ok(Some(serde_json::json!({
+                "rule": rule,
+                "decision": answer.as_str(),
+                "request": question.id,
+                "by": by,
+            })))
+        }
+        Err(refused) => {
+            let recorded = record_decision(
+                shared,
+                &refused.question,
+                refused.decision,
+                &refused.by,
+                Answer::Deny,
+            );
+            Err(Reply::from_error(&recorded.err().unwrap_or(refused.error)))
+        }
+    }
+}
+
+/// An answer from `coffer agent approve`: taken only from a process on a
+/// terminal, and not from the terminal session whose request it answers
+/// (script running in that session could otherwise approve itself).
+fn approve(shared: &Shared, peer: Peer, id: &str, answer: Answer) -> Reply {
+    let approver = Requester::describe(peer.pid);
+    let Some(question) = shared.gate.pending().into_iter().find(|q| q.id == id) else {
+        return Reply::from_error(&Error::RequestNotFound {
+            id: crate::credential::printable(id),
+        });
+    };
+    if approver.tty == 0 {
+        return Reply::from_error(&Error::Denied {
+            what: "an answer is taken only from a terminal: run `coffer agent approve` in one"
+                .into(),
+        });
+    }
+    if approver.session == question.requester.session {
+        return Reply::from_error(&Error::Denied {
+            what: "the terminal that asked cannot answer its own request: approve it from \
+                   another terminal (or in the Coffer app)"
+                .into(),
+        });
+    }
+    let by = format!("coffer agent approve, {}", approver.summary());
+    match shared.gate.answer(id, answer, &by) {
+        Ok((question, waited)) => {
+            // A request waiting on it records the decision itself.
+            if !waited {
+                if let Err(e) = record_decision(shared, &question, answer.as_str(), &by, answer) {
+                    return Reply::from_error(&e);
+                }
+            }
+            Reply::Approved { question }
+        }
+        Err(e) => Reply::from_error(&e),
+    }
+}
+
+/// Writes a decision on a question to the audit trail (durably, before any
+/// value it lets through leaves the agent).
+fn record_decision(
+    shared: &Shared,
+    question: &Question,
+    decision: &str,
+    by: &str,
+    answer: Answer,
+) -> Result<()> {
+    let vault = shared.vault();
+    let Some(vault) = vault.as_ref() else {
+        return Err(Error::Locked);
+    };
+    let minutes = match answer {
+        Answer::ForMinutes { minutes } => Some(minutes),
+        _ => None,
+    };
+    let event = Event::new(Action::Access).details(serde_json::json!({
+        "request": question.id,
+        "credentials": question.names,
+        "rule": question.rule,
+        "why": question.why,
+        "use": question.action.as_str(),
+        "decision": decision,
+        "minutes": minutes,
+        "by": by,
+        "requester": question.requester,
+    }));
+    vault.record_events(&[event], Utc::now())
 }
 
 /// A reveal waiting for the committer, and whether it answers as a use.
