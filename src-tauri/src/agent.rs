@@ -9,12 +9,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+use coffer_core::agent::approval::Gate;
 use coffer_core::agent::server::{self, Listener, OnStop, Options};
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::state::AppState;
 
-pub fn start(app: AppHandle) {
+/// `gate`: where questions under `ask` rules go (approval.rs's windows).
+pub fn start(app: AppHandle, gate: Arc<Gate>) {
     std::thread::spawn(move || {
         let path = app.state::<AppState>().path.clone();
         // On the first run the vault does not exist yet: wait for it.
@@ -34,6 +36,7 @@ pub fn start(app: AppHandle) {
         let locker = app.clone();
         let options = Options {
             idle_lock: None,
+            gate,
             on_stop: OnStop::Call(Box::new(move || {
                 if locker.state::<AppState>().lock().is_ok() {
                     let _ = locker.emit("vault-locked", "coffer agent stop");

@@ -93,6 +93,9 @@ fn contract() -> String {
         declare::<SecretFieldDiff>(),
         declare::<SideView>(),
         declare::<ConflictView>(),
+        // The approval window.
+        declare::<ApprovalView>(),
+        declare::<ApprovalAnswer>(),
         // Errors.
         declare::<ErrorCode>(),
     ];

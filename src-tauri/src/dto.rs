@@ -1108,3 +1108,61 @@ pub struct Verification {
     /// What broke and where, when not ok.
     pub message: Option<String>,
 }
+
+/// A question of the agent's, as its approval window shows it: which
+/// process (and where it runs) wants which credentials, under which rule.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalView {
+    pub credentials: Vec<String>,
+    /// "ask" or "ask-every-time", and why it applies ("set on env 'prod'").
+    pub rule: String,
+    pub why: String,
+    /// "reveal", "credential_process", "token_helper".
+    pub purpose: &'static str,
+    /// The executable's file name, its pid, path, command line and directory.
+    pub program: String,
+    #[ts(type = "number")]
+    pub pid: u32,
+    pub exe: String,
+    pub command_line: String,
+    pub directory: String,
+    /// Whether it runs on a terminal; its parents, nearest first ("4100 bash").
+    pub terminal: bool,
+    pub parents: Vec<String>,
+    /// What "allow for this terminal" lasts; 0: not offered (asks every time).
+    #[ts(type = "number")]
+    pub remember_minutes: u32,
+}
+
+impl From<&coffer_core::agent::approval::Question> for ApprovalView {
+    fn from(q: &coffer_core::agent::approval::Question) -> Self {
+        let r = &q.requester;
+        ApprovalView {
+            credentials: q.names.clone(),
+            rule: q.rule.to_string(),
+            why: q.why.clone(),
+            purpose: q.action.as_str(),
+            program: std::path::Path::new(&r.exe)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "a process".into()),
+            pid: r.pid,
+            exe: r.exe.clone(),
+            command_line: r.cmdline.clone(),
+            directory: r.cwd.clone(),
+            terminal: r.tty != 0,
+            parents: r.parents.clone(),
+            remember_minutes: q.remember_minutes,
+        }
+    }
+}
+
+/// The person's answer in an approval window.
+#[derive(Debug, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalAnswer {
+    Once,
+    ForTerminal,
+    Deny,
+}

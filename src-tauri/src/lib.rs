@@ -2,6 +2,7 @@
 //! translate between the web view and the core; state holds the vault.
 
 mod agent;
+mod approval;
 mod background;
 mod clipboard;
 mod commands;
@@ -43,7 +44,10 @@ pub fn run() {
         .setup(|app| {
             background::start(app.handle().clone());
             signals::start(app.handle().clone());
-            agent::start(app.handle().clone());
+            let approvals = approval::Approvals::new(app.handle().clone());
+            let gate = std::sync::Arc::clone(&approvals.gate);
+            app.manage(approvals);
+            agent::start(app.handle().clone(), gate);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -90,6 +94,8 @@ pub fn run() {
             commands::settings::vault_rekey,
             commands::settings::backup_create,
             commands::settings::backup_restore,
+            commands::approval::approval_get,
+            commands::approval::approval_answer,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
@@ -146,38 +152,53 @@ mod tests {
             .collect();
         assert!(commands.len() > 30, "{commands:?}");
 
-        let capability: serde_json::Value =
-            serde_json::from_str(&read("src-tauri/capabilities/main.json"))
-                .expect("capability JSON");
-        let granted: BTreeSet<String> = capability["permissions"]
-            .as_array()
-            .expect("permissions")
-            .iter()
-            .filter_map(|p| p.as_str()?.strip_prefix("allow-"))
-            .map(|p| p.replace('-', "_"))
-            .collect();
-        assert_eq!(
-            granted, commands,
-            "capabilities/main.json grants other commands than lib.rs registers"
-        );
+        // The approval windows' two commands are theirs alone; the main
+        // window gets every other one.
+        let approval: BTreeSet<String> =
+            ["approval_get", "approval_answer"].map(String::from).into();
+        let main: BTreeSet<String> = commands.difference(&approval).cloned().collect();
+        for (file, window, expected) in [
+            ("main.json", "main", &main),
+            ("approval.json", "approve-*", &approval),
+        ] {
+            let capability: serde_json::Value =
+                serde_json::from_str(&read(&format!("src-tauri/capabilities/{file}")))
+                    .expect("capability JSON");
+            assert_eq!(capability["windows"], serde_json::json!([window]), "{file}");
+            let granted: BTreeSet<String> = capability["permissions"]
+                .as_array()
+                .expect("permissions")
+                .iter()
+                .filter_map(|p| p.as_str()?.strip_prefix("allow-"))
+                .map(|p| p.replace('-', "_"))
+                .collect();
+            assert_eq!(
+                &granted, expected,
+                "capabilities/{file} grants other commands than its window's"
+            );
+        }
 
-        let ipc = read("ui/src/lib/ipc.ts");
-        let called: BTreeSet<String> = ipc
-            .split("call")
-            .skip(1)
-            .filter_map(|rest| {
-                let rest = match rest.strip_prefix('<') {
-                    Some(generic) => &generic[generic.find(">(")? + 1..],
-                    None => rest,
-                };
-                let quoted = rest.strip_prefix("('")?;
-                Some(quoted[..quoted.find('\'')?].to_owned())
-            })
-            .collect();
-        assert_eq!(
-            called, commands,
-            "ui/src/lib/ipc.ts calls other commands than lib.rs registers"
-        );
+        for (module, expected) in [
+            ("ui/src/lib/ipc.ts", &main),
+            ("ui/src/approve/ipc.ts", &approval),
+        ] {
+            let called: BTreeSet<String> = read(module)
+                .split("call")
+                .skip(1)
+                .filter_map(|rest| {
+                    let rest = match rest.strip_prefix('<') {
+                        Some(generic) => &generic[generic.find(">(")? + 1..],
+                        None => rest,
+                    };
+                    let quoted = rest.strip_prefix("('")?;
+                    Some(quoted[..quoted.find('\'')?].to_owned())
+                })
+                .collect();
+            assert_eq!(
+                &called, expected,
+                "{module} calls other commands than its window is granted"
+            );
+        }
     }
 
     #[test]

@@ -293,6 +293,43 @@ impl App {
     }
 }
 
+impl App {
+    /// Waits for a window other than the one in use (the agent's approval
+    /// window), switches WebDriver to it, and returns the one left.
+    pub async fn to_new_window(&self) -> fantoccini::wd::WindowHandle {
+        let main = self.c.window().await.expect("current window");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let handles = self.c.windows().await.expect("window handles");
+            if let Some(other) = handles.into_iter().find(|h| *h != main) {
+                self.c
+                    .switch_to_window(other)
+                    .await
+                    .expect("switch to the new window");
+                return main;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no second window appeared within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Back to `main` once the window in use has closed.
+    pub async fn back_to(&self, main: fantoccini::wd::WindowHandle) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.c.windows().await.expect("window handles").len() > 1 {
+            assert!(
+                Instant::now() < deadline,
+                "the approval window did not close within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.c.switch_to_window(main).await.expect("switch back");
+    }
+}
+
 pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set by the test command"))
 }

@@ -341,8 +341,10 @@ async fn every_screen(driver: &str) {
         "the backup is where the chooser proposed: {written:?}, {summary}"
     );
 
-    // 10c. While the app runs it is the agent: the CLI gets the value from
-    // its unlocked session (no unlock of its own), recorded with the process.
+    // 10c. While the app runs it is the agent: the CLI gets values from its
+    // unlocked session (no unlock of its own), recorded with the process.
+    // api/github-e2e is in env prod, which asks: the question appears in a
+    // window of its own, where the person allows once, then denies.
     let cli = |args: &[&str]| {
         std::process::Command::new(concurrency::coffer_bin())
             .arg("--vault")
@@ -352,12 +354,79 @@ async fn every_screen(driver: &str) {
             .output()
             .expect("coffer")
     };
-    let through_app = cli(&["get", "api/github-e2e", "--field", "key"]);
+    let asking = |cli_path: PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(concurrency::coffer_bin())
+                .arg("--vault")
+                .arg(&cli_path)
+                .args(["get", "api/github-e2e", "--field", "key"])
+                .env("COFFER_AGENT", "required")
+                .output()
+                .expect("coffer")
+        })
+    };
+    let waiting = asking(path.clone());
+    let main_window = app.to_new_window().await;
+    let summary = app
+        .text_until("#approval-summary", |t| t.contains("api/github-e2e"))
+        .await;
+    assert!(summary.contains("coffer (pid"), "{summary}");
+    let rule = app.text_of("#approval-rule").await;
+    assert!(rule.contains("ask") && rule.contains("prod"), "{rule}");
+    let command = app.text_of("#approval-command").await;
+    assert!(
+        command.contains("get api/github-e2e --field key"),
+        "{command}"
+    );
+    app.shot("11-approval").await;
+    app.click("#approval-once").await;
+    app.back_to(main_window.clone()).await;
+    let through_app = waiting.await.expect("join");
     assert_eq!(
         String::from_utf8_lossy(&through_app.stdout).trim(),
         api_key,
         "{}",
         String::from_utf8_lossy(&through_app.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&through_app.stderr).contains("waiting for your approval"),
+        "the CLI says what it waits for"
+    );
+
+    // Again: while the question is open, script in the main page can
+    // neither read it nor answer it; in its window the person denies.
+    let waiting = asking(path.clone());
+    let main_window = app.to_new_window().await;
+    app.el("#approval-deny").await;
+    app.c
+        .switch_to_window(main_window.clone())
+        .await
+        .expect("main window");
+    for (command, args) in [
+        ("approval_get", "{ nonce: 'x' }"),
+        ("approval_answer", "{ nonce: 'x', answer: 'once' }"),
+    ] {
+        let refused = app.invoke(command, args).await;
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("not allowed")),
+            "the main page called {command}: {refused:?}"
+        );
+    }
+    assert_eq!(
+        app.c.windows().await.expect("handles").len(),
+        2,
+        "the question is still open"
+    );
+    app.to_new_window().await;
+    app.click("#approval-deny").await;
+    app.back_to(main_window).await;
+    let denied = waiting.await.expect("join");
+    assert_eq!(denied.status.code(), Some(7), "{denied:?}");
+    assert!(denied.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).contains("was denied"),
+        "{}",
+        String::from_utf8_lossy(&denied.stderr)
     );
 
     // 11. The audit screen shows all of it, with the chain verified.
@@ -607,6 +676,28 @@ async fn every_screen(driver: &str) {
                 .is_some_and(|c| c.contains("get api/github-e2e --field key"))),
         "the agent's reveal names the asking process"
     );
+    // Both answers are in the trail, with the process and who answered.
+    let decisions: Vec<String> = vault
+        .audit_entries(&Query {
+            action: Some(Action::Access),
+            ..Query::default()
+        })
+        .expect("entries")
+        .iter()
+        .rev()
+        .map(|e| {
+            let d = &e.body.details;
+            assert_eq!(d["by"], "the person, in the Coffer window", "{d}");
+            assert!(
+                d["requester"]["cmdline"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("get api/github-e2e")),
+                "{d}"
+            );
+            d["decision"].as_str().unwrap_or("").to_owned()
+        })
+        .collect();
+    assert_eq!(decisions, ["allowed once", "denied"]);
     keyring
         .remove(&vault.vault_id())
         .expect("clean up the keyring entry");

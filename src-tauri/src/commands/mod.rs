@@ -1,6 +1,7 @@
 //! The IPC commands, one file per area of the core. Each only translates:
 //! arguments in, one core call, a camelCase DTO or an `IpcError` out.
 
+pub mod approval;
 pub mod audit;
 pub mod credentials;
 pub mod rotation;

@@ -399,6 +399,37 @@ export type ConflictSide = { version: string | null, updatedAt: string | null, f
 export type Conflict = { name: string, remote: string, local: ConflictSide, remoteSide: ConflictSide, };
 
 /**
+ * A question of the agent's, as its approval window shows it: which
+ * process (and where it runs) wants which credentials, under which rule.
+ */
+export type ApprovalView = { credentials: Array<string>, 
+/**
+ * "ask" or "ask-every-time", and why it applies ("set on env 'prod'").
+ */
+rule: string, why: string, 
+/**
+ * "reveal", "credential_process", "token_helper".
+ */
+purpose: string, 
+/**
+ * The executable's file name, its pid, path, command line and directory.
+ */
+program: string, pid: number, exe: string, commandLine: string, directory: string, 
+/**
+ * Whether it runs on a terminal; its parents, nearest first ("4100 bash").
+ */
+terminal: boolean, parents: Array<string>, 
+/**
+ * What "allow for this terminal" lasts; 0: not offered (asks every time).
+ */
+rememberMinutes: number, };
+
+/**
+ * The person's answer in an approval window.
+ */
+export type ApprovalAnswer = "once" | "for_terminal" | "deny";
+
+/**
  * What kind of failure it was: the closed set the UI switches on.
  */
 export type IpcErrorCode = "failure" | "invalid_input" | "conflict" | "not_found" | "cannot_unlock" | "wrong_passphrase" | "locked" | "integrity" | "declined";

@@ -356,6 +356,9 @@ impl Gate {
         if pending.waiters > 0 {
             pending.answer = Some((answer, by.to_owned()));
             self.answered.notify_all();
+            // Closing a window may wait for the app's main thread, which may
+            // itself wait for this lock: released first.
+            drop(state);
             if let Some(asker) = &self.asker {
                 asker.withdraw(id);
             }
