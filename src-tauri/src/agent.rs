@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coffer_core::agent::approval::Gate;
-use coffer_core::agent::server::{self, Listener, OnStop, Options};
+use coffer_core::agent::server::{self, Host, Listener, Options};
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::state::AppState;
@@ -37,11 +37,15 @@ pub fn start(app: AppHandle, gate: Arc<Gate>) {
         let options = Options {
             idle_lock: None,
             gate,
-            on_stop: OnStop::Call(Box::new(move || {
-                if locker.state::<AppState>().lock().is_ok() {
-                    let _ = locker.emit("vault-locked", "coffer agent stop");
-                }
-            })),
+            host: Host::App {
+                lock: Box::new(move || {
+                    if locker.state::<AppState>().lock().is_ok() {
+                        let _ = locker.emit("vault-locked", "coffer lock");
+                    }
+                }),
+            },
+            // The app locks itself on suspend and screen lock (signals.rs).
+            lock_now: Arc::new(AtomicBool::new(false)),
         };
         if let Err(e) = server::serve(
             listener,

@@ -7,10 +7,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use coffer_core::agent::approval::{Answer, Gate, Question};
 use coffer_core::agent::client::{Client, Mode};
-use coffer_core::agent::server::{self, Listener, OnStop, Options};
+use coffer_core::agent::server::{self, Host, Listener, Options};
 use coffer_core::agent::{self, Reply, Request, Status};
+use coffer_core::{UnlockWith, Vault};
 
 use crate::cli::{AgentAction, AgentArgs};
 use crate::exit::{CliError, Exit};
@@ -125,23 +127,39 @@ fn decide(
     }
 }
 
-/// In the foreground: unlock, bind, serve until stopped, SIGTERM or SIGINT.
+/// In the foreground: bind, unlock, serve until stopped, SIGTERM or SIGINT.
+/// Locked (idle, suspend, screen lock, `coffer lock`) it keeps serving
+/// "locked" until a command hands it the way in.
 fn run(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let socket = agent::socket_for(&ctx.vault_path)?;
     // Bound before the unlock: a second agent fails at once, not after a prompt.
     let listener = Listener::bind(&socket)?;
-    let session = ctx.unlock()?;
-    let minutes = match args.idle_lock {
-        Some(m) => m,
-        None => u64::from(session.vault.preferences()?.auto_lock_minutes),
+    let session = match ctx.unlock() {
+        Ok(s) => Some(s),
+        // In the foreground (systemd at login, before the keyring opens)
+        // it may start locked; `agent start` reports why it could not.
+        Err(e) if !args.detached && crate::exit::classify(&e) == Exit::CannotUnlock => {
+            eprintln!(
+                "coffer: the agent starts locked ({e}); the next command hands it the way in"
+            );
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let minutes = match (args.idle_lock, &session) {
+        (Some(m), _) => m,
+        (None, Some(s)) => u64::from(s.vault.preferences()?.auto_lock_minutes),
+        (None, None) => {
+            u64::from(coffer_core::preferences::Preferences::default().auto_lock_minutes)
+        }
     };
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
-    // A suspend or a screen lock locks the agent (it exits; the next
-    // command unlocks the usual way).
-    let away = Arc::clone(&stop);
+    // A suspend or a screen lock locks the agent.
+    let lock_now = Arc::new(AtomicBool::new(false));
+    let away = Arc::clone(&lock_now);
     coffer_core::away::watch(move |reason| {
         tracing::info!("agent: locking on {reason}");
         away.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -164,18 +182,32 @@ fn run(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result<E
             .open(listener.socket().with_extension("log"))?;
         rustix::stdio::dup2_stderr(&log)?;
     }
+    let path = ctx.vault_path.clone();
     let options = Options {
         idle_lock: (minutes > 0).then(|| Duration::from_secs(minutes * 60)),
-        on_stop: OnStop::Exit,
+        host: Host::Cli {
+            unlock: Box::new(move |passphrase| {
+                let mut given = passphrase;
+                let mut ask = || Ok(given.take());
+                Vault::open_unlocked(
+                    &path,
+                    "cli",
+                    UnlockWith::KeyringThenPassphrase { ask: &mut ask },
+                    Utc::now(),
+                )
+                .map(|u| u.vault)
+            }),
+        },
         // No window to ask in: an `ask` rule refuses with the way to approve.
         gate: Arc::new(Gate::new(None)),
+        lock_now,
     };
-    let vault = Arc::new(Mutex::new(Some(session.vault)));
+    let vault = Arc::new(Mutex::new(session.map(|s| s.vault)));
     server::serve(listener, Arc::clone(&vault), &ctx.vault_path, options, stop)?;
     // Requests still running hold the lock; taking the vault waits for them.
     let taken = vault.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if let Some(v) = taken {
-        v.close()?;
+    if let Some(mut v) = taken {
+        v.lock(Utc::now())?;
     }
     Ok(Exit::Ok)
 }
@@ -238,6 +270,19 @@ fn start(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `coffer lock`: the agent locks and keeps serving "locked".
+pub fn lock(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    match Client::find(&ctx.vault_path, Mode::Auto)? {
+        Some(client) => {
+            let pid = status_of(&client)?.pid;
+            client.call(&Request::Lock)?;
+            writeln!(out, "the agent (pid {pid}) is locked")?;
+        }
+        None => writeln!(out, "no agent serves this vault: nothing is unlocked")?,
+    }
+    Ok(Exit::Ok)
 }
 
 fn stop(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Exit> {

@@ -100,6 +100,9 @@ pub enum Command {
     Doctor(JsonArg),
     /// List credential kinds and their fields
     Kinds(JsonArg),
+    /// Lock the agent serving this vault (it keeps running, locked; the next command that
+    /// needs the vault unlocks it the usual way and hands it over)
+    Lock,
     /// Run the agent: one unlocked session serving this vault's commands over a private
     /// socket, recording which process asks for each value (COFFER_AGENT=auto|off|required)
     Agent(AgentArgs),

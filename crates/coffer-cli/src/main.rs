@@ -95,6 +95,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Doctor(a) => commands::doctor(&ctx, a, out),
         Command::Kinds(a) => commands::kinds(a, out),
         Command::Agent(a) => agent::agent(&ctx, a, out),
+        Command::Lock => agent::lock(&ctx, out),
     }?;
     out.flush()?;
     Ok(exit)

@@ -176,10 +176,60 @@ pub enum Source {
 
 impl Context {
     pub fn source(&self) -> anyhow::Result<Source> {
-        match Client::find_unlocked(&self.vault_path, Mode::from_env()?)? {
-            Some(agent) => Ok(Source::Agent(agent)),
-            None => Ok(Source::Local(Box::new(self.unlock()?))),
+        let mode = Mode::from_env()?;
+        let Some((agent, status)) = Client::find_with_status(&self.vault_path, mode)? else {
+            return Ok(Source::Local(Box::new(self.unlock()?)));
+        };
+        if status.unlocked {
+            return Ok(Source::Agent(agent));
         }
+        if status.takes_unlock {
+            // A locked `coffer agent`: unlock it the usual way, through it.
+            self.hand_over(&agent)?;
+            return Ok(Source::Agent(agent));
+        }
+        if mode == Mode::Required {
+            return Err(cannot_unlock(format!(
+                "the agent serving the vault at {} is the app's, and the app is locked \
+                 (COFFER_AGENT=required): unlock it in its window",
+                self.vault_path.display()
+            ))
+            .into());
+        }
+        // The app's agent while the app is locked: this command unlocks on
+        // its own (the app unlocks only in its window).
+        Ok(Source::Local(Box::new(self.unlock()?)))
+    }
+
+    /// Hands a locked agent the way in: the keyring (which the agent opens
+    /// itself), else the recovery passphrase from --passphrase-file or a
+    /// prompt, as this command would have unlocked.
+    fn hand_over(&self, agent: &Client) -> anyhow::Result<()> {
+        match agent.call(&Request::Unlock { passphrase: None }) {
+            Ok(_) => return Ok(()),
+            Err(Error::Relayed {
+                class: coffer_core::ErrorClass::CannotUnlock,
+                ..
+            }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let Some(passphrase) = self.passphrase("Recovery passphrase: ")? else {
+            return Err(cannot_unlock(format!(
+                "the agent serving the vault at {} is locked and the keyring did not open it: \
+                 give the recovery passphrase with --passphrase-file FILE (or run on a terminal \
+                 to be prompted)",
+                self.vault_path.display()
+            ))
+            .into());
+        };
+        let request = Request::Unlock {
+            passphrase: Some(zeroize::Zeroizing::new(
+                passphrase.expose_secret().to_owned(),
+            )),
+        };
+        // A wrong passphrase comes back classed as it is here (exit 5).
+        agent.call(&request)?;
+        Ok(())
     }
 }
 

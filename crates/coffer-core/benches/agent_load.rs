@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use coffer_core::agent::client::{Client, Mode};
-use coffer_core::agent::server::{self, Listener, OnStop, Options};
+use coffer_core::agent::server::{self, Host, Listener, Options};
 use coffer_core::agent::{self, Reply, Request};
 use coffer_core::audit::{Action, Query};
 use coffer_core::{CreateOptions, Draft, KdfParams, Kind, SecretValue, Vault};
@@ -72,7 +72,11 @@ fn main() {
         std::thread::spawn(move || {
             let options = Options {
                 idle_lock: None,
-                on_stop: OnStop::Exit,
+                // Never locked during the run: nothing to unlock with.
+                host: Host::Cli {
+                    unlock: Box::new(|_| Err(coffer_core::Error::Locked)),
+                },
+                lock_now: Arc::new(AtomicBool::new(false)),
                 gate: Arc::new(coffer_core::agent::approval::Gate::new(None)),
             };
             let session = Arc::new(std::sync::Mutex::new(Some(vault)));

@@ -425,43 +425,145 @@ fn kill_9_of_the_agent_returns_no_value_without_its_audit_entry() {
 /// `dbus-send` on the session bus) locks the agent: it writes its audit
 /// entries, removes its socket and exits; the next command unlocks itself.
 #[test]
-fn a_screen_lock_locks_the_agent() {
+fn a_locked_agent_keeps_serving_and_a_command_hands_it_the_way_in() {
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
         assert!(
             !crate::support::keyring_expected(),
             "the full run has a session bus"
         );
-        return crate::support::skip("a_screen_lock_locks_the_agent", "no session bus");
+        return crate::support::skip(
+            "a_locked_agent_keeps_serving_and_a_command_hands_it_the_way_in",
+            "no session bus",
+        );
     }
-    let mut env = Env::new();
-    env.init_passphrase_only();
-    let runtime = env.dir.path().join("runtime");
-    std::fs::create_dir_all(&runtime).expect("mkdir");
+    // A bus of its own: a screen-lock signal on the shared one would lock
+    // the agents of the tests running beside this one.
+    let mut bus = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("dbus-daemon (package dbus)");
+    let mut address = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(bus.stdout.take().expect("stdout")),
+        &mut address,
+    )
+    .expect("the bus address");
+    let address = address.trim().to_owned();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _bus = Kill(bus);
+    let (mut env, runtime) = env();
     env.extra_env
-        .push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), address.clone()));
     env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
     let _stop = AgentGuard(&env);
     let sock = socket(&runtime);
-    // The watcher subscribes as the agent starts: give it a moment.
-    std::thread::sleep(Duration::from_millis(500));
-    let sent = Command::new("dbus-send")
-        .args([
-            "--session",
-            "--type=signal",
-            "/org/freedesktop/ScreenSaver",
-            "org.freedesktop.ScreenSaver.ActiveChanged",
-            "boolean:true",
-        ])
-        .status()
-        .expect("dbus-send (package dbus)");
-    assert!(sent.success());
+    let unlocked = || {
+        with_agent(&env, "auto", &["agent", "status", "--json"])
+            .ok()
+            .json()["unlocked"]
+            .as_bool()
+            .expect("unlocked")
+    };
+    // The agent subscribes as it starts: the signal is sent until it locks.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while sock.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
+    while unlocked() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent did not lock"
+        );
+        let sent = Command::new("dbus-send")
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .args([
+                "--session",
+                "--type=signal",
+                "/org/freedesktop/ScreenSaver",
+                "org.freedesktop.ScreenSaver.ActiveChanged",
+                "boolean:true",
+            ])
+            .status()
+            .expect("dbus-send (package dbus)");
+        assert!(sent.success());
+        std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(!sock.exists(), "the agent locked and removed its socket");
-    env.run_pw(&["agent", "status"], "").code(4);
-    with_agent(&env, "required", &["get", "aws/dev"]).code(5);
+    assert!(sock.exists(), "a locked agent keeps serving");
+
+    // Locked, and no way in here (a passphrase-only vault, no terminal):
+    // the command fails as it would without an agent.
+    let refused = with_agent(&env, "required", &["get", "aws/dev"]).code(5);
+    assert!(
+        refused.stderr.contains("--passphrase-file"),
+        "{}",
+        refused.stderr
+    );
+    // With the passphrase, the command hands it over: the agent unlocks and
+    // serves this command and the next.
+    let file = env.passphrase_file.display().to_string();
+    let handed = with_agent(
+        &env,
+        "required",
+        &[
+            "--passphrase-file",
+            &file,
+            "get",
+            "aws/dev",
+            "--field",
+            "secret_access_key",
+        ],
+    )
+    .ok();
+    assert_eq!(handed.stdout, "agent-canary-secret\n");
+    assert!(unlocked());
+    with_agent(
+        &env,
+        "required",
+        &["get", "aws/dev", "--field", "secret_access_key"],
+    )
+    .ok();
+
+    // `coffer lock`; a wrong passphrase is refused as here (exit 5) and
+    // leaves it locked.
+    let said = with_agent(&env, "auto", &["lock"]).ok();
+    assert!(said.stdout.contains("is locked"), "{}", said.stdout);
+    assert!(!unlocked());
+    let wrong = env.dir.path().join("wrong.txt");
+    std::fs::write(&wrong, "not the passphrase\n").expect("write");
+    let bad = with_agent(
+        &env,
+        "required",
+        &[
+            "--passphrase-file",
+            &wrong.display().to_string(),
+            "get",
+            "aws/dev",
+        ],
+    )
+    .code(5);
+    assert!(bad.stderr.contains("wrong passphrase"), "{}", bad.stderr);
+    assert!(!unlocked());
+
+    // Each lock is in the trail, and each unlock.
+    env.run_pw(&["agent", "stop"], "").ok();
+    let entries = env
+        .run_pw(&["audit", "--json", "--limit", "200"], "")
+        .ok()
+        .json();
+    let count = |action: &str| {
+        entries
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter(|e| e["action"] == action)
+            .count()
+    };
+    assert!(count("lock") >= 2, "{entries}");
+    assert!(count("unlock_failed") >= 1, "{entries}");
 }
 
 /// `coffer ARGS` (with no ARGS: the program given next) in a new session

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use super::approval::Question;
-use super::{frame, Reply, Request};
+use super::{frame, Reply, Request, Status};
 use crate::error::{Error, Result};
 
 /// `COFFER_AGENT`: `auto` (the default) uses a running agent and opens the
@@ -47,46 +47,26 @@ impl Client {
     /// The agent of the vault at `vault`, by `mode`: `None` when it is off,
     /// or (auto) when no agent answers on the vault's socket.
     pub fn find(vault: &Path, mode: Mode) -> Result<Option<Client>> {
+        Ok(Client::find_with_status(vault, mode)?.map(|(client, _)| client))
+    }
+
+    /// [`Client::find`] with the agent's status, from one status request
+    /// (which both finds the agent and says whether it is unlocked). An
+    /// agent that does not answer counts as none in `auto`.
+    pub fn find_with_status(vault: &Path, mode: Mode) -> Result<Option<(Client, Status)>> {
         if mode == Mode::Off {
             return Ok(None);
         }
-        let found = super::socket_for(vault)
-            .ok()
-            .filter(|socket| UnixStream::connect(socket).is_ok())
-            .map(|socket| Client { socket });
+        let found = super::socket_for(vault).ok().and_then(|socket| {
+            let client = Client { socket };
+            match client.call(&Request::Status) {
+                Ok(Reply::Status(s)) => Some((client, s)),
+                _ => None,
+            }
+        });
         match (found, mode) {
             (None, Mode::Required) => Err(none_serves(vault)),
             (found, _) => Ok(found),
-        }
-    }
-
-    /// [`Client::find`], for a command that needs values: an agent that
-    /// holds no unlocked vault (the app's, while the app is locked) counts
-    /// as none in `auto` and is an error in `required`. One status request
-    /// both finds the agent and asks whether it is unlocked.
-    pub fn find_unlocked(vault: &Path, mode: Mode) -> Result<Option<Client>> {
-        if mode == Mode::Off {
-            return Ok(None);
-        }
-        let Ok(socket) = super::socket_for(vault) else {
-            return if mode == Mode::Required {
-                Err(none_serves(vault))
-            } else {
-                Ok(None)
-            };
-        };
-        let client = Client { socket };
-        match (client.call(&Request::Status), mode) {
-            (Ok(Reply::Status(s)), _) if s.unlocked => Ok(Some(client)),
-            (Ok(Reply::Status(_)), Mode::Required) => Err(Error::CannotUnlock {
-                reason: format!(
-                    "the agent serving the vault at {} is locked (COFFER_AGENT=required): \
-                     unlock the app, or stop it and run `coffer agent start`",
-                    vault.display()
-                ),
-            }),
-            (_, Mode::Required) => Err(none_serves(vault)),
-            _ => Ok(None),
         }
     }
 

@@ -36,7 +36,7 @@ use crate::kind::Kind;
 use approval::{Answer, Question};
 
 /// What a client asks; one per connection.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     /// Which vault, which process, since when.
@@ -64,9 +64,56 @@ pub enum Request {
     /// agent approve ID`): the agent takes it only from a process on a
     /// terminal, and not from the terminal session that asked.
     Approve { id: String, answer: Answer },
-    /// Lock: the CLI's agent writes its audit entries, wipes the key and
-    /// exits; the app's locks the app.
+    /// Lock (`coffer lock`): the vault records the lock and wipes its key;
+    /// the agent keeps serving "locked".
+    Lock,
+    /// A locked agent's way in, handed over by a command that would
+    /// otherwise unlock on its own: the recovery passphrase (wiped when
+    /// dropped), or nothing to use the keyring. The app's agent refuses:
+    /// the app unlocks in its own window.
+    Unlock {
+        passphrase: Option<Zeroizing<String>>,
+    },
+    /// `coffer agent stop`: lock, then the CLI's agent exits; the app's
+    /// locks the app and keeps serving "locked".
     Stop,
+}
+
+/// Shows no passphrase.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Status => f.write_str("Status"),
+            Request::Fields { name } => f.debug_struct("Fields").field("name", name).finish(),
+            Request::Reveal { name, fields } => f
+                .debug_struct("Reveal")
+                .field("name", name)
+                .field("fields", fields)
+                .finish(),
+            Request::Use {
+                names,
+                action,
+                details,
+            } => f
+                .debug_struct("Use")
+                .field("names", names)
+                .field("action", action)
+                .field("details", details)
+                .finish(),
+            Request::Pending => f.write_str("Pending"),
+            Request::Approve { id, answer } => f
+                .debug_struct("Approve")
+                .field("id", id)
+                .field("answer", answer)
+                .finish(),
+            Request::Lock => f.write_str("Lock"),
+            Request::Unlock { passphrase } => f
+                .debug_struct("Unlock")
+                .field("passphrase", &passphrase.as_ref().map(|_| "<redacted>"))
+                .finish(),
+            Request::Stop => f.write_str("Stop"),
+        }
+    }
 }
 
 /// The uses a client may ask for by [`Request::Use`].
@@ -116,6 +163,8 @@ pub enum Reply {
         items: Vec<Used>,
     },
     Stopped,
+    Locked,
+    Unlocked,
     /// Not the answer yet: the person is being asked (a client says so and
     /// keeps reading, for up to [`approval::ANSWER_WITHIN`]).
     Asking {
@@ -149,6 +198,8 @@ impl std::fmt::Debug for Reply {
                 .entries(items.iter().map(|u| &u.name))
                 .finish(),
             Reply::Stopped => f.write_str("Stopped"),
+            Reply::Locked => f.write_str("Locked"),
+            Reply::Unlocked => f.write_str("Unlocked"),
             Reply::Asking { question } => f.debug_tuple("Asking").field(&question.id).finish(),
             Reply::Pending { questions } => f
                 .debug_list()
@@ -175,9 +226,12 @@ pub struct Status {
     /// Seconds of no request after which it locks (0: never).
     pub idle_lock_seconds: u64,
     pub requests: u64,
-    /// Whether it holds an unlocked vault (the app's agent keeps serving
-    /// while the app is locked, and answers "locked").
+    /// Whether it holds an unlocked vault (a locked agent keeps serving,
+    /// and answers "locked").
     pub unlocked: bool,
+    /// Whether, locked, it takes the way in from a command (`coffer
+    /// agent`'s does; the app's unlocks only in its window).
+    pub takes_unlock: bool,
 }
 
 /// The directory holding the agents' sockets: `$XDG_RUNTIME_DIR/coffer`.
@@ -259,6 +313,11 @@ mod tests {
                 id: "ab".into(),
                 answer: Answer::ForMinutes { minutes: 10 },
             },
+            Request::Lock,
+            Request::Unlock { passphrase: None },
+            Request::Unlock {
+                passphrase: Some(Zeroizing::new("hunter2-canary".into())),
+            },
             Request::Stop,
         ];
         for r in requests {
@@ -276,6 +335,7 @@ mod tests {
                 idle_lock_seconds: 0,
                 requests: 0,
                 unlocked: true,
+                takes_unlock: true,
             }),
             Reply::Fields(meta.clone()),
             Reply::Revealed {
@@ -290,6 +350,8 @@ mod tests {
                 }],
             },
             Reply::Stopped,
+            Reply::Locked,
+            Reply::Unlocked,
             Reply::Asking {
                 question: question.clone(),
             },
@@ -313,5 +375,12 @@ mod tests {
             }
         );
         assert!(!shown.contains("\"v\""), "{shown}");
+        let shown = format!(
+            "{:?}",
+            Request::Unlock {
+                passphrase: Some(Zeroizing::new("hunter2-canary".into()))
+            }
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 }

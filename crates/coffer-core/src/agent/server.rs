@@ -130,27 +130,36 @@ pub type Session = Arc<Mutex<Option<Vault>>>;
 
 /// How the agent runs.
 pub struct Options {
-    /// Stop serving after this long without a request; `None`: never.
+    /// Lock after this long without a request; `None`: never.
     pub idle_lock: Option<Duration>,
-    /// What `coffer agent stop` does besides answering: the CLI's agent
-    /// stops serving (then its host closes the vault); the app locks.
-    pub on_stop: OnStop,
+    /// How it locks and unlocks: the CLI's agent or the app's.
+    pub host: Host,
     /// Where questions under `ask` rules go: the app's window, or (no
     /// asker) `coffer agent approve` from another terminal.
     pub gate: Arc<Gate>,
+    /// Set by the host to lock now (a suspend, a screen lock); the agent
+    /// locks, clears it, and keeps serving "locked".
+    pub lock_now: Arc<AtomicBool>,
 }
 
-/// See [`Options::on_stop`].
-pub enum OnStop {
-    /// Stop serving; the host closes the vault.
-    Exit,
-    /// Call this (the app locks its vault), and keep serving "locked".
-    Call(Box<dyn Fn() + Send + Sync>),
+/// Opens and unlocks the vault with what a client handed over (the
+/// recovery passphrase, or nothing: the keyring).
+pub type Unlock = Box<dyn Fn(Option<SecretValue>) -> Result<Vault> + Send + Sync>;
+
+/// Who hosts the agent, which decides how it locks and unlocks.
+pub enum Host {
+    /// `coffer agent`: locking closes the vault (audited) and the agent
+    /// keeps serving "locked" until a command hands it the way in again
+    /// (`unlock`); `coffer agent stop` locks and ends it.
+    Cli { unlock: Unlock },
+    /// The desktop app: locking (and `coffer agent stop`) locks the app by
+    /// `lock`; it unlocks only in its own window, never by a hand-off.
+    App { lock: Box<dyn Fn() + Send + Sync> },
 }
 
 struct Shared {
     vault: Session,
-    on_stop: OnStop,
+    host: Host,
     status: Status,
     started: Instant,
     last_request: Mutex<Instant>,
@@ -172,11 +181,49 @@ impl Shared {
     fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
     }
+
+    /// Locks: the vault records the lock, anchors its trail and wipes its
+    /// key and catalog (the app's by its own lock); remembered yeses go.
+    fn lock(&self) -> Result<()> {
+        self.gate.forget();
+        match &self.host {
+            Host::App { lock } => {
+                lock();
+                Ok(())
+            }
+            Host::Cli { .. } => {
+                let taken = self.vault().take();
+                match taken {
+                    Some(mut v) => v.lock(Utc::now()),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// A command hands the locked agent the way in (see [`Host`]).
+    fn unlock(&self, passphrase: Option<SecretValue>) -> Result<()> {
+        let Host::Cli { unlock } = &self.host else {
+            return Err(Error::CannotUnlock {
+                reason: "the app is locked: unlock it in its window (its agent does not take \
+                         an unlock from a command)"
+                    .into(),
+            });
+        };
+        // Held while unlocking, so two commands handing over at once
+        // unlock once.
+        let mut vault = self.vault();
+        if vault.is_none() {
+            *vault = Some(unlock(passphrase)?);
+        }
+        Ok(())
+    }
 }
 
-/// Serves `vault` on `listener` until a `stop`, the idle lock, or
-/// `stop_now` becomes true; then writes the audit trail's last entries,
-/// wipes the key and removes the socket.
+/// Serves `session` on `listener` until a `stop` or `stop_now` becomes
+/// true, locking on idle and on `lock_now` (and serving "locked" until a
+/// command hands the way in); then removes the socket. The host closes the
+/// vault if it is still open.
 pub fn serve(
     listener: Listener,
     session: Session,
@@ -201,11 +248,12 @@ pub fn serve(
             up_seconds: 0,
             idle_lock_seconds: options.idle_lock.map(|d| d.as_secs()).unwrap_or(0),
             unlocked: true,
+            takes_unlock: matches!(options.host, Host::Cli { .. }),
             requests: 0,
         },
         vault: session,
         started: Instant::now(),
-        on_stop: options.on_stop,
+        host: options.host,
         gate: options.gate,
         last_request: Mutex::new(Instant::now()),
         requests: AtomicU64::new(0),
@@ -218,6 +266,7 @@ pub fn serve(
         std::thread::spawn(move || committer(shared, queue));
     }
     let idle_lock = options.idle_lock;
+    let lock_now = options.lock_now;
     let watcher = {
         let shared = Arc::clone(&shared);
         std::thread::spawn(move || loop {
@@ -230,9 +279,15 @@ pub fn serve(
                 .lock()
                 .map(|t| t.elapsed())
                 .unwrap_or_default();
-            if stop_now.load(Ordering::SeqCst) || idle_lock.is_some_and(|limit| idle >= limit) {
+            if stop_now.load(Ordering::SeqCst) {
                 shared.stop();
                 return;
+            }
+            let idle = idle_lock.is_some_and(|limit| idle >= limit);
+            if lock_now.swap(false, Ordering::SeqCst) || (idle && shared.vault().is_some()) {
+                if let Err(e) = shared.lock() {
+                    tracing::warn!("agent: locking recorded an error: {e}");
+                }
             }
         })
     };
@@ -345,17 +400,13 @@ fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
         );
     };
     let reply = answer(shared, peer, request, &mut on_asking);
-    if matches!(reply, Reply::Stopped) {
-        match &shared.on_stop {
-            OnStop::Exit => {
-                let sent = send(stream, &reply);
-                shared.stop();
-                return sent;
-            }
-            OnStop::Call(lock) => lock(),
-        }
+    let sent = send(stream, &reply);
+    // `coffer agent stop`: the CLI's agent ends once it has answered (its
+    // host has locked it already); the app's keeps serving "locked".
+    if matches!(reply, Reply::Stopped) && matches!(shared.host, Host::Cli { .. }) {
+        shared.stop();
     }
-    send(stream, &reply)
+    sent
 }
 
 fn answer(
@@ -398,14 +449,36 @@ fn answer(
             }
         }
         Request::Status => {
+            let vault = shared.vault();
             return Reply::Status(Status {
                 up_seconds: shared.started.elapsed().as_secs(),
                 requests: shared.requests.load(Ordering::SeqCst),
-                unlocked: shared.vault().is_some(),
+                unlocked: vault.is_some(),
+                vault_id: vault
+                    .as_ref()
+                    .map(Vault::vault_id)
+                    .unwrap_or_else(|| shared.status.vault_id.clone()),
                 ..shared.status.clone()
-            })
+            });
         }
-        Request::Stop => return Reply::Stopped,
+        Request::Stop => {
+            return match shared.lock() {
+                Ok(()) => Reply::Stopped,
+                Err(e) => Reply::from_error(&e),
+            }
+        }
+        Request::Lock => {
+            return match shared.lock() {
+                Ok(()) => Reply::Locked,
+                Err(e) => Reply::from_error(&e),
+            }
+        }
+        Request::Unlock { passphrase } => {
+            return match shared.unlock(passphrase.map(SecretValue::from)) {
+                Ok(()) => Reply::Unlocked,
+                Err(e) => Reply::from_error(&e),
+            }
+        }
         Request::Pending => {
             return Reply::Pending {
                 questions: shared.gate.pending(),
