@@ -81,7 +81,7 @@ pub enum Passed {
     Remembered,
     /// The person answered just now.
     Answered {
-        question: Question,
+        question: Box<Question>,
         answer: Answer,
         by: String,
     },
@@ -312,7 +312,7 @@ impl Gate {
         }
         self.answered.notify_all();
         Ok(Passed::Answered {
-            question,
+            question: Box::new(question),
             answer,
             by,
         })

@@ -507,7 +507,7 @@ fn answer(
         Ok(Some(access)) => {
             details.insert("access".into(), access);
         }
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     }
     details.insert(
         "requester".into(),
@@ -536,13 +536,15 @@ fn check_access(
     request: &RevealRequest,
     requester: &Requester,
     on_asking: &mut dyn FnMut(&Question),
-) -> std::result::Result<Option<serde_json::Value>, Reply> {
+) -> std::result::Result<Option<serde_json::Value>, Box<Reply>> {
     let strictest = {
         let vault = shared.vault();
         let Some(vault) = vault.as_ref() else {
-            return Err(Reply::from_error(&Error::Locked));
+            return Err(Box::new(Reply::from_error(&Error::Locked)));
         };
-        let rules = vault.access_rules().map_err(|e| Reply::from_error(&e))?;
+        let rules = vault
+            .access_rules()
+            .map_err(|e| Box::new(Reply::from_error(&e)))?;
         let mut asking: Vec<String> = Vec::new();
         let mut strictest: Option<(Rule, access::Source)> = None;
         for name in &request.names {
@@ -563,7 +565,7 @@ fn check_access(
         return Ok(None);
     };
     let question = Question {
-        id: approval::new_id().map_err(|e| Reply::from_error(&e))?,
+        id: approval::new_id().map_err(|e| Box::new(Reply::from_error(&e)))?,
         names,
         rule,
         why: source.to_string(),
@@ -586,7 +588,7 @@ fn check_access(
             by,
         }) => {
             record_decision(shared, &question, answer.as_str(), &by, answer)
-                .map_err(|e| Reply::from_error(&e))?;
+                .map_err(|e| Box::new(Reply::from_error(&e)))?;
             Ok(Some(serde_json::json!({
                 "rule": rule,
                 "decision": answer.as_str(),
@@ -602,7 +604,9 @@ fn check_access(
                 &refused.by,
                 Answer::Deny,
             );
-            Err(Reply::from_error(&recorded.err().unwrap_or(refused.error)))
+            Err(Box::new(Reply::from_error(
+                &recorded.err().unwrap_or(refused.error),
+            )))
         }
     }
 }
