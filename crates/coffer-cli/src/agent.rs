@@ -34,7 +34,37 @@ pub fn agent(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Re
             decide(ctx, id, answer, out)
         }
         Some(AgentAction::Deny { id }) => decide(ctx, id, Some(Answer::Deny), out),
+        Some(AgentAction::Mode { mode }) => choose_mode(mode.as_deref(), out),
     }
+}
+
+/// Prints or writes the setting; says when COFFER_AGENT overrides it.
+fn choose_mode(mode: Option<&str>, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let setting = match mode {
+        Some(text) => {
+            let mode = match text {
+                "auto" => Mode::Auto,
+                "off" => Mode::Off,
+                "required" => Mode::Required,
+                other => {
+                    return Err(crate::exit::usage(format!(
+                        "'{other}' is not one of auto, off, required"
+                    ))
+                    .into())
+                }
+            };
+            mode.save()?;
+            mode
+        }
+        None => Mode::setting()?,
+    };
+    writeln!(out, "{}", setting.as_str())?;
+    if let Ok(over) = std::env::var("COFFER_AGENT") {
+        if !over.is_empty() && over != setting.as_str() {
+            eprintln!("coffer: note: COFFER_AGENT={over} overrides it in this environment");
+        }
+    }
+    Ok(Exit::Ok)
 }
 
 /// The agent serving this vault, or the error saying none does.

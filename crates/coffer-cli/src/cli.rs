@@ -133,6 +133,12 @@ pub enum AgentAction {
     Status(JsonArg),
     /// The requests waiting for your approval under an `ask` rule
     Pending(JsonArg),
+    /// Whether commands use the agent: auto (when one runs), off, required. COFFER_AGENT
+    /// overrides it. Without a value, prints it
+    Mode {
+        /// auto, off or required
+        mode: Option<String>,
+    },
     /// Approve a waiting request, from another terminal than the one that asked
     Approve {
         /// The request's id, as the refused command printed it

@@ -37,12 +37,7 @@ fn with_agent(env: &Env, mode: &str, args: &[&str]) -> Run {
     cmd.env("COFFER_AGENT", mode)
         .env_remove("VAULT_ADDR")
         .env_remove("BAO_ADDR");
-    let out = cmd.output().expect("run");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(cmd.output().expect("run"))
 }
 
 fn socket(runtime: &std::path::Path) -> PathBuf {
@@ -634,14 +629,11 @@ fn ask_rules_wait_for_another_terminal_and_every_decision_is_audited() {
     // Each in a session of its own, so the test's terminal (if any) is
     // neither the asker's nor the approver's.
     let get = |name: &str| {
-        let out = in_new_session(&env, &["get", name, "--field", "secret_access_key"])
-            .output()
-            .expect("run");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(
+            in_new_session(&env, &["get", name, "--field", "secret_access_key"])
+                .output()
+                .expect("run"),
+        )
     };
 
     // No rule: allowed. env prod: asks by default; a headless agent refuses
@@ -756,4 +748,39 @@ fn ask_rules_wait_for_another_terminal_and_every_decision_is_audited() {
     assert_eq!(rules["by_credential"]["aws/dev"], "ask-every-time");
     let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
     assert_eq!(verified["ok"], true, "{verified}");
+}
+
+#[test]
+fn the_mode_setting_chooses_and_coffer_agent_overrides_it() {
+    let (env, _runtime) = env();
+    let mode = |args: &[&str]| {
+        let mut all = vec!["agent", "mode"];
+        all.extend_from_slice(args);
+        let mut cmd = env.command(&all);
+        cmd.env_remove("COFFER_AGENT");
+        Run::from(cmd.output().expect("run"))
+    };
+    assert_eq!(mode(&[]).ok().stdout, "auto\n");
+    assert_eq!(mode(&["required"]).ok().stdout, "required\n");
+    assert_eq!(mode(&[]).ok().stdout, "required\n");
+    // No agent runs, and the setting requires one.
+    let mut get = env.command(&[
+        "--passphrase-file",
+        &env.passphrase_file.display().to_string(),
+        "get",
+        "aws/dev",
+    ]);
+    get.env_remove("COFFER_AGENT");
+    let refused = Run::from(get.output().expect("run")).code(5);
+    assert!(
+        refused.stderr.contains("coffer agent mode"),
+        "{}",
+        refused.stderr
+    );
+    // The variable overrides it.
+    let file = env.passphrase_file.display().to_string();
+    with_agent(&env, "off", &["--passphrase-file", &file, "get", "aws/dev"]).ok();
+    let bad = mode(&["sometimes"]).code(2);
+    assert!(bad.stderr.contains("auto, off, required"), "{}", bad.stderr);
+    assert_eq!(mode(&["auto"]).ok().stdout, "auto\n");
 }

@@ -37,7 +37,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    pub fn from(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -171,12 +171,9 @@ impl Env {
         let mut cmd = Command::new("script");
         cmd.args(["-qec", &line, "/dev/null"]);
         self.environment(&mut cmd);
-        let out = cmd.output().expect("run script");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        let mut run = Run::from(cmd.output().expect("run script"));
+        run.stdout = run.stdout.replace("\r\n", "\n");
+        run
     }
 
     fn environment(&self, cmd: &mut Command) {

@@ -10,9 +10,10 @@ use super::approval::Question;
 use super::{frame, Reply, Request, Status};
 use crate::error::{Error, Result};
 
-/// `COFFER_AGENT`: `auto` (the default) uses a running agent and opens the
-/// vault itself when there is none; `off` never uses one; `required`
-/// fails when none serves the vault.
+/// Whether commands use an agent: `auto` (the default) uses a running
+/// agent and opens the vault itself when there is none; `off` never uses
+/// one; `required` fails when none serves the vault. `COFFER_AGENT` chooses,
+/// else the setting `coffer agent mode` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Auto,
@@ -20,20 +21,69 @@ pub enum Mode {
     Required,
 }
 
+/// The setting's file, under [`crate::paths::config_dir`]: one word.
+const SETTING: &str = "agent-mode";
+
 impl Mode {
-    pub fn from_env() -> Result<Mode> {
-        match std::env::var("COFFER_AGENT").as_deref() {
-            Err(_) | Ok("") | Ok("auto") => Ok(Mode::Auto),
-            Ok("off") => Ok(Mode::Off),
-            Ok("required") => Ok(Mode::Required),
-            Ok(other) => Err(Error::Invalid {
-                what: "COFFER_AGENT".into(),
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::Off => "off",
+            Mode::Required => "required",
+        }
+    }
+
+    fn parse(what: &str, text: &str) -> Result<Mode> {
+        match text.trim() {
+            "" | "auto" => Ok(Mode::Auto),
+            "off" => Ok(Mode::Off),
+            "required" => Ok(Mode::Required),
+            other => Err(Error::Invalid {
+                what: what.into(),
                 reason: format!(
                     "'{}' is not one of auto, off, required",
                     crate::credential::printable(other)
                 ),
             }),
         }
+    }
+
+    /// `COFFER_AGENT` if set, else the setting, else `auto`.
+    pub fn from_env() -> Result<Mode> {
+        match std::env::var("COFFER_AGENT") {
+            Ok(text) if !text.is_empty() => Mode::parse("COFFER_AGENT", &text),
+            _ => Mode::setting(),
+        }
+    }
+
+    /// The setting alone (`auto` when none is written).
+    pub fn setting() -> Result<Mode> {
+        let file = crate::paths::config_dir()?.join(SETTING);
+        match std::fs::read_to_string(&file) {
+            Ok(text) => Mode::parse(&file.display().to_string(), &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Mode::Auto),
+            Err(source) => Err(Error::Io {
+                action: "read",
+                path: file,
+                source,
+            }),
+        }
+    }
+
+    /// Writes the setting (`COFFER_AGENT` still overrides it).
+    pub fn save(self) -> Result<()> {
+        let dir = crate::paths::config_dir()?;
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            action: "create",
+            path: dir.clone(),
+            source,
+        })?;
+        let file = dir.join(SETTING);
+        std::fs::write(&file, format!("{}\n", self.as_str())).map_err(|source| Error::Io {
+            action: "write",
+            path: file,
+            source,
+        })
     }
 }
 
@@ -119,8 +169,8 @@ impl Client {
 fn none_serves(vault: &Path) -> Error {
     Error::CannotUnlock {
         reason: format!(
-            "no agent serves the vault at {} and COFFER_AGENT=required: start one with \
-             `coffer agent start`",
+            "no agent serves the vault at {} and commands require one (COFFER_AGENT=required, \
+             or `coffer agent mode required`): start one with `coffer agent start`",
             vault.display()
         ),
     }
