@@ -14,8 +14,12 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 app_packages=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev
   libsoup-3.0-dev libgtk-3-dev librsvg2-dev)
 # gdb: gcore, for the core dump the leak test scans. xdotool: answers the
-# shell's native confirmation dialogs in the e2e tests.
-test_packages=(xvfb xauth dbus-x11 dbus at-spi2-core webkit2gtk-driver gnome-keyring libsecret-tools keyutils xclip gdb xdotool)
+# shell's native confirmation dialogs in the e2e tests. systemd: its
+# systemd-socket-activate starts the agent as a .socket unit would (nothing
+# runs systemd itself). bsdutils (script), util-linux (setsid): a terminal of
+# its own for `coffer agent approve` in the agent tests.
+test_packages=(xvfb xauth dbus-x11 dbus at-spi2-core webkit2gtk-driver gnome-keyring libsecret-tools keyutils xclip gdb xdotool
+  systemd bsdutils util-linux)
 
 packages=("${app_packages[@]}")
 [ "$purpose" = test ] && packages+=("${test_packages[@]}")

@@ -35,6 +35,10 @@ pub fn agent(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Re
         }
         Some(AgentAction::Deny { id }) => decide(ctx, id, Some(Answer::Deny), out),
         Some(AgentAction::Mode { mode }) => choose_mode(mode.as_deref(), out),
+        Some(AgentAction::Socket) => {
+            writeln!(out, "{}", agent::socket_for(&ctx.vault_path)?.display())?;
+            Ok(Exit::Ok)
+        }
     }
 }
 
@@ -162,8 +166,12 @@ fn decide(
 /// "locked" until a command hands it the way in.
 fn run(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let socket = agent::socket_for(&ctx.vault_path)?;
-    // Bound before the unlock: a second agent fails at once, not after a prompt.
-    let listener = Listener::bind(&socket)?;
+    // Bound before the unlock: a second agent fails at once, not after a
+    // prompt. Under socket activation systemd has bound it already.
+    let listener = match Listener::inherited(&socket)? {
+        Some(passed) => passed,
+        None => Listener::bind(&socket)?,
+    };
     let session = match ctx.unlock() {
         Ok(s) => Some(s),
         // In the foreground (systemd at login, before the keyring opens)
@@ -323,11 +331,13 @@ fn stop(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Exit> {
             // Stopped means the audit trail is written and the socket gone;
             // the app's agent stays, serving "locked".
             let deadline = Instant::now() + Duration::from_secs(10);
+            // `coffer agent`'s is gone when it no longer answers (a socket
+            // systemd passed it stays); the app's answers, locked.
             while client.socket().exists() && Instant::now() < deadline {
-                if let Ok(Reply::Status(s)) = client.call(&Request::Status) {
-                    if !s.unlocked {
-                        break;
-                    }
+                match client.call(&Request::Status) {
+                    Ok(Reply::Status(s)) if !s.unlocked && !s.takes_unlock => break,
+                    Ok(_) => {}
+                    Err(_) => break,
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }

@@ -133,6 +133,8 @@ pub enum AgentAction {
     Status(JsonArg),
     /// The requests waiting for your approval under an `ask` rule
     Pending(JsonArg),
+    /// The socket this vault's agent listens on (for a systemd .socket unit's ListenStream=)
+    Socket,
     /// Whether commands use the agent: auto (when one runs), off, required. COFFER_AGENT
     /// overrides it. Without a value, prints it
     Mode {

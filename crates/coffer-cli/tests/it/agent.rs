@@ -784,3 +784,87 @@ fn the_mode_setting_chooses_and_coffer_agent_overrides_it() {
     assert!(bad.stderr.contains("auto, off, required"), "{}", bad.stderr);
     assert_eq!(mode(&["auto"]).ok().stdout, "auto\n");
 }
+
+#[test]
+fn systemd_socket_activation_starts_the_agent_at_the_first_command() {
+    let (env, runtime) = env();
+    let sock = PathBuf::from(env.run(&["agent", "socket"], "").ok().stdout.trim());
+    assert_eq!(sock.parent(), Some(runtime.join("coffer").as_path()));
+    std::fs::create_dir_all(sock.parent().expect("dir")).expect("mkdir");
+    std::fs::set_permissions(
+        sock.parent().expect("dir"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .expect("chmod");
+    // systemd-socket-activate binds `listen` and, at the first connection,
+    // runs the agent with it (as a .socket unit would).
+    let activate = |listen: &std::path::Path| {
+        let mut cmd = Command::new("systemd-socket-activate");
+        cmd.arg("-l").arg(listen);
+        for (k, v) in env.command(&[]).get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+                cmd.arg("-E").arg(k);
+            }
+        }
+        cmd.arg(env!("CARGO_BIN_EXE_coffer"))
+            .arg("--passphrase-file")
+            .arg(&env.passphrase_file)
+            .args(["agent", "run", "--idle-lock", "0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd
+            .spawn()
+            .expect("systemd-socket-activate (package systemd)");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !listen.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no socket at {listen:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child
+    };
+
+    // A socket open to others is refused (SocketMode=0600 in the unit).
+    let open = activate(&sock);
+    let _ = std::os::unix::net::UnixStream::connect(&sock);
+    let out = open.wait_with_output().expect("wait");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("SocketMode=0600"), "{said}");
+    std::fs::remove_file(&sock).expect("rm");
+
+    // A socket bound at another name would be another vault's: refused.
+    let elsewhere = runtime.join("coffer").join("agent-0000000000000000.sock");
+    let wrong = activate(&elsewhere);
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let _ = std::os::unix::net::UnixStream::connect(&elsewhere);
+    let out = wrong.wait_with_output().expect("wait");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("coffer agent socket"), "{said}");
+
+    // The right one: the first command starts the agent, which serves it.
+    let started = activate(&sock);
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _agent = Reap(started);
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let _stop = AgentGuard(&env);
+    let got = with_agent(
+        &env,
+        "required",
+        &["get", "aws/dev", "--field", "secret_access_key"],
+    )
+    .ok();
+    assert_eq!(got.stdout, "agent-canary-secret\n");
+    // Stopped, it leaves systemd's socket in place.
+    env.run(&["agent", "stop"], "").ok();
+    assert!(sock.exists());
+}

@@ -34,6 +34,9 @@ const MAX_CONNECTIONS: usize = 128;
 pub struct Listener {
     listener: UnixListener,
     socket: PathBuf,
+    /// Bound here, so removed when serving ends; a socket systemd passed
+    /// stays (systemd owns it, and starts the agent again through it).
+    owned: bool,
 }
 
 impl Listener {
@@ -98,7 +101,91 @@ impl Listener {
         Ok(Listener {
             listener,
             socket: socket.to_owned(),
+            owned: true,
         })
+    }
+
+    /// The socket systemd passed (socket activation: `LISTEN_PID` is this
+    /// process and `LISTEN_FDS` is 1), or `None` when none was. It must be
+    /// a listening Unix stream socket bound at `socket` (a unit listening
+    /// elsewhere would serve another vault's name), in a directory only
+    /// this user can enter and itself closed to others (`SocketMode=0600`,
+    /// `DirectoryMode=0700` in the unit): the same checks as [`bind`].
+    ///
+    /// [`bind`]: Listener::bind
+    pub fn inherited(socket: &Path) -> Result<Option<Listener>> {
+        let ours = std::env::var("LISTEN_PID")
+            .ok()
+            .and_then(|p| p.parse::<u32>().ok())
+            == Some(std::process::id());
+        if !ours {
+            return Ok(None);
+        }
+        let fds = std::env::var("LISTEN_FDS").unwrap_or_default();
+        if fds != "1" {
+            return Err(Error::Failure {
+                what: format!(
+                    "systemd passed {fds} sockets; the agent takes exactly one (one \
+                     ListenStream= in its .socket unit)"
+                ),
+            });
+        }
+        // listenfd takes fd 3 (the first passed) and checks it is a Unix
+        // stream socket; taking a raw descriptor needs `unsafe`, which this
+        // crate forbids.
+        let taken = listenfd::ListenFd::from_env().take_unix_listener(0);
+        let passed = |why: String| Error::Failure {
+            what: format!("the socket systemd passed cannot be used: {why}"),
+        };
+        let listener = taken
+            .map_err(|e| passed(e.to_string()))?
+            .ok_or_else(|| passed("there is none at fd 3".into()))?;
+        if !rustix::net::sockopt::socket_acceptconn(&listener).unwrap_or(false) {
+            return Err(passed(
+                "it is not listening (Accept=no in the .socket unit)".into(),
+            ));
+        }
+        let bound = listener
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(Path::to_owned));
+        if bound.as_deref() != Some(socket) {
+            return Err(Error::Failure {
+                what: format!(
+                    "systemd passed a socket bound at {}, but this vault's agent listens at {}: \
+                     set ListenStream={} in the .socket unit (`coffer agent socket` prints it)",
+                    bound
+                        .map(|b| b.display().to_string())
+                        .unwrap_or_else(|| "no path".into()),
+                    socket.display(),
+                    socket.display()
+                ),
+            });
+        }
+        let me = rustix::process::getuid().as_raw();
+        let dir = socket
+            .parent()
+            .ok_or_else(|| refuse(socket, "has no directory"))?;
+        for (path, what) in [(dir, "directory"), (socket, "socket")] {
+            let m = std::fs::symlink_metadata(path).map_err(|e| io(path, e))?;
+            if m.file_type().is_symlink() || m.uid() != me || m.mode() & 0o077 != 0 {
+                return Err(refuse(
+                    path,
+                    &format!(
+                        "is a {what} systemd made open to others or not yours (mode {:o}, uid \
+                         {}); set SocketMode=0600 and DirectoryMode=0700 in the .socket unit",
+                        m.mode() & 0o777,
+                        m.uid()
+                    ),
+                ));
+            }
+        }
+        listener.set_nonblocking(false).map_err(|e| io(socket, e))?;
+        Ok(Some(Listener {
+            listener,
+            socket: socket.to_owned(),
+            owned: false,
+        }))
     }
 
     pub fn socket(&self) -> &Path {
@@ -326,7 +413,9 @@ pub fn serve(
     }
     shared.stopping.store(true, Ordering::SeqCst);
     let _ = watcher.join();
-    let _ = std::fs::remove_file(&listener.socket);
+    if listener.owned {
+        let _ = std::fs::remove_file(&listener.socket);
+    }
     Ok(())
 }
 
