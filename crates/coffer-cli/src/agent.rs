@@ -324,28 +324,37 @@ pub fn lock(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Exit> {
 }
 
 fn stop(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    match Client::find(&ctx.vault_path, Mode::Auto)? {
-        Some(client) => {
-            let pid = status_of(&client)?.pid;
+    match Client::find_with_status(&ctx.vault_path, Mode::Auto)? {
+        Some((client, status)) => {
+            // The agent has locked (its audit entries written) when it
+            // answers; the app's then keeps serving, locked. `coffer
+            // agent`'s exits: stopped means its process has ended (its
+            // socket removed, unless systemd passed it).
             client.call(&Request::Stop)?;
-            // Stopped means the audit trail is written and the socket gone;
-            // the app's agent stays, serving "locked".
-            let deadline = Instant::now() + Duration::from_secs(10);
-            // `coffer agent`'s is gone when it no longer answers (a socket
-            // systemd passed it stays); the app's answers, locked.
-            while client.socket().exists() && Instant::now() < deadline {
-                match client.call(&Request::Status) {
-                    Ok(Reply::Status(s)) if !s.unlocked && !s.takes_unlock => break,
-                    Ok(_) => {}
-                    Err(_) => break,
+            if status.takes_unlock {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while running(status.pid) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(10));
                 }
-                std::thread::sleep(Duration::from_millis(10));
             }
-            writeln!(out, "coffer agent (pid {pid}) stopped; the vault is locked")?;
+            writeln!(
+                out,
+                "coffer agent (pid {}) stopped; the vault is locked",
+                status.pid
+            )?;
         }
         None => writeln!(out, "no agent serves this vault")?,
     }
     Ok(Exit::Ok)
+}
+
+/// Whether process `pid` still runs (not ended, not a zombie).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|end| stat[end + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
 }
 
 fn status(ctx: &Context, json: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {

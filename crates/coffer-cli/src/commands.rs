@@ -6,13 +6,12 @@ use std::io::Write;
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
-use coffer_core::agent::Meta;
 use coffer_core::doctor::{self, Status};
 use coffer_core::input::parse_secret_json;
 use coffer_core::kind::FieldFormat;
 use coffer_core::rotation::{Policy, Scope};
 use coffer_core::{
-    CreateOptions, Draft, KdfParams, Kind, Patch, SecretService, SecretValue, Vault,
+    CreateOptions, CredentialMeta, Draft, KdfParams, Kind, Patch, SecretService, SecretValue, Vault,
 };
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -229,11 +228,11 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
     match &args.field {
         Some(field) => {
             // A plain field needs no reveal; a secret one reveals only itself.
-            let Meta {
+            let CredentialMeta {
                 fields: plain,
                 secret_fields,
                 ..
-            } = source.meta(&args.name)?;
+            } = source.get(&args.name)?.meta;
             let secrets;
             let value: &str = if let Some(plain) = plain.get(field) {
                 plain
@@ -291,9 +290,9 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
 }
 
 pub fn show(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit> {
-    let mut session = ctx.unlock()?;
-    let credential = session.vault.get(&args.name)?;
-    let unreviewed = session.vault.unreviewed(&credential)?;
+    let mut session = ctx.source()?;
+    let credential = session.get(&args.name)?;
+    let unreviewed = session.unreviewed(&credential)?;
     if args.json {
         let mut v = credential_json(&credential);
         v["reviewed"] = json!(unreviewed.is_none());
@@ -309,7 +308,7 @@ pub fn show(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit> {
                 a.via,
                 output::time(&a.at)
             )?;
-            session.vault.mark_reviewed(&args.name, Utc::now())?;
+            session.mark_reviewed(&args.name)?;
         }
     }
     session.finish()?;
@@ -317,15 +316,15 @@ pub fn show(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit> {
 }
 
 pub fn list(ctx: &Context, args: &JsonArg, out: Out) -> anyhow::Result<Exit> {
-    let session = ctx.unlock()?;
-    let all = session.vault.list()?;
+    let session = ctx.source()?;
+    let all = session.list()?;
     session.finish()?;
     print_list(out, &all, args.json)
 }
 
 pub fn search(ctx: &Context, args: &SearchArgs, out: Out) -> anyhow::Result<Exit> {
-    let session = ctx.unlock()?;
-    let hits = session.vault.search(&args.query)?;
+    let session = ctx.source()?;
+    let hits = session.search(&args.query)?;
     session.finish()?;
     print_list(out, &hits, args.json)
 }
@@ -432,8 +431,8 @@ pub fn rm(ctx: &Context, args: &RmArgs, out: Out) -> anyhow::Result<Exit> {
 }
 
 pub fn history(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit> {
-    let session = ctx.unlock()?;
-    let versions = session.vault.history(&args.name)?;
+    let session = ctx.source()?;
+    let versions = session.history(&args.name)?;
     if args.json {
         print_json(out, &history_json(&versions))?;
     } else {

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use chrono::Utc;
 use coffer_core::agent::approval::Question;
 use coffer_core::agent::client::{Client, Mode};
-use coffer_core::agent::{Meta, Reply, Request};
+use coffer_core::agent::{Call, Reply, Request};
 use coffer_core::audit::Action;
+use coffer_core::credential::Arrival;
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
+use coffer_core::{Credential, Secrets, VersionInfo};
 use serde_json::Value;
 
 use crate::exit::{cannot_unlock, CliError, Exit};
@@ -234,14 +236,63 @@ impl Context {
 }
 
 impl Source {
-    /// What credential `name` is and its plain fields (no reveal).
-    pub fn meta(&self, name: &str) -> anyhow::Result<Meta> {
+    /// Credential `name` (no secret value, no reveal).
+    pub fn get(&self, name: &str) -> anyhow::Result<Credential> {
         match self {
-            Source::Local(u) => Ok((&u.vault.get(name)?.meta).into()),
+            Source::Local(u) => Ok(u.vault.get(name)?),
             Source::Agent(a) => match a.call(&Request::Fields { name: name.into() })? {
-                Reply::Fields(meta) => Ok(meta),
+                Reply::Fields(c) => Ok(*c),
                 other => unexpected(other),
             },
+        }
+    }
+
+    /// Every credential, by name.
+    pub fn list(&self) -> anyhow::Result<Vec<Credential>> {
+        match self {
+            Source::Local(u) => Ok(u.vault.list()?),
+            Source::Agent(a) => called(a, Call::List),
+        }
+    }
+
+    /// The credentials matching `query`.
+    pub fn search(&self, query: &str) -> anyhow::Result<Vec<Credential>> {
+        match self {
+            Source::Local(u) => Ok(u.vault.search(query)?),
+            Source::Agent(a) => called(
+                a,
+                Call::Search {
+                    query: query.into(),
+                },
+            ),
+        }
+    }
+
+    pub fn history(&self, name: &str) -> anyhow::Result<Vec<VersionInfo>> {
+        match self {
+            Source::Local(u) => Ok(u.vault.history(name)?),
+            Source::Agent(a) => called(a, Call::History { name: name.into() }),
+        }
+    }
+
+    /// How the current version of `c` arrived, if nobody has reviewed it.
+    pub fn unreviewed(&self, c: &Credential) -> anyhow::Result<Option<Arrival>> {
+        match self {
+            Source::Local(u) => Ok(u.vault.unreviewed(c)?),
+            Source::Agent(a) => called(
+                a,
+                Call::Unreviewed {
+                    name: c.meta.name.clone(),
+                },
+            ),
+        }
+    }
+
+    /// Records that the person has seen `name`'s fields.
+    pub fn mark_reviewed(&mut self, name: &str) -> anyhow::Result<bool> {
+        match self {
+            Source::Local(u) => Ok(u.vault.mark_reviewed(name, Utc::now())?),
+            Source::Agent(a) => called(a, Call::MarkReviewed { name: name.into() }),
         }
     }
 
@@ -252,14 +303,9 @@ impl Source {
         names: &[&str],
         action: Action,
         details: Value,
-    ) -> anyhow::Result<Vec<(Meta, BTreeMap<String, SecretValue>)>> {
+    ) -> anyhow::Result<Vec<(Credential, Secrets)>> {
         match self {
-            Source::Local(u) => Ok(u
-                .vault
-                .reveal_for(names, action, &details, Utc::now())?
-                .into_iter()
-                .map(|(c, s)| ((&c.meta).into(), s.0))
-                .collect()),
+            Source::Local(u) => Ok(u.vault.reveal_for(names, action, &details, Utc::now())?),
             Source::Agent(a) => {
                 let request = Request::Use {
                     names: names.iter().map(|n| n.to_string()).collect(),
@@ -275,7 +321,7 @@ impl Source {
                                 .into_iter()
                                 .map(|(k, v)| (k, SecretValue::from(v)))
                                 .collect();
-                            (u.meta, secrets)
+                            (u.credential, Secrets(secrets))
                         })
                         .collect()),
                     other => unexpected(other),
@@ -320,6 +366,14 @@ impl Source {
             Source::Local(u) => (*u).finish(),
             Source::Agent(_) => Ok(()),
         }
+    }
+}
+
+/// A [`Call`] through the agent, its answer read as `T`.
+fn called<T: serde::de::DeserializeOwned>(agent: &Client, call: Call) -> anyhow::Result<T> {
+    match agent.call(&Request::Call(call))? {
+        Reply::Called { value } => Ok(serde_json::from_value(value)?),
+        other => unexpected(other),
     }
 }
 

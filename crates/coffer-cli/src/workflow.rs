@@ -73,14 +73,14 @@ fn reveal_vars(
     extra: Value,
     check_env: bool,
 ) -> anyhow::Result<Vec<EnvVar>> {
-    let session = ctx.unlock()?;
+    let session = ctx.source()?;
     let metas = names
         .iter()
-        .map(|n| session.vault.get(n))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|n| session.get(n))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let planned = planned_names(&metas, mappings, no_defaults)?;
     for c in &metas {
-        if let Some(a) = session.vault.unreviewed(c)? {
+        if let Some(a) = session.unreviewed(c)? {
             eprintln!(
                 "coffer: note: the fields of '{}' arrived by {} and nobody has reviewed them yet (`coffer show {}`)",
                 c.meta.name, a.via, c.meta.name
@@ -111,9 +111,7 @@ fn reveal_vars(
         d.extend(e);
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let creds = session
-        .vault
-        .reveal_for(&refs, action, &details, Utc::now())?;
+    let creds = session.reveal_for(&refs, action, details)?;
     session.finish()?;
     let vars = envmap::variables(&creds, mappings, no_defaults)?;
     for v in vars.iter().filter(|v| v.steers) {
@@ -367,7 +365,7 @@ pub fn inject(ctx: &Context, args: &InjectArgs, out: Out) -> anyhow::Result<Exit
     let mut names: Vec<String> = refs.iter().map(|r| r.name.clone()).collect();
     names.sort();
     names.dedup();
-    let session = ctx.unlock()?;
+    let session = ctx.source()?;
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let fields: Vec<String> = refs
         .iter()
@@ -378,9 +376,7 @@ pub fn inject(ctx: &Context, args: &InjectArgs, out: Out) -> anyhow::Result<Exit
         "output": args.output.as_ref().map(|o| o.display().to_string()),
         "references": fields,
     });
-    let creds = session
-        .vault
-        .reveal_for(&name_refs, Action::Inject, &details, Utc::now())?;
+    let creds = session.reveal_for(&name_refs, Action::Inject, details)?;
     session.finish()?;
     let rendered = envmap::render(&template, &refs, &creds)
         .map_err(|e| usage(format!("{}: {e}", args.input.display())))?;
@@ -409,7 +405,7 @@ pub fn aws(ctx: &Context, args: &AwsArgs, out: Out) -> anyhow::Result<Exit> {
     // Through the agent when one serves this vault (the AWS SDKs run this
     // on every credential refresh), else unlocked here.
     let source = ctx.source()?;
-    let meta = source.meta(name)?;
+    let meta = source.get(name)?.meta;
     if meta.kind != Kind::AwsAccessKey {
         return Err(usage(format!(
             "credential '{name}' is a {} credential; credential_process needs an aws-access-key one",
@@ -421,9 +417,9 @@ pub fn aws(ctx: &Context, args: &AwsArgs, out: Out) -> anyhow::Result<Exit> {
     source.finish()?;
     let (c, s) = &creds[0];
     let get = |f: &str| {
-        s.get(f)
+        s.0.get(f)
             .map(|v| v.expose_secret().to_owned())
-            .or_else(|| c.fields.get(f).cloned())
+            .or_else(|| c.meta.fields.get(f).cloned())
     };
     let key_id =
         get("access_key_id").ok_or_else(|| usage(format!("'{name}' has no access_key_id")))?;
@@ -438,7 +434,7 @@ pub fn aws(ctx: &Context, args: &AwsArgs, out: Out) -> anyhow::Result<Exit> {
     if let Some(token) = get("session_token").map(Zeroizing::new) {
         doc.insert("SessionToken".into(), token.as_str().into());
         // Temporary credentials say when they end, so the SDKs refresh in time.
-        if let Some(exp) = c.expires_at {
+        if let Some(exp) = c.meta.expires_at {
             doc.insert(
                 "Expiration".into(),
                 exp.to_rfc3339_opts(SecondsFormat::Secs, true).into(),
@@ -491,7 +487,7 @@ pub fn token_helper(ctx: &Context, args: &TokenHelperArgs, out: Out) -> anyhow::
         // The Vault/OpenBao CLI asks on every command: through the agent
         // when one serves this vault, else unlocked here.
         let source = ctx.source()?;
-        let exists = match source.meta(&name) {
+        let exists = match source.get(&name) {
             Ok(_) => true,
             Err(e) if crate::exit::classify(&e) == Exit::NotFound => false,
             Err(e) => return Err(e),
@@ -503,7 +499,7 @@ pub fn token_helper(ctx: &Context, args: &TokenHelperArgs, out: Out) -> anyhow::
                 Action::TokenHelper,
                 json!({ "op": "get" }),
             )?;
-            if let Some(t) = creds[0].1.get("token") {
+            if let Some(t) = creds[0].1 .0.get("token") {
                 out.write_all(t.expose_secret().as_bytes())?;
             }
         }

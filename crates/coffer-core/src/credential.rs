@@ -45,6 +45,23 @@ impl fmt::Display for CredentialId {
     }
 }
 
+/// As its hex text (between the agent and its clients).
+impl Serialize for CredentialId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for CredentialId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        hex::decode(&text)
+            .ok()
+            .and_then(|b| CredentialId::from_slice(&b))
+            .ok_or_else(|| serde::de::Error::custom("a credential id is 32 hex digits"))
+    }
+}
+
 impl fmt::Debug for CredentialId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CredentialId({self})")
@@ -107,7 +124,7 @@ impl fmt::Debug for Secrets {
 }
 
 /// A stored credential's current version, without its secret values.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Credential {
     pub id: CredentialId,
     pub version: u64,

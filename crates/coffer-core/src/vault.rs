@@ -72,7 +72,7 @@ pub struct Updated {
 }
 
 /// One version of a credential in its history.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VersionInfo {
     pub version: u64,
     pub written_at: DateTime<Utc>,

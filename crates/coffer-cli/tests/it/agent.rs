@@ -99,6 +99,13 @@ fn frame(json: &str) -> String {
 #[test]
 fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
     let (env, runtime) = env();
+    let template = env.dir.path().join("template.txt");
+    std::fs::write(
+        &template,
+        "key={{ coffer://aws/dev/access_key_id }} secret={{ coffer://aws/dev/secret_access_key }}\n",
+    )
+    .expect("template");
+    let template = template.display().to_string();
     let cases: &[&[&str]] = &[
         &["get", "aws/dev", "--field", "secret_access_key"],
         &["get", "aws/dev", "--field", "access_key_id", "-n"],
@@ -107,6 +114,27 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
         &["get", "aws/missing"],
         &["aws", "credential-process", "aws/dev"],
         &["vault-token-helper", "get"],
+        &["list"],
+        &["list", "--json"],
+        &["search", "aws"],
+        &["search", "--json", "nothing-matches-this"],
+        &["show", "aws/dev"],
+        &["show", "aws/dev", "--json"],
+        &["show", "aws/missing"],
+        &["history", "aws/dev"],
+        &["history", "aws/dev", "--json"],
+        &["env", "aws/dev"],
+        &["env", "aws/dev", "--format", "json"],
+        &["env", "aws/missing"],
+        &[
+            "exec",
+            "aws/dev",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$AWS_SECRET_ACCESS_KEY\"; exit 3",
+        ],
+        &["inject", "-i", &template],
     ];
     let local: Vec<Run> = cases
         .iter()
@@ -124,6 +152,12 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
         .stdout
         .contains("\"SecretAccessKey\":\"agent-canary-secret\""));
     assert_eq!(local[6].stdout, "s.agent-canary-token");
+    assert!(local[7].stdout.contains("aws/dev"), "{}", local[7].stdout);
+    assert_eq!(local[13].code, 4);
+    assert!(local[16].stdout.contains("agent-canary-secret"));
+    assert_eq!(local[19].code, 3, "exec passes on its child's exit code");
+    assert_eq!(local[19].stdout, "agent-canary-secret\n");
+    assert!(local[20].stdout.contains("secret=agent-canary-secret"));
 
     // No agent: `required` says so, `auto` unlocks here.
     let none = with_agent(&env, "required", &["get", "aws/dev"]).code(5);

@@ -24,15 +24,13 @@ pub mod server;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::audit::Action;
-use crate::credential::CredentialMeta;
+use crate::credential::Credential;
 use crate::error::{Error, ErrorClass, Result};
-use crate::kind::Kind;
 use approval::{Answer, Question};
 
 /// What a client asks; one per connection.
@@ -44,6 +42,9 @@ pub enum Request {
     /// A credential's kind, plain fields and the names of its secret ones
     /// (no secret value, so no reveal is recorded).
     Fields { name: String },
+    /// A vault operation that gives no secret value (the catalog, a
+    /// credential's fields and history), answered with its result as JSON.
+    Call(Call),
     /// Secret values (all, or `fields`), each reveal audited with the
     /// asking process before any value leaves the agent.
     Reveal {
@@ -85,6 +86,7 @@ impl std::fmt::Debug for Request {
         match self {
             Request::Status => f.write_str("Status"),
             Request::Fields { name } => f.debug_struct("Fields").field("name", name).finish(),
+            Request::Call(call) => f.debug_tuple("Call").field(call).finish(),
             Request::Reveal { name, fields } => f
                 .debug_struct("Reveal")
                 .field("name", name)
@@ -116,34 +118,37 @@ impl std::fmt::Debug for Request {
     }
 }
 
+/// The vault operations a client may ask for by [`Request::Call`]: none
+/// gives a secret value; the answer is what the vault's method returns.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum Call {
+    /// `Vault::list`.
+    List,
+    /// `Vault::search`.
+    Search { query: String },
+    /// `Vault::history`.
+    History { name: String },
+    /// `Vault::unreviewed` of the credential named.
+    Unreviewed { name: String },
+    /// `Vault::mark_reviewed` (the person has seen its fields).
+    MarkReviewed { name: String },
+}
+
 /// The uses a client may ask for by [`Request::Use`].
-pub const USES: [Action; 2] = [Action::CredentialProcess, Action::TokenHelper];
+pub const USES: [Action; 5] = [
+    Action::CredentialProcess,
+    Action::TokenHelper,
+    Action::Exec,
+    Action::EnvExport,
+    Action::Inject,
+];
 
-/// A credential as a client sees it: what it is and its plain fields.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Meta {
-    pub kind: Kind,
-    pub fields: BTreeMap<String, String>,
-    pub secret_fields: Vec<String>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-impl From<&CredentialMeta> for Meta {
-    fn from(m: &CredentialMeta) -> Meta {
-        Meta {
-            kind: m.kind,
-            fields: m.fields.clone(),
-            secret_fields: m.secret_fields.clone(),
-            expires_at: m.expires_at,
-        }
-    }
-}
-
-/// One credential of a [`Reply::Used`]: its meta and its secret values.
+/// One credential of a [`Reply::Used`]: the credential and its secret values.
 #[derive(Serialize, Deserialize)]
 pub struct Used {
     pub name: String,
-    pub meta: Meta,
+    pub credential: Credential,
     /// Wiped when dropped, on both sides.
     pub secrets: BTreeMap<String, Zeroizing<String>>,
 }
@@ -153,7 +158,12 @@ pub struct Used {
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
     Status(Status),
-    Fields(Meta),
+    /// The credential asked for by [`Request::Fields`] (no secret value).
+    Fields(Box<Credential>),
+    /// What a [`Request::Call`] returned.
+    Called {
+        value: serde_json::Value,
+    },
     Revealed {
         fields: BTreeMap<String, String>,
         /// Wiped when dropped, on both sides.
@@ -192,7 +202,8 @@ impl std::fmt::Debug for Reply {
                 .field("secrets", &secrets.keys().collect::<Vec<_>>())
                 .finish_non_exhaustive(),
             Reply::Status(s) => f.debug_tuple("Status").field(s).finish(),
-            Reply::Fields(m) => f.debug_tuple("Fields").field(&m.kind).finish(),
+            Reply::Fields(c) => f.debug_tuple("Fields").field(&c.meta.name).finish(),
+            Reply::Called { .. } => f.write_str("Called"),
             Reply::Used { items } => f
                 .debug_list()
                 .entries(items.iter().map(|u| &u.name))
@@ -275,16 +286,32 @@ impl Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kind::Kind;
+    use chrono::Utc;
 
     /// Every request and reply survives the wire format (an internally
     /// tagged enum cannot carry some shapes: this fails if one is added).
     #[test]
     fn every_request_and_reply_round_trips() {
-        let meta = Meta {
-            kind: Kind::AwsAccessKey,
-            fields: BTreeMap::from([("access_key_id".into(), "AKIA".into())]),
-            secret_fields: vec!["secret_access_key".into()],
-            expires_at: None,
+        let credential = Credential {
+            id: crate::credential::CredentialId([7; 16]),
+            version: 3,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            meta: crate::credential::CredentialMeta {
+                name: "a".into(),
+                kind: Kind::AwsAccessKey,
+                env: Some("prod".into()),
+                tags: vec!["t".into()],
+                notes: None,
+                fields: BTreeMap::from([("access_key_id".into(), "AKIA".into())]),
+                secret_fields: vec!["secret_access_key".into()],
+                expires_at: None,
+                rotated_at: None,
+                policy: None,
+                compromised_at: None,
+                arrived: None,
+            },
         };
         let secrets = || BTreeMap::from([("k".to_owned(), Zeroizing::new("v".to_owned()))]);
         let question = Question {
@@ -299,6 +326,11 @@ mod tests {
         let requests = [
             Request::Status,
             Request::Fields { name: "a".into() },
+            Request::Call(Call::List),
+            Request::Call(Call::Search { query: "q".into() }),
+            Request::Call(Call::History { name: "a".into() }),
+            Request::Call(Call::Unreviewed { name: "a".into() }),
+            Request::Call(Call::MarkReviewed { name: "a".into() }),
             Request::Reveal {
                 name: "a".into(),
                 fields: Some(vec!["k".into()]),
@@ -337,7 +369,10 @@ mod tests {
                 unlocked: true,
                 takes_unlock: true,
             }),
-            Reply::Fields(meta.clone()),
+            Reply::Fields(Box::new(credential.clone())),
+            Reply::Called {
+                value: serde_json::json!([1, "two"]),
+            },
             Reply::Revealed {
                 fields: BTreeMap::new(),
                 secrets: secrets(),
@@ -345,7 +380,7 @@ mod tests {
             Reply::Used {
                 items: vec![Used {
                     name: "a".into(),
-                    meta,
+                    credential: credential.clone(),
                     secrets: secrets(),
                 }],
             },

@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use super::approval::{self, Answer, Gate, Passed, Question};
 use super::frame;
 use super::peer::{Peer, Requester};
-use super::{Reply, Request, Status};
+use super::{Call, Reply, Request, Status};
 use crate::access::{self, Rule};
 use crate::audit::{Action, Event};
 use crate::credential::{Credential, Secrets};
@@ -581,8 +581,18 @@ fn answer(
             };
             return vault
                 .get(&name)
-                .map(|c| Reply::Fields((&c.meta).into()))
+                .map(|c| Reply::Fields(Box::new(c)))
                 .unwrap_or_else(|e| Reply::from_error(&e));
+        }
+        Request::Call(call) => {
+            let mut vault = shared.vault();
+            let Some(vault) = vault.as_mut() else {
+                return Reply::from_error(&Error::Locked);
+            };
+            return match call_vault(vault, call) {
+                Ok(value) => Reply::Called { value },
+                Err(e) => Reply::from_error(&e),
+            };
         }
     };
     let mut job = job;
@@ -816,6 +826,27 @@ fn committer(shared: Arc<Shared>, jobs: mpsc::Receiver<(Job, mpsc::SyncSender<Re
     }
 }
 
+/// One [`Call`] on the vault, its result as JSON.
+fn call_vault(vault: &mut Vault, call: Call) -> Result<serde_json::Value> {
+    let json = |v: std::result::Result<serde_json::Value, serde_json::Error>| {
+        v.map_err(|e| Error::Failure {
+            what: format!("could not encode the agent's answer: {e}"),
+        })
+    };
+    match call {
+        Call::List => json(serde_json::to_value(vault.list()?)),
+        Call::Search { query } => json(serde_json::to_value(vault.search(&query)?)),
+        Call::History { name } => json(serde_json::to_value(vault.history(&name)?)),
+        Call::Unreviewed { name } => {
+            let c = vault.get(&name)?;
+            json(serde_json::to_value(vault.unreviewed(&c)?))
+        }
+        Call::MarkReviewed { name } => json(serde_json::to_value(
+            vault.mark_reviewed(&name, Utc::now())?,
+        )),
+    }
+}
+
 fn to_reply(used: bool, creds: Vec<(Credential, Secrets)>) -> Reply {
     if used {
         return Reply::Used {
@@ -823,7 +854,7 @@ fn to_reply(used: bool, creds: Vec<(Credential, Secrets)>) -> Reply {
                 .iter()
                 .map(|(c, s)| super::Used {
                     name: c.meta.name.clone(),
-                    meta: (&c.meta).into(),
+                    credential: c.clone(),
                     secrets: wire(&s.0),
                 })
                 .collect(),
