@@ -1,4 +1,4 @@
-"""Whole-command benchmarks of Coffer against keepassxc-cli and pass, on the
+"""Whole-command benchmarks of Coffer against keepassxc-cli, pass and gopass, on the
 same synthetic data (bench/gen.py), measured interleaved (bench/measure.py).
 
     cli.py COFFER_BINARY OUTDIR SIZE...
@@ -69,6 +69,7 @@ def main():
     os.environ["GNUPGHOME"] = gnupghome
     versions = {
         "keepassxc-cli": sh(["keepassxc-cli", "--version"], capture_output=True, text=True).stdout.strip(),
+        "gopass": sh(["gopass", "version"], capture_output=True, text=True).stdout.strip(),
         "pass": re.search(r"v\d[\d.]*", sh(["pass", "version"], capture_output=True, text=True).stdout).group(0),
         "gpg": sh(["gpg", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
         "gpg key": gpg_algo,
@@ -133,6 +134,8 @@ def run_size(coffer, outdir, work, size, fpr, versions):
         kpx_get("default"),
         kpx_get("t100"),
         {"label": "pass show", "argv": ["pass", "show", name], "env": pass_env, "expect": secret},
+        # Debian's gopass reads the same store (PASSWORD_STORE_DIR).
+        {"label": "gopass show", "argv": ["gopass", "show", name], "env": pass_env, "expect": secret},
         # Through a running agent (started below, on the keyring vault): no unlock.
         {"label": "coffer get (agent)", "argv": [coffer, "get", name], "env": dict(kr_env, COFFER_AGENT="required"),
          "expect": secret},

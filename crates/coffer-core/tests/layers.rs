@@ -48,6 +48,9 @@ const FEATURE_EDGES: &[(&str, &str)] = &[
     ("rotation", "settings"),
     ("rotation", "sync"),
     ("preferences", "settings"),
+    ("access", "settings"),
+    // The agent applies the access rules to what it hands out.
+    ("agent", "access"),
     ("transfer", "envmap"),
     ("overview", "rotation"),
     ("overview", "sync"),
