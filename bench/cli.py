@@ -143,15 +143,20 @@ def run_size(coffer, outdir, work, size, fpr, versions):
         {"label": "floor: sqlite3 reads one row", "argv": ["sqlite3", kr_vault, "SELECT 'floor' FROM credentials LIMIT 1"],
          "expect": "floor"},
     ]
+    # Search goes through the agent too: the keyring and passphrase rows run without it.
+    kr_off, pp_off = dict(kr_env, COFFER_AGENT="off"), dict(pp_env, COFFER_AGENT="off")
+    kr_agent = dict(kr_env, COFFER_AGENT="required")
     search_name = [
-        {"label": "coffer search (keyring)", "argv": [coffer, "search", query], "env": kr_env, "expect": query},
-        {"label": "coffer search (passphrase)", "argv": [coffer, "--passphrase-file", pwfile, "search", query], "env": pp_env, "expect": "prod/team-17"},
+        {"label": "coffer search (keyring)", "argv": [coffer, "search", query], "env": kr_off, "expect": query},
+        {"label": "coffer search (passphrase)", "argv": [coffer, "--passphrase-file", pwfile, "search", query], "env": pp_off, "expect": "prod/team-17"},
+        {"label": "coffer search (agent)", "argv": [coffer, "search", query], "env": kr_agent, "expect": query},
         {"label": "keepassxc-cli search (default)", "argv": ["keepassxc-cli", "search", "-q", kdbx["default"], f"group:{query}"], "stdin": KPX_PW + "\n", "expect": "prod/team-17"},
         {"label": "keepassxc-cli search (t100)", "argv": ["keepassxc-cli", "search", "-q", kdbx["t100"], f"group:{query}"], "stdin": KPX_PW + "\n", "expect": "prod/team-17"},
     ]
     search_tag = [
-        {"label": "coffer search (keyring)", "argv": [coffer, "search", tag], "env": kr_env, "expect": tag},
-        {"label": "coffer search (passphrase)", "argv": [coffer, "--passphrase-file", pwfile, "search", tag], "env": pp_env, "expect": tag},
+        {"label": "coffer search (keyring)", "argv": [coffer, "search", tag], "env": kr_off, "expect": tag},
+        {"label": "coffer search (passphrase)", "argv": [coffer, "--passphrase-file", pwfile, "search", tag], "env": pp_off, "expect": tag},
+        {"label": "coffer search (agent)", "argv": [coffer, "search", tag], "env": kr_agent, "expect": tag},
         {"label": "keepassxc-cli search (default)", "argv": ["keepassxc-cli", "search", "-q", kdbx["default"], f"tag:{tag}"], "stdin": KPX_PW + "\n", "expect": tag},
         {"label": "keepassxc-cli search (t100)", "argv": ["keepassxc-cli", "search", "-q", kdbx["t100"], f"tag:{tag}"], "stdin": KPX_PW + "\n", "expect": tag},
         {"label": "pass find", "argv": ["pass", "find", tag], "env": pass_env, "expect": tag},

@@ -207,8 +207,8 @@ pub fn add(ctx: &Context, args: &AddArgs, out: Out) -> anyhow::Result<Exit> {
             "coffer: note: could not ask IAM when this key was created ({e}); pass --rotated-at DATE if it is old (COFFER_OFFLINE=1 skips this)"
         );
     }
-    let mut session = ctx.unlock()?;
-    let credential = session.vault.add(draft, Utc::now())?;
+    let mut session = ctx.source()?;
+    let credential = session.add(draft)?;
     if args.json {
         print_json(out, &credential_json(&credential))?;
     } else {
@@ -389,8 +389,8 @@ pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
             }
         }
     }
-    let mut session = ctx.unlock()?;
-    let updated = session.vault.update(&args.name, &patch, Utc::now())?;
+    let mut session = ctx.source()?;
+    let updated = session.update(&args.name, patch)?;
     let credential = &updated.credential;
     if args.json {
         print_json(out, &credential_json(credential))?;
@@ -412,9 +412,9 @@ pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
 }
 
 pub fn rm(ctx: &Context, args: &RmArgs, out: Out) -> anyhow::Result<Exit> {
-    let mut session = ctx.unlock()?;
+    let mut session = ctx.source()?;
     if !args.yes && terminal::interactive() {
-        let versions = session.vault.history(&args.name)?.len();
+        let versions = session.history(&args.name)?.len();
         if !terminal::confirm(&format!(
             "Delete {} and its {versions} version(s)?",
             args.name
@@ -424,7 +424,7 @@ pub fn rm(ctx: &Context, args: &RmArgs, out: Out) -> anyhow::Result<Exit> {
             return Ok(Exit::Ok);
         }
     }
-    let removed = session.vault.remove(&args.name, Utc::now())?;
+    let removed = session.remove(&args.name)?;
     writeln!(out, "Deleted {}", removed.meta.name)?;
     session.finish()?;
     Ok(Exit::Ok)
@@ -453,10 +453,8 @@ pub fn history(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit>
 }
 
 pub fn rollback(ctx: &Context, args: &RollbackArgs, out: Out) -> anyhow::Result<Exit> {
-    let mut session = ctx.unlock()?;
-    let credential = session
-        .vault
-        .rollback(&args.name, args.version, Utc::now())?;
+    let mut session = ctx.source()?;
+    let credential = session.rollback(&args.name, args.version)?;
     writeln!(
         out,
         "Rolled {} back to version {} (now version {})",

@@ -11,7 +11,7 @@ use coffer_core::agent::{Call, Reply, Request};
 use coffer_core::audit::Action;
 use coffer_core::credential::Arrival;
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
-use coffer_core::{Credential, Secrets, VersionInfo};
+use coffer_core::{Credential, Draft, Patch, Secrets, Updated, VersionInfo};
 use serde_json::Value;
 
 use crate::exit::{cannot_unlock, CliError, Exit};
@@ -293,6 +293,46 @@ impl Source {
         match self {
             Source::Local(u) => Ok(u.vault.mark_reviewed(name, Utc::now())?),
             Source::Agent(a) => called(a, Call::MarkReviewed { name: name.into() }),
+        }
+    }
+
+    pub fn add(&mut self, draft: Draft) -> anyhow::Result<Credential> {
+        match self {
+            Source::Local(u) => Ok(u.vault.add(draft, Utc::now())?),
+            Source::Agent(a) => called(a, Call::Add { draft }),
+        }
+    }
+
+    pub fn update(&mut self, name: &str, patch: Patch) -> anyhow::Result<Updated> {
+        match self {
+            Source::Local(u) => Ok(u.vault.update(name, &patch, Utc::now())?),
+            Source::Agent(a) => called(
+                a,
+                Call::Update {
+                    name: name.into(),
+                    patch,
+                },
+            ),
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) -> anyhow::Result<Credential> {
+        match self {
+            Source::Local(u) => Ok(u.vault.remove(name, Utc::now())?),
+            Source::Agent(a) => called(a, Call::Remove { name: name.into() }),
+        }
+    }
+
+    pub fn rollback(&mut self, name: &str, version: u64) -> anyhow::Result<Credential> {
+        match self {
+            Source::Local(u) => Ok(u.vault.rollback(name, version, Utc::now())?),
+            Source::Agent(a) => called(
+                a,
+                Call::Rollback {
+                    name: name.into(),
+                    version,
+                },
+            ),
         }
     }
 

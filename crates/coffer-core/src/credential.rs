@@ -45,6 +45,52 @@ impl fmt::Display for CredentialId {
     }
 }
 
+/// Secret values as JSON strings, for the one place they are serialized:
+/// a [`Draft`] or [`Patch`] sent to the agent (the request's buffer is
+/// wiped on both sides). [`SecretValue`] itself has no `Serialize`.
+pub mod exposed {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::secret::SecretValue;
+
+    pub fn serialize<S: Serializer>(
+        values: &BTreeMap<String, SecretValue>,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_map(values.iter().map(|(k, v)| (k, v.expose_secret())))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<BTreeMap<String, SecretValue>, D::Error> {
+        BTreeMap::deserialize(d)
+    }
+}
+
+/// A [`Patch`]'s `Option<Option<T>>` as JSON: absent leaves the property,
+/// `null` clears it, a value sets it.
+mod set_or_clear {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        value: &Option<Option<T>>,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> std::result::Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
 /// As its hex text (between the agent and its clients).
 impl Serialize for CredentialId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -136,7 +182,11 @@ pub struct Credential {
 /// The input of a new credential. `fields` come from plain input (argv);
 /// `values` from secret input (stdin or a hidden prompt) and are routed to
 /// secret or plain fields by the kind's schema.
-#[derive(Clone, Debug)]
+///
+/// It crosses the agent's socket as JSON (a command adding through the
+/// agent): the secret values then travel exposed, in wiped buffers, and
+/// only there (see [`exposed`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Draft {
     pub name: String,
     pub kind: Kind,
@@ -144,6 +194,7 @@ pub struct Draft {
     pub tags: Vec<String>,
     pub notes: Option<String>,
     pub fields: BTreeMap<String, String>,
+    #[serde(with = "exposed")]
     pub values: BTreeMap<String, SecretValue>,
     pub expires_at: Option<DateTime<Utc>>,
     pub rotated_at: Option<DateTime<Utc>>,
@@ -222,22 +273,53 @@ impl Draft {
 }
 
 /// A change to a stored credential. `None` leaves a property as it is.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Patch {
     pub rename: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "set_or_clear"
+    )]
     pub env: Option<Option<String>>,
     pub add_tags: Vec<String>,
     pub remove_tags: Vec<String>,
     /// The whole set of tags after the change (an editor's form), applied
     /// before `add_tags`/`remove_tags`.
     pub tags: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "set_or_clear"
+    )]
     pub notes: Option<Option<String>>,
     pub fields: BTreeMap<String, String>,
+    #[serde(with = "exposed")]
     pub values: BTreeMap<String, SecretValue>,
     pub unset: Vec<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "set_or_clear"
+    )]
     pub expires_at: Option<Option<DateTime<Utc>>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "set_or_clear"
+    )]
     pub rotated_at: Option<Option<DateTime<Utc>>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "set_or_clear"
+    )]
     pub policy: Option<Option<Policy>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "set_or_clear"
+    )]
     pub compromised_at: Option<Option<DateTime<Utc>>>,
     /// Refuse the change unless the stored credential is at this version.
     pub expected_version: Option<u64>,

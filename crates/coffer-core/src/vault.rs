@@ -64,7 +64,7 @@ pub struct VaultInfo {
 }
 
 /// The result of [`Vault::update`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Updated {
     pub credential: Credential,
     /// False when the patch changed nothing (and nothing was written).

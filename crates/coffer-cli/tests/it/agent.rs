@@ -902,3 +902,108 @@ fn systemd_socket_activation_starts_the_agent_at_the_first_command() {
     env.run(&["agent", "stop"], "").ok();
     assert!(sock.exists());
 }
+
+#[test]
+fn writes_through_the_agent_are_writes_without_it() {
+    let (env, _runtime) = env();
+    // `coffer ARGS` with `stdin`, in `mode` (off: unlocked here with the
+    // passphrase; required: through the agent, with no way to unlock here).
+    let run = |mode: &str, args: &[String], stdin: &str| {
+        let file = env.passphrase_file.display().to_string();
+        let mut all: Vec<&str> = Vec::new();
+        if mode == "off" {
+            all.extend(["--passphrase-file", file.as_str()]);
+        }
+        all.extend(args.iter().map(String::as_str));
+        let mut cmd = env.command(&all);
+        cmd.env("COFFER_AGENT", mode);
+        let mut child = cmd.spawn().expect("spawn");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), stdin.as_bytes())
+            .expect("stdin");
+        Run::from(child.wait_with_output().expect("wait"))
+    };
+    let steps = |name: &str| -> Vec<(Vec<String>, &'static str)> {
+        let args = |a: &[&str]| a.iter().map(|s| s.replace("NAME", name)).collect();
+        vec![
+            (
+                args(&["add", "NAME", "--kind", "vault-token", "--tag", "w"]),
+                r#"{"token":"s.w1"}"#,
+            ),
+            (
+                args(&["add", "NAME", "--kind", "vault-token"]),
+                r#"{"token":"s.w1"}"#,
+            ),
+            (
+                args(&["edit", "NAME", "--env", "dev", "--note", "n"]),
+                r#"{"token":"s.w2"}"#,
+            ),
+            (
+                args(&["edit", "NAME", "--if-version", "1", "--env", "qa"]),
+                "{}",
+            ),
+            (args(&["edit", "NAME", "--clear-env"]), "{}"),
+            (args(&["get", "NAME", "--field", "token"]), ""),
+            (args(&["rollback", "NAME", "--to", "1"]), ""),
+            (args(&["get", "NAME", "--field", "token"]), ""),
+            (args(&["edit", "NAME", "--json", "--env", "prod"]), "{}"),
+            (args(&["rm", "NAME", "--yes"]), ""),
+            (args(&["rm", "NAME", "--yes"]), ""),
+            (args(&["rollback", "NAME", "--to", "1"]), ""),
+        ]
+    };
+    let local: Vec<Run> = steps("w/local")
+        .iter()
+        .map(|(a, stdin)| run("off", a, stdin))
+        .collect();
+    assert_eq!(
+        local[1].code, 1,
+        "a second add of one name: {}",
+        local[1].stderr
+    );
+    assert_eq!(local[3].code, 3, "a stale edit: {}", local[3].stderr);
+    assert_eq!(local[5].stdout, "s.w2\n");
+    assert_eq!(local[7].stdout, "s.w1\n");
+    assert_eq!(local[10].code, 4);
+
+    env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
+    let _stop = AgentGuard(&env);
+    for ((args, stdin), want) in steps("w/agent").iter().zip(&local) {
+        let got = run("required", args, stdin);
+        let same = |s: &str| s.replace("w/agent", "w/local");
+        // Times differ between the two runs; the JSON's are normalised.
+        let json = |s: &str| -> String {
+            match serde_json::from_str::<Value>(s) {
+                Ok(mut v) => {
+                    for k in ["created_at", "updated_at", "id"] {
+                        v[k] = Value::Null;
+                    }
+                    v.to_string()
+                }
+                Err(_) => s.to_owned(),
+            }
+        };
+        assert_eq!(
+            (got.code, json(&same(&got.stdout)), same(&got.stderr)),
+            (want.code, json(&want.stdout), want.stderr.clone()),
+            "{args:?}"
+        );
+    }
+    // The agent's writes are in the trail like any, and it verifies.
+    env.run_pw(&["agent", "stop"], "").ok();
+    let history = env
+        .run_pw(&["audit", "--credential", "w/agent", "--json"], "")
+        .ok()
+        .json();
+    let actions: Vec<&str> = history
+        .as_array()
+        .expect("entries")
+        .iter()
+        .rev()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in ["create", "update", "reveal", "rollback", "delete"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
+    assert_eq!(verified["ok"], true, "{verified}");
+}

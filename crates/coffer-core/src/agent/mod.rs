@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::audit::Action;
-use crate::credential::Credential;
+use crate::credential::{Credential, Draft, Patch};
 use crate::error::{Error, ErrorClass, Result};
 use approval::{Answer, Question};
 
@@ -119,7 +119,8 @@ impl std::fmt::Debug for Request {
 }
 
 /// The vault operations a client may ask for by [`Request::Call`]: none
-/// gives a secret value; the answer is what the vault's method returns.
+/// gives a secret value back; the answer is what the vault's method
+/// returns. The writes are audited as the vault audits them.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum Call {
@@ -133,6 +134,15 @@ pub enum Call {
     Unreviewed { name: String },
     /// `Vault::mark_reviewed` (the person has seen its fields).
     MarkReviewed { name: String },
+    /// `Vault::add`: the draft's secret values cross the socket here, in
+    /// the request's wiped buffer.
+    Add { draft: Draft },
+    /// `Vault::update`.
+    Update { name: String, patch: Patch },
+    /// `Vault::remove`.
+    Remove { name: String },
+    /// `Vault::rollback`.
+    Rollback { name: String, version: u64 },
 }
 
 /// The uses a client may ask for by [`Request::Use`].
@@ -331,6 +341,22 @@ mod tests {
             Request::Call(Call::History { name: "a".into() }),
             Request::Call(Call::Unreviewed { name: "a".into() }),
             Request::Call(Call::MarkReviewed { name: "a".into() }),
+            Request::Call(Call::Add {
+                draft: Draft::new("a", Kind::Generic),
+            }),
+            Request::Call(Call::Update {
+                name: "a".into(),
+                patch: Patch {
+                    env: Some(None),
+                    notes: Some(Some("n".into())),
+                    ..Patch::default()
+                },
+            }),
+            Request::Call(Call::Remove { name: "a".into() }),
+            Request::Call(Call::Rollback {
+                name: "a".into(),
+                version: 2,
+            }),
             Request::Reveal {
                 name: "a".into(),
                 fields: Some(vec!["k".into()]),
@@ -417,5 +443,17 @@ mod tests {
             }
         );
         assert!(!shown.contains("hunter2"), "{shown}");
+        // A patch keeps "leave", "clear" and "set" apart on the wire.
+        let patch = Patch {
+            env: Some(None),
+            notes: Some(Some("n".into())),
+            ..Patch::default()
+        };
+        let back: Patch =
+            serde_json::from_slice(&serde_json::to_vec(&patch).expect("encode")).expect("decode");
+        assert_eq!(
+            (back.env, back.notes, back.expires_at),
+            (Some(None), Some(Some("n".to_owned())), None)
+        );
     }
 }

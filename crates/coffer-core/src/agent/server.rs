@@ -844,6 +844,18 @@ fn call_vault(vault: &mut Vault, call: Call) -> Result<serde_json::Value> {
         Call::MarkReviewed { name } => json(serde_json::to_value(
             vault.mark_reviewed(&name, Utc::now())?,
         )),
+        Call::Add { draft } => json(serde_json::to_value(vault.add(draft, Utc::now())?)),
+        Call::Update { name, patch } => json(serde_json::to_value(vault.update(
+            &name,
+            &patch,
+            Utc::now(),
+        )?)),
+        Call::Remove { name } => json(serde_json::to_value(vault.remove(&name, Utc::now())?)),
+        Call::Rollback { name, version } => json(serde_json::to_value(vault.rollback(
+            &name,
+            version,
+            Utc::now(),
+        )?)),
     }
 }
 
