@@ -411,7 +411,7 @@ impl Source {
 
 /// A [`Call`] through the agent, its answer read as `T`.
 fn called<T: serde::de::DeserializeOwned>(agent: &Client, call: Call) -> anyhow::Result<T> {
-    match agent.call(&Request::Call(call))? {
+    match agent.call(&Request::Call(Box::new(call)))? {
         Reply::Called { value } => Ok(serde_json::from_value(value)?),
         other => unexpected(other),
     }

@@ -44,7 +44,7 @@ pub enum Request {
     Fields { name: String },
     /// A vault operation that gives no secret value (the catalog, a
     /// credential's fields and history), answered with its result as JSON.
-    Call(Call),
+    Call(Box<Call>),
     /// Secret values (all, or `fields`), each reveal audited with the
     /// asking process before any value leaves the agent.
     Reveal {
@@ -333,18 +333,19 @@ mod tests {
             requester: peer::Requester::default(),
             remember_minutes: 10,
         };
+        let call = |c: Call| Request::Call(Box::new(c));
         let requests = [
             Request::Status,
             Request::Fields { name: "a".into() },
-            Request::Call(Call::List),
-            Request::Call(Call::Search { query: "q".into() }),
-            Request::Call(Call::History { name: "a".into() }),
-            Request::Call(Call::Unreviewed { name: "a".into() }),
-            Request::Call(Call::MarkReviewed { name: "a".into() }),
-            Request::Call(Call::Add {
+            call(Call::List),
+            call(Call::Search { query: "q".into() }),
+            call(Call::History { name: "a".into() }),
+            call(Call::Unreviewed { name: "a".into() }),
+            call(Call::MarkReviewed { name: "a".into() }),
+            call(Call::Add {
                 draft: Draft::new("a", Kind::Generic),
             }),
-            Request::Call(Call::Update {
+            call(Call::Update {
                 name: "a".into(),
                 patch: Patch {
                     env: Some(None),
@@ -352,8 +353,8 @@ mod tests {
                     ..Patch::default()
                 },
             }),
-            Request::Call(Call::Remove { name: "a".into() }),
-            Request::Call(Call::Rollback {
+            call(Call::Remove { name: "a".into() }),
+            call(Call::Rollback {
                 name: "a".into(),
                 version: 2,
             }),

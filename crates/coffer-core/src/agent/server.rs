@@ -589,7 +589,7 @@ fn answer(
             let Some(vault) = vault.as_mut() else {
                 return Reply::from_error(&Error::Locked);
             };
-            return match call_vault(vault, call) {
+            return match call_vault(vault, *call) {
                 Ok(value) => Reply::Called { value },
                 Err(e) => Reply::from_error(&e),
             };
