@@ -35,6 +35,8 @@ pub struct AppState {
     pub passphrase_needed: Mutex<Option<String>>,
     /// The page's reveal allowance (see [`AppState::allow_reveal`]).
     reveals: Mutex<Allowance>,
+    /// Told of every lock (the agent forgets the yeses it remembered).
+    pub on_lock: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 /// How many secret values the page may reveal or copy: a burst of
@@ -79,6 +81,7 @@ impl AppState {
                 tokens: REVEAL_BURST,
                 at: Instant::now(),
             }),
+            on_lock: Mutex::new(None),
         };
         if state.path.exists() {
             let _ = state.unlock(UnlockWith::Keyring);
@@ -199,6 +202,9 @@ impl AppState {
     pub fn lock(&self) -> Result<(), IpcError> {
         let locked = guard(&self.vault).take();
         self.clipboard.clear_now();
+        if let Some(told) = guard(&self.on_lock).as_ref() {
+            told();
+        }
         if let Some(mut vault) = locked {
             vault.lock(Utc::now())?;
         }

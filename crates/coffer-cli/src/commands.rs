@@ -652,8 +652,8 @@ pub fn audit(ctx: &Context, args: &AuditArgs, out: Out) -> anyhow::Result<Exit> 
     match &args.command {
         None => {
             let query = audit_query(&args.filter)?;
-            let session = ctx.unlock()?;
-            let entries = session.vault.audit_entries(&query)?;
+            let session = ctx.source()?;
+            let entries = session.audit_entries(query)?;
             session.finish()?;
             if args.json {
                 print_json(
@@ -667,8 +667,8 @@ pub fn audit(ctx: &Context, args: &AuditArgs, out: Out) -> anyhow::Result<Exit> 
         }
         Some(AuditCommand::Export(export)) => {
             let query = audit_query(&export.filter)?;
-            let session = ctx.unlock()?;
-            let entries = session.vault.audit_entries(&query)?;
+            let session = ctx.source()?;
+            let entries = session.audit_entries(query)?;
             session.finish()?;
             for entry in entries.iter().rev() {
                 serde_json::to_writer(&mut *out, &output::audit_json(entry))?;
@@ -711,8 +711,8 @@ pub fn audit(ctx: &Context, args: &AuditArgs, out: Out) -> anyhow::Result<Exit> 
             Ok(Exit::Ok)
         }
         Some(AuditCommand::Verify(json)) => {
-            let session = ctx.unlock()?;
-            let result = session.vault.verify_audit()?;
+            let session = ctx.source()?;
+            let result = session.verify_audit()?;
             session.finish()?;
             match result {
                 Ok(verified) => {
@@ -782,15 +782,12 @@ fn own_policy(common: &CommonFields) -> anyhow::Result<Option<Policy>> {
 }
 
 pub fn status(ctx: &Context, args: &StatusArgs, out: Out) -> anyhow::Result<Exit> {
-    let session = ctx.unlock()?;
-    let now = Utc::now();
+    let session = ctx.source()?;
     let filter = coffer_core::rotation::Filter {
         env: args.env.clone(),
         tag: args.tag.clone(),
     };
-    let all = session.vault.statuses(now, &filter)?;
-    let running: BTreeMap<String, coffer_core::rotation::run::Run> =
-        session.vault.running_rotations()?.into_iter().collect();
+    let (all, running) = session.statuses(filter)?;
     session.finish()?;
     if args.json {
         let items = all

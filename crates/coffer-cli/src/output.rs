@@ -5,7 +5,7 @@ use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use coffer_core::audit::Entry;
-use coffer_core::rotation::run::{Run, Step};
+use coffer_core::rotation::run::{Running, Step};
 use coffer_core::rotation::{self, Policies, Status};
 use coffer_core::Kind;
 use coffer_core::{Credential, VersionInfo};
@@ -187,12 +187,12 @@ pub fn print_audit_table(out: &mut dyn Write, entries: &[Entry]) -> std::io::Res
 }
 
 /// The JSON shape of one credential's rotation status (`status --json`).
-pub fn status_json(c: &Credential, s: &Status, run: Option<&Run>) -> Value {
+pub fn status_json(c: &Credential, s: &Status, run: Option<&Running>) -> Value {
     json!({
         "rotation": run.map(|r| json!({
-            "step": r.state.step.as_str(),
+            "step": r.step.as_str(),
             "started_at": time(&r.started_at),
-            "revoke_by": r.state.revoke_by.as_ref().map(time),
+            "revoke_by": r.revoke_by.as_ref().map(time),
         })),
         "name": c.meta.name,
         "kind": c.meta.kind.as_str(),
@@ -308,14 +308,14 @@ pub fn print_policies(out: &mut dyn Write, p: &Policies) -> std::io::Result<()> 
 /// Rotations that are running, and what each waits for.
 pub fn print_running_rotations(
     out: &mut dyn Write,
-    running: &std::collections::BTreeMap<String, Run>,
+    running: &std::collections::BTreeMap<String, Running>,
 ) -> std::io::Result<()> {
     if running.is_empty() {
         return Ok(());
     }
     writeln!(out, "\nRotations running:")?;
     for (name, run) in running {
-        let waits = match (run.state.step, run.state.revoke_by) {
+        let waits = match (run.step, run.revoke_by) {
             (Step::Revoke | Step::Push, Some(t)) => {
                 format!("revoke the old value after {}", time(&t))
             }

@@ -7,9 +7,12 @@ use std::path::PathBuf;
 use chrono::Utc;
 use coffer_core::agent::approval::Question;
 use coffer_core::agent::client::{Client, Mode};
-use coffer_core::agent::{Call, Reply, Request};
+use coffer_core::agent::{Call, Reply, Request, Statuses};
 use coffer_core::audit::Action;
+use coffer_core::audit::{Break, Entry, Query, Verified};
 use coffer_core::credential::Arrival;
+use coffer_core::rotation::run::Running;
+use coffer_core::rotation::{Filter, Status};
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
 use coffer_core::{Credential, Draft, Patch, Secrets, Updated, VersionInfo};
 use serde_json::Value;
@@ -333,6 +336,50 @@ impl Source {
                     version,
                 },
             ),
+        }
+    }
+
+    /// The rotation status of the credentials `filter` picks, most urgent
+    /// first, and the rotations running (where each is).
+    pub fn statuses(
+        &self,
+        filter: Filter,
+    ) -> anyhow::Result<(Vec<(Credential, Status)>, BTreeMap<String, Running>)> {
+        match self {
+            Source::Local(u) => {
+                let all = u.vault.statuses(Utc::now(), &filter)?;
+                let running = u
+                    .vault
+                    .running_rotations()?
+                    .iter()
+                    .map(|(name, run)| (name.clone(), run.into()))
+                    .collect();
+                Ok((all, running))
+            }
+            Source::Agent(a) => {
+                let got: Statuses = called(
+                    a,
+                    Call::Statuses {
+                        env: filter.env,
+                        tag: filter.tag,
+                    },
+                )?;
+                Ok((got.statuses, got.running))
+            }
+        }
+    }
+
+    pub fn audit_entries(&self, query: Query) -> anyhow::Result<Vec<Entry>> {
+        match self {
+            Source::Local(u) => Ok(u.vault.audit_entries(&query)?),
+            Source::Agent(a) => called(a, Call::AuditEntries { query }),
+        }
+    }
+
+    pub fn verify_audit(&self) -> anyhow::Result<Result<Verified, Break>> {
+        match self {
+            Source::Local(u) => Ok(u.vault.verify_audit()?),
+            Source::Agent(a) => called(a, Call::VerifyAudit),
         }
     }
 

@@ -266,7 +266,7 @@ pub struct Body {
 }
 
 /// A decrypted entry, as shown and exported.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Entry {
     pub seq: u64,
     pub at: DateTime<Utc>,
@@ -313,7 +313,7 @@ pub(crate) fn link_with(
 }
 
 /// What is wrong with the trail, at the first bad sequence number.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Break {
     /// The entry's content or MAC was changed.
     Modified { seq: u64 },
@@ -790,7 +790,7 @@ pub(crate) fn rechain(
 }
 
 /// Filters for reading the trail.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Query {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
@@ -804,7 +804,7 @@ pub struct Query {
 pub(crate) type Records = std::collections::HashMap<Vec<u8>, (u64, i64, Vec<u64>)>;
 
 /// The result of verifying the trail.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verified {
     pub entries: u64,
     pub anchored: Option<u64>,

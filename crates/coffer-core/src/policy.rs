@@ -73,7 +73,7 @@ impl Policies {
 }
 
 /// Where the policy in force came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Source {
     Credential,
     Tag(String),
@@ -140,7 +140,7 @@ impl Filter {
 }
 
 /// A credential's rotation state, most urgent first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RotationState"))]
 pub enum State {
@@ -172,7 +172,7 @@ impl State {
 }
 
 /// The rotation status of one credential at one moment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub state: State,
     /// When the current secret was made: the last rotation, else creation.

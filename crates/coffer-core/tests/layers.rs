@@ -51,6 +51,8 @@ const FEATURE_EDGES: &[(&str, &str)] = &[
     ("access", "settings"),
     // The agent applies the access rules to what it hands out.
     ("agent", "access"),
+    // ... and serves `status`, with where each running rotation is.
+    ("agent", "rotation"),
     ("transfer", "envmap"),
     ("overview", "rotation"),
     ("overview", "sync"),

@@ -135,6 +135,19 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
             "echo \"$AWS_SECRET_ACCESS_KEY\"; exit 3",
         ],
         &["inject", "-i", &template],
+        &["status"],
+        &["status", "--json"],
+        &["status", "--env", "nothing-here"],
+        &["audit", "--action", "vault_create", "--json"],
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--action",
+            "vault_create",
+        ],
+        &["audit", "--action", "nonsense"],
     ];
     let local: Vec<Run> = cases
         .iter()
@@ -158,6 +171,13 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
     assert_eq!(local[19].code, 3, "exec passes on its child's exit code");
     assert_eq!(local[19].stdout, "agent-canary-secret\n");
     assert!(local[20].stdout.contains("secret=agent-canary-secret"));
+    assert!(local[22].stdout.contains("aws/dev"), "{}", local[22].stdout);
+    assert!(
+        local[24].stdout.contains("vault_create"),
+        "{}",
+        local[24].stdout
+    );
+    assert_eq!(local[26].code, 2);
 
     // No agent: `required` says so, `auto` unlocks here.
     let none = with_agent(&env, "required", &["get", "aws/dev"]).code(5);
@@ -190,6 +210,10 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
             "{args:?}"
         );
     }
+    let verified = with_agent(&env, "required", &["audit", "verify", "--json"])
+        .ok()
+        .json();
+    assert_eq!(verified["ok"], true, "{verified}");
     let status = with_agent(&env, "required", &["agent", "status", "--json"])
         .ok()
         .json();

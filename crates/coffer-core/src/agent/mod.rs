@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::audit::Action;
+use crate::audit::{Action, Query};
 use crate::credential::{Credential, Draft, Patch};
 use crate::error::{Error, ErrorClass, Result};
 use approval::{Answer, Question};
@@ -143,6 +143,23 @@ pub enum Call {
     Remove { name: String },
     /// `Vault::rollback`.
     Rollback { name: String, version: u64 },
+    /// `Vault::statuses` at the agent's now, with the running rotations
+    /// (where each is, not its pending value).
+    Statuses {
+        env: Option<String>,
+        tag: Option<String>,
+    },
+    /// `Vault::audit_entries`.
+    AuditEntries { query: Query },
+    /// `Vault::verify_audit`: `Ok(Verified)` or `Err(Break)`.
+    VerifyAudit,
+}
+
+/// The answer to [`Call::Statuses`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Statuses {
+    pub statuses: Vec<(Credential, crate::policy::Status)>,
+    pub running: BTreeMap<String, crate::rotation::run::Running>,
 }
 
 /// The uses a client may ask for by [`Request::Use`].
@@ -358,6 +375,14 @@ mod tests {
                 name: "a".into(),
                 version: 2,
             }),
+            call(Call::Statuses {
+                env: Some("prod".into()),
+                tag: None,
+            }),
+            call(Call::AuditEntries {
+                query: Query::default(),
+            }),
+            call(Call::VerifyAudit),
             Request::Reveal {
                 name: "a".into(),
                 fields: Some(vec!["k".into()]),

@@ -851,6 +851,17 @@ fn call_vault(vault: &mut Vault, call: Call) -> Result<serde_json::Value> {
             Utc::now(),
         )?)),
         Call::Remove { name } => json(serde_json::to_value(vault.remove(&name, Utc::now())?)),
+        Call::Statuses { env, tag } => {
+            let statuses = vault.statuses(Utc::now(), &crate::policy::Filter { env, tag })?;
+            let running = vault
+                .running_rotations()?
+                .iter()
+                .map(|(name, run)| (name.clone(), run.into()))
+                .collect();
+            json(serde_json::to_value(super::Statuses { statuses, running }))
+        }
+        Call::AuditEntries { query } => json(serde_json::to_value(vault.audit_entries(&query)?)),
+        Call::VerifyAudit => json(serde_json::to_value(vault.verify_audit()?)),
         Call::Rollback { name, version } => json(serde_json::to_value(vault.rollback(
             &name,
             version,

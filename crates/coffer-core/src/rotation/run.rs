@@ -77,6 +77,24 @@ pub struct RunState {
     pub aws: Option<AwsState>,
 }
 
+/// What a running rotation shows: where it is (no pending value).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Running {
+    pub started_at: DateTime<Utc>,
+    pub step: Step,
+    pub revoke_by: Option<DateTime<Utc>>,
+}
+
+impl From<&Run> for Running {
+    fn from(run: &Run) -> Running {
+        Running {
+            started_at: run.started_at,
+            step: run.state.step,
+            revoke_by: run.state.revoke_by,
+        }
+    }
+}
+
 /// A rotation run as stored.
 #[derive(Clone, Debug)]
 pub struct Run {
