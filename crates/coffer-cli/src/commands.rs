@@ -787,7 +787,10 @@ pub fn status(ctx: &Context, args: &StatusArgs, out: Out) -> anyhow::Result<Exit
         env: args.env.clone(),
         tag: args.tag.clone(),
     };
-    let (all, running) = session.statuses(filter)?;
+    let coffer_core::agent::Statuses {
+        statuses: all,
+        running,
+    } = session.statuses(filter)?;
     session.finish()?;
     if args.json {
         let items = all

@@ -11,8 +11,7 @@ use coffer_core::agent::{Call, Reply, Request, Statuses};
 use coffer_core::audit::Action;
 use coffer_core::audit::{Break, Entry, Query, Verified};
 use coffer_core::credential::Arrival;
-use coffer_core::rotation::run::Running;
-use coffer_core::rotation::{Filter, Status};
+use coffer_core::rotation::Filter;
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
 use coffer_core::{Credential, Draft, Patch, Secrets, Updated, VersionInfo};
 use serde_json::Value;
@@ -341,31 +340,25 @@ impl Source {
 
     /// The rotation status of the credentials `filter` picks, most urgent
     /// first, and the rotations running (where each is).
-    pub fn statuses(
-        &self,
-        filter: Filter,
-    ) -> anyhow::Result<(Vec<(Credential, Status)>, BTreeMap<String, Running>)> {
+    pub fn statuses(&self, filter: Filter) -> anyhow::Result<Statuses> {
         match self {
             Source::Local(u) => {
-                let all = u.vault.statuses(Utc::now(), &filter)?;
+                let statuses = u.vault.statuses(Utc::now(), &filter)?;
                 let running = u
                     .vault
                     .running_rotations()?
                     .iter()
                     .map(|(name, run)| (name.clone(), run.into()))
                     .collect();
-                Ok((all, running))
+                Ok(Statuses { statuses, running })
             }
-            Source::Agent(a) => {
-                let got: Statuses = called(
-                    a,
-                    Call::Statuses {
-                        env: filter.env,
-                        tag: filter.tag,
-                    },
-                )?;
-                Ok((got.statuses, got.running))
-            }
+            Source::Agent(a) => called(
+                a,
+                Call::Statuses {
+                    env: filter.env,
+                    tag: filter.tag,
+                },
+            ),
         }
     }
 
