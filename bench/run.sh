@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite (issue 8), in one command:
 #
-#   bench/run.sh [cli] [core] [sync] [app]      (no argument: all four)
+#   bench/run.sh [cli] [core] [sync] [aws] [app]      (no argument: all five)
 #
 #   cli   whole commands, Coffer against keepassxc-cli and pass on the same
 #         synthetic data: cold get, name/tag search, bulk import, peak memory
@@ -9,6 +9,8 @@
 #   core  the core's criterion benchmarks (scripts/bench.sh)
 #   sync  `coffer sync pull` of 1,000 secrets from OpenBao and moto_server
 #         against each server's ceiling and the naive loops (scripts/bench-sync.sh)
+#   aws   the AWS CLI's `sts get-caller-identity` against moto_server with the key in
+#         ~/.aws/credentials vs Coffer as credential_process through the agent (bench/aws.sh)
 #   app   the desktop app in a real window, 10k and 100k credentials (bench/app.sh;
 #         about 20 minutes, 10 of them scripted use)
 #
@@ -43,11 +45,11 @@ if [ "${1:-}" = --in-session ]; then
   exit
 fi
 
-case " $* " in *" -h "* | *" --help "*) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case " $* " in *" -h "* | *" --help "*) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(cli core sync app)
+[ ${#parts[@]} -eq 0 ] && parts=(cli core sync aws app)
 for p in "${parts[@]}"; do
-  case $p in cli | core | sync | app) ;; *) echo "unknown part '$p' (cli, core, sync, app)" >&2; exit 2 ;; esac
+  case $p in cli | core | sync | aws | app) ;; *) echo "unknown part '$p' (cli, core, sync, aws, app)" >&2; exit 2 ;; esac
 done
 
 export BENCH_OUT=${BENCH_OUT:-$CARGO_TARGET_DIR/bench-results/$(date +%Y%m%d-%H%M%S)}
@@ -81,6 +83,10 @@ for p in "${parts[@]}"; do
     sync)
       say "sync: scripts/bench-sync.sh"
       "$ROOT/scripts/bench-sync.sh" 2>&1 | tee "$BENCH_OUT/sync.txt"
+      ;;
+    aws)
+      say "aws: bench/aws.sh"
+      BENCH_OUT=$BENCH_OUT "$ROOT/bench/aws.sh"
       ;;
     app)
       say "app: bench/app.sh"
