@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use chrono::Utc;
 use coffer_core::access::{Rule, Rules, Scope, DEFAULT_REMEMBER_MINUTES};
 
 use crate::cli::{AccessCommand, AccessScope, JsonArg};
@@ -12,21 +11,14 @@ use crate::output::print_json;
 use crate::session::Context;
 
 pub fn access(ctx: &Context, command: &AccessCommand, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let mut session = ctx.unlock()?;
-    let now = Utc::now();
+    let mut session = ctx.source()?;
     let rules = match command {
-        AccessCommand::List(_) => session.vault.access_rules()?,
+        AccessCommand::List(_) => session.access_rules()?,
         AccessCommand::Set { rule, scope } => {
-            session
-                .vault
-                .set_access_rule(&scope_of(scope)?, Some(Rule::parse(rule)?), now)?
+            session.set_access_rule(scope_of(scope)?, Some(Rule::parse(rule)?))?
         }
-        AccessCommand::Unset { scope } => {
-            session
-                .vault
-                .set_access_rule(&scope_of(scope)?, None, now)?
-        }
-        AccessCommand::Remember { minutes } => session.vault.set_access_remember(*minutes, now)?,
+        AccessCommand::Unset { scope } => session.set_access_rule(scope_of(scope)?, None)?,
+        AccessCommand::Remember { minutes } => session.set_access_remember(*minutes)?,
     };
     session.finish()?;
     if matches!(command, AccessCommand::List(JsonArg { json: true })) {

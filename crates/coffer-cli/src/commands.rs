@@ -816,24 +816,18 @@ fn scope_of(scope: &PolicyScope) -> anyhow::Result<Scope> {
 }
 
 pub fn policy(ctx: &Context, command: &PolicyCommand, out: Out) -> anyhow::Result<Exit> {
-    let mut session = ctx.unlock()?;
+    let mut session = ctx.source()?;
     let policies = match command {
-        PolicyCommand::List(_) => session.vault.policies()?,
+        PolicyCommand::List(_) => session.policies()?,
         PolicyCommand::Set {
             scope,
             max_age,
             warn,
         } => {
             let policy = policy_from(max_age, warn.as_deref())?;
-            session
-                .vault
-                .set_policy(&scope_of(scope)?, Some(policy), Utc::now())?
+            session.set_policy(scope_of(scope)?, Some(policy))?
         }
-        PolicyCommand::Unset { scope } => {
-            session
-                .vault
-                .set_policy(&scope_of(scope)?, None, Utc::now())?
-        }
+        PolicyCommand::Unset { scope } => session.set_policy(scope_of(scope)?, None)?,
     };
     session.finish()?;
     if matches!(command, PolicyCommand::List(JsonArg { json: true })) {

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::Utc;
+use coffer_core::access::{self, Rule, Rules};
 use coffer_core::agent::approval::Question;
 use coffer_core::agent::client::{Client, Mode};
 use coffer_core::agent::{Call, Reply, Request, Statuses};
 use coffer_core::audit::Action;
 use coffer_core::audit::{Break, Entry, Query, Verified};
 use coffer_core::credential::Arrival;
-use coffer_core::rotation::Filter;
+use coffer_core::rotation::{Filter, Policies, Policy, Scope};
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
 use coffer_core::{Credential, Draft, Patch, Secrets, Updated, VersionInfo};
 use serde_json::Value;
@@ -359,6 +360,45 @@ impl Source {
                     tag: filter.tag,
                 },
             ),
+        }
+    }
+
+    pub fn policies(&self) -> anyhow::Result<Policies> {
+        match self {
+            Source::Local(u) => Ok(u.vault.policies()?),
+            Source::Agent(a) => called(a, Call::Policies),
+        }
+    }
+
+    pub fn set_policy(&mut self, scope: Scope, policy: Option<Policy>) -> anyhow::Result<Policies> {
+        match self {
+            Source::Local(u) => Ok(u.vault.set_policy(&scope, policy, Utc::now())?),
+            Source::Agent(a) => called(a, Call::SetPolicy { scope, policy }),
+        }
+    }
+
+    pub fn access_rules(&self) -> anyhow::Result<Rules> {
+        match self {
+            Source::Local(u) => Ok(u.vault.access_rules()?),
+            Source::Agent(a) => called(a, Call::AccessRules),
+        }
+    }
+
+    pub fn set_access_rule(
+        &mut self,
+        scope: access::Scope,
+        rule: Option<Rule>,
+    ) -> anyhow::Result<Rules> {
+        match self {
+            Source::Local(u) => Ok(u.vault.set_access_rule(&scope, rule, Utc::now())?),
+            Source::Agent(a) => called(a, Call::SetAccessRule { scope, rule }),
+        }
+    }
+
+    pub fn set_access_remember(&mut self, minutes: u32) -> anyhow::Result<Rules> {
+        match self {
+            Source::Local(u) => Ok(u.vault.set_access_remember(minutes, Utc::now())?),
+            Source::Agent(a) => called(a, Call::SetAccessRemember { minutes }),
         }
     }
 

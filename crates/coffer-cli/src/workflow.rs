@@ -8,7 +8,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
-use chrono::{SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use coffer_core::audit::Action;
 use coffer_core::envmap::{self, EnvVar};
 use coffer_core::{Credential, Draft, Kind, Patch, SecretValue, Secrets};
@@ -506,12 +506,11 @@ pub fn token_helper(ctx: &Context, args: &TokenHelperArgs, out: Out) -> anyhow::
         source.finish()?;
         return Ok(Exit::Ok);
     }
-    let mut session = ctx.unlock()?;
-    let now = Utc::now();
-    let exists = match session.vault.get(&name) {
+    let mut session = ctx.source()?;
+    let exists = match session.get(&name) {
         Ok(_) => true,
-        Err(coffer_core::Error::NotFound { .. }) => false,
-        Err(e) => return Err(e.into()),
+        Err(e) if crate::exit::classify(&e) == Exit::NotFound => false,
+        Err(e) => return Err(e),
     };
     match args.op {
         TokenOp::Get => {}
@@ -529,7 +528,7 @@ pub fn token_helper(ctx: &Context, args: &TokenHelperArgs, out: Out) -> anyhow::
                 if let Some(a) = &addr {
                     patch.fields.insert("addr".into(), a.clone());
                 }
-                session.vault.update(&name, &patch, now)?;
+                session.update(&name, patch)?;
             } else {
                 let mut draft = Draft::new(name.clone(), Kind::VaultToken);
                 draft.values.insert("token".into(), value);
@@ -537,12 +536,12 @@ pub fn token_helper(ctx: &Context, args: &TokenHelperArgs, out: Out) -> anyhow::
                     draft.fields.insert("addr".into(), a.clone());
                 }
                 draft.tags.push("vault-cli".into());
-                session.vault.add(draft, now)?;
+                session.add(draft)?;
             }
         }
         TokenOp::Erase => {
             if exists {
-                session.vault.remove(&name, now)?;
+                session.remove(&name)?;
             }
         }
     }

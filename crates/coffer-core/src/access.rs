@@ -68,7 +68,7 @@ impl fmt::Display for Rule {
 }
 
 /// What a rule is set on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scope {
     Credential(String),
     Tag(String),

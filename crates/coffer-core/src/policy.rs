@@ -47,7 +47,7 @@ pub struct Policies {
 }
 
 /// What a policy applies to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scope {
     Kind(Kind),
     Tag(String),

@@ -973,6 +973,30 @@ fn writes_through_the_agent_are_writes_without_it() {
             (args(&["rm", "NAME", "--yes"]), ""),
             (args(&["rm", "NAME", "--yes"]), ""),
             (args(&["rollback", "NAME", "--to", "1"]), ""),
+            // Settings: each run leaves them as it found them.
+            (
+                args(&["policy", "set", "--tag", "wt", "--max-age", "30"]),
+                "",
+            ),
+            (args(&["policy", "list", "--json"]), ""),
+            (args(&["policy", "unset", "--tag", "wt"]), ""),
+            (args(&["access", "set", "ask", "--tag", "wt"]), ""),
+            (args(&["access", "remember", "15"]), ""),
+            (args(&["access", "list", "--json"]), ""),
+            (args(&["access", "set", "maybe", "--tag", "wt"]), ""),
+            (args(&["access", "unset", "--tag", "wt"]), ""),
+            (args(&["access", "remember", "10"]), ""),
+            // The Vault CLI's token helper stores and erases.
+            (
+                args(&["vault-token-helper", "store", "--name", "NAME/t"]),
+                "s.tok\n",
+            ),
+            (args(&["vault-token-helper", "get", "--name", "NAME/t"]), ""),
+            (
+                args(&["vault-token-helper", "erase", "--name", "NAME/t"]),
+                "",
+            ),
+            (args(&["vault-token-helper", "get", "--name", "NAME/t"]), ""),
         ]
     };
     let local: Vec<Run> = steps("w/local")
@@ -988,6 +1012,15 @@ fn writes_through_the_agent_are_writes_without_it() {
     assert_eq!(local[5].stdout, "s.w2\n");
     assert_eq!(local[7].stdout, "s.w1\n");
     assert_eq!(local[10].code, 4);
+    assert!(local[13].stdout.contains("\"wt\""), "{}", local[13].stdout);
+    assert!(
+        local[17].stdout.contains("\"remember_minutes\": 15"),
+        "{}",
+        local[17].stdout
+    );
+    assert_eq!(local[18].code, 2);
+    assert_eq!(local[22].stdout, "s.tok");
+    assert_eq!(local[24].stdout, "");
 
     env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
     let _stop = AgentGuard(&env);

@@ -153,6 +153,22 @@ pub enum Call {
     AuditEntries { query: Query },
     /// `Vault::verify_audit`: `Ok(Verified)` or `Err(Break)`.
     VerifyAudit,
+    /// `Vault::policies`.
+    Policies,
+    /// `Vault::set_policy`.
+    SetPolicy {
+        scope: crate::policy::Scope,
+        policy: Option<crate::policy::Policy>,
+    },
+    /// `Vault::access_rules`.
+    AccessRules,
+    /// `Vault::set_access_rule`.
+    SetAccessRule {
+        scope: crate::access::Scope,
+        rule: Option<crate::access::Rule>,
+    },
+    /// `Vault::set_access_remember`.
+    SetAccessRemember { minutes: u32 },
 }
 
 /// The answer to [`Call::Statuses`].
@@ -383,6 +399,17 @@ mod tests {
                 query: Query::default(),
             }),
             call(Call::VerifyAudit),
+            call(Call::Policies),
+            call(Call::SetPolicy {
+                scope: crate::policy::Scope::Tag("t".into()),
+                policy: None,
+            }),
+            call(Call::AccessRules),
+            call(Call::SetAccessRule {
+                scope: crate::access::Scope::Env("prod".into()),
+                rule: Some(crate::access::Rule::AskEveryTime),
+            }),
+            call(Call::SetAccessRemember { minutes: 5 }),
             Request::Reveal {
                 name: "a".into(),
                 fields: Some(vec!["k".into()]),

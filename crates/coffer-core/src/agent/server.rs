@@ -862,6 +862,21 @@ fn call_vault(vault: &mut Vault, call: Call) -> Result<serde_json::Value> {
         }
         Call::AuditEntries { query } => json(serde_json::to_value(vault.audit_entries(&query)?)),
         Call::VerifyAudit => json(serde_json::to_value(vault.verify_audit()?)),
+        Call::Policies => json(serde_json::to_value(vault.policies()?)),
+        Call::SetPolicy { scope, policy } => json(serde_json::to_value(vault.set_policy(
+            &scope,
+            policy,
+            Utc::now(),
+        )?)),
+        Call::AccessRules => json(serde_json::to_value(vault.access_rules()?)),
+        Call::SetAccessRule { scope, rule } => json(serde_json::to_value(vault.set_access_rule(
+            &scope,
+            rule,
+            Utc::now(),
+        )?)),
+        Call::SetAccessRemember { minutes } => json(serde_json::to_value(
+            vault.set_access_remember(minutes, Utc::now())?,
+        )),
         Call::Rollback { name, version } => json(serde_json::to_value(vault.rollback(
             &name,
             version,
