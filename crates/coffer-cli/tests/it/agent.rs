@@ -1064,3 +1064,34 @@ fn writes_through_the_agent_are_writes_without_it() {
     let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
     assert_eq!(verified["ok"], true, "{verified}");
 }
+
+#[test]
+fn a_reply_larger_than_a_request_may_be_is_served_whole() {
+    let (env, _runtime) = env();
+    // 3,000 credentials: `list --json` is over 1 MiB, the cap on a request.
+    let items: Vec<Value> = (0..3000)
+        .map(|i| {
+            serde_json::json!({
+                "name": format!("bulk/team-{}/service-{i:05}", i % 40),
+                "kind": "generic",
+                "env": "dev",
+                "tags": ["bulk", format!("team-{}", i % 40)],
+                "fields": { "url": format!("https://service-{i:05}.internal.example/api") },
+                "secrets": { "value": format!("bulk-secret-{i:05}") },
+            })
+        })
+        .collect();
+    let file = env.dir.path().join("bulk.json");
+    std::fs::write(&file, serde_json::to_vec(&items).expect("json")).expect("write");
+    env.run_pw(
+        &["import", &file.display().to_string(), "--format", "json"],
+        "",
+    )
+    .ok();
+    let local = env.run_pw(&["list", "--json"], "").ok();
+    assert!(local.stdout.len() > 1 << 20, "{} bytes", local.stdout.len());
+    env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
+    let _stop = AgentGuard(&env);
+    let through = with_agent(&env, "required", &["list", "--json"]).ok();
+    assert_eq!(through.stdout, local.stdout);
+}

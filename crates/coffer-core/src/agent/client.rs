@@ -138,18 +138,29 @@ impl Client {
         request: &Request,
         on_asking: &mut dyn FnMut(&Question),
     ) -> Result<Reply> {
+        let body = Zeroizing::new(serde_json::to_vec(request).map_err(|e| Error::Failure {
+            what: format!("could not encode the request: {e}"),
+        })?);
+        if body.len() > frame::MAX_FRAME {
+            return Err(Error::Invalid {
+                what: "the request to the agent".into(),
+                reason: format!(
+                    "it is {} bytes, over the agent's limit of {} for a request; values this \
+                     large are written without it (COFFER_AGENT=off)",
+                    body.len(),
+                    frame::MAX_FRAME
+                ),
+            });
+        }
         let mut stream = UnixStream::connect(&self.socket).map_err(|e| Error::Failure {
             what: format!("the agent on {} did not answer: {e}", self.socket.display()),
         })?;
         let _ = stream.set_write_timeout(Some(frame::DEADLINE));
-        let body = Zeroizing::new(serde_json::to_vec(request).map_err(|e| Error::Failure {
-            what: format!("could not encode the request: {e}"),
-        })?);
         frame::write(&mut stream, &body)?;
         // The reply may wait for the vault (another client's reveal), not
         // for the network: no read deadline beyond the agent's own.
         loop {
-            let reply = frame::read(&mut stream)?;
+            let reply = frame::read_up_to(&mut stream, frame::MAX_REPLY)?;
             match serde_json::from_slice(&reply) {
                 Ok(Reply::Error { class, message }) => {
                     return Err(Error::Relayed { class, message })

@@ -13,17 +13,27 @@ use crate::error::{Error, Result};
 
 /// The protocol version this build speaks; any other is refused by name.
 pub const VERSION: u8 = 1;
-/// The most one frame may hold (a credential with many large fields fits
-/// many times over; anything larger is refused before it is read).
+/// The most a request may hold (a credential with many large fields fits
+/// many times over; anything larger is refused before it is read). The
+/// agent reads requests from any process of its user, so this cap is low.
 pub const MAX_FRAME: usize = 1 << 20;
+/// The most a reply may hold: a list of 100k credentials, or a long audit
+/// trail, is tens of MiB. A client reads replies only from its own user's
+/// agent, behind a directory only that user can enter.
+pub const MAX_REPLY: usize = 256 << 20;
 /// How long a peer may take to send a whole frame.
 pub const DEADLINE: Duration = Duration::from_secs(5);
 
-/// Writes `body` as one frame.
+/// Writes `body` as one request frame.
 pub fn write(to: &mut impl Write, body: &[u8]) -> Result<()> {
-    if body.len() > MAX_FRAME {
+    write_up_to(to, body, MAX_FRAME)
+}
+
+/// Writes `body` as one frame of at most `limit` bytes.
+pub fn write_up_to(to: &mut impl Write, body: &[u8], limit: usize) -> Result<()> {
+    if body.len() > limit {
         return Err(failure(format!(
-            "a message of {} bytes is over the agent's limit of {MAX_FRAME}",
+            "a message of {} bytes is over the agent's limit of {limit}",
             body.len()
         )));
     }
@@ -36,12 +46,17 @@ pub fn write(to: &mut impl Write, body: &[u8]) -> Result<()> {
         .map_err(|e| failure(format!("could not write to the agent's socket: {e}")))
 }
 
-/// Reads one frame; its bytes are wiped when dropped.
+/// Reads one request frame; its bytes are wiped when dropped.
 pub fn read(from: &mut impl Read) -> Result<Zeroizing<Vec<u8>>> {
+    read_up_to(from, MAX_FRAME)
+}
+
+/// Reads one frame of at most `limit` bytes; wiped when dropped.
+pub fn read_up_to(from: &mut impl Read, limit: usize) -> Result<Zeroizing<Vec<u8>>> {
     let mut head = [0u8; 5];
     from.read_exact(&mut head)
         .map_err(|e| failure(format!("the agent's socket closed mid-message: {e}")))?;
-    let len = decode_head(&head)?;
+    let len = decode_head_up_to(&head, limit)?;
     // Grown as bytes arrive, not sized by the announced length: a peer that
     // announces 1 MiB and sends nothing holds no 1 MiB buffer. (Freed
     // growth steps are wiped by the binaries' zeroizing allocator.)
@@ -58,8 +73,13 @@ pub fn read(from: &mut impl Read) -> Result<Zeroizing<Vec<u8>>> {
     Ok(body)
 }
 
-/// The body length a frame head announces, checked.
+/// The body length a request frame's head announces, checked.
 pub fn decode_head(head: &[u8; 5]) -> Result<usize> {
+    decode_head_up_to(head, MAX_FRAME)
+}
+
+/// The body length a frame head announces, checked against `limit`.
+pub fn decode_head_up_to(head: &[u8; 5], limit: usize) -> Result<usize> {
     if head[0] != VERSION {
         return Err(failure(format!(
             "the other side speaks agent protocol version {}, this Coffer speaks {VERSION}: \
@@ -68,9 +88,9 @@ pub fn decode_head(head: &[u8; 5]) -> Result<usize> {
         )));
     }
     let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-    if len > MAX_FRAME {
+    if len > limit {
         return Err(failure(format!(
-            "a message of {len} bytes is over the agent's limit of {MAX_FRAME}"
+            "a message of {len} bytes is over the agent's limit of {limit}"
         )));
     }
     Ok(len)
@@ -98,5 +118,16 @@ mod tests {
         let e = read(&mut [VERSION, 0, 0, 0, 9, b'x'].as_slice()).expect_err("short");
         assert!(e.to_string().contains("mid-message"), "{e}");
         assert!(write(&mut Vec::new(), &vec![0; MAX_FRAME + 1]).is_err());
+        // A reply may be larger than a request.
+        let big = vec![b' '; MAX_FRAME + 1];
+        let mut wire = Vec::new();
+        write_up_to(&mut wire, &big, MAX_REPLY).expect("a large reply");
+        assert!(read(&mut wire.as_slice()).is_err(), "not as a request");
+        assert_eq!(
+            read_up_to(&mut wire.as_slice(), MAX_REPLY)
+                .expect("read")
+                .len(),
+            big.len()
+        );
     }
 }

@@ -921,5 +921,5 @@ fn send(stream: &mut UnixStream, reply: &Reply) -> Result<()> {
     let body = Zeroizing::new(serde_json::to_vec(reply).map_err(|e| Error::Failure {
         what: format!("could not encode the agent's reply: {e}"),
     })?);
-    frame::write(stream, &body)
+    frame::write_up_to(stream, &body, frame::MAX_REPLY)
 }
