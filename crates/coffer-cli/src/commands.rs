@@ -11,7 +11,7 @@ use coffer_core::input::parse_secret_json;
 use coffer_core::kind::FieldFormat;
 use coffer_core::rotation::{Policy, Scope};
 use coffer_core::{
-    CreateOptions, CredentialMeta, Draft, KdfParams, Kind, Patch, SecretService, SecretValue, Vault,
+    CreateOptions, Draft, KdfParams, Kind, Patch, SecretService, SecretValue, Vault,
 };
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use crate::cli::*;
 use crate::exit::{cannot_unlock, usage, CliError, Exit};
 use crate::output::{self, credential_json, history_json, print_json};
-use crate::session::Context;
+use crate::session::{Context, FieldValue};
 use crate::terminal;
 
 type Out<'a> = &'a mut dyn Write;
@@ -228,36 +228,21 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
     match &args.field {
         Some(field) => {
             // A plain field needs no reveal; a secret one reveals only itself.
-            let CredentialMeta {
-                fields: plain,
-                secret_fields,
-                ..
-            } = source.get(&args.name)?.meta;
-            let secrets;
-            let value: &str = if let Some(plain) = plain.get(field) {
-                plain
-            } else if secret_fields.contains(field) {
-                (_, secrets) = source.reveal(&args.name, Some(&[field.as_str()]))?;
-                secrets
-                    .get(field)
-                    .map(|v| v.expose_secret())
-                    .unwrap_or_default()
-            } else {
-                let mut known: Vec<&str> = plain
-                    .keys()
-                    .chain(secret_fields.iter())
-                    .map(String::as_str)
-                    .collect();
-                known.sort();
-                return Err(CliError {
-                    exit: Exit::NotFound,
-                    message: format!(
-                        "credential '{}' has no field '{field}' (its fields: {})",
-                        args.name,
-                        known.join(", ")
-                    ),
+            let found = source.field(&args.name, field)?;
+            let value: &str = match &found {
+                FieldValue::Plain(v) => v,
+                FieldValue::Secret(v) => v.expose_secret(),
+                FieldValue::Missing(known) => {
+                    return Err(CliError {
+                        exit: Exit::NotFound,
+                        message: format!(
+                            "credential '{}' has no field '{field}' (its fields: {})",
+                            args.name,
+                            known.join(", ")
+                        ),
+                    }
+                    .into());
                 }
-                .into());
             };
             out.write_all(value.as_bytes())?;
             if !args.no_newline {

@@ -250,6 +250,46 @@ impl Source {
         }
     }
 
+    /// One field of `name`: a plain one as it is (no reveal), a secret one
+    /// revealed (audited), else the fields it has. One request to the agent.
+    pub fn field(&self, name: &str, field: &str) -> anyhow::Result<FieldValue> {
+        match self {
+            Source::Local(u) => {
+                let meta = u.vault.get(name)?.meta;
+                if let Some(v) = meta.fields.get(field) {
+                    return Ok(FieldValue::Plain(v.clone()));
+                }
+                if !meta.secret_fields.iter().any(|f| f == field) {
+                    let mut known: Vec<String> =
+                        meta.fields.into_keys().chain(meta.secret_fields).collect();
+                    known.sort();
+                    return Ok(FieldValue::Missing(known));
+                }
+                let (_, mut s) = u.vault.reveal(name, Some(&[field]), Utc::now())?;
+                Ok(FieldValue::Secret(
+                    s.0.remove(field).unwrap_or_else(|| SecretValue::from("")),
+                ))
+            }
+            Source::Agent(a) => {
+                let request = Request::Field {
+                    name: name.into(),
+                    field: field.into(),
+                };
+                match a.call_asking(&request, &mut tell_asking)? {
+                    Reply::Revealed {
+                        mut fields,
+                        mut secrets,
+                    } => Ok(match secrets.remove(field) {
+                        Some(v) => FieldValue::Secret(SecretValue::from(v)),
+                        None => FieldValue::Plain(fields.remove(field).unwrap_or_default()),
+                    }),
+                    Reply::NoField { known } => Ok(FieldValue::Missing(known)),
+                    other => unexpected(other),
+                }
+            }
+        }
+    }
+
     /// Every credential, by name.
     pub fn list(&self) -> anyhow::Result<Vec<Credential>> {
         match self {
@@ -487,6 +527,14 @@ impl Source {
             Source::Agent(_) => Ok(()),
         }
     }
+}
+
+/// What [`Source::field`] found.
+pub enum FieldValue {
+    Plain(String),
+    Secret(SecretValue),
+    /// No such field: the credential's fields, sorted.
+    Missing(Vec<String>),
 }
 
 /// A [`Call`] through the agent, its answer read as `T`.

@@ -45,6 +45,10 @@ pub enum Request {
     /// A vault operation that gives no secret value (the catalog, a
     /// credential's fields and history), answered with its result as JSON.
     Call(Box<Call>),
+    /// One field's value (`coffer get NAME --field F`) in one request: a
+    /// plain one as it is (no reveal), a secret one revealed and audited as
+    /// [`Request::Reveal`] of that field, else [`Reply::NoField`].
+    Field { name: String, field: String },
     /// Secret values (all, or `fields`), each reveal audited with the
     /// asking process before any value leaves the agent.
     Reveal {
@@ -86,6 +90,11 @@ impl std::fmt::Debug for Request {
         match self {
             Request::Status => f.write_str("Status"),
             Request::Fields { name } => f.debug_struct("Fields").field("name", name).finish(),
+            Request::Field { name, field } => f
+                .debug_struct("Field")
+                .field("name", name)
+                .field("field", field)
+                .finish(),
             Request::Call(call) => f.debug_tuple("Call").field(call).finish(),
             Request::Reveal { name, fields } => f
                 .debug_struct("Reveal")
@@ -216,6 +225,11 @@ pub enum Reply {
         items: Vec<Used>,
     },
     Stopped,
+    /// The credential has no field of the name asked for by
+    /// [`Request::Field`]; these are its fields, sorted.
+    NoField {
+        known: Vec<String>,
+    },
     Locked,
     Unlocked,
     /// Not the answer yet: the person is being asked (a client says so and
@@ -253,6 +267,7 @@ impl std::fmt::Debug for Reply {
                 .finish(),
             Reply::Stopped => f.write_str("Stopped"),
             Reply::Locked => f.write_str("Locked"),
+            Reply::NoField { known } => f.debug_tuple("NoField").field(known).finish(),
             Reply::Unlocked => f.write_str("Unlocked"),
             Reply::Asking { question } => f.debug_tuple("Asking").field(&question.id).finish(),
             Reply::Pending { questions } => f
@@ -370,6 +385,10 @@ mod tests {
         let requests = [
             Request::Status,
             Request::Fields { name: "a".into() },
+            Request::Field {
+                name: "a".into(),
+                field: "f".into(),
+            },
             call(Call::List),
             call(Call::Search { query: "q".into() }),
             call(Call::History { name: "a".into() }),
@@ -465,6 +484,9 @@ mod tests {
             },
             Reply::Stopped,
             Reply::Locked,
+            Reply::NoField {
+                known: vec!["a".into()],
+            },
             Reply::Unlocked,
             Reply::Asking {
                 question: question.clone(),

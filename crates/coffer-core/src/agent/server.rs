@@ -507,6 +507,40 @@ fn answer(
     // Reveals go to the committer, which writes many callers' entries in
     // one transaction; the rest is answered here.
     let job = match request {
+        Request::Field { name, field } => {
+            let meta = {
+                let vault = shared.vault();
+                let Some(vault) = vault.as_ref() else {
+                    return Reply::from_error(&Error::Locked);
+                };
+                match vault.get(&name) {
+                    Ok(c) => c.meta,
+                    Err(e) => return Reply::from_error(&e),
+                }
+            };
+            // A plain field needs no reveal; a secret one reveals only itself.
+            if let Some(value) = meta.fields.get(&field) {
+                return Reply::Revealed {
+                    fields: BTreeMap::from([(field, value.clone())]),
+                    secrets: BTreeMap::new(),
+                };
+            }
+            if !meta.secret_fields.contains(&field) {
+                let mut known: Vec<String> =
+                    meta.fields.into_keys().chain(meta.secret_fields).collect();
+                known.sort();
+                return Reply::NoField { known };
+            }
+            Job {
+                request: RevealRequest {
+                    names: vec![name],
+                    fields: Some(vec![field]),
+                    action: Action::Reveal,
+                    details: serde_json::Value::Null,
+                },
+                used: false,
+            }
+        }
         Request::Reveal { name, fields } => Job {
             request: RevealRequest {
                 names: vec![name],
