@@ -94,9 +94,13 @@ fn main() {
 
     // One client first (each reveal waits for its own commit: the serial
     // floor), then all of them (their entries share commits).
+    // The agent runs in this process: its resident memory idle (vault
+    // unlocked, serving) and after the load (the client threads have ended).
+    let idle = resident();
     let (serial, _, _) = load(&client, 1, reveals, size);
     let (rate, median, p99) = load(&client, clients, reveals, size);
     let total = clients * reveals;
+    let after = resident();
 
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     serving.join().expect("agent").expect("serve");
@@ -126,8 +130,23 @@ fn main() {
             Err(b) => format!("BROKEN: {b:?}"),
         }
     );
+    println!("agent memory (this process): idle {idle}; after the load {after}");
     assert_eq!(entries, total, "every reveal has its entry");
     assert!(verified.is_ok());
+}
+
+/// "VmRSS 16.8 MiB, VmHWM 17.0 MiB" of this process.
+fn resident() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse::<f64>().ok())
+            .map(|kb| format!("{} {:.1} MiB", key.trim_end_matches(':'), kb / 1024.0))
+            .unwrap_or_default()
+    };
+    format!("{}, {}", mib("VmRSS:"), mib("VmHWM:"))
 }
 
 /// `clients` threads making `reveals` reveals each: (reveals per second,
