@@ -242,18 +242,9 @@ mod tests {
 
     fn meta(name: &str, env: Option<&str>, tags: &[&str]) -> CredentialMeta {
         CredentialMeta {
-            name: name.into(),
-            kind: Kind::Generic,
             env: env.map(str::to_owned),
             tags: tags.iter().map(|t| t.to_string()).collect(),
-            notes: None,
-            fields: BTreeMap::new(),
-            secret_fields: Vec::new(),
-            expires_at: None,
-            rotated_at: None,
-            policy: None,
-            compromised_at: None,
-            arrived: None,
+            ..CredentialMeta::bare(name, Kind::Generic)
         }
     }
 

@@ -149,6 +149,26 @@ pub struct CredentialMeta {
     pub arrived: Option<Arrival>,
 }
 
+impl CredentialMeta {
+    /// A credential's meta with its name and kind and nothing else set.
+    pub fn bare(name: impl Into<String>, kind: Kind) -> CredentialMeta {
+        CredentialMeta {
+            name: name.into(),
+            kind,
+            env: None,
+            tags: Vec::new(),
+            notes: None,
+            fields: BTreeMap::new(),
+            secret_fields: Vec::new(),
+            expires_at: None,
+            rotated_at: None,
+            policy: None,
+            compromised_at: None,
+            arrived: None,
+        }
+    }
+}
+
 /// How a version of a credential arrived from elsewhere.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Arrival {

@@ -357,18 +357,11 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             meta: crate::credential::CredentialMeta {
-                name: "a".into(),
-                kind: Kind::AwsAccessKey,
                 env: Some("prod".into()),
                 tags: vec!["t".into()],
-                notes: None,
                 fields: BTreeMap::from([("access_key_id".into(), "AKIA".into())]),
                 secret_fields: vec!["secret_access_key".into()],
-                expires_at: None,
-                rotated_at: None,
-                policy: None,
-                compromised_at: None,
-                arrived: None,
+                ..crate::credential::CredentialMeta::bare("a", Kind::AwsAccessKey)
             },
         };
         let secrets = || BTreeMap::from([("k".to_owned(), Zeroizing::new("v".to_owned()))]);

@@ -207,18 +207,10 @@ mod tests {
 
     fn meta(kind: Kind) -> CredentialMeta {
         CredentialMeta {
-            name: "app/db".into(),
-            kind,
             env: Some("prod".into()),
             tags: vec!["team-a".into(), "web".into()],
             notes: Some("local note".into()),
-            fields: BTreeMap::new(),
-            secret_fields: Vec::new(),
-            expires_at: None,
-            rotated_at: None,
-            policy: None,
-            compromised_at: None,
-            arrived: None,
+            ..CredentialMeta::bare("app/db", kind)
         }
     }
 
