@@ -1081,6 +1081,14 @@ pub fn details_text(details: &serde_json::Value) -> String {
     };
     map.iter()
         .map(|(k, v)| {
+            // The process that asked the agent, in words.
+            if k == "requester" {
+                if let Ok(r) =
+                    serde_json::from_value::<coffer_core::agent::peer::Requester>(v.clone())
+                {
+                    return format!("asked by: {}", r.shown());
+                }
+            }
             let v = match v {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Array(items) => items

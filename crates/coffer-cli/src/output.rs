@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use coffer_core::agent::peer::Requester;
 use coffer_core::audit::Entry;
 use coffer_core::rotation::run::{Running, Step};
 use coffer_core::rotation::{self, Policies, Status};
@@ -166,10 +167,22 @@ pub fn print_audit_table(out: &mut dyn Write, entries: &[Entry]) -> std::io::Res
     )?;
     for e in entries {
         let actor = format!("{}/{}", e.body.actor.user, e.body.actor.interface);
-        let details = if e.body.details.is_null() {
-            String::new()
-        } else {
-            e.body.details.to_string()
+        // The process that asked the agent, in words; the rest as JSON.
+        let mut details = e.body.details.clone();
+        let asked = details
+            .as_object_mut()
+            .and_then(|d| d.remove("requester"))
+            .and_then(|r| serde_json::from_value::<Requester>(r).ok())
+            .map(|r| format!("to {}", r.shown()));
+        let rest = match &details {
+            Value::Null => String::new(),
+            Value::Object(d) if d.is_empty() => String::new(),
+            d => d.to_string(),
+        };
+        let details = match (asked, rest.is_empty()) {
+            (Some(a), true) => a,
+            (Some(a), false) => format!("{a} {rest}"),
+            (None, _) => rest,
         };
         writeln!(
             out,

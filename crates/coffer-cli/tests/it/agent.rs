@@ -277,6 +277,15 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
         let text = e.to_string();
         text.contains("agent-canary-secret") || text.contains("agent-canary-token")
     }));
+    // In words on the audit screen: the program that ran Coffer, where, and via what.
+    let table = env
+        .run_pw(&["audit", "--action", "credential_process"], "")
+        .ok()
+        .stdout;
+    assert!(
+        table.contains("to ") && table.contains(", via coffer aws credential-process aws/dev"),
+        "{table}"
+    );
     let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();
     assert_eq!(verified["ok"], true, "{verified}");
 }

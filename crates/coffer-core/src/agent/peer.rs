@@ -94,6 +94,43 @@ impl Requester {
         }
     }
 
+    /// As the audit screens show it: "aws (pid 4121) in ~/src/infra, via
+    /// coffer aws credential-process dev". When Coffer's own CLI asked, the
+    /// program that ran it (its nearest parent) is the one named, and the
+    /// command it ran follows "via".
+    pub fn shown(&self) -> String {
+        let file = |path: &str| {
+            Path::new(path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "a process".into())
+        };
+        let dir = match std::env::var("HOME") {
+            Ok(home) if !home.is_empty() && self.cwd.starts_with(&home) => {
+                format!("~{}", &self.cwd[home.len()..])
+            }
+            _ => self.cwd.clone(),
+        };
+        let program = file(&self.exe);
+        let parent = self
+            .parents
+            .first()
+            .and_then(|p| p.split_once(' '))
+            .filter(|_| program == "coffer");
+        match parent {
+            Some((pid, name)) => {
+                let mut via = self.cmdline.split(' ');
+                let argv0 = via.next().map(file).unwrap_or_default();
+                let rest: Vec<&str> = via.collect();
+                format!(
+                    "{name} (pid {pid}) in {dir}, via {argv0} {}",
+                    rest.join(" ")
+                )
+            }
+            None => format!("{program} (pid {}) in {dir}", self.pid),
+        }
+    }
+
     /// "aws (pid 4121) in /home/me/src/infra".
     pub fn summary(&self) -> String {
         let name = Path::new(&self.exe)
@@ -172,6 +209,29 @@ mod tests {
         let peer = Peer::of(&a).expect("peer");
         assert_eq!(peer.pid, std::process::id());
         assert_eq!(peer.uid, rustix::process::getuid().as_raw());
+    }
+
+    #[test]
+    fn the_program_that_ran_coffer_is_the_one_shown() {
+        let through_cli = Requester {
+            pid: 4200,
+            exe: "/usr/bin/coffer".into(),
+            cmdline: "/usr/bin/coffer aws credential-process dev".into(),
+            cwd: "/srv/infra".into(),
+            tty: 0,
+            session: 4000,
+            parents: vec!["4121 aws".into(), "4000 bash".into()],
+        };
+        assert_eq!(
+            through_cli.shown(),
+            "aws (pid 4121) in /srv/infra, via coffer aws credential-process dev"
+        );
+        let direct = Requester {
+            exe: "/usr/bin/python3".into(),
+            parents: vec!["4000 bash".into()],
+            ..through_cli
+        };
+        assert_eq!(direct.shown(), "python3 (pid 4200) in /srv/infra");
     }
 
     #[test]
