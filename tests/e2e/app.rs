@@ -316,6 +316,18 @@ impl App {
         }
     }
 
+    /// Waits until the app has `n` windows, staying in the one in use.
+    pub async fn until_windows(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.c.windows().await.expect("window handles").len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "the app did not have {n} windows within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Back to `main` once the window in use has closed.
     pub async fn back_to(&self, main: fantoccini::wd::WindowHandle) {
         let deadline = Instant::now() + Duration::from_secs(20);
