@@ -302,11 +302,21 @@ impl App {
         loop {
             let handles = self.c.windows().await.expect("window handles");
             if let Some(other) = handles.into_iter().find(|h| *h != main) {
-                self.c
-                    .switch_to_window(other)
-                    .await
-                    .expect("switch to the new window");
-                return main;
+                // A window just opened may not take commands yet (under load
+                // WebKitWebDriver answered with a bare error): switch, and
+                // again, until its page says it has loaded.
+                loop {
+                    let _ = self.c.switch_to_window(other.clone()).await;
+                    let ready = self.c.execute("return document.readyState", vec![]).await;
+                    if matches!(ready, Ok(ref v) if v == "complete") {
+                        return main;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "the new window never became ready: {ready:?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             }
             assert!(
                 Instant::now() < deadline,
