@@ -302,25 +302,66 @@ impl App {
         loop {
             let handles = self.c.windows().await.expect("window handles");
             if let Some(other) = handles.into_iter().find(|h| *h != main) {
-                // A window just opened may not take commands yet (under load
-                // WebKitWebDriver answered with a bare error): switch, and
-                // again, until its page says it has loaded.
-                loop {
-                    let _ = self.c.switch_to_window(other.clone()).await;
-                    let ready = self.c.execute("return document.readyState", vec![]).await;
-                    if matches!(ready, Ok(ref v) if v == "complete") {
-                        return main;
-                    }
-                    assert!(
-                        Instant::now() < deadline,
-                        "the new window never became ready: {ready:?}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                // A new window starts on an empty page and then loads its
+                // own, which WebKit may give a new browsing context (and
+                // WebDriver a new handle): the handle is taken again until
+                // it shows the loaded page.
+                let _ = self.c.switch_to_window(other).await;
+                let ready = self
+                    .c
+                    .execute(
+                        "return location.pathname + '|' + document.readyState",
+                        vec![],
+                    )
+                    .await;
+                let loaded = ready
+                    .as_ref()
+                    .ok()
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|s| {
+                        s.ends_with(".html|complete") && !s.starts_with("/index.html")
+                    });
+                if loaded {
+                    return main;
                 }
+                let _ = self.c.switch_to_window(main.clone()).await;
             }
             assert!(
                 Instant::now() < deadline,
                 "no second window appeared within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks `css` from script, retrying while the window does not answer:
+    /// in the approval window WebKitWebDriver's find-element now and then
+    /// failed with a bare error under load, while script ran fine.
+    pub async fn press(&self, css: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let script = "const el = document.querySelector(arguments[0]);
+                      if (!el || el.disabled) return false;
+                      el.click();
+                      return true;";
+        loop {
+            let said = self.c.execute(script, vec![json!(css)]).await;
+            if matches!(said, Ok(ref v) if v == &json!(true)) {
+                return;
+            }
+            // The window's handle may have changed under us (see
+            // `to_new_window`): the element is looked for in each window.
+            for handle in self.c.windows().await.unwrap_or_default() {
+                if self.c.switch_to_window(handle).await.is_err() {
+                    continue;
+                }
+                let here = self.c.execute(script, vec![json!(css)]).await;
+                if matches!(here, Ok(ref v) if v == &json!(true)) {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} could not be pressed: {said:?}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -542,6 +542,10 @@ async fn the_app_and_three_cli_processes_write_one_vault() {
         );
         return;
     };
+    // The person's scenario goes first when both run: after this one's
+    // session, WebKitWebDriver lost the approval window's handle in that
+    // scenario in three runs of five (NoSuchWindow); run first, never.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let _session = crate::app::one_session_at_a_time().await;
     let secs = knob("COFFER_APP_STRESS_SECS", 60, 300);
     let pause = Duration::from_millis(knob("COFFER_APP_STRESS_PAUSE_MS", 250, 250));
