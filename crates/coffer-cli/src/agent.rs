@@ -46,17 +46,7 @@ pub fn agent(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Re
 fn choose_mode(mode: Option<&str>, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let setting = match mode {
         Some(text) => {
-            let mode = match text {
-                "auto" => Mode::Auto,
-                "off" => Mode::Off,
-                "required" => Mode::Required,
-                other => {
-                    return Err(crate::exit::usage(format!(
-                        "'{other}' is not one of auto, off, required"
-                    ))
-                    .into())
-                }
-            };
+            let mode = Mode::parse("the agent mode", text)?;
             mode.save()?;
             mode
         }

@@ -242,18 +242,10 @@ impl Draft {
     /// later by [`Draft::into_parts`].
     pub fn check_plain_input(&self) -> Result<()> {
         let mut meta = CredentialMeta {
-            name: self.name.clone(),
-            kind: self.kind,
             env: self.env.clone(),
             tags: self.tags.clone(),
             notes: self.notes.clone(),
-            fields: BTreeMap::new(),
-            secret_fields: Vec::new(),
-            expires_at: None,
-            rotated_at: None,
-            policy: None,
-            compromised_at: None,
-            arrived: None,
+            ..CredentialMeta::bare(self.name.clone(), self.kind)
         };
         let mut secrets = Secrets::default();
         for (name, value) in &self.fields {

@@ -33,7 +33,8 @@ impl Mode {
         }
     }
 
-    fn parse(what: &str, text: &str) -> Result<Mode> {
+    /// `text` as a mode; `what` names where it came from in the error.
+    pub fn parse(what: &str, text: &str) -> Result<Mode> {
         match text.trim() {
             "" | "auto" => Ok(Mode::Auto),
             "off" => Ok(Mode::Off),
