@@ -14,13 +14,13 @@ use coffer_core::{
     CreateOptions, Draft, KdfParams, Kind, Patch, SecretService, SecretValue, Vault,
 };
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
 use crate::cli::*;
 use crate::exit::{cannot_unlock, usage, CliError, Exit};
 use crate::output::{self, credential_json, history_json, print_json};
 use crate::session::{Context, FieldValue};
 use crate::terminal;
+use coffer_cli::answer;
 
 type Out<'a> = &'a mut dyn Write;
 
@@ -233,40 +233,18 @@ pub fn get(ctx: &Context, args: &GetArgs, out: Out) -> anyhow::Result<Exit> {
                 FieldValue::Plain(v) => v,
                 FieldValue::Secret(v) => v.expose_secret(),
                 FieldValue::Missing(known) => {
-                    return Err(CliError {
-                        exit: Exit::NotFound,
-                        message: format!(
-                            "credential '{}' has no field '{field}' (its fields: {})",
-                            args.name,
-                            known.join(", ")
-                        ),
-                    }
-                    .into());
+                    return Err(answer::missing_field(&args.name, field, known).into())
                 }
             };
-            out.write_all(value.as_bytes())?;
-            if !args.no_newline {
-                out.write_all(b"\n")?;
-            }
+            answer::write_field(out, value, args.no_newline)?;
         }
         None => {
             let (plain, secrets) = source.reveal(&args.name, None)?;
-            let mut all: BTreeMap<&str, &str> = plain
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            for (k, v) in &secrets {
-                all.insert(k, v.expose_secret());
-            }
-            let mut text = Zeroizing::new(Vec::with_capacity(
-                64 + all
-                    .iter()
-                    .map(|(k, v)| 16 + 6 * (k.len() + v.len()))
-                    .sum::<usize>(),
-            ));
-            serde_json::to_writer_pretty(&mut *text, &all)?;
-            text.push(b'\n');
-            out.write_all(&text)?;
+            answer::write_all_fields(
+                out,
+                &plain,
+                secrets.iter().map(|(k, v)| (k.as_str(), v.expose_secret())),
+            )?;
         }
     }
     out.flush()?;

@@ -1,11 +1,12 @@
-//! `coffer`: the command line over coffer-core.
+//! `coffer-full`: the command line over coffer-core, every command. The
+//! `coffer` a user runs is the small front in `front.rs`, which answers the
+//! per-use commands from a running agent and hands this program the rest.
 
 mod access;
 mod agent;
 mod backup;
 mod cli;
 mod commands;
-mod exit;
 mod migrate;
 mod output;
 mod rotate;
@@ -30,7 +31,7 @@ use crate::cli::{Cli, Command};
 #[global_allocator]
 static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
     zeroizing_alloc::ZeroAlloc(std::alloc::System);
-use crate::exit::Exit;
+use coffer_cli::exit::{self, Exit};
 
 fn init_logging() {
     // Logs go to stderr and never carry secret values. Crates that could
@@ -102,10 +103,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
 }
 
 fn main() {
-    // Files Coffer creates are private to the user whatever the shell's umask.
-    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    // No core file, no reading of this process by the user's other ones.
-    coffer_core::process::harden();
+    coffer_cli::answer::harden();
     // Installed as `coffer-vault-token-helper` (a link), it is the Vault/OpenBao
     // CLI's token helper: those CLIs run a path with no arguments of its own.
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -121,11 +119,7 @@ fn main() {
         Ok(exit) => exit as i32,
         Err(err) if exit::is_broken_pipe(&err) => 0,
         Err(err) => {
-            let mut message = format!("coffer: {err}");
-            for cause in err.chain().skip(1) {
-                message.push_str(&format!(": {cause}"));
-            }
-            eprintln!("{message}");
+            eprintln!("{}", coffer_cli::answer::error_line(&err));
             exit::classify(&err) as i32
         }
     };

@@ -90,9 +90,12 @@ fn migrate_aws(ctx: &Context, a: &AwsMigrateArgs, out: Out) -> anyhow::Result<Ex
         )?;
         return Ok(Exit::Ok);
     }
+    // The `coffer` front beside this program: it answers credential_process
+    // from a running agent without starting all of Coffer.
     let exe = std::env::current_exe()
         .and_then(std::fs::canonicalize)
-        .context("cannot find the path of the running coffer executable")?;
+        .context("cannot find the path of the running coffer executable")?
+        .with_file_name("coffer");
     let vault = vault_for_command(ctx)?;
     let command = |name: &str| migrate::credential_process(&exe, vault.as_deref(), name);
     if a.dry_run {

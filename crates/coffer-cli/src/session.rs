@@ -11,7 +11,7 @@ use coffer_core::agent::client::{Client, Mode};
 use coffer_core::agent::{Call, Reply, Request, Statuses};
 use coffer_core::audit::Action;
 use coffer_core::audit::{Break, Entry, Query, Verified};
-use coffer_core::credential::Arrival;
+use coffer_core::credential::{Arrival, FieldIs};
 use coffer_core::rotation::{Filter, Policies, Policy, Scope};
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
 use coffer_core::{Credential, Draft, Patch, Secrets, Updated, VersionInfo};
@@ -255,15 +255,10 @@ impl Source {
     pub fn field(&self, name: &str, field: &str) -> anyhow::Result<FieldValue> {
         match self {
             Source::Local(u) => {
-                let meta = u.vault.get(name)?.meta;
-                if let Some(v) = meta.fields.get(field) {
-                    return Ok(FieldValue::Plain(v.clone()));
-                }
-                if !meta.secret_fields.iter().any(|f| f == field) {
-                    let mut known: Vec<String> =
-                        meta.fields.into_keys().chain(meta.secret_fields).collect();
-                    known.sort();
-                    return Ok(FieldValue::Missing(known));
+                match u.vault.get(name)?.meta.field(field) {
+                    FieldIs::Plain(v) => return Ok(FieldValue::Plain(v.to_owned())),
+                    FieldIs::Missing(known) => return Ok(FieldValue::Missing(known)),
+                    FieldIs::Secret => {}
                 }
                 let (_, mut s) = u.vault.reveal(name, Some(&[field]), Utc::now())?;
                 Ok(FieldValue::Secret(
@@ -548,11 +543,7 @@ fn called<T: serde::de::DeserializeOwned>(agent: &Client, call: Call) -> anyhow:
 /// The agent is asking the person (an `ask` access rule): says where, on
 /// stderr, while the command waits for the answer.
 fn tell_asking(question: &Question) {
-    eprintln!(
-        "coffer: waiting for your approval in the Coffer window (request {}; or run \
-         `coffer agent approve {}` in another terminal)",
-        question.id, question.id
-    );
+    eprintln!("{}", coffer_cli::answer::asking(question));
 }
 
 fn unexpected<T>(reply: Reply) -> anyhow::Result<T> {

@@ -8,7 +8,6 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
-use chrono::SecondsFormat;
 use coffer_core::audit::Action;
 use coffer_core::envmap::{self, EnvVar};
 use coffer_core::{Credential, Draft, Kind, Patch, SecretValue, Secrets};
@@ -20,6 +19,7 @@ use crate::cli::{
 };
 use crate::exit::{usage, Exit};
 use crate::session::Context;
+use coffer_cli::answer;
 
 type Out<'a> = &'a mut dyn Write;
 
@@ -405,45 +405,12 @@ pub fn aws(ctx: &Context, args: &AwsArgs, out: Out) -> anyhow::Result<Exit> {
     // Through the agent when one serves this vault (the AWS SDKs run this
     // on every credential refresh), else unlocked here.
     let source = ctx.source()?;
-    let meta = source.get(name)?.meta;
-    if meta.kind != Kind::AwsAccessKey {
-        return Err(usage(format!(
-            "credential '{name}' is a {} credential; credential_process needs an aws-access-key one",
-            meta.kind.as_str()
-        ))
-        .into());
-    }
+    answer::check_credential_process(name, &source.get(name)?)?;
     let creds = source.reveal_for(&[name.as_str()], Action::CredentialProcess, json!({}))?;
     source.finish()?;
     let (c, s) = &creds[0];
-    let get = |f: &str| {
-        s.0.get(f)
-            .map(|v| v.expose_secret().to_owned())
-            .or_else(|| c.meta.fields.get(f).cloned())
-    };
-    let key_id =
-        get("access_key_id").ok_or_else(|| usage(format!("'{name}' has no access_key_id")))?;
-    let secret = Zeroizing::new(
-        get("secret_access_key")
-            .ok_or_else(|| usage(format!("'{name}' has no secret_access_key")))?,
-    );
-    let mut doc = serde_json::Map::new();
-    doc.insert("Version".into(), 1.into());
-    doc.insert("AccessKeyId".into(), key_id.into());
-    doc.insert("SecretAccessKey".into(), secret.as_str().into());
-    if let Some(token) = get("session_token").map(Zeroizing::new) {
-        doc.insert("SessionToken".into(), token.as_str().into());
-        // Temporary credentials say when they end, so the SDKs refresh in time.
-        if let Some(exp) = c.meta.expires_at {
-            doc.insert(
-                "Expiration".into(),
-                exp.to_rfc3339_opts(SecondsFormat::Secs, true).into(),
-            );
-        }
-    }
-    let text = Zeroizing::new(Value::Object(doc).to_string());
+    let text = answer::credential_process(name, c, &|f| s.0.get(f).map(|v| v.expose_secret()))?;
     out.write_all(text.as_bytes())?;
-    out.write_all(b"\n")?;
     Ok(Exit::Ok)
 }
 

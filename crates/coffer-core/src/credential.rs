@@ -167,6 +167,34 @@ impl CredentialMeta {
             arrived: None,
         }
     }
+
+    /// What `field` is in this credential: a plain value (read without a
+    /// reveal), a secret one (read only by revealing it), or none of its
+    /// fields, which are then listed (sorted) for the error.
+    pub fn field(&self, field: &str) -> FieldIs<'_> {
+        if let Some(value) = self.fields.get(field) {
+            return FieldIs::Plain(value);
+        }
+        if self.secret_fields.iter().any(|f| f == field) {
+            return FieldIs::Secret;
+        }
+        let mut known: Vec<String> = self
+            .fields
+            .keys()
+            .chain(&self.secret_fields)
+            .cloned()
+            .collect();
+        known.sort();
+        FieldIs::Missing(known)
+    }
+}
+
+/// See [`CredentialMeta::field`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum FieldIs<'a> {
+    Plain(&'a str),
+    Secret,
+    Missing(Vec<String>),
 }
 
 /// How a version of a credential arrived from elsewhere.
@@ -731,6 +759,19 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_is_plain_secret_or_missing_with_the_fields_listed() {
+        let mut meta = CredentialMeta::bare("db", Kind::Generic);
+        meta.fields.insert("user".into(), "app".into());
+        meta.secret_fields = vec!["password".into()];
+        assert_eq!(meta.field("user"), FieldIs::Plain("app"));
+        assert_eq!(meta.field("password"), FieldIs::Secret);
+        assert_eq!(
+            meta.field("host"),
+            FieldIs::Missing(vec!["password".into(), "user".into()])
+        );
+    }
 
     fn aws_draft() -> Draft {
         let mut d = Draft::new("aws/prod/deploy", Kind::AwsAccessKey);

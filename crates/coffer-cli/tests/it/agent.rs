@@ -15,7 +15,7 @@ use crate::support::{AgentGuard, Env, Run};
 
 /// A vault with a plain and a secret field, and a private runtime dir.
 fn env() -> (Env, PathBuf) {
-    let mut env = Env::passphrase_vault();
+    let mut env = Env::passphrase_vault().without_agent();
     let runtime = env.dir.path().join("runtime");
     std::fs::create_dir_all(&runtime).expect("mkdir");
     std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");

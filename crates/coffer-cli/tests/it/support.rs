@@ -28,6 +28,29 @@ pub struct Env {
     pub extra_env: Vec<(String, String)>,
     /// Run without any D-Bus session bus.
     pub no_dbus: bool,
+    /// In the agent pass, whether this environment's agent was started
+    /// (or could not be); see [`agent_pass`].
+    agent: std::sync::Mutex<AgentState>,
+}
+
+/// The suite runs twice in the README's test command: without an agent,
+/// and with `COFFER_TEST_AGENT=1`, where every environment starts `coffer
+/// agent` as soon as its vault exists and keeps it running, so each command
+/// runs as it would for a user with an agent (`COFFER_AGENT=auto`, the
+/// default). The same assertions hold in both passes: that is the promise
+/// that outputs, errors and exit codes do not depend on the agent. Tests
+/// about unlocking itself, or about the agent, opt out with
+/// [`Env::without_agent`].
+pub fn agent_pass() -> bool {
+    std::env::var("COFFER_TEST_AGENT").as_deref() == Ok("1")
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AgentState {
+    NotYet,
+    Running,
+    /// Not started (not the agent pass, opted out, or it could not unlock).
+    Never,
 }
 
 pub struct Run {
@@ -149,14 +172,68 @@ impl Env {
             dir,
             extra_env: Vec::new(),
             no_dbus: false,
+            agent: std::sync::Mutex::new(if agent_pass() {
+                AgentState::NotYet
+            } else {
+                AgentState::Never
+            }),
         }
     }
 
+    /// This environment runs without a harness-started agent in the agent
+    /// pass too (its test is about unlocking, or manages agents itself).
+    pub fn without_agent(self) -> Env {
+        self.stop_agent();
+        *self.agent_state() = AgentState::Never;
+        self
+    }
+
+    fn agent_state(&self) -> std::sync::MutexGuard<'_, AgentState> {
+        self.agent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
+        self.ensure_agent();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_coffer"));
         cmd.args(args);
         self.environment(&mut cmd);
         cmd
+    }
+
+    /// The agent pass: starts this environment's agent once its vault
+    /// exists (unlocked by the keyring, else the passphrase file).
+    fn ensure_agent(&self) {
+        let mut state = self.agent_state();
+        if *state != AgentState::NotYet || !self.vault.exists() {
+            return;
+        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coffer"));
+        cmd.arg("--passphrase-file")
+            .arg(&self.passphrase_file)
+            .args(["agent", "start", "--idle-lock", "0"]);
+        self.environment(&mut cmd);
+        let started = cmd
+            .stdin(Stdio::null())
+            .output()
+            .is_ok_and(|o| o.status.success());
+        *state = if started {
+            AgentState::Running
+        } else {
+            AgentState::Never
+        };
+    }
+
+    /// Stops the agent the agent pass started, if it runs (the next command
+    /// starts it again); for tests that replace or rekey the vault file.
+    pub fn stop_agent(&self) {
+        let mut state = self.agent_state();
+        if *state == AgentState::Running {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_coffer"));
+            cmd.args(["agent", "stop"]);
+            self.environment(&mut cmd);
+            let _ = cmd.stdin(Stdio::null()).output();
+            *state = AgentState::NotYet;
+        }
     }
 
     /// Runs `coffer ARGS` on a terminal of its own (a new session with a
@@ -372,6 +449,12 @@ pub fn assert_no_canary(label: &str, bytes: &[u8], canaries: &[&str]) {
 
 /// Stops the agent of `env`'s vault when dropped, so a failing test leaves
 /// no agent running behind it.
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.stop_agent();
+    }
+}
+
 pub struct AgentGuard<'a>(pub &'a Env);
 
 impl Drop for AgentGuard<'_> {

@@ -108,17 +108,26 @@ impl Client {
         if mode == Mode::Off {
             return Ok(None);
         }
-        let found = super::socket_for(vault).ok().and_then(|socket| {
-            let client = Client { socket };
-            match client.call(&Request::Status) {
-                Ok(Reply::Status(s)) => Some((client, s)),
-                _ => None,
-            }
-        });
+        let found =
+            Client::for_vault(vault)
+                .ok()
+                .and_then(|client| match client.call(&Request::Status) {
+                    Ok(Reply::Status(s)) => Some((client, s)),
+                    _ => None,
+                });
         match (found, mode) {
             (None, Mode::Required) => Err(none_serves(vault)),
             (found, _) => Ok(found),
         }
+    }
+
+    /// The socket where an agent of the vault at `vault` would listen,
+    /// without asking whether one does: for a client that sends its real
+    /// request first and reads "no agent" from the connection failing.
+    pub fn for_vault(vault: &Path) -> Result<Client> {
+        Ok(Client {
+            socket: super::socket_for(vault)?,
+        })
     }
 
     pub fn socket(&self) -> &Path {

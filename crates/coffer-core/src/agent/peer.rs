@@ -116,7 +116,9 @@ impl Requester {
             .parents
             .first()
             .and_then(|p| p.split_once(' '))
-            .filter(|_| program == "coffer");
+            // `coffer` answers some commands itself and runs `coffer-full`
+            // (same pid, same argv) for the rest.
+            .filter(|_| program == "coffer" || program == "coffer-full");
         match parent {
             Some((pid, name)) => {
                 let mut via = self.cmdline.split(' ');
@@ -226,6 +228,11 @@ mod tests {
             through_cli.shown(),
             "aws (pid 4121) in /srv/infra, via coffer aws credential-process dev"
         );
+        let full = Requester {
+            exe: "/usr/bin/coffer-full".into(),
+            ..through_cli.clone()
+        };
+        assert_eq!(full.shown(), through_cli.shown());
         let direct = Requester {
             exe: "/usr/bin/python3".into(),
             parents: vec!["4000 bash".into()],

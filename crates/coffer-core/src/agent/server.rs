@@ -22,8 +22,8 @@ use super::peer::{Peer, Requester};
 use super::{Call, Reply, Request, Status};
 use crate::access::{self, Rule};
 use crate::audit::{Action, Event};
-use crate::credential::{Credential, Secrets};
-use crate::error::{Error, Result};
+use crate::credential::{Credential, FieldIs, Secrets};
+use crate::error::{Error, ErrorClass, Result};
 use crate::secret::SecretValue;
 use crate::vault::{RevealRequest, Vault};
 
@@ -488,7 +488,32 @@ fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
             },
         );
     };
-    let reply = answer(shared, peer, request, &mut on_asking);
+    let mut reply = answer(shared, peer, request, &mut on_asking);
+    // Another process rekeyed the vault: writes say so (CannotUnlock, see
+    // `Vault::key_changed_elsewhere`), reads fail to open a record. The
+    // agent locks, so the next command unlocks it again with the new key
+    // (the way `coffer` hands a locked agent its unlock), instead of
+    // failing, or crying tamper, until it is restarted.
+    let stale = matches!(
+        reply,
+        Reply::Error {
+            class: ErrorClass::CannotUnlock | ErrorClass::Integrity,
+            ..
+        }
+    ) && shared
+        .vault()
+        .as_ref()
+        .is_some_and(|v| v.key_changed_elsewhere().unwrap_or(false));
+    if stale {
+        reply = Reply::from_error(&Error::CannotUnlock {
+            reason: "another process rekeyed the vault since the agent unlocked it; the agent \
+                     has locked: run the command again to unlock it with the new key"
+                .into(),
+        });
+        if let Err(e) = shared.lock() {
+            tracing::debug!(error = %e, "agent: locked after the vault key changed");
+        }
+    }
     let sent = send(stream, &reply);
     // `coffer agent stop`: the CLI's agent ends once it has answered (its
     // host has locked it already); the app's keeps serving "locked".
@@ -519,17 +544,15 @@ fn answer(
                 }
             };
             // A plain field needs no reveal; a secret one reveals only itself.
-            if let Some(value) = meta.fields.get(&field) {
-                return Reply::Revealed {
-                    fields: BTreeMap::from([(field, value.clone())]),
-                    secrets: BTreeMap::new(),
-                };
-            }
-            if !meta.secret_fields.contains(&field) {
-                let mut known: Vec<String> =
-                    meta.fields.into_keys().chain(meta.secret_fields).collect();
-                known.sort();
-                return Reply::NoField { known };
+            match meta.field(&field) {
+                FieldIs::Plain(value) => {
+                    return Reply::Revealed {
+                        fields: BTreeMap::from([(field.clone(), value.to_owned())]),
+                        secrets: BTreeMap::new(),
+                    }
+                }
+                FieldIs::Missing(known) => return Reply::NoField { known },
+                FieldIs::Secret => {}
             }
             Job {
                 request: RevealRequest {
@@ -585,10 +608,12 @@ fn answer(
             });
         }
         Request::Stop => {
-            return match shared.lock() {
-                Ok(()) => Reply::Stopped,
-                Err(e) => Reply::from_error(&e),
+            // The vault is dropped (its key wiped) even when its lock entry
+            // cannot be written (a vault rekeyed elsewhere): stop all the same.
+            if let Err(e) = shared.lock() {
+                tracing::warn!(error = %e, "agent: the lock before stopping was not audited");
             }
+            return Reply::Stopped;
         }
         Request::Lock => {
             return match shared.lock() {

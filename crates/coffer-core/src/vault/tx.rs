@@ -71,6 +71,25 @@ impl Vault {
     /// the entry was altered rather than re-sealed: that is `audit verify`'s
     /// to name, and writing goes on as before.
     fn check_key_current(&self, conn: &Connection) -> Result<()> {
+        if self.key_changed_on(conn)? {
+            return Err(Error::CannotUnlock {
+                reason: "the vault key changed since this process unlocked the vault (another \
+                         process rekeyed it); nothing was written: unlock it again"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether another process rekeyed the vault since this handle was
+    /// unlocked (see [`Vault::check_key_current`]). A long-lived holder (the
+    /// agent) asks after a record fails to open: a stale key, not a tampered
+    /// record, is then the cause, and unlocking again is the cure.
+    pub fn key_changed_elsewhere(&self) -> Result<bool> {
+        self.key_changed_on(&self.conn)
+    }
+
+    fn key_changed_on(&self, conn: &Connection) -> Result<bool> {
         let newest: Option<Vec<u8>> = self.db(conn
             .prepare_cached("SELECT body FROM audit ORDER BY seq DESC LIMIT 1")
             .and_then(|mut stmt| {
@@ -78,23 +97,15 @@ impl Vault {
                 stmt.query_row([], |r| r.get(0)).optional()
             }))?;
         let Some(body) = newest else {
-            return Ok(());
+            return Ok(false);
         };
-        if self
+        Ok(self
             .open_at(Place::AuditBody, &body, "the newest audit entry")
-            .is_ok()
-            || matches!(
+            .is_err()
+            && !matches!(
                 crate::audit::read_anchor(&self.path, &self.keys()?.anchor_key),
                 Ok(Some(_))
-            )
-        {
-            return Ok(());
-        }
-        Err(Error::CannotUnlock {
-            reason: "the vault key changed since this process unlocked the vault (another process \
-                     rekeyed it); nothing was written: unlock it again"
-                .into(),
-        })
+            ))
     }
 }
 
