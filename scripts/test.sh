@@ -20,8 +20,12 @@ if [ "${1:-}" = --in-session ]; then
     --native-port "$((TAURI_DRIVER_PORT + 1))" >"$RUN_DIR/logs/tauri-driver.log" 2>&1 &
   driver=$!
   trap 'kill $driver 2>/dev/null || true' EXIT
-  COFFER_TEST_KEYRING=1 COFFER_TEST_E2E=1 COFFER_TEST_MOTO=1 COFFER_TEST_BAO=1 TAURI_DRIVER_URL="http://127.0.0.1:$TAURI_DRIVER_PORT" \
-    cargo test --workspace --locked
+  export COFFER_TEST_KEYRING=1 COFFER_TEST_MOTO=1 COFFER_TEST_BAO=1
+  COFFER_TEST_E2E=1 TAURI_DRIVER_URL="http://127.0.0.1:$TAURI_DRIVER_PORT" cargo test --workspace --locked
+  # The CLI suite again, each test's vault served by a running agent: the
+  # same outputs, errors and exit codes (crates/coffer-cli/tests/it/support.rs).
+  say "cargo test: the CLI suite again, through an agent (COFFER_TEST_AGENT=1)"
+  COFFER_TEST_AGENT=1 cargo test -p coffer-cli --test it --locked
   exit
 fi
 

@@ -207,7 +207,7 @@ pub fn add(ctx: &Context, args: &AddArgs, out: Out) -> anyhow::Result<Exit> {
             "coffer: note: could not ask IAM when this key was created ({e}); pass --rotated-at DATE if it is old (COFFER_OFFLINE=1 skips this)"
         );
     }
-    let mut session = ctx.source()?;
+    let mut session = ctx.source_to_write(&draft)?;
     let credential = session.add(draft)?;
     if args.json {
         print_json(out, &credential_json(&credential))?;
@@ -352,7 +352,7 @@ pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
             }
         }
     }
-    let mut session = ctx.source()?;
+    let mut session = ctx.source_to_write(&patch)?;
     let updated = session.update(&args.name, patch)?;
     let credential = &updated.credential;
     if args.json {

@@ -206,6 +206,17 @@ impl Context {
         Ok(Source::Local(Box::new(self.unlock()?)))
     }
 
+    /// [`Context::source`] for writing `what`: a write too large for a
+    /// request to the agent (a credential of many large values) is made
+    /// here in `auto` mode, as any other process's write the agent then
+    /// sees; `required` still refuses it, naming the limit.
+    pub fn source_to_write(&self, what: &impl serde::Serialize) -> anyhow::Result<Source> {
+        if !coffer_core::agent::client::fits(what) && Mode::from_env()? == Mode::Auto {
+            return Ok(Source::Local(Box::new(self.unlock()?)));
+        }
+        self.source()
+    }
+
     /// Hands a locked agent the way in: the keyring (which the agent opens
     /// itself), else the recovery passphrase from --passphrase-file or a
     /// prompt, as this command would have unlocked.

@@ -278,6 +278,18 @@ pub fn open(path: &Path) -> Result<Connection> {
     )
     .map_err(|e| db_error(path, e))?;
     configure(&conn).map_err(|e| db_error(path, e))?;
+    let version = check_pragmas(&conn, path)?;
+    check_schema(&conn, path, version)?;
+    if version < FORMAT_VERSION {
+        upgrade(&conn, path)?;
+    }
+    Ok(conn)
+}
+
+/// The header fields an open vault must still have (another process may
+/// edit them later: see `Vault::check_unchanged_elsewhere`): Coffer's
+/// application id and a format version this build reads, which it returns.
+pub(crate) fn check_pragmas(conn: &Connection, path: &Path) -> Result<i64> {
     let app_id: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(|e| db_error(path, e))?;
@@ -291,11 +303,7 @@ pub fn open(path: &Path) -> Result<Connection> {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| db_error(path, e))?;
     check_version(path, version)?;
-    check_schema(&conn, path, version)?;
-    if version < FORMAT_VERSION {
-        upgrade(&conn, path)?;
-    }
-    Ok(conn)
+    Ok(version)
 }
 
 /// One schema object as SQLite records it: (type, name) → (table, SQL).
@@ -370,7 +378,7 @@ fn declared(schemas: &[&str], autoindexes: &[&[(&str, &str)]]) -> Schema {
 ///
 /// The upgrade from version 1 keeps its own check of an edited header
 /// (a file saying version 1 that holds version 2's tables).
-fn check_schema(conn: &Connection, path: &Path, version: i64) -> Result<()> {
+pub(crate) fn check_schema(conn: &Connection, path: &Path, version: i64) -> Result<()> {
     let mut found = read_schema(conn).map_err(|e| db_error(path, e))?;
     found.retain(|(kind, name), _| !(kind == "table" && name.starts_with("sqlite_stat")));
     if version == 1 && &found == expected_schema(FORMAT_VERSION) {

@@ -275,6 +275,9 @@ pub struct Vault {
     kept: std::cell::RefCell<Option<Box<dyn std::any::Any + Send>>>,
     /// Whether unlock refuses a vault that does not match its anchor.
     anchor: AnchorCheck,
+    /// What other processes may have changed since open: see
+    /// [`Vault::check_unchanged_elsewhere`].
+    watch: std::cell::RefCell<watch::Watch>,
 }
 
 /// How unlock treats a vault that does not match its audit anchor.
@@ -403,7 +406,9 @@ impl Vault {
             .as_slice()
             .try_into()
             .map_err(|_| Error::integrity("the vault identity is malformed"))?;
+        let watch = std::cell::RefCell::new(watch::Watch::of(&conn, path)?);
         Ok(Vault {
+            watch,
             conn,
             path: path.to_owned(),
             vault_id,
@@ -1590,6 +1595,7 @@ mod tests;
 mod trail;
 mod tx;
 mod unlock;
+mod watch;
 
 pub(crate) use tx::WriteTx;
 pub use unlock::{UnlockWith, Unlocked};

@@ -1104,3 +1104,58 @@ fn a_reply_larger_than_a_request_may_be_is_served_whole() {
     let through = with_agent(&env, "required", &["list", "--json"]).ok();
     assert_eq!(through.stdout, local.stdout);
 }
+
+/// Another process rekeys the vault, or puts another file in its place
+/// (a restore), while the agent serves it: the agent notices before it
+/// answers, locks without writing, and the next command unlocks it again
+/// with the new key or file, with no tamper alarm and no write lost.
+#[test]
+fn a_vault_rekeyed_or_replaced_under_the_agent_is_opened_again() {
+    let (env, _runtime) = env();
+    env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
+    let _stop = AgentGuard(&env);
+    let secret = ["get", "aws/dev", "--field", "secret_access_key"];
+    let get = |args: &[&str]| {
+        let file = env.passphrase_file.display().to_string();
+        let mut all = vec!["--passphrase-file", file.as_str()];
+        all.extend_from_slice(args);
+        with_agent(&env, "required", &all)
+    };
+    assert_eq!(get(&secret).ok().stdout, "agent-canary-secret\n");
+
+    env.run_pw(&["rekey", "--keep-passphrase"], "").ok();
+    let again = get(&secret).ok();
+    assert_eq!(again.stdout, "agent-canary-secret\n", "{}", again.stderr);
+    // A write through the agent lands under the new key.
+    get(&["edit", "aws/dev", "--note", "after the rekey"]).ok();
+    let before = with_agent(&env, "required", &["agent", "status", "--json"])
+        .ok()
+        .json();
+
+    // Another vault moved into its place (with its anchor; the old side
+    // files removed, as someone moving vaults by hand would).
+    let other = Env::passphrase_vault().without_agent();
+    other.add_aws_key("aws/dev", "AKIAAGENTTEST0000002", "the-other-vault");
+    for suffix in ["-wal", "-shm"] {
+        let mut side = env.vault.clone().into_os_string();
+        side.push(suffix);
+        let _ = std::fs::remove_file(side);
+    }
+    for suffix in ["", ".anchor"] {
+        let (mut from, mut to) = (
+            other.vault.clone().into_os_string(),
+            env.vault.clone().into_os_string(),
+        );
+        from.push(suffix);
+        to.push(suffix);
+        std::fs::rename(from, to).expect("move the other vault in");
+    }
+    let moved = get(&secret).ok();
+    assert_eq!(moved.stdout, "the-other-vault\n", "{}", moved.stderr);
+    let after = with_agent(&env, "required", &["agent", "status", "--json"])
+        .ok()
+        .json();
+    assert_ne!(after["vault_id"], before["vault_id"], "{after}");
+    assert_eq!(after["unlocked"], true);
+    env.run_pw(&["audit", "verify"], "").ok();
+}

@@ -25,7 +25,8 @@ fn summary(entries: &Value) -> Vec<(String, Option<String>, String)> {
 
 #[test]
 fn a_scripted_session_produces_exactly_the_expected_events() {
-    let env = Env::passphrase_vault();
+    // Counts each command's unlock entry, and a wrong passphrase: without an agent.
+    let env = Env::passphrase_vault().without_agent();
     env.run_pw(
         &["add", "svc/a", "--kind", "api-key"],
         &format!(r#"{{"key": "{CANARY}"}}"#),
@@ -132,7 +133,8 @@ fn a_scripted_session_produces_exactly_the_expected_events() {
 
 #[test]
 fn verify_names_the_first_bad_entry() {
-    let env = Env::passphrase_vault();
+    // Counts each command's unlock entry: without an agent.
+    let env = Env::passphrase_vault().without_agent();
     for name in ["a", "b", "c"] {
         env.run_pw(&["add", name, "--kind", "api-key"], r#"{"key": "k"}"#)
             .ok();

@@ -232,7 +232,8 @@ fn traced(env: &mut Env, with_passphrase: bool) -> String {
 
 #[test]
 fn passphrase_vault_scenario_leaves_no_plaintext() {
-    let mut env = Env::new();
+    // Reveals a prod credential, which asks through an agent: without one.
+    let mut env = Env::new().without_agent();
     env.no_dbus = true;
     env.init_passphrase_only();
     let logs = traced(&mut env, true);

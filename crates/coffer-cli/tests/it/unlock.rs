@@ -10,7 +10,8 @@ use crate::support::*;
 
 #[test]
 fn wrong_passphrase_exits_5_and_changes_nothing() {
-    let mut env = Env::new();
+    // About unlocking: without an agent (which would answer unlocked).
+    let mut env = Env::new().without_agent();
     env.no_dbus = true;
     env.init_passphrase_only();
     env.run_pw(&["add", "a", "--kind", "api-key"], r#"{"key": "v"}"#)
@@ -27,7 +28,8 @@ fn wrong_passphrase_exits_5_and_changes_nothing() {
 
 #[test]
 fn no_way_to_ask_for_the_passphrase_exits_5_naming_it() {
-    let mut env = Env::new();
+    // About unlocking: without an agent (which would answer unlocked).
+    let mut env = Env::new().without_agent();
     env.no_dbus = true;
     env.init_passphrase_only();
     let run = env.run(&["list"], "").code(5);

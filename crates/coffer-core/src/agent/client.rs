@@ -88,6 +88,14 @@ impl Mode {
     }
 }
 
+/// Whether `body` (the part of a request that can be large: a draft, a
+/// patch) fits in a request to the agent, with room for the rest of it.
+pub fn fits(body: &impl serde::Serialize) -> bool {
+    serde_json::to_vec(body)
+        .map(Zeroizing::new)
+        .is_ok_and(|b| b.len() + 4096 <= frame::MAX_FRAME)
+}
+
 /// The agent serving one vault.
 #[derive(Clone, Debug)]
 pub struct Client {

@@ -288,6 +288,22 @@ impl Shared {
         }
     }
 
+    /// Locks without writing to the vault (no lock entry, no anchor): for a
+    /// vault another process changed under the agent, where a write would
+    /// land in a replaced file, fail under a changed key, or overwrite the
+    /// evidence of tampering. The key is wiped as the vault drops.
+    fn forget(&self) {
+        self.gate.forget();
+        match &self.host {
+            Host::App { lock } => lock(),
+            Host::Cli { .. } => {
+                if let Some(vault) = self.vault().take() {
+                    vault.abandon();
+                }
+            }
+        }
+    }
+
     /// A command hands the locked agent the way in (see [`Host`]).
     fn unlock(&self, passphrase: Option<SecretValue>) -> Result<()> {
         let Host::Cli { unlock } = &self.host else {
@@ -489,32 +505,27 @@ fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
         );
     };
     let mut reply = answer(shared, peer, request, &mut on_asking);
-    // Another process rekeyed the vault: writes say so (CannotUnlock, see
-    // `Vault::key_changed_elsewhere`), reads fail to open a record. The
-    // agent locks, so the next command unlocks it again with the new key
-    // (the way `coffer` hands a locked agent its unlock), instead of
-    // failing, or crying tamper, until it is restarted.
-    let stale = matches!(
+    // A failure that another process's change explains (a rekey between
+    // the check below and the request) is told as that change.
+    if matches!(
         reply,
         Reply::Error {
             class: ErrorClass::CannotUnlock | ErrorClass::Integrity,
             ..
         }
-    ) && shared
-        .vault()
-        .as_ref()
-        .is_some_and(|v| v.key_changed_elsewhere().unwrap_or(false));
-    if stale {
-        reply = Reply::from_error(&Error::CannotUnlock {
-            reason: "another process rekeyed the vault since the agent unlocked it; the agent \
-                     has locked: run the command again to unlock it with the new key"
-                .into(),
-        });
-        if let Err(e) = shared.lock() {
-            tracing::debug!(error = %e, "agent: locked after the vault key changed");
+    ) {
+        if let Some(changed) = changed_elsewhere(shared) {
+            reply = changed;
         }
     }
     let sent = send(stream, &reply);
+    // Reveals' entries are anchored once their values are on the way, as
+    // a command that reveals anchors as it exits.
+    if let Some(vault) = shared.vault().as_ref() {
+        if let Err(e) = vault.anchor_written() {
+            tracing::warn!(error = %e, "agent: the audit anchor was not written");
+        }
+    }
     // `coffer agent stop`: the CLI's agent ends once it has answered (its
     // host has locked it already); the app's keeps serving "locked".
     if matches!(reply, Reply::Stopped) && matches!(shared.host, Host::Cli { .. }) {
@@ -529,6 +540,18 @@ fn answer(
     request: Request,
     on_asking: &mut dyn FnMut(&Question),
 ) -> Reply {
+    if matches!(
+        request,
+        Request::Field { .. }
+            | Request::Reveal { .. }
+            | Request::Use { .. }
+            | Request::Fields { .. }
+            | Request::Call(_)
+    ) {
+        if let Some(refused) = changed_elsewhere(shared) {
+            return refused;
+        }
+    }
     // Reveals go to the committer, which writes many callers' entries in
     // one transaction; the rest is answered here.
     let job = match request {
@@ -649,7 +672,12 @@ fn answer(
                 return Reply::from_error(&Error::Locked);
             };
             return match call_vault(vault, *call) {
-                Ok(value) => Reply::Called { value },
+                // A write is anchored before it is acknowledged, as a
+                // command that writes anchors before it exits.
+                Ok(value) => match vault.anchor_written() {
+                    Ok(()) => Reply::Called { value },
+                    Err(e) => Reply::from_error(&e),
+                },
                 Err(e) => Reply::from_error(&e),
             };
         }
@@ -683,6 +711,18 @@ fn answer(
     }
     rx.recv()
         .unwrap_or_else(|_| Reply::from_error(&Error::Locked))
+}
+
+/// What another process changed since the agent last looked that it
+/// must not serve past (see `Vault::check_unchanged_elsewhere`): the file
+/// replaced, the vault rekeyed, the schema or the trail tampered with. The
+/// agent then locks, so the next command opens and unlocks the vault
+/// afresh, with every check of a fresh open, and hands the agent that
+/// unlock (the way it hands a locked agent its unlock).
+fn changed_elsewhere(shared: &Shared) -> Option<Reply> {
+    let problem = shared.vault().as_ref()?.check_unchanged_elsewhere().err()?;
+    shared.forget();
+    Some(Reply::from_error(&problem))
 }
 
 /// Applies the access rules to a reveal: `Ok(None)` when every credential

@@ -166,7 +166,7 @@ impl Vault {
     /// a head read after it, whatever other processes do meanwhile. A rekey
     /// cut off at its commit leaves an anchor that verifies under whichever
     /// key the file has (`audit::anchor_rekey`).
-    fn check_anchor(&self) -> Result<()> {
+    pub(super) fn check_anchor(&self) -> Result<()> {
         let keys = self.keys()?;
         let anchor = read_anchor(&self.path, &keys.anchor_key);
         let (head, _) = head(&self.conn, &self.path)?;

@@ -118,7 +118,7 @@ impl<'v> WriteTx<'v> {
         }
         self.vault.db(self.tx.commit())?;
         self.vault.queue.borrow_mut().clear();
-        Ok(())
+        self.vault.note_written()
     }
 
     /// Notes that setting `key` now holds `sealed` (see [`audit::stamp`]).
