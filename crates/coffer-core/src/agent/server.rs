@@ -519,13 +519,6 @@ fn connection(shared: &Shared, stream: &mut UnixStream) -> Result<()> {
         }
     }
     let sent = send(stream, &reply);
-    // Reveals' entries are anchored once their values are on the way, as
-    // a command that reveals anchors as it exits.
-    if let Some(vault) = shared.vault().as_ref() {
-        if let Err(e) = vault.anchor_written() {
-            tracing::warn!(error = %e, "agent: the audit anchor was not written");
-        }
-    }
     // `coffer agent stop`: the CLI's agent ends once it has answered (its
     // host has locked it already); the app's keeps serving "locked".
     if matches!(reply, Reply::Stopped) && matches!(shared.host, Host::Cli { .. }) {
@@ -891,7 +884,33 @@ const MAX_BATCH: usize = 256;
 /// one transaction (one fsync), and only then answers each. While one
 /// commit runs, the next batch gathers.
 fn committer(shared: Arc<Shared>, jobs: mpsc::Receiver<(Job, mpsc::SyncSender<Reply>)>) {
-    while let Ok(first) = jobs.recv() {
+    let anchor = || {
+        if let Some(vault) = shared.vault().as_ref() {
+            if let Err(e) = vault.anchor_written() {
+                tracing::warn!(error = %e, "agent: the audit anchor was not written");
+            }
+        }
+    };
+    // Entries written since the last anchor; when it was written.
+    let mut unanchored = false;
+    let mut anchored_at = Instant::now();
+    loop {
+        let next = if unanchored {
+            jobs.recv_timeout(ANCHOR_IDLE)
+        } else {
+            jobs.recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+        };
+        let first = match next {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                anchor();
+                unanchored = false;
+                anchored_at = Instant::now();
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -922,8 +941,23 @@ fn committer(shared: Arc<Shared>, jobs: mpsc::Receiver<(Job, mpsc::SyncSender<Re
                 }
             }
         }
+        // The entries are anchored once their values are on their way (as
+        // a command that reveals anchors as it exits), off every reply's
+        // path: when reveals pause for ANCHOR_IDLE, and every ANCHOR_EVERY
+        // while they keep coming (the anchor's fsync would otherwise cost
+        // each batch as much as its own commit).
+        unanchored = true;
+        if anchored_at.elapsed() >= ANCHOR_EVERY {
+            anchor();
+            unanchored = false;
+            anchored_at = Instant::now();
+        }
     }
 }
+
+/// See the end of [`committer`].
+const ANCHOR_IDLE: Duration = Duration::from_millis(20);
+const ANCHOR_EVERY: Duration = Duration::from_millis(200);
 
 /// One [`Call`] on the vault, its result as JSON.
 fn call_vault(vault: &mut Vault, call: Call) -> Result<serde_json::Value> {

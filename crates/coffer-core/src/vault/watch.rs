@@ -26,6 +26,11 @@ pub(crate) struct Watch {
     /// `PRAGMA user_version`, the format: an edit of it is checked with the
     /// schema as at open.
     format: i64,
+    /// `PRAGMA data_version` (moves when another connection commits) and
+    /// the anchor file's identity, size and time: while neither moved, no
+    /// row and no anchor can have changed through SQLite or Coffer, and the
+    /// checks of rows and anchor are skipped.
+    seen: (i64, Option<(u64, u64, i64, i64)>),
     /// The newest audit entry this handle wrote (seq, MAC): it must still be
     /// there, unchanged, after another process's commit. The anchor covers
     /// what came before this handle; this covers what it wrote since, which
@@ -50,6 +55,8 @@ impl Watch {
             file: (meta.dev(), meta.ino()),
             schema_version: pragma("schema_version")?,
             format: pragma("user_version")?,
+            // Nothing seen yet: the first check reads everything.
+            seen: (i64::MIN, None),
             written: None,
             anchored: None,
         })
@@ -92,6 +99,23 @@ impl Vault {
             watch.schema_version = schema_version;
             watch.format = version;
         }
+        let seen = (
+            self.db(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0)))?,
+            std::fs::metadata(crate::audit::anchor_path(&self.path))
+                .ok()
+                .map(|m| (m.ino(), m.size(), m.mtime(), m.mtime_nsec())),
+        );
+        if seen == self.watch.borrow().seen {
+            return Ok(());
+        }
+        self.check_rows_and_anchor()?;
+        self.watch.borrow_mut().seen = seen;
+        Ok(())
+    }
+
+    /// What [`Vault::check_unchanged_elsewhere`] reads when another
+    /// connection committed or the anchor file changed.
+    fn check_rows_and_anchor(&self) -> Result<()> {
         let id: Option<Vec<u8>> = self.db(self
             .conn
             .query_row("SELECT vault_id FROM vault WHERE id = 1", [], |r| r.get(0))
