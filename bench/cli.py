@@ -139,6 +139,9 @@ def run_size(coffer, outdir, work, size, fpr, versions):
         # Through a running agent (started below, on the keyring vault): no unlock.
         {"label": "coffer get (agent)", "argv": [coffer, "get", name], "env": dict(kr_env, COFFER_AGENT="required"),
          "expect": secret},
+        # The form: one field's raw value, as scripts and helpers ask.
+        {"label": "coffer get --field (agent)", "argv": [coffer, "get", name, "--field", probe["main"]],
+         "env": dict(kr_env, COFFER_AGENT="required"), "expect": secret},
         # The floor: a process that opens the SQLite file and reads one row.
         {"label": "floor: sqlite3 reads one row", "argv": ["sqlite3", kr_vault, "SELECT 'floor' FROM credentials LIMIT 1"],
          "expect": "floor"},
