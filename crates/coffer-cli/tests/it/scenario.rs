@@ -249,7 +249,8 @@ fn keyring_vault_scenario_leaves_no_plaintext() {
             "COFFER_TEST_KEYRING is not 1",
         );
     }
-    let mut env = Env::new();
+    // Reveals a prod credential, which asks through an agent: without one.
+    let mut env = Env::new().without_agent();
     env.init_keyring();
     let logs = traced(&mut env, false);
     assert_clean(&env, &logs);

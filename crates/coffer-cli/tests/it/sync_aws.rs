@@ -74,7 +74,8 @@ fn credentials_round_trip_through_secrets_manager_with_tags_and_versions() {
         return;
     };
     let prefix = unique("sm-round");
-    let env = env_with_remote(&endpoint, &prefix);
+    // Reveals a prod credential, which asks through an agent: without one.
+    let env = env_with_remote(&endpoint, &prefix).without_agent();
     env.run_pw(
         &[
             "add",

@@ -45,7 +45,8 @@ fn credentials_round_trip_through_openbao_with_metadata_and_versions() {
         return;
     };
     let prefix = unique("round");
-    let env = env_with_remote(&addr, &root, &prefix);
+    // Reveals a prod credential, which asks through an agent: without one.
+    let env = env_with_remote(&addr, &root, &prefix).without_agent();
     env.run_pw(
         &[
             "add",

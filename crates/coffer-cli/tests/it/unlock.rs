@@ -73,7 +73,8 @@ fn a_removed_keyring_entry_exits_5_and_the_passphrase_still_opens() {
     if !keyring_expected() {
         return skip("a_removed_keyring_entry_…", "COFFER_TEST_KEYRING is not 1");
     }
-    let env = Env::new();
+    // About unlocking: without an agent (which would answer unlocked).
+    let env = Env::new().without_agent();
     env.init_keyring();
     env.run(&["add", "a", "--kind", "api-key"], r#"{"key": "v-456"}"#)
         .ok();
@@ -223,7 +224,8 @@ fn rekey_mints_a_new_keyring_key_and_changes_the_passphrase() {
     if !keyring_expected() {
         return skip("rekey_mints_…", "COFFER_TEST_KEYRING is not 1");
     }
-    let env = Env::new();
+    // About unlocking: without an agent (which would answer unlocked).
+    let env = Env::new().without_agent();
     env.init_keyring();
     env.run(&["add", "a", "--kind", "api-key"], r#"{"key": "v-789"}"#)
         .ok();
