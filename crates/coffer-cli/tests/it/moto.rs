@@ -86,3 +86,44 @@ pub fn caller(endpoint: &str, id: &str, secret: &str) -> String {
             .to_owned()
     })
 }
+
+/// The inline policy `name` of IAM user `user`, as a JSON document (IAM
+/// hands documents back URL-encoded).
+pub fn user_policy(endpoint: &str, user: &str, name: &str) -> Option<serde_json::Value> {
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&conf(endpoint, "testing", "testing").await);
+        let out = iam
+            .get_user_policy()
+            .user_name(user)
+            .policy_name(name)
+            .send()
+            .await
+            .ok()?;
+        let doc = out.policy_document();
+        let decoded = if doc.trim_start().starts_with('{') {
+            doc.to_owned()
+        } else {
+            percent_decode(doc)
+        };
+        serde_json::from_str(&decoded).ok()
+    })
+}
+
+/// `%XX` decoding (IAM's policy documents); `+` is left as it is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -162,6 +162,37 @@ fn revoke_all_revokes_aws_keys_and_vault_tokens_at_their_providers() {
         vec![(key_id.clone(), false)],
         "the key is Inactive on IAM"
     );
+    // Sessions already issued from the key are denied by a policy on its
+    // user: everything, for tokens issued before the revoke.
+    let policy = user_policy(&moto, &user, "coffer-revoke-older-sessions")
+        .expect("the deny policy is on the user");
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Effect"], "Deny", "{policy}");
+    assert_eq!(statement["Action"], "*", "{policy}");
+    let before = statement["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+        .as_str()
+        .expect("a time");
+    let before = chrono::DateTime::parse_from_rfc3339(before).expect("RFC 3339");
+    let age = chrono::Utc::now().signed_duration_since(before);
+    assert!(
+        age >= chrono::Duration::zero() && age < chrono::Duration::minutes(5),
+        "the condition names the revoke's time: {before}"
+    );
+    assert!(
+        done.stdout.contains("coffer-revoke-older-sessions"),
+        "{}",
+        done.stdout
+    );
+    // The audit entry says both.
+    let audit = env
+        .run_pw(&["audit", "--action", "emergency_revoke", "--json"], "")
+        .ok()
+        .stdout;
+    assert!(
+        audit.contains("denied (inline policy coffer-revoke-older-sessions)")
+            && audit.contains("set Inactive"),
+        "{audit}"
+    );
     let as_token = vaultrs::client::VaultClient::new(
         vaultrs::client::VaultClientSettingsBuilder::default()
             .address(&bao)

@@ -452,8 +452,42 @@ fn draft_key_created_at(draft: &crate::Draft, now: DateTime<Utc>) -> Result<Opti
     key_created_at(&credential, &secrets)
 }
 
-/// Emergency revoke: marks the credential's own key Inactive on IAM.
-pub fn deactivate_own(credential: &Credential, secrets: &Secrets) -> Result<String> {
+/// The inline policy `revoke-all` puts on a key's IAM user (replacing an
+/// earlier one of the name): it denies everything to sessions issued before
+/// the revoke. Deactivating the key stops new sessions only; STS sessions
+/// already handed out (up to 36 h for GetSessionToken) would keep working.
+/// AWS's own "revoke active sessions" for roles is the same condition.
+pub const REVOKE_POLICY: &str = "coffer-revoke-older-sessions";
+
+/// [`REVOKE_POLICY`]'s document: deny all to tokens issued before `before`.
+pub fn revoke_policy_document(before: DateTime<Utc>) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "CofferRevokeOlderSessions",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {
+                "DateLessThan": {
+                    "aws:TokenIssueTime": before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                }
+            }
+        }]
+    })
+    .to_string()
+}
+
+/// Emergency revoke of the credential's own key: first the deny policy on
+/// its IAM user for sessions issued before `now` (the key makes the call,
+/// so it must come before the key stops working), then the key set
+/// Inactive. A key that may not put the policy is still deactivated, and
+/// the error says its sessions live on.
+pub fn revoke_own(
+    credential: &Credential,
+    secrets: &Secrets,
+    now: DateTime<Utc>,
+) -> Result<String> {
     block_on(async {
         let conf = own_config(credential, secrets).await?;
         let name = &credential.meta.name;
@@ -461,11 +495,52 @@ pub fn deactivate_own(credential: &Credential, secrets: &Secrets) -> Result<Stri
         let key = field(credential, secrets, "access_key_id")
             .unwrap_or_default()
             .to_owned();
+        let denied = iam(&conf)
+            .put_user_policy()
+            .user_name(&user)
+            .policy_name(REVOKE_POLICY)
+            .policy_document(revoke_policy_document(now))
+            .send()
+            .await
+            .map_err(|e| aws_error("IAM PutUserPolicy", &user, &e));
         let state = AwsState {
             user_name: user.clone(),
             ..AwsState::default()
         };
         set_status(&conf, &state, &key, StatusType::Inactive).await?;
-        Ok(format!("access key {key} of IAM user {user} set Inactive"))
+        let since = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        match denied {
+            Ok(_) => Ok(format!(
+                "sessions of IAM user {user} issued before {since} denied (inline policy \
+                 {REVOKE_POLICY}); access key {key} set Inactive"
+            )),
+            Err(e) => Err(Error::Failure {
+                what: format!(
+                    "access key {key} of IAM user {user} set Inactive, but its sessions issued \
+                     before {since} still work until they expire: {e}"
+                ),
+            }),
+        }
     })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_revoke_policy_denies_everything_to_older_sessions_only() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 6, 14, 53, 18).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(&revoke_policy_document(at)).expect("json");
+        let statement = &doc["Statement"][0];
+        assert_eq!(doc["Version"], "2012-10-17");
+        assert_eq!(statement["Effect"], "Deny");
+        assert_eq!(statement["Action"], "*");
+        assert_eq!(statement["Resource"], "*");
+        assert_eq!(
+            statement["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+            "2026-12-06T14:53:18Z"
+        );
+    }
 }

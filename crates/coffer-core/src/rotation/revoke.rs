@@ -1,7 +1,8 @@
 //! Emergency revoke, for a machine that may be compromised: every matching
 //! credential's value is revoked where a provider API allows it (AWS access
-//! keys set Inactive through IAM, Vault/OpenBao tokens revoked with
-//! `revoke-self`) and every one is marked compromised, each step audited.
+//! keys set Inactive through IAM, with the sessions already issued from them
+//! denied by an inline policy on their user; Vault/OpenBao tokens revoked
+//! with `revoke-self`) and every one is marked compromised, each step audited.
 
 use chrono::{DateTime, Utc};
 
@@ -48,7 +49,10 @@ pub struct Done {
 
 fn provider_of(kind: Kind) -> Option<&'static str> {
     match kind {
-        Kind::AwsAccessKey => Some("IAM UpdateAccessKey (Inactive) on its own key"),
+        Kind::AwsAccessKey => Some(
+            "IAM PutUserPolicy (deny its user's sessions issued before now) and \
+             UpdateAccessKey (Inactive) on its own key",
+        ),
         Kind::VaultToken => Some("Vault token revoke-self"),
         _ => None,
     }
@@ -71,9 +75,10 @@ pub fn plan(vault: &Vault, selector: &Selector) -> Result<Vec<Planned>> {
 fn provider_revoke(
     credential: &Credential,
     secrets: &Secrets,
+    now: DateTime<Utc>,
 ) -> std::result::Result<String, String> {
     let result = match credential.meta.kind {
-        Kind::AwsAccessKey => super::aws::deactivate_own(credential, secrets),
+        Kind::AwsAccessKey => super::aws::revoke_own(credential, secrets, now),
         Kind::VaultToken => super::vault_token::revoke_self(credential, secrets),
         _ => return Err("no provider API: revoke it at its provider".into()),
     };
@@ -86,7 +91,7 @@ pub fn revoke_all(vault: &mut Vault, selector: &Selector, now: DateTime<Utc>) ->
     let mut done = Vec::new();
     for planned in plan(vault, selector)? {
         let (credential, secrets) = vault.reveal(&planned.name, None, now)?;
-        let provider = provider_revoke(&credential, &secrets);
+        let provider = provider_revoke(&credential, &secrets, now);
         let mut event = Event::new(Action::EmergencyRevoke)
             .target(credential.id, &credential.meta.name)
             .details(serde_json::json!({
