@@ -75,6 +75,27 @@ describe('the list', () => {
     expect(m.credentialFind.mock.calls.map(([query]) => query.query)).toEqual(['', 'a', 'ap']);
   });
 
+  it('keeps the rows on show while a search is out, with a quiet hint only after 150 ms', async () => {
+    const pending: ((page: ipc.FindPage) => void)[] = [];
+    m.credentialFind.mockImplementation((query) =>
+      query.query === '' ? Promise.resolve(pageOf(50, query)) : new Promise((resolve) => pending.push(resolve)),
+    );
+    renderScreen();
+    await waitFor(() => expect(el('result-count').textContent).toContain('50 credentials'));
+    const before = rows().map((row) => row.dataset['name']);
+    await fireEvent.input(el('search'), { target: { value: 'cred/0000' } });
+    // Not blanked: the same rows and count, and no hint yet.
+    expect(rows().map((row) => row.dataset['name'])).toEqual(before);
+    expect(el('result-count').textContent).toContain('50 credentials');
+    expect(document.getElementById('search-pending')).toBeNull();
+    await waitFor(() => expect(document.getElementById('search-pending')).not.toBeNull());
+    expect(rows().map((row) => row.dataset['name'])).toEqual(before);
+    pending[0]?.(pageOf(3, { query: 'cred/0000', kind: null, env: null, tag: null, states: [], offset: 0, limit: 100 }));
+    await waitFor(() => expect(el('result-count').textContent).toContain('3 credentials'));
+    expect(rows()).toHaveLength(3);
+    expect(document.getElementById('search-pending')).toBeNull();
+  });
+
   it('sends the filters, with the rotation filter as states', async () => {
     m.credentialFind.mockImplementation((query) => Promise.resolve(pageOf(1, query)));
     renderScreen();

@@ -121,4 +121,37 @@ describe('PagedList', () => {
     await flush();
     expect(onPage).toHaveBeenCalledWith(rows(0, 100, 5));
   });
+
+  it('keeps the previous rows on show until a new query answers, then replaces them all', async () => {
+    const list = new PagedList<string>({ pageSize: 100 });
+    list.reset((offset, limit) => Promise.resolve(rows(offset, limit, 1000, 'old-')));
+    await flush();
+    list.ensure(0, 250);
+    await flush();
+    expect(list.pending).toBe(false);
+    const answer = deferred<Page<string>>();
+    const fetcher = vi.fn(() => answer.promise);
+    list.reset(fetcher, 0, true, true);
+    // Still the old rows and total, and nothing more asked of the new query.
+    expect(list.pending).toBe(true);
+    expect(list.total).toBe(1000);
+    expect(list.item(0)).toBe('old-0');
+    expect(list.item(150)).toBe('old-150');
+    list.ensure(0, 250);
+    expect(fetcher).toHaveBeenCalledTimes(1);
+    answer.resolve(rows(0, 100, 3, 'new-'));
+    await flush();
+    expect(list.pending).toBe(false);
+    expect(list.total).toBe(3);
+    expect(list.item(0)).toBe('new-0');
+    expect(list.item(150)).toBeUndefined();
+  });
+
+  it('a new query with nothing on show yet is pending and empty', () => {
+    const list = new PagedList<string>({ pageSize: 100 });
+    list.reset(() => new Promise(() => {}), 0, true, true);
+    expect(list.pending).toBe(true);
+    expect(list.total).toBeNull();
+    expect(list.item(0)).toBeUndefined();
+  });
 });

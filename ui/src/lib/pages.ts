@@ -33,6 +33,11 @@ export class PagedList<T, P extends Page<T> = Page<T>> {
   private options: PagedListOptions<T, P>;
   /** Number of matching rows; null until the first page of this generation arrives. */
   total: number | null = null;
+  /**
+   * The rows on hand belong to the previous query (a reset with `keepRows`),
+   * shown until the new query's first answer replaces them all at once.
+   */
+  private stale = false;
 
   constructor(options: PagedListOptions<T, P> = {}) {
     this.options = options;
@@ -43,16 +48,26 @@ export class PagedList<T, P extends Page<T> = Page<T>> {
   /**
    * Start over with a new fetcher (a new query). With `keepTotal` the old
    * total stays until the new one arrives, so a refresh does not collapse the
-   * scroll area. Loads `firstPage` right away.
+   * scroll area. With `keepRows` the old rows and total stay on show too,
+   * until the new query's first answer replaces them (typing never blanks
+   * the list). Loads `firstPage` right away.
    */
-  reset(fetcher: Fetcher<T, P>, firstPage = 0, keepTotal = false): void {
+  reset(fetcher: Fetcher<T, P>, firstPage = 0, keepTotal = false, keepRows = false): void {
     this.generation += 1;
     this.fetcher = fetcher;
-    this.pages.clear();
     this.inflight.clear();
-    if (!keepTotal) this.total = null;
+    this.stale = keepRows && this.total !== null;
+    if (!this.stale) {
+      this.pages.clear();
+      if (!keepTotal) this.total = null;
+    }
     this.options.onChange?.();
     void this.load(firstPage);
+  }
+
+  /** Whether the current query's answer has not arrived yet. */
+  get pending(): boolean {
+    return this.stale || this.total === null;
   }
 
   /** Whether a page is cached. */
@@ -72,6 +87,9 @@ export class PagedList<T, P extends Page<T> = Page<T>> {
     const first = Math.floor(start / this.pageSize);
     const last = Math.floor((end - 1) / this.pageSize);
     this.lastWanted = first;
+    // The previous query's rows stand in until the new first page: nothing
+    // more is asked of the new query before it has said how long it is.
+    if (this.stale) return;
     for (let page = first; page <= last; page += 1) {
       if (this.total !== null && page * this.pageSize >= this.total) break;
       if (!this.pages.has(page) && !this.inflight.has(page)) void this.load(page);
@@ -86,13 +104,26 @@ export class PagedList<T, P extends Page<T> = Page<T>> {
     try {
       const result = await fetcher(page * this.pageSize, this.pageSize);
       if (generation !== this.generation) return; // a newer query has started
+      if (this.stale) {
+        this.pages.clear();
+        this.stale = false;
+      }
       this.pages.set(page, result.items);
       this.total = result.total;
       this.evict();
       this.options.onPage?.(result);
       this.options.onChange?.();
     } catch (error) {
-      if (generation === this.generation) this.options.onError?.(error);
+      if (generation === this.generation) {
+        // The previous query's rows do not stand for a query that failed.
+        if (this.stale) {
+          this.pages.clear();
+          this.stale = false;
+          this.total = null;
+          this.options.onChange?.();
+        }
+        this.options.onError?.(error);
+      }
     } finally {
       if (generation === this.generation) this.inflight.delete(page);
     }
