@@ -2,9 +2,10 @@
 # bench/aws.sh: what Coffer adds to an AWS tool's call. The real AWS CLI
 # runs `sts get-caller-identity` against moto_server, once with the key in
 # ~/.aws/credentials and once with `credential_process = coffer aws
-# credential-process NAME` served by a running agent, in interleaved rounds
-# (bench/measure.py); and `coffer aws credential-process` alone through the
-# agent. A passphrase vault, so no keyring is needed. Results (JSON and a
+# credential-process NAME` served by a running agent (an STS session it
+# made from moto and keeps), in interleaved rounds (bench/measure.py); and
+# `coffer aws credential-process` alone through the agent, kept session and
+# `--long-lived`. A passphrase vault, so no keyring is needed. Results (JSON and a
 # Markdown table) go to $BENCH_OUT/aws.{json,md}. RUNS (default 15) rounds.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,7 +50,10 @@ printf 'bench aws passphrase\n' >"$WORK/pw"
 printf '{"secret_access_key":"%s"}' "$secret" |
   "$COFFER" --passphrase-file "$WORK/pw" add aws/bench --kind aws-access-key \
     --field "access_key_id=$key_id" >/dev/null
-"$COFFER" --passphrase-file "$WORK/pw" agent start --idle-lock 0 >/dev/null
+# The agent makes the STS sessions credential_process hands out: it reaches
+# moto (COFFER_OFFLINE above is for `add`'s key-age lookup only).
+COFFER_OFFLINE=0 AWS_ENDPOINT_URL="http://127.0.0.1:$port" \
+  "$COFFER" --passphrase-file "$WORK/pw" agent start --idle-lock 0 >/dev/null
 
 mkdir -p "$HOME/.aws"
 cat >"$HOME/.aws/credentials" <<EOF
@@ -77,7 +81,11 @@ plan = {"rounds": runs, "groups": [
          "env": {"COFFER_AGENT": "required"}, "expect": "arn:aws"},
     ]},
     {"name": "credential_process", "commands": [
-        {"label": "coffer aws credential-process (agent)", "argv": [coffer, "aws", "credential-process", "aws/bench"],
+        # A kept STS session (the warm-up round makes it: one STS call for all rounds).
+        {"label": "coffer aws credential-process (agent, kept session)", "argv": [coffer, "aws", "credential-process", "aws/bench"],
+         "env": {"COFFER_AGENT": "required"}, "expect": "SessionToken"},
+        # The stored key, as before sessions (through coffer-full: the front leaves flags to it).
+        {"label": "coffer aws credential-process --long-lived (agent)", "argv": [coffer, "aws", "credential-process", "aws/bench", "--long-lived"],
          "env": {"COFFER_AGENT": "required"}, "expect": "SecretAccessKey"},
     ]},
 ]}

@@ -8,7 +8,7 @@ use std::io::Write;
 use chrono::SecondsFormat;
 use coffer_core::agent::approval::Question;
 use coffer_core::credential::Credential;
-use coffer_core::kind::Kind;
+use coffer_core::sessions::AwsSession;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -86,16 +86,26 @@ pub fn write_all_fields<'a>(
     out.flush()
 }
 
-/// Refuses `aws credential-process` for a credential of another kind
-/// (before anything is revealed).
-pub fn check_credential_process(name: &str, credential: &Credential) -> Result<(), CliError> {
-    if credential.meta.kind != Kind::AwsAccessKey {
-        return Err(usage(format!(
-            "credential '{name}' is a {} credential; credential_process needs an aws-access-key one",
-            credential.meta.kind.as_str()
-        )));
-    }
-    Ok(())
+/// The `credential_process` JSON for an STS session.
+pub fn session_process(session: &AwsSession) -> Zeroizing<String> {
+    let mut doc = serde_json::Map::new();
+    doc.insert("Version".into(), 1.into());
+    doc.insert("AccessKeyId".into(), session.access_key_id.as_str().into());
+    doc.insert(
+        "SecretAccessKey".into(),
+        session.secret_access_key.as_str().into(),
+    );
+    doc.insert("SessionToken".into(), session.session_token.as_str().into());
+    doc.insert(
+        "Expiration".into(),
+        session
+            .expiration
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+            .into(),
+    );
+    let mut text = Zeroizing::new(Value::Object(doc).to_string());
+    text.push('\n');
+    text
 }
 
 /// The `credential_process` JSON for an aws-access-key credential, its

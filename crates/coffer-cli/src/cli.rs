@@ -950,9 +950,15 @@ pub struct AwsArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum AwsCommand {
-    /// Print the credential_process JSON for an aws-access-key credential
-    /// (in ~/.aws/config: credential_process = coffer aws credential-process NAME)
-    CredentialProcess { name: String },
+    /// Print the credential_process JSON for an aws-access-key credential: an STS
+    /// session made with the key and kept until 15 min before it ends (in
+    /// ~/.aws/config: credential_process = coffer aws credential-process NAME)
+    CredentialProcess {
+        name: String,
+        /// The stored long-lived key itself instead of a session (audited as such)
+        #[arg(long)]
+        long_lived: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

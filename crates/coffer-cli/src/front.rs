@@ -1,5 +1,6 @@
 //! `coffer`: the program a user and their tools run. It answers the
-//! commands tools run on every use, `get` and `aws credential-process`,
+//! commands tools run on every use, `get` and `aws credential-process` (an
+//! STS session, which the agent makes and keeps),
 //! straight from a running agent, and hands everything else (and these,
 //! when no unlocked agent answers) to `coffer-full` beside it by `execve`,
 //! with the same arguments and environment.
@@ -25,7 +26,6 @@ use coffer_cli::answer;
 use coffer_cli::exit::Exit;
 use coffer_core::agent::client::{Client, Mode};
 use coffer_core::agent::{Reply, Request};
-use coffer_core::audit::Action;
 use coffer_core::{Error, ErrorClass};
 
 /// Every heap block is wiped when it is freed: secret values pass through
@@ -264,32 +264,17 @@ fn get(
     Ok(Outcome::Done(Exit::Ok))
 }
 
+/// An STS session made and kept by the agent (the key stays in it).
 fn credential_process(
     agent: &Client,
     out: &mut dyn Write,
     name: &str,
 ) -> Result<Outcome, AskError> {
-    // The kind first: nothing is revealed for a credential of another kind.
-    let credential = match agent.call(&Request::Fields { name: name.into() })? {
-        Reply::Fields(c) => c,
-        _ => return Ok(Outcome::HandOver),
-    };
-    answer::check_credential_process(name, &credential)?;
-    let request = Request::Use {
-        names: vec![name.to_owned()],
-        action: Action::CredentialProcess,
-        details: serde_json::json!({}),
-    };
-    let Reply::Used { items } = agent.call_asking(&request, &mut tell)? else {
+    let request = Request::AwsSession { name: name.into() };
+    let Reply::AwsSession { session } = agent.call_asking(&request, &mut tell)? else {
         return Ok(Outcome::HandOver);
     };
-    let Some(used) = items.first() else {
-        return Ok(Outcome::HandOver);
-    };
-    let text = answer::credential_process(name, &used.credential, &|f| {
-        used.secrets.get(f).map(|v| v.as_str())
-    })?;
-    out.write_all(text.as_bytes())?;
+    out.write_all(answer::session_process(&session).as_bytes())?;
     out.flush()?;
     Ok(Outcome::Done(Exit::Ok))
 }

@@ -13,6 +13,7 @@ use coffer_core::audit::Action;
 use coffer_core::audit::{Break, Entry, Query, Verified};
 use coffer_core::credential::{Arrival, FieldIs};
 use coffer_core::rotation::{Filter, Policies, Policy, Scope};
+use coffer_core::sessions::{self, AwsSession};
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
 use coffer_core::{Credential, Draft, Patch, Secrets, Updated, VersionInfo};
 use serde_json::Value;
@@ -490,6 +491,23 @@ impl Source {
                             (u.credential, Secrets(secrets))
                         })
                         .collect()),
+                    other => unexpected(other),
+                }
+            }
+        }
+    }
+
+    /// An STS session for the aws-access-key credential `name`, kept for
+    /// reuse (see coffer_core::sessions); through the agent the key stays
+    /// in it.
+    pub fn aws_session(&self, name: &str) -> anyhow::Result<AwsSession> {
+        match self {
+            Source::Local(u) => {
+                Ok(sessions::session_for(&u.vault, name, serde_json::json!({}), Utc::now())?.1)
+            }
+            Source::Agent(a) => {
+                match a.call_asking(&Request::AwsSession { name: name.into() }, &mut tell_asking)? {
+                    Reply::AwsSession { session } => Ok(session),
                     other => unexpected(other),
                 }
             }

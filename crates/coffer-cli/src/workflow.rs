@@ -401,15 +401,20 @@ pub fn inject(ctx: &Context, args: &InjectArgs, out: Out) -> anyhow::Result<Exit
 }
 
 pub fn aws(ctx: &Context, args: &AwsArgs, out: Out) -> anyhow::Result<Exit> {
-    let AwsCommand::CredentialProcess { name } = &args.command;
+    let AwsCommand::CredentialProcess { name, long_lived } = &args.command;
     // Through the agent when one serves this vault (the AWS SDKs run this
     // on every credential refresh), else unlocked here.
     let source = ctx.source()?;
-    answer::check_credential_process(name, &source.get(name)?)?;
-    let creds = source.reveal_for(&[name.as_str()], Action::CredentialProcess, json!({}))?;
+    let text = if *long_lived {
+        coffer_core::sessions::check_kind(name, &source.get(name)?)?;
+        let details = json!({ "long_lived": true });
+        let creds = source.reveal_for(&[name.as_str()], Action::CredentialProcess, details)?;
+        let (c, s) = &creds[0];
+        answer::credential_process(name, c, &|f| s.0.get(f).map(|v| v.expose_secret()))?
+    } else {
+        answer::session_process(&source.aws_session(name)?)
+    };
     source.finish()?;
-    let (c, s) = &creds[0];
-    let text = answer::credential_process(name, c, &|f| s.0.get(f).map(|v| v.expose_secret()))?;
     out.write_all(text.as_bytes())?;
     Ok(Exit::Ok)
 }

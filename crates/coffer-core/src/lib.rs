@@ -36,6 +36,7 @@ pub mod seal;
 pub(crate) mod sealed;
 pub mod search;
 pub mod secret;
+pub mod sessions;
 pub mod settings;
 pub mod slot;
 pub mod store;

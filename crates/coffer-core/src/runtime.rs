@@ -14,3 +14,10 @@ pub(crate) fn block_on<F: Future>(f: F) -> Result<F::Output> {
         })?;
     Ok(rt.block_on(f))
 }
+
+/// Whether `COFFER_OFFLINE` asks Coffer not to reach AWS on its own (set to
+/// anything but empty or `0`): what would need the network is skipped, or
+/// refused with a word on how to do without.
+pub fn offline() -> bool {
+    std::env::var_os("COFFER_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0")
+}

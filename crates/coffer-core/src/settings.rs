@@ -55,6 +55,28 @@ impl Vault {
         Ok(())
     }
 
+    /// Setting `key` as stored now (`None` when unset), after the queued
+    /// audit events are written (nothing leaves the vault before them).
+    pub(crate) fn read_setting_now<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        self.flush()?;
+        self.read_setting::<Option<T>>(self.conn(), key)
+    }
+
+    /// Writes setting `key` in a transaction of its own, with `event` as
+    /// the entry that stamps it.
+    pub(crate) fn write_setting_now<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        event: Event,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let tx = self.begin()?;
+        self.write_setting(&tx, key, value)?;
+        tx.record(event, now)?;
+        tx.commit()
+    }
+
     /// The rotation policies set by kind, tag and environment.
     pub fn policies(&self) -> Result<Policies> {
         self.flush()?;

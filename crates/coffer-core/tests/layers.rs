@@ -53,6 +53,10 @@ const FEATURE_EDGES: &[(&str, &str)] = &[
     ("agent", "access"),
     // ... and serves `status`, with where each running rotation is.
     ("agent", "rotation"),
+    // Sessions are made with the STS client the AWS rotation uses.
+    ("sessions", "rotation"),
+    // The agent makes and keeps them, so the key stays in it.
+    ("agent", "sessions"),
     ("transfer", "envmap"),
     ("overview", "rotation"),
     ("overview", "sync"),

@@ -112,7 +112,7 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
         &["get", "aws/dev"],
         &["get", "aws/dev", "--field", "nope"],
         &["get", "aws/missing"],
-        &["aws", "credential-process", "aws/dev"],
+        &["aws", "credential-process", "aws/dev", "--long-lived"],
         &["vault-token-helper", "get"],
         &["list"],
         &["list", "--json"],

@@ -63,6 +63,10 @@ pub enum Request {
         action: Action,
         details: serde_json::Value,
     },
+    /// An STS session for the aws-access-key credential `name`
+    /// (`credential_process`): the kept one while fresh, else a new one
+    /// made here with the key, which stays in the agent (crate::sessions).
+    AwsSession { name: String },
     /// The questions waiting for the person (`coffer agent pending`).
     Pending,
     /// The person's answer to a question, from another terminal (`coffer
@@ -111,6 +115,9 @@ impl std::fmt::Debug for Request {
                 .field("action", action)
                 .field("details", details)
                 .finish(),
+            Request::AwsSession { name } => {
+                f.debug_struct("AwsSession").field("name", name).finish()
+            }
             Request::Pending => f.write_str("Pending"),
             Request::Approve { id, answer } => f
                 .debug_struct("Approve")
@@ -243,6 +250,10 @@ pub enum Reply {
     Approved {
         question: Question,
     },
+    /// The session asked for by [`Request::AwsSession`].
+    AwsSession {
+        session: crate::sessions::AwsSession,
+    },
     /// The error the vault gave, with its class (so the CLI's exit code and
     /// message are the ones it gives without the agent).
     Error {
@@ -265,6 +276,7 @@ impl std::fmt::Debug for Reply {
                 .debug_list()
                 .entries(items.iter().map(|u| &u.name))
                 .finish(),
+            Reply::AwsSession { session } => f.debug_tuple("AwsSession").field(session).finish(),
             Reply::Stopped => f.write_str("Stopped"),
             Reply::Locked => f.write_str("Locked"),
             Reply::NoField { known } => f.debug_tuple("NoField").field(known).finish(),
@@ -431,6 +443,7 @@ mod tests {
                 action: Action::CredentialProcess,
                 details: serde_json::json!({ "op": "get" }),
             },
+            Request::AwsSession { name: "a".into() },
             Request::Pending,
             Request::Approve {
                 id: "ab".into(),
@@ -474,6 +487,16 @@ mod tests {
                     credential: credential.clone(),
                     secrets: secrets(),
                 }],
+            },
+            Reply::AwsSession {
+                session: crate::sessions::AwsSession {
+                    access_key_id: "ASIAA".into(),
+                    secret_access_key: Zeroizing::new("canary-session-secret".into()),
+                    session_token: Zeroizing::new("canary-session-token".into()),
+                    expiration: Utc::now(),
+                    source_key_id: "AKIAA".into(),
+                    issued_at: Utc::now(),
+                },
             },
             Reply::Stopped,
             Reply::Locked,

@@ -539,6 +539,7 @@ fn answer(
             | Request::Reveal { .. }
             | Request::Use { .. }
             | Request::Fields { .. }
+            | Request::AwsSession { .. }
             | Request::Call(_)
     ) {
         if let Some(refused) = changed_elsewhere(shared) {
@@ -643,6 +644,7 @@ fn answer(
                 Err(e) => Reply::from_error(&e),
             }
         }
+        Request::AwsSession { name } => return aws_session(shared, peer, name, on_asking),
         Request::Pending => {
             return Reply::Pending {
                 questions: shared.gate.pending(),
@@ -716,6 +718,52 @@ fn changed_elsewhere(shared: &Shared) -> Option<Reply> {
     let problem = shared.vault().as_ref()?.check_unchanged_elsewhere().err()?;
     shared.forget();
     Some(Reply::from_error(&problem))
+}
+
+/// An STS session for `credential_process`, under the same access rules
+/// as a use of the key; the key is revealed (audited) only when a new
+/// session is made, and the vault's lock is not held across the STS call.
+fn aws_session(
+    shared: &Shared,
+    peer: Peer,
+    name: String,
+    on_asking: &mut dyn FnMut(&Question),
+) -> Reply {
+    let requester = Requester::describe(peer.pid);
+    let request = RevealRequest {
+        names: vec![name.clone()],
+        fields: None,
+        action: Action::CredentialProcess,
+        details: serde_json::Value::Null,
+    };
+    let mut details = serde_json::Map::new();
+    match check_access(shared, &request, &requester, on_asking) {
+        Ok(None) => {}
+        Ok(Some(access)) => {
+            details.insert("access".into(), access);
+        }
+        Err(refused) => return *refused,
+    }
+    details.insert(
+        "requester".into(),
+        serde_json::to_value(&requester).unwrap_or_default(),
+    );
+    match crate::sessions::session_for(&Locking(shared), &name, details.into(), Utc::now()) {
+        Ok((_, session)) => Reply::AwsSession { session },
+        Err(e) => Reply::from_error(&e),
+    }
+}
+
+/// The agent's vault for a session flow: its lock taken for each step.
+struct Locking<'a>(&'a Shared);
+
+impl crate::sessions::VaultAccess for Locking<'_> {
+    fn with<T>(&self, f: impl FnOnce(&Vault) -> Result<T>) -> Result<T> {
+        match self.0.vault().as_ref() {
+            Some(vault) => f(vault),
+            None => Err(Error::Locked),
+        }
+    }
 }
 
 /// Applies the access rules to a reveal: `Ok(None)` when every credential

@@ -70,7 +70,7 @@ fn iam(conf: &SdkConfig) -> aws_sdk_iam::Client {
 }
 
 /// An STS client whose answers are bounded (see `crate::bounds`).
-fn sts(conf: &SdkConfig) -> aws_sdk_sts::Client {
+pub(crate) fn sts(conf: &SdkConfig) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(conf)
             .interceptor(crate::bounds::BoundedAnswers)
@@ -100,7 +100,7 @@ async fn config(region: String, key_id: &str, secret: &str, token: Option<&str>)
 }
 
 /// The SDK configuration for the credential's current keys.
-async fn own_config(credential: &Credential, secrets: &Secrets) -> Result<SdkConfig> {
+pub(crate) async fn own_config(credential: &Credential, secrets: &Secrets) -> Result<SdkConfig> {
     let key_id = field(credential, secrets, "access_key_id")
         .ok_or_else(|| missing(credential, "access_key_id"))?;
     let secret = field(credential, secrets, "secret_access_key")
@@ -122,7 +122,7 @@ fn missing(credential: &Credential, what: &str) -> Error {
 }
 
 /// A clear error from an AWS call: which call, on what, and the service's code.
-fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     call: &str,
     on: &str,
     err: &E,
@@ -431,7 +431,7 @@ pub fn undo(auth: Auth<'_>, state: &AwsState, promoted: bool) -> Result<()> {
 pub fn learn_key_age(draft: &mut crate::Draft, now: DateTime<Utc>) -> Result<()> {
     if draft.kind != crate::Kind::AwsAccessKey
         || draft.rotated_at.is_some()
-        || std::env::var_os("COFFER_OFFLINE").is_some()
+        || crate::runtime::offline()
     {
         return Ok(());
     }
