@@ -359,10 +359,40 @@ impl App {
                     return;
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "{css} could not be pressed: {said:?}"
-            );
+            if Instant::now() >= deadline {
+                // What each window shows, for the next person to look.
+                let mut seen = Vec::new();
+                for (i, handle) in self
+                    .c
+                    .windows()
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .enumerate()
+                {
+                    if self.c.switch_to_window(handle).await.is_ok() {
+                        let text = self
+                            .c
+                            .execute("return location.pathname + ': ' + document.body.innerText.slice(0, 200)", vec![])
+                            .await;
+                        seen.push(format!("{text:?}"));
+                        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                            let png = self.c.screenshot().await;
+                            if let Ok(png) = png {
+                                let dir = std::env::var_os("COFFER_E2E_SHOTS")
+                                    .map(std::path::PathBuf::from)
+                                    .unwrap_or_else(|| {
+                                        std::env::temp_dir().join("coffer-e2e-shots")
+                                    });
+                                let _ =
+                                    std::fs::write(dir.join(format!("press-failed-{i}.png")), png);
+                            }
+                        })
+                        .await;
+                    }
+                }
+                panic!("{css} could not be pressed: {said:?}; the windows show: {seen:?}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
