@@ -353,7 +353,12 @@ fn the_real_aws_cli_works_for_every_migrated_profile() {
         return;
     };
     let Some(aws) = aws_cli() else { return };
-    let env = Env::new();
+    let mut env = Env::new();
+    // Sessions come from moto's STS, also when an agent serves the vault
+    // (the agent pass starts one with this environment).
+    env.extra_env
+        .push(("AWS_ENDPOINT_URL".into(), endpoint.clone()));
+    env.extra_env.push(("COFFER_OFFLINE".into(), "0".into()));
     env.init_keyring();
     let (user_a, id_a, secret_a) = super::moto::iam_user(&endpoint, "mig-a");
     let (user_b, id_b, secret_b) = super::moto::iam_user(&endpoint, "mig-b");
