@@ -50,6 +50,11 @@ printf 'bench aws passphrase\n' >"$WORK/pw"
 printf '{"secret_access_key":"%s"}' "$secret" |
   "$COFFER" --passphrase-file "$WORK/pw" add aws/bench --kind aws-access-key \
     --field "access_key_id=$key_id" >/dev/null
+# A chain of two roles above the key (moto assumes any role ARN).
+"$COFFER" --passphrase-file "$WORK/pw" add aws/bench-ops --kind aws-role \
+  --field role_arn=arn:aws:iam::123456789012:role/bench-ops --field source=aws/bench >/dev/null
+"$COFFER" --passphrase-file "$WORK/pw" add aws/bench-prod --kind aws-role \
+  --field role_arn=arn:aws:iam::123456789012:role/bench-prod --field source=aws/bench-ops >/dev/null
 # The agent makes the STS sessions credential_process hands out: it reaches
 # moto (COFFER_OFFLINE above is for `add`'s key-age lookup only).
 COFFER_OFFLINE=0 AWS_ENDPOINT_URL="http://127.0.0.1:$port" \
@@ -67,6 +72,9 @@ region = us-east-1
 [profile coffer]
 region = us-east-1
 credential_process = $COFFER aws credential-process aws/bench
+[profile coffer-role]
+region = us-east-1
+credential_process = $COFFER aws credential-process aws/bench-prod
 EOF
 
 sts=("$AWS" --endpoint-url "http://127.0.0.1:$port" sts get-caller-identity --output text)
@@ -79,10 +87,17 @@ plan = {"rounds": runs, "groups": [
          "expect": "arn:aws"},
         {"label": "aws sts get-caller-identity, Coffer credential_process (agent)", "argv": sts + ["--profile", "coffer"],
          "env": {"COFFER_AGENT": "required"}, "expect": "arn:aws"},
+        {"label": "aws sts get-caller-identity, Coffer credential_process, role chain (agent)",
+         "argv": sts + ["--profile", "coffer-role"],
+         "env": {"COFFER_AGENT": "required"}, "expect": "assumed-role/bench-prod"},
     ]},
     {"name": "credential_process", "commands": [
         # A kept STS session (the warm-up round makes it: one STS call for all rounds).
         {"label": "coffer aws credential-process (agent, kept session)", "argv": [coffer, "aws", "credential-process", "aws/bench"],
+         "env": {"COFFER_AGENT": "required"}, "expect": "SessionToken"},
+        # The top of a two-role chain, kept (each link made once, in the warm-up).
+        {"label": "coffer aws credential-process, role chain (agent, kept session)",
+         "argv": [coffer, "aws", "credential-process", "aws/bench-prod"],
          "env": {"COFFER_AGENT": "required"}, "expect": "SessionToken"},
         # The stored key, as before sessions (through coffer-full: the front leaves flags to it).
         {"label": "coffer aws credential-process --long-lived (agent)", "argv": [coffer, "aws", "credential-process", "aws/bench", "--long-lived"],
@@ -98,7 +113,7 @@ import json, sys
 res = json.load(open(sys.argv[1]))
 sts = res["sts"]
 static = next(v for k, v in sts.items() if "~/.aws/credentials" in k)
-coffer = next(v for k, v in sts.items() if "Coffer" in k)
+coffer = next(v for k, v in sts.items() if "Coffer" in k and "role" not in k)
 overhead = coffer["median_ms"] / static["median_ms"] - 1
 lines = ["| command | median | min |", "| --- | ---: | ---: |"]
 for label, v in list(sts.items()) + list(res["credential_process"].items()):

@@ -60,7 +60,8 @@ BAO_PORT=${BAO_PORT:-$((18200 + RANDOM % 1000))}
   -dev-listen-address="127.0.0.1:$BAO_PORT" >"$RUN_DIR/logs/bao.log" 2>&1 &
 bao=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$BAO_PORT/v1/sys/health" >/dev/null && break; sleep 0.1; done
-export BAO_ADDR="http://127.0.0.1:$BAO_PORT" BAO_ROOT_TOKEN=root BAO_BIN="$COFFER_CACHE/venv/bin/bao" AWS_CLI_BIN="$COFFER_CACHE/awscli/bin/aws"
+export BAO_ADDR="http://127.0.0.1:$BAO_PORT" BAO_ROOT_TOKEN=root BAO_BIN="$COFFER_CACHE/venv/bin/bao" AWS_CLI_BIN="$COFFER_CACHE/awscli/bin/aws" \
+  BOTO3_PYTHON="$COFFER_CACHE/venv/bin/python"
 
 display=$((90 + RANDOM % 100))
 Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >"$RUN_DIR/logs/xvfb.log" 2>&1 &

@@ -76,6 +76,7 @@ pub fn field_label(name: &str) -> String {
 pub fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::AwsAccessKey => "AWS access key",
+        Kind::AwsRole => "AWS role",
         Kind::VaultToken => "Vault token",
         Kind::VaultApprole => "Vault AppRole",
         Kind::DbPassword => "Database password",

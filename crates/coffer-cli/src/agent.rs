@@ -14,7 +14,7 @@ use coffer_core::agent::server::{self, Host, Listener, Options};
 use coffer_core::agent::{self, Reply, Request, Status};
 use coffer_core::{UnlockWith, Vault};
 
-use crate::cli::{AgentAction, AgentArgs};
+use crate::cli::{AgentAction, AgentArgs, LockArgs};
 use crate::exit::{CliError, Exit};
 use crate::session::Context;
 
@@ -301,7 +301,18 @@ fn start(ctx: &Context, args: &AgentArgs, out: &mut dyn Write) -> anyhow::Result
 }
 
 /// `coffer lock`: the agent locks and keeps serving "locked".
-pub fn lock(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<Exit> {
+pub fn lock(ctx: &Context, args: &LockArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    if args.forget_sessions {
+        // Through the agent when one serves the vault, else unlocked here.
+        let source = ctx.source()?;
+        let count = source.forget_sessions()?;
+        source.finish()?;
+        writeln!(
+            out,
+            "forgot {count} kept AWS session{}",
+            if count == 1 { "" } else { "s" }
+        )?;
+    }
     match Client::find(&ctx.vault_path, Mode::Auto)? {
         Some(client) => {
             let pid = status_of(&client)?.pid;

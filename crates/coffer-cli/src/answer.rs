@@ -108,6 +108,29 @@ pub fn session_process(session: &AwsSession) -> Zeroizing<String> {
     text
 }
 
+/// The container-credentials JSON (what the AWS SDKs read from
+/// `AWS_CONTAINER_CREDENTIALS_FULL_URI`) for an STS session.
+pub fn container_credentials(session: &AwsSession) -> Zeroizing<String> {
+    let mut doc = serde_json::Map::new();
+    doc.insert("AccessKeyId".into(), session.access_key_id.as_str().into());
+    doc.insert(
+        "SecretAccessKey".into(),
+        session.secret_access_key.as_str().into(),
+    );
+    doc.insert("Token".into(), session.session_token.as_str().into());
+    doc.insert(
+        "Expiration".into(),
+        session
+            .expiration
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+            .into(),
+    );
+    if let Some(role) = &session.role_arn {
+        doc.insert("RoleArn".into(), role.as_str().into());
+    }
+    Zeroizing::new(Value::Object(doc).to_string())
+}
+
 /// The `credential_process` JSON for an aws-access-key credential, its
 /// secret values looked up with `secret`.
 pub fn credential_process<'s>(

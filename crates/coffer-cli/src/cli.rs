@@ -102,7 +102,7 @@ pub enum Command {
     Kinds(JsonArg),
     /// Lock the agent serving this vault (it keeps running, locked; the next command that
     /// needs the vault unlocks it the usual way and hands it over)
-    Lock,
+    Lock(LockArgs),
     /// Run the agent: one unlocked session serving this vault's commands over a private
     /// socket, recording which process asks for each value (COFFER_AGENT=auto|off|required)
     Agent(AgentArgs),
@@ -907,6 +907,14 @@ pub struct ExecArgs {
     /// Replace secret values the command prints (stdout, stderr) with <concealed by coffer>
     #[arg(long)]
     pub mask: bool,
+    /// Give AWS credentials as the stored long-lived key, not an STS session
+    #[arg(long, conflicts_with = "server")]
+    pub long_lived: bool,
+    /// Serve the one AWS credential among NAMEs to the command from a loopback
+    /// container-credentials endpoint (refreshed sessions for as long as it runs)
+    /// instead of putting a session in its environment
+    #[arg(long)]
+    pub server: bool,
     /// The command and its arguments, after --
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -930,6 +938,9 @@ pub struct EnvArgs {
     pub no_defaults: bool,
     #[arg(long, value_enum, default_value = "sh")]
     pub format: EnvFormat,
+    /// Give AWS credentials as the stored long-lived key, not an STS session
+    #[arg(long)]
+    pub long_lived: bool,
 }
 
 #[derive(Args, Debug)]
@@ -943,6 +954,14 @@ pub struct InjectArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct LockArgs {
+    /// First drop the AWS STS sessions kept in the vault (they stay valid at AWS until
+    /// they end; `coffer revoke-all` ends them there)
+    #[arg(long)]
+    pub forget_sessions: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct AwsArgs {
     #[command(subcommand)]
     pub command: AwsCommand,
@@ -950,15 +969,20 @@ pub struct AwsArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum AwsCommand {
-    /// Print the credential_process JSON for an aws-access-key credential: an STS
-    /// session made with the key and kept until 15 min before it ends (in
-    /// ~/.aws/config: credential_process = coffer aws credential-process NAME)
+    /// Print the credential_process JSON for an aws-access-key or aws-role credential:
+    /// an STS session (GetSessionToken with the key; AssumeRole down a role's chain),
+    /// kept sealed and served until 15 min before it ends (in ~/.aws/config:
+    /// credential_process = coffer aws credential-process NAME)
     CredentialProcess {
         name: String,
-        /// The stored long-lived key itself instead of a session (audited as such)
+        /// The stored long-lived key itself instead of a session (audited as such; an
+        /// aws-access-key only)
         #[arg(long)]
         long_lived: bool,
     },
+    /// List the STS sessions kept in the vault (credential, role, expiry, times served;
+    /// no secret)
+    Sessions(JsonArg),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -127,6 +127,10 @@ fn read_values_for_add(
     kind: Kind,
     plain: &BTreeMap<String, String>,
 ) -> anyhow::Result<BTreeMap<String, SecretValue>> {
+    // A kind with no secret of its own (aws-role) takes all with --field.
+    if kind != Kind::Generic && !kind.schema().iter().any(|f| f.secret) {
+        return Ok(BTreeMap::new());
+    }
     if !terminal::stdin_is_terminal() {
         let parsed = parse_secret_json(&terminal::read_stdin()?)?;
         let mut values = BTreeMap::new();
@@ -754,16 +758,39 @@ pub fn status(ctx: &Context, args: &StatusArgs, out: Out) -> anyhow::Result<Exit
         statuses: all,
         running,
     } = session.statuses(filter)?;
+    // A finding: AWS keys still handed out long-lived to tools.
+    let since = Utc::now() - coffer_core::sessions::LONG_LIVED_WINDOW;
+    let entries = session.audit_entries(coffer_core::audit::Query {
+        since: Some(since),
+        ..Default::default()
+    })?;
+    let long_lived = coffer_core::sessions::long_lived_uses(&entries);
     session.finish()?;
     if args.json {
         let items = all
             .iter()
-            .map(|(c, s)| output::status_json(c, s, running.get(&c.meta.name)))
+            .map(|(c, s)| {
+                let mut item = output::status_json(c, s, running.get(&c.meta.name));
+                if let Some(n) = long_lived.get(&c.meta.name) {
+                    item["long_lived_uses_30d"] = (*n).into();
+                }
+                item
+            })
             .collect();
         print_json(out, &Value::Array(items))?;
     } else {
         output::print_status_table(out, &all)?;
         output::print_running_rotations(out, &running)?;
+        let shown: Vec<(&String, &usize)> = long_lived
+            .iter()
+            .filter(|(n, _)| all.iter().any(|(c, _)| &c.meta.name == *n))
+            .collect();
+        if !shown.is_empty() {
+            writeln!(out, "\nLong-lived AWS keys handed out to tools in the last 30 days (--long-lived; a session keeps the key in the vault):")?;
+            for (name, n) in shown {
+                writeln!(out, "  {name}: {n} time{}", if *n == 1 { "" } else { "s" })?;
+            }
+        }
     }
     let attention = all.iter().any(|(_, s)| s.state.needs_action());
     Ok(if attention { Exit::Attention } else { Exit::Ok })

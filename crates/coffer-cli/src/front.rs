@@ -270,7 +270,13 @@ fn credential_process(
     out: &mut dyn Write,
     name: &str,
 ) -> Result<Outcome, AskError> {
-    let request = Request::AwsSession { name: name.into() };
+    let request = Request::AwsSession {
+        name: name.into(),
+        action: coffer_core::audit::Action::CredentialProcess,
+        details: serde_json::json!({}),
+        mfa_code: None,
+    };
+    // Anything else (an MFA code to ask for among them) is the whole CLI's.
     let Reply::AwsSession { session } = agent.call_asking(&request, &mut tell)? else {
         return Ok(Outcome::HandOver);
     };

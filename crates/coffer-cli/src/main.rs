@@ -7,6 +7,7 @@ mod agent;
 mod backup;
 mod cli;
 mod commands;
+mod credserver;
 mod migrate;
 mod output;
 mod rotate;
@@ -96,7 +97,7 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::Doctor(a) => commands::doctor(&ctx, a, out),
         Command::Kinds(a) => commands::kinds(a, out),
         Command::Agent(a) => agent::agent(&ctx, a, out),
-        Command::Lock => agent::lock(&ctx, out),
+        Command::Lock(args) => agent::lock(&ctx, args, out),
     }?;
     out.flush()?;
     Ok(exit)

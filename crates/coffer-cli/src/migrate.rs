@@ -55,6 +55,13 @@ fn print_plan(plan: &Plan, out: Out) -> std::io::Result<()> {
             p.source
         )?;
     }
+    for r in &plan.roles {
+        writeln!(
+            out,
+            "  [{}] -> {} (role {}, assumed with {}; from {})",
+            r.profile, r.credential, r.role_arn, r.source, r.at
+        )?;
+    }
     for (profile, why) in &plan.skipped {
         writeln!(out, "  [{profile}] left as is: {why}")?;
     }
@@ -83,10 +90,10 @@ fn migrate_aws(ctx: &Context, a: &AwsMigrateArgs, out: Out) -> anyhow::Result<Ex
     };
     let plan = migrate::plan(&credentials_file, &config_file, &a.prefix)?;
     print_plan(&plan, out)?;
-    if plan.profiles.is_empty() {
+    if plan.profiles.is_empty() && plan.roles.is_empty() {
         writeln!(
             out,
-            "nothing to migrate: no profile holds plaintext keys (already migrated profiles use credential_process)"
+            "nothing to migrate: no profile holds plaintext keys or assumes a role from one (already migrated profiles use credential_process)"
         )?;
         return Ok(Exit::Ok);
     }
@@ -103,14 +110,19 @@ fn migrate_aws(ctx: &Context, a: &AwsMigrateArgs, out: Out) -> anyhow::Result<Ex
         let standing = session.vault.migrate_aws_standing(&plan)?;
         session.finish()?;
         writeln!(out, "dry run; nothing was changed. Would:")?;
-        for (p, s) in plan.profiles.iter().zip(&standing) {
+        let names = plan
+            .profiles
+            .iter()
+            .map(|p| &p.credential)
+            .chain(plan.roles.iter().map(|r| &r.credential));
+        for (name, s) in names.zip(&standing) {
             let what = match s {
-                Standing::New => format!("store {}", p.credential),
-                Standing::Present => format!("keep {} (already in the vault)", p.credential),
+                Standing::New => format!("store {name}"),
+                Standing::Present => format!("keep {name} (already in the vault)"),
                 Standing::Clash(why) => format!("REFUSE: {why}"),
             };
             writeln!(out, "  {what}")?;
-            writeln!(out, "    credential_process = {}", command(&p.credential)?)?;
+            writeln!(out, "    credential_process = {}", command(name)?)?;
         }
         writeln!(
             out,
@@ -126,7 +138,7 @@ fn migrate_aws(ctx: &Context, a: &AwsMigrateArgs, out: Out) -> anyhow::Result<Ex
             )?;
             return Ok(Exit::Attention);
         }
-        let n = plan.profiles.len();
+        let n = plan.profiles.len() + plan.roles.len();
         if !terminal::confirm(&format!(
             "Store {n} profile(s) in the vault and rewrite the AWS files to use coffer?"
         ))? {
@@ -152,7 +164,12 @@ fn migrate_aws(ctx: &Context, a: &AwsMigrateArgs, out: Out) -> anyhow::Result<Ex
         &[Event::new(Action::Migrate).details(json!({
             "source": "aws",
             "step": "rewrite",
-            "profiles": plan.profiles.iter().map(|p| &p.profile).collect::<Vec<_>>(),
+            "profiles": plan
+                .profiles
+                .iter()
+                .map(|p| &p.profile)
+                .chain(plan.roles.iter().map(|r| &r.profile))
+                .collect::<Vec<_>>(),
             "written": applied.written,
             "backups": applied.backups,
         }))],

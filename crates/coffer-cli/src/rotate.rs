@@ -17,23 +17,11 @@ use crate::terminal;
 
 /// A duration: `0`, `90s`, `30m`, `24h`, `2d`.
 fn parse_duration(value: &str) -> Result<Duration, CliError> {
-    let bad = || {
+    coffer_core::time::parse_span(value).ok_or_else(|| {
         usage(format!(
             "invalid --grace '{value}': use e.g. 0, 90s, 30m, 24h or 2d"
         ))
-    };
-    if value == "0" {
-        return Ok(Duration::zero());
-    }
-    let (number, unit) = value.split_at(value.len().saturating_sub(1));
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    match unit {
-        "s" => Ok(Duration::seconds(n)),
-        "m" => Ok(Duration::minutes(n)),
-        "h" => Ok(Duration::hours(n)),
-        "d" => Ok(Duration::days(n)),
-        _ => Err(bad()),
-    }
+    })
 }
 
 struct TerminalGuide {

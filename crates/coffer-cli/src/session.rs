@@ -17,6 +17,7 @@ use coffer_core::sessions::{self, AwsSession};
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
 use coffer_core::{Credential, Draft, Patch, Secrets, Updated, VersionInfo};
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use crate::exit::{cannot_unlock, CliError, Exit};
 use crate::terminal;
@@ -497,20 +498,73 @@ impl Source {
         }
     }
 
-    /// An STS session for the aws-access-key credential `name`, kept for
-    /// reuse (see coffer_core::sessions); through the agent the key stays
-    /// in it.
-    pub fn aws_session(&self, name: &str) -> anyhow::Result<AwsSession> {
+    /// An STS session for the aws-access-key or aws-role credential
+    /// `name`, handed out for `action`, kept for reuse (see
+    /// coffer_core::sessions); through the agent the key stays in it. A
+    /// code an MFA device must give is asked for on this process's
+    /// terminal (unless the credential has an mfa_process).
+    pub fn aws_session(
+        &self,
+        name: &str,
+        action: Action,
+        details: Value,
+    ) -> anyhow::Result<AwsSession> {
+        let want = sessions::Want {
+            name,
+            action,
+            details,
+        };
         match self {
             Source::Local(u) => {
-                Ok(sessions::session_for(&u.vault, name, serde_json::json!({}), Utc::now())?.1)
+                Ok(sessions::session_for(&u.vault, &want, &mut TerminalCodes, Utc::now())?.1)
             }
             Source::Agent(a) => {
-                match a.call_asking(&Request::AwsSession { name: name.into() }, &mut tell_asking)? {
-                    Reply::AwsSession { session } => Ok(session),
-                    other => unexpected(other),
+                let mut code = None;
+                // Each link of a chain may ask for its own code, once.
+                for _ in 0..=sessions::MAX_LINKS {
+                    let request = Request::AwsSession {
+                        name: name.into(),
+                        action,
+                        details: want.details.clone(),
+                        mfa_code: code
+                            .take()
+                            .map(|c: SecretValue| Zeroizing::new(c.expose_secret().to_owned())),
+                    };
+                    match a.call_asking(&request, &mut tell_asking)? {
+                        Reply::AwsSession { session } => return Ok(session),
+                        // Asked once: a second MfaNeeded (a code refused as
+                        // malformed is an error, not this) means another
+                        // link wants its own code.
+                        Reply::MfaNeeded { credential, serial } => {
+                            code = Some(terminal::mfa_code(&credential, &serial)?);
+                        }
+                        other => return unexpected(other),
+                    }
                 }
+                anyhow::bail!("the agent kept asking for MFA codes for '{name}'")
             }
+        }
+    }
+
+    /// The sessions kept, without secrets.
+    pub fn aws_sessions(&self) -> anyhow::Result<Vec<sessions::SessionInfo>> {
+        match self {
+            Source::Local(u) => Ok(sessions::list(&u.vault)?),
+            Source::Agent(a) => match a.call(&Request::AwsSessions)? {
+                Reply::AwsSessions { sessions } => Ok(sessions),
+                other => unexpected(other),
+            },
+        }
+    }
+
+    /// Drops every kept session; how many there were.
+    pub fn forget_sessions(&self) -> anyhow::Result<usize> {
+        match self {
+            Source::Local(u) => Ok(sessions::forget_all(&u.vault, Utc::now())?),
+            Source::Agent(a) => match a.call(&Request::ForgetSessions)? {
+                Reply::SessionsForgotten { count } => Ok(count),
+                other => unexpected(other),
+            },
         }
     }
 
@@ -571,6 +625,16 @@ fn called<T: serde::de::DeserializeOwned>(agent: &Client, call: Call) -> anyhow:
 
 /// The agent is asking the person (an `ask` access rule): says where, on
 /// stderr, while the command waits for the answer.
+/// MFA codes from the person at this process's terminal (`/dev/tty`, so
+/// also under the AWS CLI, which gives `credential_process` no stdin).
+struct TerminalCodes;
+
+impl sessions::MfaCodes for TerminalCodes {
+    fn code(&mut self, credential: &str, serial: &str) -> coffer_core::Result<SecretValue> {
+        terminal::mfa_code(credential, serial)
+    }
+}
+
 fn tell_asking(question: &Question) {
     eprintln!("{}", coffer_cli::answer::asking(question));
 }

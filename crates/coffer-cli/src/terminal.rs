@@ -66,6 +66,20 @@ pub fn prompt_hidden(prompt: &str) -> anyhow::Result<SecretValue> {
     Ok(SecretValue::from(Zeroizing::new(value)))
 }
 
+/// A code for MFA device `serial`, asked on the controlling terminal (not
+/// stdin: the AWS CLI runs `credential_process` without one). Without a
+/// terminal, the core's "needs a code" error, which says what else gives it.
+pub fn mfa_code(credential: &str, serial: &str) -> coffer_core::Result<SecretValue> {
+    let no_code = || coffer_core::sessions::mfa::needed(credential, serial);
+    if std::fs::File::open("/dev/tty").is_err() {
+        return Err(no_code());
+    }
+    let prompt = format!("MFA code for {serial} (a session for '{credential}'): ");
+    rpassword::prompt_password(prompt)
+        .map(|c| SecretValue::from(Zeroizing::new(c.trim().to_owned())))
+        .map_err(|_| no_code())
+}
+
 /// A new recovery or backup passphrase from a file or stdin, held to the
 /// same strength rule as in the app (exit 2 with the estimate when weak).
 pub fn strong(passphrase: SecretValue) -> anyhow::Result<SecretValue> {

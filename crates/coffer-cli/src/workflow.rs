@@ -8,8 +8,10 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
+use chrono::SecondsFormat;
 use coffer_core::audit::Action;
 use coffer_core::envmap::{self, EnvVar};
+use coffer_core::sessions::AwsSession;
 use coffer_core::{Credential, Draft, Kind, Patch, SecretValue, Secrets};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -35,35 +37,64 @@ fn parse_mappings(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// The variables the credentials would set, worked out from metadata
-/// alone (secret field names, no values), so they can be checked and
-/// recorded before anything is revealed.
-fn planned_names(
-    creds: &[Credential],
-    mappings: &[(String, String)],
-    no_defaults: bool,
-) -> anyhow::Result<Vec<String>> {
-    let shapes: Vec<(Credential, Secrets)> = creds
-        .iter()
-        .map(|c| {
-            let s = Secrets(
-                c.meta
-                    .secret_fields
-                    .iter()
-                    .map(|f| (f.clone(), SecretValue::from("")))
-                    .collect(),
-            );
-            (c.clone(), s)
-        })
-        .collect();
-    Ok(envmap::variables(&shapes, mappings, no_defaults)?
-        .into_iter()
-        .map(|v| v.name)
-        .collect())
+/// A credential as its values would be mapped, with every secret value
+/// empty: what the variables will be can be worked out (and checked and
+/// recorded) before anything is revealed.
+fn shape(c: &Credential) -> (Credential, Secrets) {
+    let s = Secrets(
+        c.meta
+            .secret_fields
+            .iter()
+            .map(|f| (f.clone(), SecretValue::from("")))
+            .collect(),
+    );
+    (c.clone(), s)
+}
+
+/// Whether `c` is handed out as an STS session (unless --long-lived).
+fn yields_session(c: &Credential) -> bool {
+    matches!(c.meta.kind, Kind::AwsAccessKey | Kind::AwsRole)
+}
+
+/// An AWS credential as its session is mapped: the session's key id,
+/// secret and token and its expiry in place of the stored key (the rest of
+/// its plain fields, the region among them, as they are). Without a
+/// session, its shape.
+fn as_session(c: &Credential, session: Option<&AwsSession>) -> (Credential, Secrets) {
+    let mut c = c.clone();
+    let fields = &mut c.meta.fields;
+    fields.insert(
+        "access_key_id".into(),
+        session.map(|s| s.access_key_id.clone()).unwrap_or_default(),
+    );
+    fields.insert(
+        "expiration".into(),
+        session
+            .map(|s| s.expiration.to_rfc3339_opts(SecondsFormat::Secs, true))
+            .unwrap_or_default(),
+    );
+    if let Some(region) = session.and_then(|s| s.region.clone()) {
+        fields.entry("region".into()).or_insert(region);
+    }
+    c.meta.secret_fields = vec!["secret_access_key".into(), "session_token".into()];
+    let value = |v: Option<&str>| SecretValue::from(v.unwrap_or(""));
+    let secrets = Secrets(BTreeMap::from([
+        (
+            "secret_access_key".to_owned(),
+            value(session.map(|s| s.secret_access_key.as_str())),
+        ),
+        (
+            "session_token".to_owned(),
+            value(session.map(|s| s.session_token.as_str())),
+        ),
+    ]));
+    (c, secrets)
 }
 
 /// Reveals the credentials for `action` (audited with the variable names)
-/// and maps them to variables.
+/// and maps them to variables. AWS credentials are handed out as STS
+/// sessions (see coffer_core::sessions) unless `long_lived`.
+#[allow(clippy::too_many_arguments)]
 fn reveal_vars(
     ctx: &Context,
     names: &[String],
@@ -72,13 +103,37 @@ fn reveal_vars(
     action: Action,
     extra: Value,
     check_env: bool,
+    long_lived: bool,
 ) -> anyhow::Result<Vec<EnvVar>> {
     let session = ctx.source()?;
     let metas = names
         .iter()
         .map(|n| session.get(n))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let planned = planned_names(&metas, mappings, no_defaults)?;
+    if long_lived {
+        if let Some(role) = metas.iter().find(|c| c.meta.kind == Kind::AwsRole) {
+            return Err(usage(format!(
+                "'{}' is an aws-role: it has no key of its own, only sessions (drop --long-lived)",
+                role.meta.name
+            ))
+            .into());
+        }
+    }
+    let by_session = |c: &Credential| !long_lived && yields_session(c);
+    let shapes: Vec<(Credential, Secrets)> = metas
+        .iter()
+        .map(|c| {
+            if by_session(c) {
+                as_session(c, None)
+            } else {
+                shape(c)
+            }
+        })
+        .collect();
+    let planned: Vec<String> = envmap::variables(&shapes, mappings, no_defaults)?
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
     for c in &metas {
         if let Some(a) = session.unreviewed(c)? {
             eprintln!(
@@ -110,8 +165,30 @@ fn reveal_vars(
     if let (Value::Object(d), Value::Object(e)) = (&mut details, extra) {
         d.extend(e);
     }
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let creds = session.reveal_for(&refs, action, details)?;
+    if long_lived && metas.iter().any(yields_session) {
+        // `coffer status` counts these.
+        details["long_lived"] = true.into();
+    }
+    let revealed: Vec<&str> = metas
+        .iter()
+        .filter(|c| !by_session(c))
+        .map(|c| c.meta.name.as_str())
+        .collect();
+    let mut plain = if revealed.is_empty() {
+        Vec::new()
+    } else {
+        session.reveal_for(&revealed, action, details.clone())?
+    }
+    .into_iter();
+    let mut creds = Vec::with_capacity(metas.len());
+    for c in &metas {
+        if by_session(c) {
+            let s = session.aws_session(&c.meta.name, action, details.clone())?;
+            creds.push(as_session(c, Some(&s)));
+        } else {
+            creds.push(plain.next().expect("one per name revealed"));
+        }
+    }
     session.finish()?;
     let vars = envmap::variables(&creds, mappings, no_defaults)?;
     for v in vars.iter().filter(|v| v.steers) {
@@ -123,21 +200,114 @@ fn reveal_vars(
     Ok(vars)
 }
 
+/// The variables that would make an AWS SDK use other credentials than
+/// the `--server` endpoint (they come first in every SDK's chain), taken
+/// out of the child's environment.
+const AHEAD_OF_THE_ENDPOINT: [&str; 6] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+];
+
+fn plain_var(name: &str, value: &str, from: &str, secret: bool) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: SecretValue::from(value),
+        source: (from.into(), String::new()),
+        secret,
+        steers: false,
+    }
+}
+
 pub fn exec(ctx: &Context, args: &ExecArgs, _out: Out) -> anyhow::Result<Exit> {
     let mappings = parse_mappings(&args.env)?;
     let program = Path::new(&args.command[0])
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let vars = reveal_vars(
-        ctx,
-        &args.names,
-        &mappings,
-        args.no_defaults,
-        Action::Exec,
-        json!({ "program": program, "mask": args.mask }),
-        !args.override_env,
-    )?;
+    let mut served: Option<(String, Option<String>)> = None;
+    let mut names = args.names.clone();
+    if args.server {
+        let probe = ctx.source()?;
+        let aws: Vec<Credential> = args
+            .names
+            .iter()
+            .map(|n| probe.get(n))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(yields_session)
+            .collect();
+        probe.finish()?;
+        let [one] = aws.as_slice() else {
+            return Err(usage(format!(
+                "--server serves one AWS credential (an aws-access-key or aws-role); {} given",
+                aws.len()
+            ))
+            .into());
+        };
+        names.retain(|n| *n != one.meta.name);
+        served = Some((
+            one.meta.name.clone(),
+            one.meta.fields.get("region").cloned(),
+        ));
+    }
+    let mut vars = if names.is_empty() {
+        Vec::new()
+    } else {
+        reveal_vars(
+            ctx,
+            &names,
+            &mappings,
+            args.no_defaults,
+            Action::Exec,
+            json!({ "program": program, "mask": args.mask }),
+            !args.override_env,
+            args.long_lived,
+        )?
+    };
+    let mut remove: &[&str] = &[];
+    let mut endpoint = None;
+    if let Some((name, region)) = served {
+        // The first session is made before the command starts, so an MFA
+        // prompt or an error comes now, not inside the command's first call.
+        let source = ctx.source()?;
+        let details = json!({ "program": program, "server": true });
+        source.aws_session(&name, Action::Exec, details.clone())?;
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(Some(source)));
+        let serving = shared.clone();
+        let serve: crate::credserver::Serve = Box::new(move || {
+            let source = serving.lock().unwrap_or_else(|p| p.into_inner());
+            match source.as_ref() {
+                Some(s) => s.aws_session(&name, Action::Exec, details.clone()),
+                None => anyhow::bail!("the command has ended"),
+            }
+        });
+        let server = crate::credserver::CredServer::start(serve)?;
+        vars.push(plain_var(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            &server.uri,
+            "server",
+            false,
+        ));
+        vars.push(plain_var(
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            &server.token,
+            "server",
+            true,
+        ));
+        if let Some(r) = region {
+            for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+                if !vars.iter().any(|v| v.name == var) {
+                    vars.push(plain_var(var, &r, "server", false));
+                }
+            }
+        }
+        remove = &AHEAD_OF_THE_ENDPOINT;
+        endpoint = Some((server, shared));
+    }
     let masks: Vec<Zeroizing<Vec<u8>>> = if args.mask {
         vars.iter()
             .filter(|v| v.secret && v.value.len() >= 4)
@@ -146,7 +316,15 @@ pub fn exec(ctx: &Context, args: &ExecArgs, _out: Out) -> anyhow::Result<Exit> {
     } else {
         Vec::new()
     };
-    let status = run_child(&args.command, vars, masks)?;
+    let status = run_child(&args.command, vars, masks, remove)?;
+    if let Some((server, shared)) = endpoint {
+        // Gone with the child: a request now finds no port.
+        server.stop();
+        let source = shared.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(source) = source {
+            source.finish()?;
+        }
+    }
     std::io::stdout().flush().ok();
     // The child's exit code is ours; a child killed by a signal gives 128 + signal.
     let code = match (
@@ -166,12 +344,16 @@ fn run_child(
     command: &[String],
     vars: Vec<EnvVar>,
     masks: Vec<Zeroizing<Vec<u8>>>,
+    remove: &[&str],
 ) -> anyhow::Result<ExitStatus> {
     use signal_hook::consts::signal::{
         SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
     };
     let mut cmd = Command::new(&command[0]);
     cmd.args(&command[1..]);
+    for name in remove {
+        cmd.env_remove(name);
+    }
     for v in &vars {
         cmd.env(&v.name, v.value.expose_secret());
     }
@@ -315,6 +497,7 @@ pub fn env(ctx: &Context, args: &EnvArgs, out: Out) -> anyhow::Result<Exit> {
         Action::EnvExport,
         json!({ "format": format }),
         false,
+        args.long_lived,
     )?;
     if std::io::stdout().is_terminal() {
         eprintln!(
@@ -401,21 +584,95 @@ pub fn inject(ctx: &Context, args: &InjectArgs, out: Out) -> anyhow::Result<Exit
 }
 
 pub fn aws(ctx: &Context, args: &AwsArgs, out: Out) -> anyhow::Result<Exit> {
-    let AwsCommand::CredentialProcess { name, long_lived } = &args.command;
+    match &args.command {
+        AwsCommand::CredentialProcess { name, long_lived } => {
+            credential_process(ctx, name, *long_lived, out)
+        }
+        AwsCommand::Sessions(json) => aws_sessions(ctx, json.json, out),
+    }
+}
+
+fn credential_process(
+    ctx: &Context,
+    name: &str,
+    long_lived: bool,
+    out: Out,
+) -> anyhow::Result<Exit> {
     // Through the agent when one serves this vault (the AWS SDKs run this
     // on every credential refresh), else unlocked here.
     let source = ctx.source()?;
-    let text = if *long_lived {
-        coffer_core::sessions::check_kind(name, &source.get(name)?)?;
+    let text = if long_lived {
+        let c = source.get(name)?;
+        if c.meta.kind != Kind::AwsAccessKey {
+            coffer_core::sessions::check_kind(name, &c)?;
+            return Err(usage(format!(
+                "'{name}' is an aws-role: it has no key of its own, only sessions (drop --long-lived)"
+            ))
+            .into());
+        }
         let details = json!({ "long_lived": true });
-        let creds = source.reveal_for(&[name.as_str()], Action::CredentialProcess, details)?;
+        let creds = source.reveal_for(&[name], Action::CredentialProcess, details)?;
         let (c, s) = &creds[0];
         answer::credential_process(name, c, &|f| s.0.get(f).map(|v| v.expose_secret()))?
     } else {
-        answer::session_process(&source.aws_session(name)?)
+        let session = source.aws_session(name, Action::CredentialProcess, json!({}))?;
+        answer::session_process(&session)
     };
     source.finish()?;
     out.write_all(text.as_bytes())?;
+    Ok(Exit::Ok)
+}
+
+fn aws_sessions(ctx: &Context, json: bool, out: Out) -> anyhow::Result<Exit> {
+    let source = ctx.source()?;
+    let sessions = source.aws_sessions()?;
+    source.finish()?;
+    let now = chrono::Utc::now();
+    if json {
+        let list: Vec<Value> = sessions
+            .iter()
+            .map(|s| {
+                json!({
+                    "credential": s.credential,
+                    "session_key_id": s.session_key_id,
+                    "source_key_id": s.source_key_id,
+                    "role_arn": s.role_arn,
+                    "assumed_arn": s.assumed_arn,
+                    "issued_at": s.issued_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    "expires": s.expiration.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    "live": s.expiration > now,
+                    "mfa": s.mfa,
+                    "served": s.served,
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+        return Ok(Exit::Ok);
+    }
+    if sessions.is_empty() {
+        writeln!(out, "no AWS sessions are kept")?;
+        return Ok(Exit::Ok);
+    }
+    for s in &sessions {
+        let left = s.expiration - now;
+        let when = if left > chrono::Duration::zero() {
+            format!("ends in {} min", left.num_minutes())
+        } else {
+            "ended".to_owned()
+        };
+        let what = match &s.role_arn {
+            Some(role) => format!("role {role}"),
+            None => format!("key {}", s.source_key_id),
+        };
+        writeln!(
+            out,
+            "{}  {what}  {when} ({})  served {}{}",
+            s.credential,
+            s.expiration.to_rfc3339_opts(SecondsFormat::Secs, true),
+            s.served,
+            if s.mfa { "  mfa" } else { "" }
+        )?;
+    }
     Ok(Exit::Ok)
 }
 

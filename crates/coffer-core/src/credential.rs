@@ -587,6 +587,16 @@ fn validate_fields(meta: &CredentialMeta, secrets: &Secrets) -> Result<()> {
     Ok(())
 }
 
+/// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`, as STS AssumeRole takes it.
+fn is_role_arn(value: &str) -> bool {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12
+            && account.chars().all(|c| c.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
+}
+
 /// Never echoes a value: a secret's content must not reach an error message.
 fn check_value(kind: Kind, name: &str, value: &str, secret: bool) -> Result<()> {
     let what = || format!("field '{name}'");
@@ -632,6 +642,8 @@ fn check_value(kind: Kind, name: &str, value: &str, secret: bool) -> Result<()> 
             serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(value).is_ok()
         }
         FieldFormat::Url => value.starts_with("https://") || value.starts_with("http://"),
+        FieldFormat::RoleArn => is_role_arn(value),
+        FieldFormat::Duration => crate::time::parse_span(value).is_some(),
     };
     if ok {
         return Ok(());
@@ -643,6 +655,8 @@ fn check_value(kind: Kind, name: &str, value: &str, secret: bool) -> Result<()> 
         }
         FieldFormat::JsonObject => "a JSON object",
         FieldFormat::Url => "an http:// or https:// URL",
+        FieldFormat::RoleArn => "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+        FieldFormat::Duration => "a length of time (3600, 90s, 30m, 12h)",
         FieldFormat::Text => "text",
     };
     if secret {

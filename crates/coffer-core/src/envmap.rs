@@ -153,8 +153,9 @@ fn push_userinfo(out: &mut String, s: &str) {
 }
 
 /// The variables a credential sets by default, by kind:
-/// `aws-access-key` → `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-/// `AWS_SESSION_TOKEN`, `AWS_REGION`/`AWS_DEFAULT_REGION`; `vault-token` →
+/// `aws-access-key` and `aws-role` → `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_CREDENTIAL_EXPIRATION`
+/// (a session's), `AWS_REGION`/`AWS_DEFAULT_REGION`; `vault-token` →
 /// `VAULT_TOKEN` (+ `VAULT_ADDR`, `VAULT_NAMESPACE`); `db-password` → libpq's
 /// `PGHOST`… `PGPASSWORD` and a `DATABASE_URL`; Azure and GCP their SDKs'
 /// variables; everything else its field names upper-cased.
@@ -172,10 +173,12 @@ pub fn defaults(c: &Credential, s: &Secrets) -> Vec<EnvVar> {
         }
     };
     let mapped: &[(&str, &str)] = match c.meta.kind {
-        Kind::AwsAccessKey => &[
+        // A role's values are its session's (the CLI maps a session so).
+        Kind::AwsAccessKey | Kind::AwsRole => &[
             ("AWS_ACCESS_KEY_ID", "access_key_id"),
             ("AWS_SECRET_ACCESS_KEY", "secret_access_key"),
             ("AWS_SESSION_TOKEN", "session_token"),
+            ("AWS_CREDENTIAL_EXPIRATION", "expiration"),
             ("AWS_REGION", "region"),
             ("AWS_DEFAULT_REGION", "region"),
         ],

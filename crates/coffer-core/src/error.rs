@@ -123,6 +123,15 @@ pub enum Error {
     #[error("{what}")]
     NeedsApproval { what: String },
 
+    /// An STS call needs a code from an MFA device and nothing could give
+    /// one (no terminal, no `mfa_process`).
+    #[error(
+        "a session for '{credential}' needs a code from MFA device {serial}: run the command on \
+         a terminal to be asked for it, or set the credential's mfa_process field to a command \
+         that prints one"
+    )]
+    MfaNeeded { credential: String, serial: String },
+
     /// An error the agent met serving a request, passed on as it was
     /// worded, with its class (the CLI's exit code follows from it).
     #[error("{message}")]
@@ -186,7 +195,7 @@ impl Error {
             Error::AnchorMismatch { .. } => ErrorClass::Integrity,
             Error::Invalid { .. } => ErrorClass::InvalidInput,
             Error::Denied { .. } => ErrorClass::Denied,
-            Error::NeedsApproval { .. } => ErrorClass::NeedsApproval,
+            Error::NeedsApproval { .. } | Error::MfaNeeded { .. } => ErrorClass::NeedsApproval,
             Error::Stale { .. } => ErrorClass::Attention,
             Error::VaultExists { .. }
             | Error::NotAVault { .. }

@@ -12,6 +12,7 @@ use crate::error::Error;
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Kind {
     AwsAccessKey,
+    AwsRole,
     VaultToken,
     VaultApprole,
     DbPassword,
@@ -34,6 +35,10 @@ pub enum FieldFormat {
     JsonObject,
     /// An http(s) URL.
     Url,
+    /// An IAM role ARN (`arn:PARTITION:iam::ACCOUNT:role/NAME`).
+    RoleArn,
+    /// A length of time: seconds, or a number with `s`, `m` or `h`.
+    Duration,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -53,7 +58,7 @@ const fn field(name: &'static str, secret: bool, required: bool, format: FieldFo
     }
 }
 
-use FieldFormat::{AwsKeyId, JsonObject, Port, Text, Url};
+use FieldFormat::{AwsKeyId, Duration, JsonObject, Port, RoleArn, Text, Url};
 
 const AWS: &[FieldSpec] = &[
     field("access_key_id", false, true, AwsKeyId),
@@ -61,6 +66,23 @@ const AWS: &[FieldSpec] = &[
     field("session_token", true, false, Text),
     field("region", false, false, Text),
     field("account", false, false, Text),
+    // What its STS sessions are made with (see sessions.rs).
+    field("mfa_serial", false, false, Text),
+    field("mfa_process", false, false, Text),
+    field("duration", false, false, Duration),
+];
+/// A role assumed through a source credential (an aws-access-key, or another
+/// aws-role: a chain). It holds no secret of its own: the external id is an
+/// identifier the role's owner chose, not a secret (AWS says as much).
+const AWS_ROLE: &[FieldSpec] = &[
+    field("role_arn", false, true, RoleArn),
+    field("source", false, true, Text),
+    field("external_id", false, false, Text),
+    field("mfa_serial", false, false, Text),
+    field("mfa_process", false, false, Text),
+    field("role_session_name", false, false, Text),
+    field("duration", false, false, Duration),
+    field("region", false, false, Text),
 ];
 const VAULT_TOKEN: &[FieldSpec] = &[
     field("token", true, true, Text),
@@ -107,8 +129,9 @@ const SSH: &[FieldSpec] = &[
 ];
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::AwsAccessKey,
+        Kind::AwsRole,
         Kind::VaultToken,
         Kind::VaultApprole,
         Kind::DbPassword,
@@ -122,6 +145,7 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::AwsAccessKey => "aws-access-key",
+            Kind::AwsRole => "aws-role",
             Kind::VaultToken => "vault-token",
             Kind::VaultApprole => "vault-approle",
             Kind::DbPassword => "db-password",
@@ -137,6 +161,7 @@ impl Kind {
     pub fn schema(self) -> &'static [FieldSpec] {
         match self {
             Kind::AwsAccessKey => AWS,
+            Kind::AwsRole => AWS_ROLE,
             Kind::VaultToken => VAULT_TOKEN,
             Kind::VaultApprole => VAULT_APPROLE,
             Kind::DbPassword => DB,
@@ -237,10 +262,11 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_but_generic_has_a_required_secret() {
+    fn every_kind_but_generic_and_role_has_a_required_secret() {
+        // A role's secret is its source's key.
         for k in Kind::ALL {
             let has = k.schema().iter().any(|f| f.secret && f.required);
-            assert_eq!(has, k != Kind::Generic, "{k}");
+            assert_eq!(has, !matches!(k, Kind::Generic | Kind::AwsRole), "{k}");
         }
     }
 }

@@ -42,7 +42,7 @@ pub mod slot;
 pub mod store;
 pub mod strength;
 pub mod sync;
-mod time;
+pub mod time;
 pub mod transfer;
 pub mod vault;
 

@@ -33,6 +33,18 @@ const KEY_SETTINGS: [&str; 4] = [
     "aws_security_token",
 ];
 
+/// A role profile's settings, moved into its `aws-role` credential and
+/// removed from the profile (botocore would otherwise assume the role
+/// itself, ahead of credential_process), with the fields they fill.
+const ROLE_SETTINGS: [(&str, &str); 6] = [
+    ("role_arn", "role_arn"),
+    ("source_profile", "source"),
+    ("external_id", "external_id"),
+    ("mfa_serial", "mfa_serial"),
+    ("duration_seconds", "duration"),
+    ("role_session_name", "role_session_name"),
+];
+
 /// Files larger than this are refused: an AWS file is a few KiB.
 const MAX_FILE: u64 = 4 * 1024 * 1024;
 
@@ -437,6 +449,8 @@ pub struct ProfilePlan {
     pub credential: String,
     pub access_key_id: String,
     pub region: Option<String>,
+    /// The profile's MFA device, which its sessions then use.
+    pub mfa_serial: Option<String>,
     /// Where its keys were: `file:line` of the secret key.
     pub source: String,
     secret_access_key: SecretValue,
@@ -465,6 +479,9 @@ impl ProfilePlan {
         if let Some(r) = &self.region {
             d.fields.insert("region".into(), r.clone());
         }
+        if let Some(m) = &self.mfa_serial {
+            d.fields.insert("mfa_serial".into(), m.clone());
+        }
         d.values
             .insert("secret_access_key".into(), self.secret_access_key.clone());
         if let Some(t) = &self.session_token {
@@ -474,11 +491,45 @@ impl ProfilePlan {
     }
 }
 
+/// One role profile (`role_arn` + `source_profile`) to move into the vault
+/// as an `aws-role` credential. No secret in it.
+#[derive(Clone, Debug)]
+pub struct RolePlan {
+    pub profile: String,
+    /// The credential it becomes: `<prefix><profile>`.
+    pub credential: String,
+    pub role_arn: String,
+    /// The credential of its source profile.
+    pub source: String,
+    /// Where its role_arn was: `file:line`.
+    pub at: String,
+    fields: Vec<(&'static str, String)>,
+}
+
+impl RolePlan {
+    fn draft(&self) -> Draft {
+        let mut d = Draft::new(self.credential.clone(), Kind::AwsRole);
+        d.fields.insert("role_arn".into(), self.role_arn.clone());
+        d.fields.insert("source".into(), self.source.clone());
+        for (field, value) in &self.fields {
+            d.fields.insert((*field).into(), value.clone());
+        }
+        d
+    }
+
+    /// Whether `meta` is this role as stored by an earlier run.
+    fn same_as(&self, meta: &crate::credential::CredentialMeta) -> bool {
+        meta.kind == Kind::AwsRole && self.draft().fields == meta.fields
+    }
+}
+
 /// What `migrate aws` will do: the profiles to move, the ones it leaves,
 /// and the two files as they are now.
 #[derive(Debug)]
 pub struct Plan {
     pub profiles: Vec<ProfilePlan>,
+    /// Role profiles, after the keys they come from.
+    pub roles: Vec<RolePlan>,
     /// Profiles left as they are, with the reason (e.g. half a key pair).
     pub skipped: Vec<(String, String)>,
     pub credentials: IniFile,
@@ -511,6 +562,8 @@ pub fn plan_from(credentials: IniFile, config: IniFile, prefix: &str) -> Result<
     }
     let mut profiles = Vec::new();
     let mut skipped = Vec::new();
+    // (profile, line of its role_arn) of the profiles that hold no key.
+    let mut role_profiles: Vec<(String, usize)> = Vec::new();
     for name in names {
         let cred_section = credentials.section(&name);
         let conf_section = config
@@ -534,7 +587,12 @@ pub fn plan_from(credentials: IniFile, config: IniFile, prefix: &str) -> Result<
         let token = get("aws_session_token").or_else(|| get("aws_security_token"));
         let (id, secret) = match (id, secret) {
             (Some(id), Some(secret)) => (id, secret),
-            (None, None) => continue,
+            (None, None) => {
+                if let Some(role) = conf_section.and_then(|s| config.value(s, "role_arn")) {
+                    role_profiles.push((name, role.1));
+                }
+                continue;
+            }
             (Some(_), None) => {
                 skipped.push((
                     name,
@@ -555,7 +613,12 @@ pub fn plan_from(credentials: IniFile, config: IniFile, prefix: &str) -> Result<
             .or_else(|| cred_section.and_then(|s| credentials.value(s, "region")))
             .map(|(v, _)| v.as_str().to_owned())
             .filter(|v| !v.is_empty());
+        let mfa_serial = conf_section
+            .and_then(|s| config.value(s, "mfa_serial"))
+            .map(|(v, _)| v.as_str().to_owned())
+            .filter(|v| !v.is_empty());
         let p = ProfilePlan {
+            mfa_serial,
             credential: format!("{prefix}{name}"),
             profile: name,
             access_key_id: id.0.as_str().to_owned(),
@@ -575,12 +638,118 @@ pub fn plan_from(credentials: IniFile, config: IniFile, prefix: &str) -> Result<
         }
         profiles.push(p);
     }
+    let roles = plan_roles(&config, &profiles, role_profiles, prefix, &mut skipped)?;
     Ok(Plan {
         profiles,
+        roles,
         skipped,
         credentials,
         config,
     })
+}
+
+/// The role profiles whose source is a key profile being migrated, one
+/// migrated before (its credential_process is Coffer's), or another such
+/// role; the others are left as they are, with the reason.
+fn plan_roles(
+    config: &IniFile,
+    keys: &[ProfilePlan],
+    candidates: Vec<(String, usize)>,
+    prefix: &str,
+    skipped: &mut Vec<(String, String)>,
+) -> Result<Vec<RolePlan>> {
+    let section_of = |profile: &str| {
+        config
+            .sections
+            .iter()
+            .position(|s| config_profile(s).as_deref() == Some(profile))
+            .map(|i| i + 1)
+    };
+    let value = |profile: &str, key: &str| {
+        section_of(profile)
+            .and_then(|s| config.value(s, key))
+            .map(|(v, _)| v.as_str().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    // A profile already served by Coffer: the credential it names.
+    let served_by_coffer = |profile: &str| -> Option<String> {
+        let process = value(profile, "credential_process")?;
+        let (_, name) = process.rsplit_once(" aws credential-process ")?;
+        let name = name.trim().trim_matches('\'');
+        (!name.is_empty() && !name.contains(' ')).then(|| name.to_owned())
+    };
+    let mut planned: Vec<RolePlan> = Vec::new();
+    let mut waiting: Vec<(String, usize)> = Vec::new();
+    for (profile, line) in candidates {
+        if value(&profile, "source_profile").is_none() {
+            let why = if value(&profile, "credential_source").is_some() {
+                "assumes its role with credential_source (the instance's or container's own credentials), which stays with the AWS tools"
+            } else {
+                "assumes a role without a source_profile"
+            };
+            skipped.push((profile, why.into()));
+            continue;
+        }
+        waiting.push((profile, line));
+    }
+    // Sources first: a role whose source is a role waits for that one.
+    loop {
+        let before = waiting.len();
+        let mut still = Vec::new();
+        for (profile, line) in std::mem::take(&mut waiting) {
+            let source_profile = value(&profile, "source_profile").unwrap_or_default();
+            let source = if let Some(k) = keys.iter().find(|k| k.profile == source_profile) {
+                Some(k.credential.clone())
+            } else if let Some(r) = planned.iter().find(|r| r.profile == source_profile) {
+                Some(r.credential.clone())
+            } else if source_profile != profile {
+                served_by_coffer(&source_profile)
+            } else {
+                None
+            };
+            let Some(source) = source else {
+                still.push((profile, line));
+                continue;
+            };
+            let fields: Vec<(&'static str, String)> = ROLE_SETTINGS
+                .iter()
+                .filter(|(key, _)| !matches!(*key, "role_arn" | "source_profile"))
+                .filter_map(|(key, field)| value(&profile, key).map(|v| (*field, v)))
+                .chain(value(&profile, "region").map(|r| ("region", r)))
+                .collect();
+            let r = RolePlan {
+                credential: format!("{prefix}{profile}"),
+                role_arn: value(&profile, "role_arn").unwrap_or_default(),
+                source,
+                at: at(&config.path, line),
+                fields,
+                profile,
+            };
+            validate_name(&r.credential)?;
+            if let Err(e) = r.draft().into_parts() {
+                return Err(Error::invalid(
+                    format!("profile [{}] at {}", printable(&r.profile), r.at),
+                    e.to_string(),
+                ));
+            }
+            planned.push(r);
+        }
+        waiting = still;
+        if waiting.is_empty() || waiting.len() == before {
+            break;
+        }
+    }
+    for (profile, _) in waiting {
+        let source = value(&profile, "source_profile").unwrap_or_default();
+        skipped.push((
+            profile,
+            format!(
+                "its source_profile '{}' holds no key this migration stores (nor is it served by Coffer already)",
+                printable(&source)
+            ),
+        ));
+    }
+    Ok(planned)
 }
 
 /// How a planned credential stands against the vault.
@@ -606,6 +775,15 @@ impl Vault {
     /// is a plain field; a secret key that differs is only found by
     /// [`Vault::migrate_aws`]). For a dry run.
     pub fn migrate_aws_standing(&self, plan: &Plan) -> Result<Vec<Standing>> {
+        let roles = plan.roles.iter().map(|r| match self.get(&r.credential) {
+            Err(Error::NotFound { .. }) => Ok(Standing::New),
+            Err(e) => Err(e),
+            Ok(c) if r.same_as(&c.meta) => Ok(Standing::Present),
+            Ok(c) => Ok(Standing::Clash(format!(
+                "'{}' is a {} credential that differs from this role profile",
+                r.credential, c.meta.kind
+            ))),
+        });
         plan.profiles
             .iter()
             .map(|p| match self.get(&p.credential) {
@@ -620,6 +798,7 @@ impl Vault {
                 ),
                 Ok(_) => Ok(Standing::Present),
             })
+            .chain(roles)
             .collect()
     }
 
@@ -631,6 +810,10 @@ impl Vault {
         let mut parts = Vec::with_capacity(plan.profiles.len());
         for p in &plan.profiles {
             parts.push(p.draft().into_parts()?);
+        }
+        let mut role_parts = Vec::with_capacity(plan.roles.len());
+        for r in &plan.roles {
+            role_parts.push(r.draft().into_parts()?);
         }
         let files = json!([plan.credentials.path, plan.config.path]);
         let tx = self.begin()?;
@@ -661,6 +844,27 @@ impl Vault {
                 }
             }
         }
+        let mut new_roles = Vec::new();
+        for (r, part) in plan.roles.iter().zip(role_parts) {
+            match self.lookup(&tx, &r.credential)? {
+                None => new_roles.push((r, part)),
+                Some(_) => {
+                    let (row, meta, _) = self.current_with_secrets(&tx, &r.credential)?;
+                    if r.same_as(&meta) {
+                        let event = Event::new(Action::Migrate)
+                            .target(row.id, &r.credential)
+                            .details(json!({
+                                "source": "aws", "profile": r.profile,
+                                "files": files, "stored": "already present",
+                            }));
+                        tx.record(event, now)?;
+                        stored.present.push(r.credential.clone());
+                    } else {
+                        clashes.push(r.credential.clone());
+                    }
+                }
+            }
+        }
         if !clashes.is_empty() {
             // Dropping the transaction rolls it back.
             return Err(Error::Failure {
@@ -680,6 +884,18 @@ impl Vault {
                 }));
             tx.record(event, now)?;
             stored.added.push(p.credential.clone());
+        }
+        for (r, (meta, secrets)) in new_roles {
+            let c = self.insert(&tx, meta, &secrets, now)?;
+            let event = Event::new(Action::Migrate)
+                .target(c.id, &r.credential)
+                .details(json!({
+                    "source": "aws", "profile": r.profile, "files": files,
+                    "stored": "added", "kind": Kind::AwsRole.as_str(),
+                    "role_arn": r.role_arn, "via": r.source,
+                }));
+            tx.record(event, now)?;
+            stored.added.push(r.credential.clone());
         }
         tx.commit()?;
         tracing::debug!(
@@ -761,6 +977,19 @@ pub fn rewritten(plan: &Plan, command: &dyn Fn(&str) -> Result<String>) -> Resul
             conf_changed |= config.remove_settings(s, &KEY_SETTINGS);
         }
         conf_changed |= config.set(&section, "credential_process", &command(&p.credential)?);
+    }
+    let role_keys: Vec<&str> = ROLE_SETTINGS.iter().map(|(key, _)| *key).collect();
+    for r in &plan.roles {
+        let section = config
+            .sections
+            .iter()
+            .find(|s| config_profile(s).as_deref() == Some(r.profile.as_str()))
+            .cloned()
+            .unwrap_or_else(|| config_section(&r.profile));
+        if let Some(s) = config.section(&section) {
+            conf_changed |= config.remove_settings(s, &role_keys);
+        }
+        conf_changed |= config.set(&section, "credential_process", &command(&r.credential)?);
     }
     Ok(Rewritten {
         credentials: cred_changed.then(|| credentials.render()),
@@ -937,6 +1166,70 @@ mod tests {
         assert_eq!(plan.skipped[0].0, "half");
         let debug = format!("{plan:?}");
         assert!(!debug.contains(SECRET), "{debug}");
+    }
+
+    #[test]
+    fn role_profiles_follow_their_sources_and_lose_their_role_settings() {
+        let creds = format!("[base]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n");
+        let conf = "[profile base]\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n\
+            [profile prod]\nrole_arn = arn:aws:iam::123456789012:role/prod\nsource_profile = ops\n\
+            [profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = base\n\
+            external_id = e-1\nduration_seconds = 1800\nregion = eu-west-1\noutput = json\n\
+            [profile ec2]\nrole_arn = arn:aws:iam::123456789012:role/x\ncredential_source = Ec2InstanceMetadata\n\
+            [profile orphan]\nrole_arn = arn:aws:iam::123456789012:role/y\nsource_profile = nobody\n\
+            [profile old]\ncredential_process = /usr/bin/coffer aws credential-process aws/old\n\
+            [profile viaold]\nrole_arn = arn:aws:iam::123456789012:role/z\nsource_profile = old\n";
+        let (c, f) = files(&creds, conf);
+        let plan = plan_from(c, f, "aws/").expect("plan");
+        assert_eq!(
+            plan.profiles[0].mfa_serial.as_deref(),
+            Some("arn:aws:iam::123456789012:mfa/me")
+        );
+        let roles: Vec<(&str, &str)> = plan
+            .roles
+            .iter()
+            .map(|r| (r.credential.as_str(), r.source.as_str()))
+            .collect();
+        // A role's source comes first; one served by Coffer already counts.
+        assert_eq!(
+            roles,
+            [
+                ("aws/ops", "aws/base"),
+                ("aws/viaold", "aws/old"),
+                ("aws/prod", "aws/ops")
+            ]
+        );
+        let ops = plan.roles[0].draft();
+        assert_eq!(ops.fields["external_id"], "e-1");
+        assert_eq!(ops.fields["duration"], "1800");
+        assert_eq!(ops.fields["region"], "eu-west-1");
+        let skipped: Vec<&str> = plan.skipped.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(skipped, ["ec2", "orphan"], "{:?}", plan.skipped);
+        assert!(plan.skipped[0].1.contains("credential_source"));
+        assert!(plan.skipped[1].1.contains("'nobody'"));
+
+        let out = rewritten(&plan, &cmd).expect("rewrite");
+        let conf = out.config.expect("config changed");
+        for gone in [
+            "role/ops",
+            "role/prod",
+            "source_profile = base",
+            "external_id",
+            "duration_seconds",
+        ] {
+            assert!(!conf.contains(gone), "{gone} left in:\n{}", conf.as_str());
+        }
+        for kept in [
+            "output = json",
+            "region = eu-west-1",
+            "credential_source = Ec2InstanceMetadata",
+            "source_profile = nobody",
+        ] {
+            assert!(conf.contains(kept), "{kept} lost:\n{}", conf.as_str());
+        }
+        assert!(
+            conf.contains("credential_process = /usr/bin/coffer aws credential-process aws/prod")
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub fn default_policy(kind: Kind) -> Option<Policy> {
         Kind::VaultToken | Kind::VaultApprole => 180,
         Kind::DbPassword => 30,
         Kind::SshKey => 365,
-        Kind::Generic => return None,
+        // A role has no secret of its own to age: its source's key rotates.
+        Kind::Generic | Kind::AwsRole => return None,
     };
     Some(Policy {
         max_age_days: days,

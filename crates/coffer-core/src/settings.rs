@@ -77,6 +77,32 @@ impl Vault {
         tx.commit()
     }
 
+    /// The names of the settings starting with `prefix`, sorted.
+    pub(crate) fn setting_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        self.flush()?;
+        let conn = self.conn();
+        let mut stmt = self.db(conn.prepare("SELECT key FROM settings ORDER BY key"))?;
+        let keys = self.db(stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>()))?;
+        Ok(keys.into_iter().filter(|k| k.starts_with(prefix)).collect())
+    }
+
+    /// Unsets the settings `keys` in one transaction, `event` its entry.
+    pub(crate) fn clear_settings(
+        &self,
+        keys: &[String],
+        event: Event,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let tx = self.begin()?;
+        for key in keys {
+            self.write_setting(&tx, key, &None::<()>)?;
+        }
+        tx.record(event, now)?;
+        tx.commit()
+    }
+
     /// The rotation policies set by kind, tag and environment.
     pub fn policies(&self) -> Result<Policies> {
         self.flush()?;

@@ -57,7 +57,7 @@ label: string,
  */
 crackTime: string, warning: string | null, suggestions: Array<string>, };
 
-export type Kind = "aws-access-key" | "vault-token" | "vault-approle" | "db-password" | "api-key" | "gcp-service-account" | "azure-service-principal" | "ssh-key" | "generic";
+export type Kind = "aws-access-key" | "aws-role" | "vault-token" | "vault-approle" | "db-password" | "api-key" | "gcp-service-account" | "azure-service-principal" | "ssh-key" | "generic";
 
 /**
  * How the form draws a field.

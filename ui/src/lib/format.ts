@@ -13,6 +13,7 @@ export function credentialCountText(count: number): string {
 
 const KIND_LABELS: Record<Kind, string> = {
   'aws-access-key': 'AWS access key',
+  'aws-role': 'AWS role',
   'vault-token': 'Vault token',
   'vault-approle': 'Vault AppRole',
   'db-password': 'Database password',

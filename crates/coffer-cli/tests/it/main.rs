@@ -20,6 +20,7 @@ mod remotes;
 mod revoke;
 mod rotation;
 mod scenario;
+mod sessions;
 mod status;
 mod stress;
 mod support;

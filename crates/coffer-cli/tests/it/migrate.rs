@@ -372,9 +372,24 @@ fn the_real_aws_cli_works_for_every_migrated_profile() {
         ),
     )
     .expect("write");
-    std::fs::write(&config, "[default]\nregion = us-east-1\n").expect("write");
+    // A role assumed from team-b's key, with an external id.
+    let role = format!("coffer-mig-{}", std::process::id());
+    std::fs::write(
+        &config,
+        format!(
+            "[default]\nregion = us-east-1\n\n[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/{role}\nsource_profile = team-b\nexternal_id = mig-ext\nregion = us-east-1\n"
+        ),
+    )
+    .expect("write");
     env.run(&["migrate", "aws", "--yes", "--shred-backup"], "")
         .ok();
+    let config_text = std::fs::read_to_string(&config).expect("read");
+    assert!(
+        !config_text.contains("role_arn") && !config_text.contains("source_profile"),
+        "the role settings moved into the vault:\n{config_text}"
+    );
+    let stored = env.run(&["show", "aws/ops", "--json"], "").ok().json();
+    assert_eq!(stored["kind"], "aws-role", "{stored}");
     for file in [&creds, &config] {
         let bytes = std::fs::read(file).expect("read");
         assert_no_canary(
@@ -426,6 +441,18 @@ fn the_real_aws_cli_works_for_every_migrated_profile() {
             &["secretsmanager", "list-secrets", "--output", "json"],
         );
     }
+    // The role profile: STS says the tool is the assumed role.
+    let who: Value = serde_json::from_str(&aws_run(
+        "ops",
+        &["sts", "get-caller-identity", "--output", "json"],
+    ))
+    .expect("json");
+    assert!(
+        who["Arn"]
+            .as_str()
+            .is_some_and(|a| a.contains(&format!(":assumed-role/{role}/coffer-"))),
+        "{who}"
+    );
     // Each use went through coffer and was audited: a new session for each
     // profile's credential, then the kept one.
     let audit = env

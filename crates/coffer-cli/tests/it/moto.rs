@@ -127,3 +127,59 @@ fn percent_decode(text: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// One HTTP/1.0 request to moto's own API (`/moto-api/…`), its body back.
+/// Written on a bare socket: the test needs two calls, not an HTTP client.
+fn moto_api(endpoint: &str, method: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).expect("connect to moto");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
+    )
+    .expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    assert!(head.contains(" 200 "), "moto {path}: {head}");
+    body.to_owned()
+}
+
+/// Starts moto's request recorder (shared by every test against this
+/// server: tests find their own requests by names only they use, and
+/// nobody resets it).
+pub fn start_recording(endpoint: &str) {
+    moto_api(endpoint, "POST", "/moto-api/recorder/start-recording");
+}
+
+/// The STS requests moto recorded, as (decoded form body, authorization
+/// header), oldest first.
+pub fn sts_requests(endpoint: &str) -> Vec<(String, String)> {
+    use base64::Engine as _;
+    moto_api(endpoint, "GET", "/moto-api/recorder/download-recording")
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|entry| {
+            let body = entry["body"].as_str().unwrap_or_default();
+            let body = if entry["body_encoded"] == true {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .ok()?;
+                String::from_utf8_lossy(&raw).into_owned()
+            } else {
+                body.to_owned()
+            };
+            let body = percent_decode(&body);
+            if !body.contains("Version=2011-06-15") {
+                return None;
+            }
+            let auth = entry["headers"]["Authorization"]
+                .as_str()
+                .or_else(|| entry["headers"]["authorization"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            Some((body, auth))
+        })
+        .collect()
+}

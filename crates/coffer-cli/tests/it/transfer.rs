@@ -158,13 +158,18 @@ fn aws_credentials_file_imports_each_profile() {
         .json();
     assert_eq!(
         report["imported"],
-        json!(["aws/default", "aws/ci"]),
+        json!(["aws/default", "aws/ci", "aws/assume"]),
         "{report:#}"
     );
     let warnings = report["warnings"].to_string();
-    assert!(
-        warnings.contains("'assume'") && warnings.contains("'output'"),
-        "{warnings}"
+    assert!(warnings.contains("'output'"), "{warnings}");
+    // The role profile: an aws-role assumed from the default profile's credential.
+    let exported = export_json(&env);
+    let role = find(&exported, "aws/assume");
+    assert_eq!(role["kind"], "aws-role");
+    assert_eq!(
+        role["fields"],
+        json!({"role_arn": "arn:aws:iam::123456789012:role/deploy", "source": "aws/default"})
     );
     let all = export_json(&env);
     let default = find(&all, "aws/default");
@@ -201,7 +206,15 @@ fn aws_credentials_file_imports_each_profile() {
         )
         .ok();
     let all = export_json(&other);
-    assert_eq!(names(&all), ["legacy/ci", "legacy/default"]);
+    assert_eq!(
+        names(&all),
+        ["legacy/assume", "legacy/ci", "legacy/default"]
+    );
+    // The role's source follows the prefix.
+    assert_eq!(
+        find(&all, "legacy/assume")["fields"]["source"],
+        "legacy/default"
+    );
     assert_eq!(find(&all, "legacy/ci")["env"], "dev");
     assert_eq!(find(&all, "legacy/ci")["tags"], json!(["imported"]));
 }
@@ -398,23 +411,33 @@ fn duplicates_are_refused_without_a_policy_and_follow_each_policy() {
     );
     assert_eq!(
         refused.json()["duplicates"],
-        json!(["aws/default", "aws/ci"])
+        json!(["aws/default", "aws/ci", "aws/assume"])
     );
     assert_eq!(refused.json()["written"], false);
     assert_eq!(env.fingerprint(), before);
 
     let skipped = import(&["--on-duplicate", "skip"]).ok().json();
-    assert_eq!(skipped["skipped"], json!(["aws/default", "aws/ci"]));
+    assert_eq!(
+        skipped["skipped"],
+        json!(["aws/default", "aws/ci", "aws/assume"])
+    );
     assert_eq!(env.fingerprint(), before);
 
     let unchanged = import(&["--on-duplicate", "overwrite"]).ok().json();
-    assert_eq!(unchanged["unchanged"], json!(["aws/default", "aws/ci"]));
+    assert_eq!(
+        unchanged["unchanged"],
+        json!(["aws/default", "aws/ci", "aws/assume"])
+    );
     assert_eq!(env.fingerprint(), before);
 
     let renamed = import(&["--on-duplicate", "rename"]).ok().json();
     assert_eq!(
         renamed["renamed"],
-        json!([{"from": "aws/default", "to": "aws/default-2"}, {"from": "aws/ci", "to": "aws/ci-2"}])
+        json!([
+            {"from": "aws/default", "to": "aws/default-2"},
+            {"from": "aws/ci", "to": "aws/ci-2"},
+            {"from": "aws/assume", "to": "aws/assume-2"}
+        ])
     );
     let renamed = import(&["--on-duplicate", "rename"]).ok().json();
     assert_eq!(renamed["renamed"][0]["to"], "aws/default-3");
@@ -769,7 +792,7 @@ fn export_and_import_are_audited_without_values() {
     let entries = entries.as_array().expect("array");
     let summary = entries
         .iter()
-        .find(|e| e["details"]["imported"] == 2)
+        .find(|e| e["details"]["imported"] == 3)
         .unwrap_or_else(|| panic!("{entries:#?}"));
     assert_eq!(summary["details"]["format"], "aws-credentials");
     assert!(entries.iter().any(|e| e["target"] == "aws/ci"));

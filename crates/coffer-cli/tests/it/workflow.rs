@@ -44,6 +44,7 @@ exit 7"#;
         &e2.passphrase_file.display().to_string(),
         "exec",
         "aws/dev",
+        "--long-lived",
         "--",
         "sh",
         "-c",
@@ -86,7 +87,18 @@ exit 7"#;
 fn exec_passes_signals_refuses_to_overwrite_and_masks_output() {
     let mut env = env_with_aws();
     // A signal that ends the child gives 128 + its number.
-    let run = env.run_pw(&["exec", "aws/dev", "--", "sh", "-c", "kill -TERM $$"], "");
+    let run = env.run_pw(
+        &[
+            "exec",
+            "aws/dev",
+            "--long-lived",
+            "--",
+            "sh",
+            "-c",
+            "kill -TERM $$",
+        ],
+        "",
+    );
     assert_eq!(run.code, 143);
     // A SIGTERM sent to coffer reaches the child.
     let child = env
@@ -95,6 +107,7 @@ fn exec_passes_signals_refuses_to_overwrite_and_masks_output() {
             &env.passphrase_file.display().to_string(),
             "exec",
             "aws/dev",
+            "--long-lived",
             "--",
             "sh",
             "-c",
@@ -117,7 +130,9 @@ fn exec_passes_signals_refuses_to_overwrite_and_masks_output() {
     // An existing variable is not replaced without --override.
     env.extra_env
         .push(("AWS_REGION".into(), "us-east-2".into()));
-    let run = env.run_pw(&["exec", "aws/dev", "--", "true"], "").code(2);
+    let run = env
+        .run_pw(&["exec", "aws/dev", "--long-lived", "--", "true"], "")
+        .code(2);
     assert!(
         run.stderr.contains("AWS_REGION is already set") && run.stderr.contains("--override"),
         "{}",
@@ -129,6 +144,7 @@ fn exec_passes_signals_refuses_to_overwrite_and_masks_output() {
                 "exec",
                 "--override",
                 "aws/dev",
+                "--long-lived",
                 "--",
                 "sh",
                 "-c",
@@ -145,6 +161,7 @@ fn exec_passes_signals_refuses_to_overwrite_and_masks_output() {
                 "exec",
                 "--mask",
                 "aws/dev",
+                "--long-lived",
                 "--",
                 "sh",
                 "-c",
@@ -164,6 +181,7 @@ fn exec_passes_signals_refuses_to_overwrite_and_masks_output() {
             &[
                 "exec",
                 "aws/dev",
+                "--long-lived",
                 "--env",
                 "MY_KEY=secret_access_key",
                 "--no-defaults",
@@ -181,7 +199,7 @@ fn exec_passes_signals_refuses_to_overwrite_and_masks_output() {
 #[test]
 fn env_and_inject_write_values_where_asked_and_nowhere_else() {
     let env = env_with_aws();
-    let sh = env.run_pw(&["env", "aws/dev"], "").ok();
+    let sh = env.run_pw(&["env", "aws/dev", "--long-lived"], "").ok();
     assert!(
         sh.stdout
             .contains(&format!("export AWS_SECRET_ACCESS_KEY='{SECRET}'")),
@@ -189,7 +207,7 @@ fn env_and_inject_write_values_where_asked_and_nowhere_else() {
         sh.stdout
     );
     let json = env
-        .run_pw(&["env", "aws/dev", "--format", "json"], "")
+        .run_pw(&["env", "aws/dev", "--long-lived", "--format", "json"], "")
         .ok()
         .json();
     assert_eq!(json["AWS_ACCESS_KEY_ID"], "AKIAIOSFODNN7TESTKEY");

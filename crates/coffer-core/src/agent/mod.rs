@@ -63,10 +63,24 @@ pub enum Request {
         action: Action,
         details: serde_json::Value,
     },
-    /// An STS session for the aws-access-key credential `name`
-    /// (`credential_process`): the kept one while fresh, else a new one
-    /// made here with the key, which stays in the agent (crate::sessions).
-    AwsSession { name: String },
+    /// An STS session for the aws-access-key or aws-role credential `name`,
+    /// handed out for `action` (`credential_process`, `exec`, `env`): the
+    /// kept one while fresh, else a new one made here with the key, which
+    /// stays in the agent (crate::sessions). `mfa_code` answers a
+    /// [`Reply::MfaNeeded`] of an earlier try.
+    AwsSession {
+        name: String,
+        #[serde(default = "credential_process")]
+        action: Action,
+        #[serde(default)]
+        details: serde_json::Value,
+        #[serde(default)]
+        mfa_code: Option<Zeroizing<String>>,
+    },
+    /// The sessions kept, without secrets (`coffer aws sessions`).
+    AwsSessions,
+    /// Drop every kept session (`coffer lock --forget-sessions`).
+    ForgetSessions,
     /// The questions waiting for the person (`coffer agent pending`).
     Pending,
     /// The person's answer to a question, from another terminal (`coffer
@@ -86,6 +100,10 @@ pub enum Request {
     /// `coffer agent stop`: lock, then the CLI's agent exits; the app's
     /// locks the app and keeps serving "locked".
     Stop,
+}
+
+fn credential_process() -> Action {
+    Action::CredentialProcess
 }
 
 /// Shows no passphrase.
@@ -115,9 +133,20 @@ impl std::fmt::Debug for Request {
                 .field("action", action)
                 .field("details", details)
                 .finish(),
-            Request::AwsSession { name } => {
-                f.debug_struct("AwsSession").field("name", name).finish()
-            }
+            Request::AwsSession {
+                name,
+                action,
+                details,
+                mfa_code,
+            } => f
+                .debug_struct("AwsSession")
+                .field("name", name)
+                .field("action", action)
+                .field("details", details)
+                .field("mfa_code", &mfa_code.as_ref().map(|_| "<redacted>"))
+                .finish(),
+            Request::AwsSessions => f.write_str("AwsSessions"),
+            Request::ForgetSessions => f.write_str("ForgetSessions"),
             Request::Pending => f.write_str("Pending"),
             Request::Approve { id, answer } => f
                 .debug_struct("Approve")
@@ -254,6 +283,21 @@ pub enum Reply {
     AwsSession {
         session: crate::sessions::AwsSession,
     },
+    /// The session needs a code from an MFA device and the credential has
+    /// no `mfa_process`: the client asks its person and sends the request
+    /// again with the code.
+    MfaNeeded {
+        credential: String,
+        serial: String,
+    },
+    /// [`Request::AwsSessions`]'s answer.
+    AwsSessions {
+        sessions: Vec<crate::sessions::SessionInfo>,
+    },
+    /// How many sessions [`Request::ForgetSessions`] dropped.
+    SessionsForgotten {
+        count: usize,
+    },
     /// The error the vault gave, with its class (so the CLI's exit code and
     /// message are the ones it gives without the agent).
     Error {
@@ -277,6 +321,15 @@ impl std::fmt::Debug for Reply {
                 .entries(items.iter().map(|u| &u.name))
                 .finish(),
             Reply::AwsSession { session } => f.debug_tuple("AwsSession").field(session).finish(),
+            Reply::MfaNeeded { credential, serial } => f
+                .debug_struct("MfaNeeded")
+                .field("credential", credential)
+                .field("serial", serial)
+                .finish(),
+            Reply::AwsSessions { sessions } => f.debug_list().entries(sessions).finish(),
+            Reply::SessionsForgotten { count } => {
+                f.debug_tuple("SessionsForgotten").field(count).finish()
+            }
             Reply::Stopped => f.write_str("Stopped"),
             Reply::Locked => f.write_str("Locked"),
             Reply::NoField { known } => f.debug_tuple("NoField").field(known).finish(),
@@ -443,7 +496,14 @@ mod tests {
                 action: Action::CredentialProcess,
                 details: serde_json::json!({ "op": "get" }),
             },
-            Request::AwsSession { name: "a".into() },
+            Request::AwsSession {
+                name: "a".into(),
+                action: Action::Exec,
+                details: serde_json::json!({ "program": "terraform" }),
+                mfa_code: Some(Zeroizing::new("canary-mfa-code".into())),
+            },
+            Request::AwsSessions,
+            Request::ForgetSessions,
             Request::Pending,
             Request::Approve {
                 id: "ab".into(),
@@ -496,8 +556,14 @@ mod tests {
                     expiration: Utc::now(),
                     source_key_id: "AKIAA".into(),
                     issued_at: Utc::now(),
+                    ..crate::sessions::AwsSession::empty()
                 },
             },
+            Reply::MfaNeeded {
+                credential: "a".into(),
+                serial: "arn:aws:iam::123456789012:mfa/me".into(),
+            },
+            Reply::SessionsForgotten { count: 2 },
             Reply::Stopped,
             Reply::Locked,
             Reply::NoField {
@@ -534,6 +600,16 @@ mod tests {
             }
         );
         assert!(!shown.contains("hunter2"), "{shown}");
+        let shown = format!(
+            "{:?}",
+            Request::AwsSession {
+                name: "a".into(),
+                action: Action::CredentialProcess,
+                details: serde_json::Value::Null,
+                mfa_code: Some(Zeroizing::new("canary-mfa-code".into())),
+            }
+        );
+        assert!(!shown.contains("canary"), "{shown}");
         // A patch keeps "leave", "clear" and "set" apart on the wire.
         let patch = Patch {
             env: Some(None),

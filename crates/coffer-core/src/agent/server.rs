@@ -540,6 +540,8 @@ fn answer(
             | Request::Use { .. }
             | Request::Fields { .. }
             | Request::AwsSession { .. }
+            | Request::AwsSessions
+            | Request::ForgetSessions
             | Request::Call(_)
     ) {
         if let Some(refused) = changed_elsewhere(shared) {
@@ -644,7 +646,42 @@ fn answer(
                 Err(e) => Reply::from_error(&e),
             }
         }
-        Request::AwsSession { name } => return aws_session(shared, peer, name, on_asking),
+        Request::AwsSession {
+            name,
+            action,
+            details,
+            mfa_code,
+        } => {
+            let code = mfa_code.map(|c| SecretValue::from(c.as_str()));
+            let want = crate::sessions::Want {
+                name: &name,
+                action,
+                details,
+            };
+            return aws_session(shared, peer, want, code, on_asking);
+        }
+        Request::AwsSessions => {
+            let vault = shared.vault();
+            let Some(vault) = vault.as_ref() else {
+                return Reply::from_error(&Error::Locked);
+            };
+            return match crate::sessions::list(vault) {
+                Ok(sessions) => Reply::AwsSessions { sessions },
+                Err(e) => Reply::from_error(&e),
+            };
+        }
+        Request::ForgetSessions => {
+            let vault = shared.vault();
+            let Some(vault) = vault.as_ref() else {
+                return Reply::from_error(&Error::Locked);
+            };
+            return match crate::sessions::forget_all(vault, Utc::now())
+                .and_then(|count| vault.anchor_written().map(|()| count))
+            {
+                Ok(count) => Reply::SessionsForgotten { count },
+                Err(e) => Reply::from_error(&e),
+            };
+        }
         Request::Pending => {
             return Reply::Pending {
                 questions: shared.gate.pending(),
@@ -720,23 +757,43 @@ fn changed_elsewhere(shared: &Shared) -> Option<Reply> {
     Some(Reply::from_error(&problem))
 }
 
-/// An STS session for `credential_process`, under the same access rules
-/// as a use of the key; the key is revealed (audited) only when a new
-/// session is made, and the vault's lock is not held across the STS call.
+/// An STS session, under the same access rules as a use of every
+/// credential of its chain (the role and the key below it); the key is
+/// revealed (audited) only when a link is made from it, and the vault's
+/// lock is not held across an STS call. A code an MFA device must give is
+/// asked of the client (`Reply::MfaNeeded`) unless it came with the
+/// request or the credential has an `mfa_process`.
 fn aws_session(
     shared: &Shared,
     peer: Peer,
-    name: String,
+    want: crate::sessions::Want<'_>,
+    code: Option<SecretValue>,
     on_asking: &mut dyn FnMut(&Question),
 ) -> Reply {
+    if let Err(e) = crate::sessions::check_use(want.action) {
+        return Reply::from_error(&e);
+    }
+    let names = {
+        let vault = shared.vault();
+        let Some(vault) = vault.as_ref() else {
+            return Reply::from_error(&Error::Locked);
+        };
+        match crate::sessions::chain_names(vault, want.name) {
+            Ok(names) => names,
+            Err(e) => return Reply::from_error(&e),
+        }
+    };
     let requester = Requester::describe(peer.pid);
     let request = RevealRequest {
-        names: vec![name.clone()],
+        names,
         fields: None,
-        action: Action::CredentialProcess,
+        action: want.action,
         details: serde_json::Value::Null,
     };
-    let mut details = serde_json::Map::new();
+    let mut details = match &want.details {
+        serde_json::Value::Object(d) => d.clone(),
+        _ => serde_json::Map::new(),
+    };
     match check_access(shared, &request, &requester, on_asking) {
         Ok(None) => {}
         Ok(Some(access)) => {
@@ -748,8 +805,14 @@ fn aws_session(
         "requester".into(),
         serde_json::to_value(&requester).unwrap_or_default(),
     );
-    match crate::sessions::session_for(&Locking(shared), &name, details.into(), Utc::now()) {
+    let want = crate::sessions::Want {
+        details: details.into(),
+        ..want
+    };
+    let mut codes = crate::sessions::mfa::Given(code);
+    match crate::sessions::session_for(&Locking(shared), &want, &mut codes, Utc::now()) {
         Ok((_, session)) => Reply::AwsSession { session },
+        Err(Error::MfaNeeded { credential, serial }) => Reply::MfaNeeded { credential, serial },
         Err(e) => Reply::from_error(&e),
     }
 }

@@ -49,7 +49,7 @@ fn field<'a>(credential: &'a Credential, secrets: &'a Secrets, name: &str) -> Op
         .or_else(|| secrets.0.get(name).map(|v| v.expose_secret()))
 }
 
-fn region(credential: &Credential) -> String {
+pub(crate) fn region(credential: &Credential) -> String {
     credential
         .meta
         .fields
@@ -78,7 +78,12 @@ pub(crate) fn sts(conf: &SdkConfig) -> aws_sdk_sts::Client {
     )
 }
 
-async fn config(region: String, key_id: &str, secret: &str, token: Option<&str>) -> SdkConfig {
+pub(crate) async fn config(
+    region: String,
+    key_id: &str,
+    secret: &str,
+    token: Option<&str>,
+) -> SdkConfig {
     let credentials = aws_sdk_iam::config::Credentials::new(
         key_id,
         secret,
@@ -127,6 +132,17 @@ pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     on: &str,
     err: &E,
 ) -> Error {
+    aws_error_hinted(call, on, err, iam_hint)
+}
+
+/// [`aws_error`] with the hints of another service's codes (`hint` gives
+/// the sentence for a code, starting with "; ").
+pub(crate) fn aws_error_hinted<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    call: &str,
+    on: &str,
+    err: &E,
+    hint: fn(&str) -> &'static str,
+) -> Error {
     if crate::bounds::exceeded(err) {
         return Error::Failure {
             what: format!("AWS {call} for {on}: {}", crate::bounds::TooLarge),
@@ -134,15 +150,8 @@ pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
     let code = err.code().unwrap_or("");
     let hint = match code {
-        "AccessDenied" | "AccessDeniedException" => {
-            "; the key lacks this IAM permission on its own user"
-        }
-        "LimitExceeded" => "; IAM allows two access keys per user",
-        "InvalidClientTokenId" | "SignatureDoesNotMatch" => {
-            "; the key is not valid (deleted, or the secret is wrong)"
-        }
         "" => "; check the network and the endpoint (AWS_ENDPOINT_URL)",
-        _ => "",
+        code => hint(code),
     };
     let detail = err
         .message()
@@ -150,6 +159,19 @@ pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
         .unwrap_or_else(|| err.to_string());
     Error::Failure {
         what: format!("AWS {call} for {on} failed: {code} {detail}{hint}").replace("  ", " "),
+    }
+}
+
+fn iam_hint(code: &str) -> &'static str {
+    match code {
+        "AccessDenied" | "AccessDeniedException" => {
+            "; the key lacks this IAM permission on its own user"
+        }
+        "LimitExceeded" => "; IAM allows two access keys per user",
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" => {
+            "; the key is not valid (deleted, or the secret is wrong)"
+        }
+        _ => "",
     }
 }
 

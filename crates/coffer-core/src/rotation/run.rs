@@ -467,6 +467,21 @@ pub fn rotate(
 ) -> Result<Outcome> {
     let credential = vault.get(name)?;
     let kind = credential.meta.kind;
+    if kind == Kind::AwsRole {
+        let source = credential
+            .meta
+            .fields
+            .get("source")
+            .cloned()
+            .unwrap_or_default();
+        return Err(Error::invalid(
+            format!("credential '{name}'"),
+            format!(
+                "an aws-role has no secret of its own to rotate: rotate its source '{source}' \
+                 (its sessions are then made again from the new key)"
+            ),
+        ));
+    }
     let mut run = match vault.load_run(vault.conn(), &credential.id)? {
         Some(run) => {
             if options.automate == Some(true) && run.state.flow != Flow::AwsIam {

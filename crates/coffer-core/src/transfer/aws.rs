@@ -1,5 +1,7 @@
-//! The AWS shared credentials file (`~/.aws/credentials`, INI): every
-//! profile with keys becomes an `aws-access-key` credential.
+//! The AWS shared credentials and config files (INI): every profile with
+//! keys becomes an `aws-access-key` credential, every profile that assumes
+//! a role from another profile (`role_arn` + `source_profile`) an
+//! `aws-role` whose source is that profile's credential.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +20,23 @@ fn field_for(key: &str) -> Option<&'static str> {
         "aws_security_token" => Some("session_token"),
         "region" => Some("region"),
         "aws_account_id" => Some("account"),
+        "mfa_serial" => Some("mfa_serial"),
+        "duration_seconds" => Some("duration"),
+        // A role profile's (see `role_field`).
+        "role_arn" => Some("role_arn"),
+        "source_profile" => Some("source"),
+        "external_id" => Some("external_id"),
+        "role_session_name" => Some("role_session_name"),
         _ => None,
     }
+}
+
+/// Fields only a role profile has.
+fn role_field(field: &str) -> bool {
+    matches!(
+        field,
+        "role_arn" | "source" | "external_id" | "role_session_name"
+    )
 }
 
 struct Profile {
@@ -122,20 +139,50 @@ pub(crate) fn parse(text: &str, prefix: &str, out: &mut Parsed) -> Parse<()> {
     for profile in profiles {
         let has_key = profile.values.contains_key("access_key_id")
             || profile.values.contains_key("secret_access_key");
-        if !has_key {
-            out.warnings.push(format!(
-                "line {}: profile '{}' holds no access key (a role, SSO or process profile); not imported",
-                profile.line,
-                printable(&profile.name)
-            ));
-            continue;
-        }
-        let mut item = ImportItem::new(
-            profile.line,
-            format!("{prefix}{}", profile.name),
-            Kind::AwsAccessKey,
-        );
-        for (field, (value, line, _)) in profile.values {
+        let is_role = profile.values.contains_key("role_arn");
+        let kind = match (has_key, is_role) {
+            (true, _) => Kind::AwsAccessKey,
+            (false, true) if profile.values.contains_key("source") => Kind::AwsRole,
+            (false, true) => {
+                out.warnings.push(format!(
+                    "line {}: profile '{}' assumes a role without a source_profile (an instance, \
+                     container or web identity source); not imported",
+                    profile.line,
+                    printable(&profile.name)
+                ));
+                continue;
+            }
+            (false, false) => {
+                out.warnings.push(format!(
+                    "line {}: profile '{}' holds no access key and assumes no role (an SSO or \
+                     process profile); not imported",
+                    profile.line,
+                    printable(&profile.name)
+                ));
+                continue;
+            }
+        };
+        let mut item = ImportItem::new(profile.line, format!("{prefix}{}", profile.name), kind);
+        for (field, (value, line, key)) in profile.values {
+            if kind == Kind::AwsAccessKey && role_field(field) {
+                out.warnings.push(format!(
+                    "line {line}: profile '{}' has keys of its own, so its '{}' was not imported",
+                    printable(&profile.name),
+                    printable(&key)
+                ));
+                continue;
+            }
+            if kind == Kind::AwsRole
+                && !role_field(field)
+                && !matches!(field, "mfa_serial" | "duration" | "region")
+            {
+                continue;
+            }
+            let value = if field == "source" {
+                SecretValue::from(format!("{prefix}{}", value.expose_secret()))
+            } else {
+                value
+            };
             item.set(line, field, value, Class::ByName)?;
         }
         out.items.push(item);
@@ -156,13 +203,46 @@ mod tests {
     fn profiles_become_items() {
         let out = run("# c\n[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=abc/def+g==\nregion = eu-west-1\noutput = json\n\n[profile ci]\naws_access_key_id=AKIA2\naws_secret_access_key=x\naws_session_token=t\n[role]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\n")
             .unwrap();
-        assert_eq!(out.items.len(), 2);
+        assert_eq!(out.items.len(), 3);
         assert_eq!(out.items[0].name, "aws/default");
         assert_eq!(out.items[1].name, "aws/ci");
+        assert_eq!(out.items[2].name, "aws/role");
+        assert_eq!(out.items[2].kind, Kind::AwsRole);
         let fields: Vec<&str> = out.items[0].field_names().collect();
         assert_eq!(fields, ["access_key_id", "region", "secret_access_key"]);
-        assert_eq!(out.warnings.len(), 4, "{:?}", out.warnings);
-        assert!(out.warnings.iter().any(|w| w.contains("'role'")));
+        let fields: Vec<&str> = out.items[2].field_names().collect();
+        assert_eq!(fields, ["role_arn", "source"]);
+        assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+        assert!(out.warnings[0].contains("'output'"), "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn role_profiles_keep_their_settings_and_name_their_source_by_credential() {
+        let out = run("[profile base]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=x\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = base\nexternal_id = ext-1\nmfa_serial = arn:aws:iam::123456789012:mfa/me\nduration_seconds = 1800\nrole_session_name = me\n[profile ec2]\nrole_arn = arn:aws:iam::123456789012:role/x\ncredential_source = Ec2InstanceMetadata\n")
+            .unwrap();
+        assert_eq!(out.items.len(), 2, "{:?}", out.warnings);
+        let role = &out.items[1];
+        let fields: Vec<&str> = role.field_names().collect();
+        assert_eq!(
+            fields,
+            [
+                "duration",
+                "external_id",
+                "mfa_serial",
+                "role_arn",
+                "role_session_name",
+                "source"
+            ]
+        );
+        assert_eq!(role.fields["source"].0.expose_secret(), "aws/base");
+        assert!(out.items[0].field_names().any(|f| f == "mfa_serial"));
+        assert!(
+            out.warnings
+                .iter()
+                .any(|w| w.contains("'ec2'") && w.contains("without a source_profile")),
+            "{:?}",
+            out.warnings
+        );
     }
 
     #[test]
