@@ -207,6 +207,130 @@ fn no_canary_in_files_temp_dir_or_logs_after_a_cli_scenario() {
     );
 }
 
+/// STS sessions (a key's, a role's above it, with an MFA code) made,
+/// kept, listed, handed to `exec`/`env`, forgotten and made again, with
+/// trace logs on: neither the long-lived key, nor any session's secret or
+/// token, nor the MFA code is in a file under the test's dirs or its
+/// TMPDIR, nor in the logs.
+#[test]
+fn no_session_secret_or_mfa_code_in_files_or_logs() {
+    let Some(endpoint) = crate::remotes::moto("no_session_secret_or_mfa_code…") else {
+        return;
+    };
+    let (_user, key_id, secret) = crate::moto::iam_user(&endpoint, "leak");
+    let mut env = Env::passphrase_vault();
+    let tmp = env.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    for (k, v) in [
+        ("TMPDIR", tmp.display().to_string()),
+        ("RUST_LOG", "trace".into()),
+        ("AWS_ENDPOINT_URL", endpoint.clone()),
+        ("COFFER_OFFLINE", "0".into()),
+    ] {
+        env.extra_env.push((k.into(), v));
+    }
+    // The code comes from a file outside the scanned dirs (the command
+    // that prints it is a plain field; the code itself must go nowhere).
+    let outside = tempfile::TempDir::new().expect("outside");
+    let code = "731946";
+    let code_file = outside.path().join("code");
+    std::fs::write(&code_file, code).expect("code");
+    let mut logs = String::new();
+    let mut outputs: Vec<String> = Vec::new();
+    let mut run = |args: &[&str], stdin: &str| -> Run {
+        let r = env.run_pw(args, stdin);
+        for line in r.stderr.lines().filter(|l| !l.starts_with("coffer: ")) {
+            logs.push_str(line);
+            logs.push('\n');
+        }
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        outputs.push(r.stdout.clone());
+        r
+    };
+    run(
+        &[
+            "add",
+            "aws/base",
+            "--kind",
+            "aws-access-key",
+            "--field",
+            &format!("access_key_id={key_id}"),
+        ],
+        &json!({ "secret_access_key": secret }).to_string(),
+    );
+    run(
+        &[
+            "add",
+            "aws/ops",
+            "--kind",
+            "aws-role",
+            "--field",
+            &format!(
+                "role_arn=arn:aws:iam::123456789012:role/{}",
+                unique("leak").trim_end_matches('/')
+            ),
+            "--field",
+            "source=aws/base",
+            "--field",
+            "mfa_serial=arn:aws:iam::123456789012:mfa/leak",
+            "--field",
+            &format!("mfa_process=cat {}", code_file.display()),
+        ],
+        "",
+    );
+    let mut sessions: Vec<serde_json::Value> = Vec::new();
+    for name in ["aws/ops", "aws/base", "aws/ops"] {
+        sessions.push(run(&["aws", "credential-process", name], "").json());
+    }
+    run(
+        &[
+            "exec",
+            "aws/ops",
+            "--",
+            "sh",
+            "-c",
+            "test -n \"$AWS_SESSION_TOKEN\"",
+        ],
+        "",
+    );
+    run(&["env", "aws/ops", "--format", "json"], "");
+    run(&["aws", "sessions", "--json"], "");
+    run(&["lock", "--forget-sessions"], "");
+    sessions.push(run(&["aws", "credential-process", "aws/ops"], "").json());
+    run(&["audit", "--json"], "");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "no trace logs"
+    );
+    let mut canaries: Vec<String> = vec![secret.clone(), code.into(), PASSPHRASE.into()];
+    for s in &sessions {
+        for field in ["SecretAccessKey", "SessionToken"] {
+            canaries.push(s[field].as_str().expect("value").to_owned());
+        }
+    }
+    canaries.dedup();
+    let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
+    for file in files_below(env.dir.path()) {
+        if file == env.passphrase_file {
+            continue;
+        }
+        let bytes = std::fs::read(&file).expect("read");
+        assert_no_canary(&file.display().to_string(), &bytes, &canaries);
+    }
+    assert_no_canary("the trace logs", logs.as_bytes(), &canaries);
+    // Nothing printed the code or the long-lived key either (sessions, by
+    // design, are printed by credential-process and env).
+    for out in &outputs {
+        assert_no_canary("a command's output", out.as_bytes(), &[&secret, code]);
+    }
+    eprintln!(
+        "leaks: {} sessions' secrets and tokens, the key and the MFA code: none in {} files or {} bytes of trace logs",
+        sessions.len(),
+        files_below(env.dir.path()).len(),
+        logs.len()
+    );
+}
+
 fn canaries() -> Vec<&'static str> {
     vec![SECRET, EDITED, DB, IMPORTED, BACKUP_PW, PASSPHRASE]
 }
