@@ -86,16 +86,16 @@ pub fn write_all_fields<'a>(
     out.flush()
 }
 
-/// The `credential_process` JSON for an STS session.
-pub fn session_process(session: &AwsSession) -> Zeroizing<String> {
+/// An STS session's key id, secret, token (under the name `token` the
+/// format gives it) and expiry, as the AWS SDKs read them.
+fn session_fields(session: &AwsSession, token: &str) -> serde_json::Map<String, Value> {
     let mut doc = serde_json::Map::new();
-    doc.insert("Version".into(), 1.into());
     doc.insert("AccessKeyId".into(), session.access_key_id.as_str().into());
     doc.insert(
         "SecretAccessKey".into(),
         session.secret_access_key.as_str().into(),
     );
-    doc.insert("SessionToken".into(), session.session_token.as_str().into());
+    doc.insert(token.into(), session.session_token.as_str().into());
     doc.insert(
         "Expiration".into(),
         session
@@ -103,6 +103,13 @@ pub fn session_process(session: &AwsSession) -> Zeroizing<String> {
             .to_rfc3339_opts(SecondsFormat::Secs, true)
             .into(),
     );
+    doc
+}
+
+/// The `credential_process` JSON for an STS session.
+pub fn session_process(session: &AwsSession) -> Zeroizing<String> {
+    let mut doc = session_fields(session, "SessionToken");
+    doc.insert("Version".into(), 1.into());
     let mut text = Zeroizing::new(Value::Object(doc).to_string());
     text.push('\n');
     text
@@ -111,20 +118,7 @@ pub fn session_process(session: &AwsSession) -> Zeroizing<String> {
 /// The container-credentials JSON (what the AWS SDKs read from
 /// `AWS_CONTAINER_CREDENTIALS_FULL_URI`) for an STS session.
 pub fn container_credentials(session: &AwsSession) -> Zeroizing<String> {
-    let mut doc = serde_json::Map::new();
-    doc.insert("AccessKeyId".into(), session.access_key_id.as_str().into());
-    doc.insert(
-        "SecretAccessKey".into(),
-        session.secret_access_key.as_str().into(),
-    );
-    doc.insert("Token".into(), session.session_token.as_str().into());
-    doc.insert(
-        "Expiration".into(),
-        session
-            .expiration
-            .to_rfc3339_opts(SecondsFormat::Secs, true)
-            .into(),
-    );
+    let mut doc = session_fields(session, "Token");
     if let Some(role) = &session.role_arn {
         doc.insert("RoleArn".into(), role.as_str().into());
     }

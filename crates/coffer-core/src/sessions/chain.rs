@@ -18,16 +18,7 @@ pub const MAX_LINKS: usize = 5;
 /// a cycle, or too long a chain.
 pub fn resolve(get: impl Fn(&str) -> Result<Credential>, name: &str) -> Result<Vec<Credential>> {
     let first = get(name)?;
-    if !matches!(first.meta.kind, Kind::AwsAccessKey | Kind::AwsRole) {
-        return Err(Error::Invalid {
-            what: format!("credential '{name}'"),
-            reason: format!(
-                "it is a {} credential; an AWS session comes from an aws-access-key or an \
-                 aws-role one",
-                first.meta.kind
-            ),
-        });
-    }
+    super::check_kind(name, &first)?;
     let mut chain = vec![first];
     loop {
         let last = chain.last().expect("never empty");

@@ -231,17 +231,27 @@ pub fn check_kind(name: &str, credential: &Credential) -> Result<()> {
     Ok(())
 }
 
-/// A link's `duration` field, else an hour; a role assumed with another
-/// role's session gets at most [`CHAINED_ROLE_MAX`].
+/// A link's `duration` field, else an hour, within what STS takes (a key's
+/// GetSessionToken 15 minutes to 36 hours, AssumeRole 15 minutes to 12
+/// hours); a role assumed with another role's session gets at most
+/// [`CHAINED_ROLE_MAX`].
 fn duration_of(link: &Credential, chained: bool) -> Result<StdDuration> {
+    let (most, said) = if link.meta.kind == Kind::AwsRole {
+        (43_200, "12 hours (12h)")
+    } else {
+        (129_600, "36 hours (36h)")
+    };
     let asked = match link.meta.fields.get("duration") {
         Some(text) => crate::time::parse_span(text)
             .and_then(|d| d.to_std().ok())
-            .filter(|d| d.as_secs() >= 900)
+            .filter(|d| (900..=most).contains(&d.as_secs()))
             .ok_or_else(|| {
                 Error::invalid(
                     format!("field 'duration' of '{}'", link.meta.name),
-                    "STS sessions last from 15 minutes (900) to 12 hours (12h)",
+                    format!(
+                        "an STS session of a {} lasts from 15 minutes (900) to {said}",
+                        link.meta.kind
+                    ),
                 )
             })?,
         None => DEFAULT_DURATION,
@@ -394,6 +404,17 @@ fn attempt(
     }
     let top = &chain[0];
     let bottom = chain.len() - 1;
+    // Every link's duration, checked before anything is revealed.
+    let durations = chain
+        .iter()
+        .enumerate()
+        .map(|(i, link)| {
+            let chained = chain
+                .get(i + 1)
+                .is_some_and(|b| b.meta.kind == Kind::AwsRole);
+            duration_of(link, chained)
+        })
+        .collect::<Result<Vec<_>>>()?;
     // The nearest link below the top whose kept session serves; the key's
     // own session is made when none does.
     let start = (1..chain.len()).find(|&i| kept[i].is_some());
@@ -422,7 +443,7 @@ fn attempt(
                 })
             })?;
             let ask = sts::Ask {
-                duration: duration_of(&key, false)?,
+                duration: durations[bottom],
                 mfa: ask_mfa.as_deref().zip(mfa),
                 region: region_of(&chain, bottom),
             };
@@ -436,6 +457,8 @@ fn attempt(
                 .unwrap_or_default();
             made.binding = bindings[bottom].clone();
             made.credential = key.meta.name.clone();
+            // Handed out now when the key is what was asked for.
+            made.served = u64::from(bottom == 0);
             vault.with(|v| keep(v, &key, &made, now))?;
             (made, bottom)
         }
@@ -449,7 +472,7 @@ fn attempt(
             None => None,
         };
         let ask = sts::Ask {
-            duration: duration_of(role, chain[at + 1].meta.kind == Kind::AwsRole)?,
+            duration: durations[at],
             mfa: ask_mfa.as_deref().zip(mfa),
             region: region_of(&chain, at),
         };
@@ -466,6 +489,7 @@ fn attempt(
         made.source_key_id = below.source_key_id.clone();
         made.binding = bindings[at].clone();
         made.credential = role.meta.name.clone();
+        made.served = u64::from(at == 0);
         vault.with(|v| keep(v, role, &made, now))?;
         below = made;
     }
@@ -476,7 +500,6 @@ fn attempt(
             .details(merged(&want.details, below.described("new")));
         vault.with(|v| v.record_events(&[event], now))?;
     }
-    below.served = 1;
     Ok((chain.into_iter().next().expect("never empty"), below))
 }
 
@@ -620,6 +643,48 @@ mod tests {
             s.servable("b", std::slice::from_ref(&c), now),
             "issued after the revoke"
         );
+    }
+
+    #[test]
+    fn durations_stay_within_what_sts_takes_and_chained_roles_get_an_hour() {
+        let link = |kind: Kind, duration: Option<&str>| {
+            let mut meta = crate::credential::CredentialMeta::bare("l", kind);
+            if let Some(d) = duration {
+                meta.fields.insert("duration".into(), d.into());
+            }
+            Credential {
+                id: crate::credential::CredentialId([2; 16]),
+                version: 1,
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+                meta,
+            }
+        };
+        let secs = |kind, d, chained| duration_of(&link(kind, d), chained).map(|d| d.as_secs());
+        assert_eq!(
+            secs(Kind::AwsAccessKey, None, false).expect("default"),
+            3600
+        );
+        assert_eq!(
+            secs(Kind::AwsAccessKey, Some("36h"), false).expect("key"),
+            129_600
+        );
+        assert_eq!(
+            secs(Kind::AwsRole, Some("12h"), false).expect("role"),
+            43_200
+        );
+        assert_eq!(
+            secs(Kind::AwsRole, Some("12h"), true).expect("chained"),
+            3600
+        );
+        for (kind, bad) in [
+            (Kind::AwsRole, "13h"),
+            (Kind::AwsRole, "10m"),
+            (Kind::AwsAccessKey, "37h"),
+        ] {
+            let e = secs(kind, Some(bad), false).expect_err(bad).to_string();
+            assert!(e.contains("field 'duration' of 'l'"), "{e}");
+        }
     }
 
     #[test]

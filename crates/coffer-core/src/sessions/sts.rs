@@ -79,18 +79,31 @@ fn seconds(duration: StdDuration) -> i32 {
     i32::try_from(duration.as_secs()).unwrap_or(i32::MAX)
 }
 
-fn expiry(call: &str, on: &str, secs: i64) -> Result<DateTime<Utc>> {
-    Utc.timestamp_opt(secs, 0)
+/// The session in an STS answer's credentials (absent: an error naming
+/// the call), issued `now`.
+fn session_of(
+    call: &str,
+    on: &str,
+    credentials: Option<&aws_sdk_sts::types::Credentials>,
+    now: DateTime<Utc>,
+) -> Result<AwsSession> {
+    let c = credentials.ok_or_else(|| Error::Failure {
+        what: format!("STS {call} for {on} returned no credentials"),
+    })?;
+    let expiration = Utc
+        .timestamp_opt(c.expiration().secs(), 0)
         .single()
         .ok_or_else(|| Error::Failure {
             what: format!("STS {call} for {on} returned an impossible expiry"),
-        })
-}
-
-fn no_credentials(call: &str, on: &str) -> Error {
-    Error::Failure {
-        what: format!("STS {call} for {on} returned no credentials"),
-    }
+        })?;
+    Ok(AwsSession {
+        access_key_id: c.access_key_id().to_owned(),
+        secret_access_key: Zeroizing::new(c.secret_access_key().to_owned()),
+        session_token: Zeroizing::new(c.session_token().to_owned()),
+        expiration,
+        issued_at: now,
+        ..AwsSession::empty()
+    })
 }
 
 /// GetSessionToken with the key's own long-lived secret.
@@ -117,18 +130,10 @@ pub fn session_token(
             .send()
             .await
             .map_err(|e| failed(&format!("STS {call}"), name, &e))?;
-        let c = out
-            .credentials()
-            .ok_or_else(|| no_credentials(call, name))?;
         Ok(AwsSession {
-            access_key_id: c.access_key_id().to_owned(),
-            secret_access_key: Zeroizing::new(c.secret_access_key().to_owned()),
-            session_token: Zeroizing::new(c.session_token().to_owned()),
-            expiration: expiry(call, name, c.expiration().secs())?,
-            issued_at: now,
             mfa,
             region: Some(ask.region),
-            ..AwsSession::empty()
+            ..session_of(call, name, out.credentials(), now)?
         })
     })
     .map_err(Failed::from)?
@@ -176,21 +181,13 @@ pub fn assume_role(
             .send()
             .await
             .map_err(|e| failed(&format!("STS {call}"), name, &e))?;
-        let c = out
-            .credentials()
-            .ok_or_else(|| no_credentials(call, name))?;
         Ok(AwsSession {
-            access_key_id: c.access_key_id().to_owned(),
-            secret_access_key: Zeroizing::new(c.secret_access_key().to_owned()),
-            session_token: Zeroizing::new(c.session_token().to_owned()),
-            expiration: expiry(call, name, c.expiration().secs())?,
-            issued_at: now,
             mfa: mfa || with.mfa,
             role_arn: Some(role_arn.clone()),
             assumed_arn: out.assumed_role_user().map(|u| u.arn().to_owned()),
             session_name: Some(session_name.to_owned()),
             region: Some(ask.region),
-            ..AwsSession::empty()
+            ..session_of(call, name, out.credentials(), now)?
         })
     })
     .map_err(Failed::from)?
