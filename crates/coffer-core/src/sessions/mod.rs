@@ -549,6 +549,17 @@ pub fn forget(vault: &Vault, credential: &Credential, now: DateTime<Utc>) -> Res
     vault.write_setting_now(&setting_key(credential), &None::<AwsSession>, event, now)
 }
 
+/// The session kept for `credential`, without secrets (none for a kind
+/// that has no sessions).
+pub fn kept(vault: &Vault, credential: &Credential) -> Result<Option<SessionInfo>> {
+    if !matches!(credential.meta.kind, Kind::AwsAccessKey | Kind::AwsRole) {
+        return Ok(None);
+    }
+    Ok(vault
+        .read_setting_now::<AwsSession>(&setting_key(credential))?
+        .map(|s| s.info()))
+}
+
 /// Every session kept (live or ended), without secrets, soonest to end first.
 pub fn list(vault: &Vault) -> Result<Vec<SessionInfo>> {
     let mut out = Vec::new();
@@ -685,6 +696,59 @@ mod tests {
             let e = secs(kind, Some(bad), false).expect_err(bad).to_string();
             assert!(e.contains("field 'duration' of 'l'"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_kept_session_is_listed_shown_on_its_page_and_forgotten_without_its_secrets() {
+        let now = crate::testkit::t0();
+        let (_f, mut vault) = crate::testkit::vault(Some("recovery pass"), now);
+        let mut key = crate::credential::Draft::new("aws/me", Kind::AwsAccessKey);
+        key.fields
+            .insert("access_key_id".into(), "AKIAIOSFODNN7EXAMPLE".into());
+        key.values
+            .insert("secret_access_key".into(), "canary-long-lived".into());
+        let key = vault.add(key, now).expect("key");
+        let mut role = crate::credential::Draft::new("aws/ops", Kind::AwsRole);
+        role.fields.insert(
+            "role_arn".into(),
+            "arn:aws:iam::123456789012:role/ops".into(),
+        );
+        role.fields.insert("source".into(), "aws/me".into());
+        let role = vault.add(role, now).expect("role");
+        let mut lost = crate::credential::Draft::new("aws/lost", Kind::AwsRole);
+        lost.fields.insert(
+            "role_arn".into(),
+            "arn:aws:iam::123456789012:role/lost".into(),
+        );
+        lost.fields.insert("source".into(), "aws/gone".into());
+        vault.add(lost, now).expect("lost");
+
+        let mut s = session(now + Duration::hours(1));
+        s.credential = "aws/ops".into();
+        keep(&vault, &role, &s, now).expect("keep");
+        let page = vault.overview("aws/ops", now).expect("overview");
+        assert_eq!(
+            page.session.as_ref().map(|i| i.session_key_id.as_str()),
+            Some("ASIAEXAMPLE")
+        );
+        assert_eq!(
+            page.chain,
+            Some(Ok(vec!["aws/ops".to_owned(), "aws/me".to_owned()]))
+        );
+        let page = vault.overview("aws/lost", now).expect("overview");
+        let problem = page.chain.expect("a role").expect_err("broken");
+        assert!(
+            problem.contains("its source 'aws/gone' does not exist"),
+            "{problem}"
+        );
+        let page = vault.overview("aws/me", now).expect("overview");
+        assert!(page.session.is_none() && page.chain.is_none());
+
+        assert_eq!(list(&vault).expect("list").len(), 1);
+        assert_eq!(forget_all(&vault, now).expect("forget"), 1);
+        assert!(list(&vault).expect("list").is_empty());
+        assert_eq!(forget_all(&vault, now).expect("again"), 0);
+        assert!(kept(&vault, &key).expect("kept").is_none());
     }
 
     #[test]
