@@ -79,7 +79,6 @@ impl Vault {
 
     /// The names of the settings starting with `prefix`, sorted.
     pub(crate) fn setting_keys(&self, prefix: &str) -> Result<Vec<String>> {
-        self.flush()?;
         let conn = self.conn();
         let mut stmt = self.db(conn.prepare("SELECT key FROM settings ORDER BY key"))?;
         let keys = self.db(stmt

@@ -515,6 +515,44 @@ fn bad_chains_and_sts_refusals_say_what_is_wrong_and_keep_nothing_wrong() {
         "{}",
         run.stderr
     );
+    // An mfa_process that arrived by an import is not run until someone
+    // has looked at it.
+    let file = env.dir.path().join("roles.json");
+    std::fs::write(
+        &file,
+        serde_json::json!([{
+            "name": "aws/imported",
+            "kind": "aws-role",
+            "fields": {
+                "role_arn": arn(&unique("imported")),
+                "source": "aws/base",
+                "mfa_serial": device,
+                "mfa_process": "echo 246810",
+            },
+        }])
+        .to_string(),
+    )
+    .expect("write");
+    env.run_pw(
+        &["import", &file.display().to_string(), "--format", "json"],
+        "",
+    )
+    .ok();
+    let run = env
+        .run_pw(&["aws", "credential-process", "aws/imported"], "")
+        .code(7);
+    assert!(
+        run.stderr.contains("nobody has reviewed it")
+            && run.stderr.contains("coffer show aws/imported"),
+        "{}",
+        run.stderr
+    );
+    env.run_pw(&["show", "aws/imported"], "").ok();
+    let doc = env
+        .run_pw(&["aws", "credential-process", "aws/imported"], "")
+        .ok()
+        .json();
+    assert!(doc["SessionToken"].is_string(), "{doc}");
     // A code that is no code is refused before STS sees it.
     env.run_pw(&["edit", "aws/mfa", "--field", "mfa_process=echo 12ab"], "")
         .ok();

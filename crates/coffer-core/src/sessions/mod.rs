@@ -29,6 +29,7 @@ use crate::audit::{Action, Event};
 use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::kind::Kind;
+use crate::secret::SecretValue;
 use crate::vault::Vault;
 
 pub use chain::MAX_LINKS;
@@ -404,6 +405,24 @@ fn attempt(
     }
     let top = &chain[0];
     let bottom = chain.len() - 1;
+    // A link's code: its mfa_process runs only when the person has seen
+    // the version it came with (a pulled or imported credential could
+    // otherwise run anyone's command here).
+    let mut code_for = |link: &Credential, serial: &str| -> Result<SecretValue> {
+        if link.meta.fields.contains_key("mfa_process") {
+            if let Some(arrival) = vault.with(|v| v.unreviewed(link))? {
+                return Err(Error::Denied {
+                    what: format!(
+                        "the mfa_process of '{0}' arrived by {1} and nobody has reviewed it, so \
+                         Coffer does not run it: look at it with `coffer show {0}` (which marks \
+                         it reviewed), then try again",
+                        link.meta.name, arrival.via
+                    ),
+                });
+            }
+        }
+        mfa::code_for(link, serial, codes)
+    };
     // Every link's duration, checked before anything is revealed.
     let durations = chain
         .iter()
@@ -424,7 +443,7 @@ fn attempt(
             let key = &chain[bottom];
             let ask_mfa = key.meta.fields.get("mfa_serial").cloned();
             let mfa = match &ask_mfa {
-                Some(serial) => Some(mfa::code_for(key, serial, codes)?),
+                Some(serial) => Some(code_for(key, serial)?),
                 None => None,
             };
             let (key, secrets) = vault.with(|v| {
@@ -468,7 +487,7 @@ fn attempt(
         let role = &chain[at];
         let ask_mfa = role.meta.fields.get("mfa_serial").cloned();
         let mfa = match &ask_mfa {
-            Some(serial) => Some(mfa::code_for(role, serial, codes)?),
+            Some(serial) => Some(code_for(role, serial)?),
             None => None,
         };
         let ask = sts::Ask {
@@ -549,22 +568,28 @@ pub fn forget(vault: &Vault, credential: &Credential, now: DateTime<Utc>) -> Res
     vault.write_setting_now(&setting_key(credential), &None::<AwsSession>, event, now)
 }
 
+/// A kept session as stored, read without writing anything first (unlike
+/// the serving path, which writes the queued audit entries before a
+/// session leaves): what is read here is shown without its secrets, and a
+/// credential's page or a listing must not need the vault's write lock.
+fn stored(vault: &Vault, key: &str) -> Result<Option<AwsSession>> {
+    vault.read_setting::<Option<AwsSession>>(vault.conn(), key)
+}
+
 /// The session kept for `credential`, without secrets (none for a kind
 /// that has no sessions).
 pub fn kept(vault: &Vault, credential: &Credential) -> Result<Option<SessionInfo>> {
     if !matches!(credential.meta.kind, Kind::AwsAccessKey | Kind::AwsRole) {
         return Ok(None);
     }
-    Ok(vault
-        .read_setting_now::<AwsSession>(&setting_key(credential))?
-        .map(|s| s.info()))
+    Ok(stored(vault, &setting_key(credential))?.map(|s| s.info()))
 }
 
 /// Every session kept (live or ended), without secrets, soonest to end first.
 pub fn list(vault: &Vault) -> Result<Vec<SessionInfo>> {
     let mut out = Vec::new();
     for key in vault.setting_keys(SETTING_PREFIX)? {
-        if let Some(s) = vault.read_setting_now::<AwsSession>(&key)? {
+        if let Some(s) = stored(vault, &key)? {
             out.push(s.info());
         }
     }
@@ -582,7 +607,7 @@ pub fn forget_all(vault: &Vault, now: DateTime<Utc>) -> Result<usize> {
     let keys = vault.setting_keys(SETTING_PREFIX)?;
     let mut count = 0;
     for key in &keys {
-        if vault.read_setting_now::<AwsSession>(key)?.is_some() {
+        if stored(vault, key)?.is_some() {
             count += 1;
         }
     }
