@@ -52,7 +52,6 @@ fn contract() -> String {
         declare::<Binding>(),
         declare::<PolicyView>(),
         declare::<ArrivalView>(),
-        declare::<SessionView>(),
         declare::<Detail>(),
         declare::<CredentialInput>(),
         declare::<CredentialEdit>(),

@@ -88,9 +88,6 @@ export function detail(name: string, over: Partial<CredentialDetail> = {}): Cred
     remotes: [],
     rotationRun: null,
     arrived: null,
-    session: null,
-    chain: [],
-    chainProblem: null,
     ...over,
   };
 }
