@@ -720,17 +720,9 @@ fn answer(
         _ => serde_json::Map::new(),
     };
     let requester = Requester::describe(peer.pid);
-    match check_access(shared, &job.request, &requester, on_asking) {
-        Ok(None) => {}
-        Ok(Some(access)) => {
-            details.insert("access".into(), access);
-        }
-        Err(refused) => return *refused,
+    if let Err(refused) = admit(shared, &job.request, &requester, &mut details, on_asking) {
+        return *refused;
     }
-    details.insert(
-        "requester".into(),
-        serde_json::to_value(&requester).unwrap_or_default(),
-    );
     job.request.details = details.into();
     let (tx, rx) = mpsc::sync_channel(1);
     let sent = shared
@@ -794,17 +786,9 @@ fn aws_session(
         serde_json::Value::Object(d) => d.clone(),
         _ => serde_json::Map::new(),
     };
-    match check_access(shared, &request, &requester, on_asking) {
-        Ok(None) => {}
-        Ok(Some(access)) => {
-            details.insert("access".into(), access);
-        }
-        Err(refused) => return *refused,
+    if let Err(refused) = admit(shared, &request, &requester, &mut details, on_asking) {
+        return *refused;
     }
-    details.insert(
-        "requester".into(),
-        serde_json::to_value(&requester).unwrap_or_default(),
-    );
     let want = crate::sessions::Want {
         details: details.into(),
         ..want
@@ -827,6 +811,25 @@ impl crate::sessions::VaultAccess for Locking<'_> {
             None => Err(Error::Locked),
         }
     }
+}
+
+/// The access rules applied to `request`, and the audit details it goes
+/// with: how the person allowed it (if asked) and the asking process.
+fn admit(
+    shared: &Shared,
+    request: &RevealRequest,
+    requester: &Requester,
+    details: &mut serde_json::Map<String, serde_json::Value>,
+    on_asking: &mut dyn FnMut(&Question),
+) -> std::result::Result<(), Box<Reply>> {
+    if let Some(access) = check_access(shared, request, requester, on_asking)? {
+        details.insert("access".into(), access);
+    }
+    details.insert(
+        "requester".into(),
+        serde_json::to_value(requester).unwrap_or_default(),
+    );
+    Ok(())
 }
 
 /// Applies the access rules to a reveal: `Ok(None)` when every credential
