@@ -52,6 +52,7 @@ fn contract() -> String {
         declare::<Binding>(),
         declare::<PolicyView>(),
         declare::<ArrivalView>(),
+        declare::<SessionView>(),
         declare::<Detail>(),
         declare::<CredentialInput>(),
         declare::<CredentialEdit>(),

@@ -254,6 +254,28 @@ pub struct Detail {
     pub rotation_run: Option<RunView>,
     /// How this version arrived (a pull, an import), until someone reviews it.
     pub arrived: Option<ArrivalView>,
+    /// The STS session kept for an AWS credential (no secret).
+    pub session: Option<SessionView>,
+    /// For an aws-role: the credentials it is assumed through, itself first
+    /// and the key last (empty when its sources are broken: `chain_problem`).
+    pub chain: Vec<String>,
+    pub chain_problem: Option<String>,
+}
+
+/// A kept STS session, as the credential's page shows it.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub session_key_id: String,
+    /// The role assumed, and who STS says the session is.
+    pub role_arn: Option<String>,
+    pub assumed_arn: Option<String>,
+    pub issued_at: String,
+    pub expires_at: String,
+    pub mfa: bool,
+    /// How many times a tool was handed it.
+    #[ts(type = "number")]
+    pub served: u64,
 }
 
 /// How a version's fields arrived from elsewhere.
@@ -272,7 +294,14 @@ pub fn detail(o: Overview) -> Detail {
         run,
         bindings,
         unreviewed,
+        session,
+        chain,
     } = o;
+    let (chain, chain_problem) = match chain {
+        Some(Ok(names)) => (names, None),
+        Some(Err(problem)) => (Vec::new(), Some(problem)),
+        None => (Vec::new(), None),
+    };
     let m = &c.meta;
     let name = &m.name;
     Detail {
@@ -313,6 +342,17 @@ pub fn detail(o: Overview) -> Detail {
             via: a.via,
             at: rfc3339(a.at),
         }),
+        session: session.map(|s| SessionView {
+            session_key_id: s.session_key_id,
+            role_arn: s.role_arn,
+            assumed_arn: s.assumed_arn,
+            issued_at: rfc3339(s.issued_at),
+            expires_at: rfc3339(s.expiration),
+            mfa: s.mfa,
+            served: s.served,
+        }),
+        chain,
+        chain_problem,
         summary: summary(&c, &status),
     }
 }

@@ -55,6 +55,8 @@ const FEATURE_EDGES: &[(&str, &str)] = &[
     ("agent", "rotation"),
     // Sessions are made with the STS client the AWS rotation uses.
     ("sessions", "rotation"),
+    // A credential's page shows its kept session and a role's chain.
+    ("overview", "sessions"),
     // The agent makes and keeps them, so the key stays in it.
     ("agent", "sessions"),
     ("transfer", "envmap"),

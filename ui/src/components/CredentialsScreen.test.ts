@@ -188,6 +188,42 @@ describe('the detail pane', () => {
     expect(m.auditList).toHaveBeenCalledWith(expect.objectContaining({ credential: 'api/github' }));
   });
 
+  it('shows an AWS role’s chain and kept session, and no session section for other kinds', async () => {
+    await openGithub();
+    expect(document.getElementById('detail-session')).toBeNull();
+    const ends = new Date(Date.now() + 42 * 60_000 + 30_000).toISOString();
+    m.credentialGet.mockResolvedValue(
+      detail('aws/prod', {
+        kind: 'aws-role',
+        chain: ['aws/prod', 'aws/ops', 'aws/me'],
+        session: {
+          sessionKeyId: 'ASIAEXAMPLEKEY',
+          roleArn: 'arn:aws:iam::123456789012:role/prod',
+          assumedArn: 'arn:aws:sts::123456789012:assumed-role/prod/coffer-me',
+          issuedAt: new Date().toISOString(),
+          expiresAt: ends,
+          mfa: true,
+          served: 12,
+        },
+      }),
+    );
+    session.openCredential('aws/prod');
+    await waitFor(() => expect(el('detail-name').textContent).toBe('aws/prod'));
+    expect(el('detail-chain').textContent).toContain('aws/prod → aws/ops → aws/me');
+    expect(el('detail-session-key').textContent).toBe('ASIAEXAMPLEKEY');
+    expect(el('detail-session-ends').textContent).toContain('ends in 42 min');
+    expect(el('detail-session').textContent).toContain('12 times · made with an MFA code');
+    // A role whose source is gone says so; a key with no session says what makes one.
+    m.credentialGet.mockResolvedValue(
+      detail('aws/lost', { kind: 'aws-role', chainProblem: "invalid aws-role 'aws/lost': its source 'aws/gone' does not exist" }),
+    );
+    session.openCredential('aws/lost');
+    await waitFor(() => expect(el('detail-name').textContent).toBe('aws/lost'));
+    expect(el('detail-chain-problem').textContent).toContain("its source 'aws/gone' does not exist");
+    expect(document.getElementById('detail-chain')).toBeNull();
+    expect(el('detail-session-none').textContent).toContain('No session kept');
+  });
+
   it('reveals a secret for revealSeconds, then masks it again', async () => {
     m.credentialReveal.mockResolvedValue('ghp-secret-value');
     await openGithub();

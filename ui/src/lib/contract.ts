@@ -152,6 +152,19 @@ export type ArrivalView = {
  */
 via: string, at: string, };
 
+/**
+ * A kept STS session, as the credential's page shows it.
+ */
+export type SessionView = { sessionKeyId: string, 
+/**
+ * The role assumed, and who STS says the session is.
+ */
+roleArn: string | null, assumedArn: string | null, issuedAt: string, expiresAt: string, mfa: boolean, 
+/**
+ * How many times a tool was handed it.
+ */
+served: number, };
+
 export type CredentialDetail = { notes: string | null, 
 /**
  * Non-secret fields with their values.
@@ -172,7 +185,16 @@ rotationRun: RotationRun | null,
 /**
  * How this version arrived (a pull, an import), until someone reviews it.
  */
-arrived: ArrivalView | null, id: string, name: string, kind: Kind, env: string | null, tags: Array<string>, version: number, updatedAt: string, rotation: RotationStatus, };
+arrived: ArrivalView | null, 
+/**
+ * The STS session kept for an AWS credential (no secret).
+ */
+session: SessionView | null, 
+/**
+ * For an aws-role: the credentials it is assumed through, itself first
+ * and the key last (empty when its sources are broken: `chain_problem`).
+ */
+chain: Array<string>, chainProblem: string | null, id: string, name: string, kind: Kind, env: string | null, tags: Array<string>, version: number, updatedAt: string, rotation: RotationStatus, };
 
 /**
  * What the add form sends. `values` are secret fields, `fields` plain ones.

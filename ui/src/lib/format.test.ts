@@ -12,6 +12,7 @@ import {
   rotationLabel,
   rotationSentence,
   shorten,
+  timeLeftText,
 } from './format';
 
 const status = (over: Partial<RotationStatus>): RotationStatus => ({
@@ -83,5 +84,15 @@ describe('misc', () => {
     expect(kindLabel('future-kind')).toBe('future-kind');
     expect(shorten('short')).toBe('short');
     expect(shorten('x'.repeat(100), 21)).toHaveLength(21);
+  });
+});
+
+describe('timeLeftText', () => {
+  const now = Date.parse('2026-12-06T16:00:00Z');
+  it('says minutes, hours and minutes, or ended', () => {
+    expect(timeLeftText('2026-12-06T16:42:30Z', now)).toBe('ends in 42 min');
+    expect(timeLeftText('2026-12-06T19:05:00Z', now)).toBe('ends in 3 h 5 min');
+    expect(timeLeftText('2026-12-06T15:59:00Z', now)).toBe('ended');
+    expect(timeLeftText('not a time', now)).toBe('ended');
   });
 });

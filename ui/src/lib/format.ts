@@ -85,6 +85,14 @@ export function formatDateTime(iso: string | null | undefined): string {
 }
 
 /** The date part (YYYY-MM-DD, UTC) of an RFC 3339 time, for a date input. */
+/** How long until `iso`, in words: "ends in 42 min", "ends in 3 h 5 min", "ended". */
+export function timeLeftText(iso: string, now: number = Date.now()): string {
+  const left = Math.floor((Date.parse(iso) - now) / 60_000);
+  if (Number.isNaN(left) || left < 0) return 'ended';
+  if (left < 60) return `ends in ${left} min`;
+  return `ends in ${Math.floor(left / 60)} h ${left % 60} min`;
+}
+
 export function dateInputValue(iso: string | null | undefined): string {
   if (iso === null || iso === undefined) return '';
   const match = /^(\d{4}-\d{2}-\d{2})/.exec(iso);

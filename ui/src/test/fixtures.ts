@@ -88,6 +88,9 @@ export function detail(name: string, over: Partial<CredentialDetail> = {}): Cred
     remotes: [],
     rotationRun: null,
     arrived: null,
+    session: null,
+    chain: [],
+    chainProblem: null,
     ...over,
   };
 }

@@ -724,7 +724,7 @@ mod tests {
     }
 
     #[test]
-    fn a_kept_session_is_listed_and_forgotten_without_its_secrets() {
+    fn a_kept_session_is_listed_shown_on_its_page_and_forgotten_without_its_secrets() {
         let now = crate::testkit::t0();
         let (_f, mut vault) = crate::testkit::vault(Some("recovery pass"), now);
         let mut key = crate::credential::Draft::new("aws/me", Kind::AwsAccessKey);
@@ -751,21 +751,23 @@ mod tests {
         let mut s = session(now + Duration::hours(1));
         s.credential = "aws/ops".into();
         keep(&vault, &role, &s, now).expect("keep");
+        let page = vault.overview("aws/ops", now).expect("overview");
         assert_eq!(
-            kept(&vault, &role).expect("kept").map(|i| i.session_key_id),
-            Some("ASIAEXAMPLE".to_owned())
+            page.session.as_ref().map(|i| i.session_key_id.as_str()),
+            Some("ASIAEXAMPLE")
         );
         assert_eq!(
-            chain_names(&vault, "aws/ops").expect("chain"),
-            ["aws/ops", "aws/me"]
+            page.chain,
+            Some(Ok(vec!["aws/ops".to_owned(), "aws/me".to_owned()]))
         );
-        let problem = chain_names(&vault, "aws/lost")
-            .expect_err("broken")
-            .to_string();
+        let page = vault.overview("aws/lost", now).expect("overview");
+        let problem = page.chain.expect("a role").expect_err("broken");
         assert!(
             problem.contains("its source 'aws/gone' does not exist"),
             "{problem}"
         );
+        let page = vault.overview("aws/me", now).expect("overview");
+        assert!(page.session.is_none() && page.chain.is_none());
 
         assert_eq!(list(&vault).expect("list").len(), 1);
         assert_eq!(forget_all(&vault, now).expect("forget"), 1);
