@@ -379,7 +379,7 @@ async fn every_screen(driver: &str) {
         "{command}"
     );
     app.shot("11-approval").await;
-    app.press("#approval-once").await;
+    app.press_closing("#approval-once").await;
     app.back_to(main_window.clone()).await;
     let through_app = waiting.await.expect("join");
     assert_eq!(
@@ -415,7 +415,7 @@ async fn every_screen(driver: &str) {
         "the question is still open"
     );
     let main_window = app.to_new_window().await;
-    app.press("#approval-deny").await;
+    app.press_closing("#approval-deny").await;
     app.back_to(main_window).await;
     let denied = waiting.await.expect("join");
     assert_eq!(denied.status.code(), Some(7), "{denied:?}");
