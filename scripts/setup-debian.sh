@@ -17,9 +17,12 @@ app_packages=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libjava
 # shell's native confirmation dialogs in the e2e tests. systemd: its
 # systemd-socket-activate starts the agent as a .socket unit would (nothing
 # runs systemd itself). bsdutils (script), util-linux (setsid): a terminal of
-# its own for `coffer agent approve` in the agent tests.
+# its own for `coffer agent approve` in the agent tests. postgresql: the
+# server binaries for the throwaway cluster the rotation tests change
+# passwords in (the test command makes it with initdb; the system service
+# is never used).
 test_packages=(xvfb xauth dbus-x11 dbus at-spi2-core webkit2gtk-driver gnome-keyring libsecret-tools keyutils xclip gdb xdotool
-  systemd bsdutils util-linux)
+  systemd bsdutils util-linux postgresql postgresql-client)
 
 packages=("${app_packages[@]}")
 [ "$purpose" = test ] && packages+=("${test_packages[@]}")

@@ -20,7 +20,7 @@ if [ "${1:-}" = --in-session ]; then
     --native-port "$((TAURI_DRIVER_PORT + 1))" >"$RUN_DIR/logs/tauri-driver.log" 2>&1 &
   driver=$!
   trap 'kill $driver 2>/dev/null || true' EXIT
-  export COFFER_TEST_KEYRING=1 COFFER_TEST_MOTO=1 COFFER_TEST_BAO=1
+  export COFFER_TEST_KEYRING=1 COFFER_TEST_MOTO=1 COFFER_TEST_BAO=1 COFFER_TEST_PG=1
   COFFER_TEST_E2E=1 TAURI_DRIVER_URL="http://127.0.0.1:$TAURI_DRIVER_PORT" cargo test --workspace --locked
   # The CLI suite again, each test's vault served by a running agent: the
   # same outputs, errors and exit codes (crates/coffer-cli/tests/it/support.rs).
@@ -63,10 +63,30 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$BAO_PORT/v1/sys/health" >/de
 export BAO_ADDR="http://127.0.0.1:$BAO_PORT" BAO_ROOT_TOKEN=root BAO_BIN="$COFFER_CACHE/venv/bin/bao" AWS_CLI_BIN="$COFFER_CACHE/awscli/bin/aws" \
   BOTO3_PYTHON="$COFFER_CACHE/venv/bin/python"
 
+# PostgreSQL: a throwaway cluster in this run's temp dir, loopback only, SCRAM
+# passwords, every statement logged (the leak tests read that log). initdb
+# refuses root, so as root the cluster belongs to the postgres user.
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+PG_PORT=${PG_PORT:-$((16000 + RANDOM % 1000))}
+PG_DIR="$RUN_DIR/pg"
+mkdir -p "$PG_DIR"
+pg_as() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [ "$(id -u)" -eq 0 ]; then chmod 711 "$RUN_DIR"; chown postgres "$PG_DIR"; fi
+chmod 700 "$PG_DIR"
+PG_SUPERPASS=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$PG_SUPERPASS" | pg_as tee "$PG_DIR/superuser-password" >/dev/null
+pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --pwfile="$PG_DIR/superuser-password" \
+  --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --no-instructions >"$RUN_DIR/logs/initdb.log" 2>&1
+pg_as rm -f "$PG_DIR/superuser-password"
+pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -s start -o \
+  "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories='$PG_DIR' -c password_encryption=scram-sha-256 -c log_statement=all -c log_connections=on"
+trap 'kill $moto $bao 2>/dev/null || true; pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -s stop 2>/dev/null || true; rm -rf "$RUN_DIR"' EXIT
+export PG_HOST=127.0.0.1 PG_PORT PG_SUPERUSER=postgres PG_SUPERPASS PG_LOG="$PG_DIR/postgres.log" PSQL_BIN="$PG_BIN/psql"
+
 display=$((90 + RANDOM % 100))
 Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >"$RUN_DIR/logs/xvfb.log" 2>&1 &
 xvfb=$!
-trap 'kill $xvfb $moto $bao 2>/dev/null || true; rm -rf "$RUN_DIR"' EXIT
+trap 'kill $xvfb $moto $bao 2>/dev/null || true; pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -s stop 2>/dev/null || true; rm -rf "$RUN_DIR"' EXIT
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
 export DISPLAY=":$display"
 

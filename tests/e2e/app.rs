@@ -334,26 +334,14 @@ impl App {
         }
     }
 
-    /// Clicks `css` from script, retrying while the window does not answer:
-    /// in the approval window WebKitWebDriver's find-element now and then
-    /// failed with a bare error under load, while script ran fine.
-    pub async fn press(&self, css: &str) {
-        self.press_with(
-            css,
-            "const el = document.querySelector(arguments[0]);
-             if (!el || el.disabled) return false;
-             el.click();
-             return true;",
-        )
-        .await
-    }
-
-    /// Presses a button that closes its own window (an approval answer).
-    /// The click is put off until the script has answered: clicked inside
-    /// the script, the window could be gone before WebKitWebDriver sent the
-    /// script's result, which then failed although the press had landed
-    /// (the answer given, the window closed), and the retry found nothing
-    /// to press.
+    /// Presses a button that closes its own window (an approval answer),
+    /// from script, retrying while the window does not answer: in the
+    /// approval window WebKitWebDriver's find-element now and then failed
+    /// with a bare error under load, while script ran fine. The click is
+    /// put off until the script has answered: clicked inside the script,
+    /// the window could be gone before WebKitWebDriver sent the script's
+    /// result, which then failed although the press had landed (the answer
+    /// given, the window closed), and the retry found nothing to press.
     pub async fn press_closing(&self, css: &str) {
         self.press_with(
             css,

@@ -467,13 +467,18 @@ pub struct RotateArgs {
     /// How long the old value stays valid after the new one is promoted (e.g. 24h, 30m, 2d, 0)
     #[arg(long, value_name = "DURATION", default_value = "24h")]
     pub grace: String,
-    /// Answer yes to every confirmation (scripts)
-    #[arg(long, short = 'y')]
+    /// Kept for old scripts: it answers none of a rotation's questions, as each stands for
+    /// work done at the provider (see --confirm-manual-steps)
+    #[arg(long, short = 'y', hide = true)]
     pub yes: bool,
+    /// Answer the manual rotation's questions ("does the new value work?", "is the old one
+    /// revoked at its provider?") with yes, vouching that you did that work; recorded as such
+    #[arg(long)]
+    pub confirm_manual_steps: bool,
     /// Stop the running rotation and undo it
-    #[arg(long, conflicts_with_all = ["yes", "generate"])]
+    #[arg(long, conflicts_with_all = ["yes", "generate", "confirm_manual_steps"])]
     pub abort: bool,
-    /// Demand the automated flow (AWS IAM keys)
+    /// Demand the automated flow (AWS IAM keys, PostgreSQL passwords)
     #[arg(long, conflicts_with = "manual")]
     pub automate: bool,
     /// Rotate by hand even where Coffer could automate
@@ -491,9 +496,15 @@ pub struct RotateArgs {
     /// With two IAM keys on the user already, delete the inactive one
     #[arg(long)]
     pub delete_inactive: bool,
-    /// Make the IAM calls with this aws-access-key credential instead of the rotated key's own
+    /// Make the provider's changes with this credential instead of the rotated one's own: an
+    /// aws-access-key for IAM, a db-password whose role has CREATEROLE for PostgreSQL
     #[arg(long, value_name = "CREDENTIAL")]
     pub admin: Option<String>,
+    /// PostgreSQL two-role mode: give the new password to this idle role and switch the
+    /// credential to it; the role in use keeps working through the grace period, then is
+    /// locked (NOLOGIN), never dropped. Remembered for the next rotation, which switches back
+    #[arg(long, value_name = "ROLE")]
+    pub alternate: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -25,7 +25,11 @@ fn parse_duration(value: &str) -> Result<Duration, CliError> {
 }
 
 struct TerminalGuide {
+    /// Only to say it answers nothing (old scripts).
     yes: bool,
+    /// `--confirm-manual-steps`: the caller vouches for the work done at
+    /// the provider.
+    confirm_manual: bool,
     /// `COFFER_FAULT_AFTER_STEP=<step>`: abort the process right after that
     /// step is saved, as a `kill -9` there would (crash tests).
     fault_after: Option<String>,
@@ -67,17 +71,27 @@ impl Guide for TerminalGuide {
         Ok(Some(values))
     }
 
-    fn confirm(&mut self, question: &str) -> coffer_core::Result<bool> {
-        if self.yes {
-            eprintln!("{question} yes (--yes)");
-            return Ok(true);
+    fn confirm(&mut self, question: &str) -> coffer_core::Result<Option<String>> {
+        if self.confirm_manual {
+            eprintln!("{question} yes (--confirm-manual-steps)");
+            return Ok(Some(
+                "the caller, by --confirm-manual-steps (not checked by Coffer)".into(),
+            ));
         }
         if terminal::interactive() {
-            return terminal::confirm(question).map_err(|e| coffer_core::Error::Failure {
+            let yes = terminal::confirm(question).map_err(|e| coffer_core::Error::Failure {
                 what: e.to_string(),
-            });
+            })?;
+            return Ok(yes.then(|| "the person at the terminal".to_owned()));
         }
-        Ok(false)
+        if self.yes {
+            eprintln!(
+                "--yes does not answer \"{question}\": that is work done at the provider, which \
+                 only you can vouch for. Answer at a terminal, or run again with \
+                 --confirm-manual-steps to say you did it."
+            );
+        }
+        Ok(None)
     }
 
     fn step_saved(&mut self, step: Step) {
@@ -119,9 +133,11 @@ pub fn rotate(ctx: &Context, args: &RotateArgs, out: &mut dyn Write) -> anyhow::
         }),
         delete_inactive: args.delete_inactive,
         admin: args.admin.clone(),
+        alternate: args.alternate.clone(),
     };
     let mut guide = TerminalGuide {
         yes: args.yes,
+        confirm_manual: args.confirm_manual_steps,
         fault_after: std::env::var("COFFER_FAULT_AFTER_STEP").ok(),
     };
     let outcome = run::rotate(&mut session.vault, &args.name, &options, &mut guide, now)?;

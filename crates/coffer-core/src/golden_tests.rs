@@ -291,8 +291,8 @@ impl Guide for StopBeforeVerify {
                 .collect(),
         ))
     }
-    fn confirm(&mut self, _question: &str) -> crate::Result<bool> {
-        Ok(false)
+    fn confirm(&mut self, _question: &str) -> crate::Result<Option<String>> {
+        Ok(None)
     }
     fn step_saved(&mut self, _step: Step) {}
 }
@@ -436,6 +436,7 @@ fn write_golden_fixtures() {
             generate: None,
             delete_inactive: false,
             admin: None,
+            alternate: None,
         },
         &mut StopBeforeVerify,
         t(5, 10),

@@ -103,6 +103,12 @@ const DB: &[FieldSpec] = &[
     field("password", true, true, Text),
     field("database", false, false, Text),
     field("engine", false, false, Text),
+    // PostgreSQL: disable or verify-full (the default off loopback), and a
+    // CA file for a private CA.
+    field("sslmode", false, false, Text),
+    field("sslrootcert", false, false, Text),
+    // Two-role rotation: the idle role of the pair.
+    field("alternate_user", false, false, Text),
 ];
 const API_KEY: &[FieldSpec] = &[
     field("key", true, true, Text),

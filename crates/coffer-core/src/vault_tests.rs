@@ -1092,8 +1092,8 @@ impl crate::rotation::run::Guide for Agreeable {
                 .collect(),
         ))
     }
-    fn confirm(&mut self, _question: &str) -> Result<bool> {
-        Ok(true)
+    fn confirm(&mut self, _question: &str) -> Result<Option<String>> {
+        Ok(Some("the test".into()))
     }
     fn step_saved(&mut self, _step: crate::rotation::run::Step) {}
 }
@@ -1168,6 +1168,7 @@ fn replayed_settings_and_rotation_states_are_named_by_audit_verify() {
         generate: None,
         delete_inactive: false,
         admin: None,
+        alternate: None,
     };
     struct Stop;
     impl crate::rotation::run::Guide for Stop {
@@ -1179,8 +1180,8 @@ fn replayed_settings_and_rotation_states_are_named_by_audit_verify() {
         ) -> Result<Option<BTreeMap<String, SecretValue>>> {
             Agreeable.new_value(Kind::DbPassword, fields)
         }
-        fn confirm(&mut self, _question: &str) -> Result<bool> {
-            Ok(false)
+        fn confirm(&mut self, _question: &str) -> Result<Option<String>> {
+            Ok(None)
         }
         fn step_saved(&mut self, _step: crate::rotation::run::Step) {}
     }

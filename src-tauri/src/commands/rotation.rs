@@ -59,6 +59,7 @@ pub async fn rotation_advance(
             generate,
             delete_inactive: false,
             admin: None,
+            alternate: None,
         };
         let values = input.values;
         let progress_name = name.clone();

@@ -221,7 +221,14 @@ impl Stream {
             Op::Rm(name) => spawn(&self.env, &["rm", name, "--yes"], ""),
             Op::Rotate(name) => spawn(
                 &self.env,
-                &["rotate", name, "--generate", "--grace", "0", "--yes"],
+                &[
+                    "rotate",
+                    name,
+                    "--generate",
+                    "--grace",
+                    "0",
+                    "--confirm-manual-steps",
+                ],
                 "",
             ),
             Op::Pull(name, value) => {
@@ -592,7 +599,14 @@ fn a_wal_cut_at_any_frame_opens_to_the_writes_it_holds_whole() {
             )
         } else if i % 5 == 0 {
             env.run_pw(
-                &["rotate", &name, "--generate", "--grace", "0", "--yes"],
+                &[
+                    "rotate",
+                    &name,
+                    "--generate",
+                    "--grace",
+                    "0",
+                    "--confirm-manual-steps",
+                ],
                 "",
             )
         } else {

@@ -115,7 +115,14 @@ fn no_canary_in_files_temp_dir_or_logs_after_a_cli_scenario() {
         "",
     );
     run(
-        &["rotate", "db/main", "--generate", "--grace", "0", "--yes"],
+        &[
+            "rotate",
+            "db/main",
+            "--generate",
+            "--grace",
+            "0",
+            "--confirm-manual-steps",
+        ],
         "",
     );
     run(&["audit", "export"], "");

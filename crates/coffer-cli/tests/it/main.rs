@@ -16,6 +16,7 @@ mod hostile_vault;
 mod leaks;
 mod migrate;
 mod moto;
+mod postgres;
 mod remotes;
 mod revoke;
 mod rotation;

@@ -70,7 +70,14 @@ fn revoke_all_marks_compromised_after_a_dry_run() {
     assert_eq!(audit.as_array().expect("array").len(), 2);
     // Rotating a compromised credential clears the mark.
     env.run_pw(
-        &["rotate", "db/b", "--generate", "--grace", "0", "--yes"],
+        &[
+            "rotate",
+            "db/b",
+            "--generate",
+            "--grace",
+            "0",
+            "--confirm-manual-steps",
+        ],
         "",
     )
     .ok();

@@ -72,7 +72,7 @@ fn a_manual_rotation_runs_every_step_and_is_audited() {
                 "40",
                 "--grace",
                 "0",
-                "--yes",
+                "--confirm-manual-steps",
             ],
             "",
         )
@@ -112,15 +112,43 @@ fn a_manual_rotation_runs_every_step_and_is_audited() {
 fn a_manual_rotation_waits_for_answers_and_resumes() {
     let env = Env::passphrase_vault();
     add_db(&env);
-    // No terminal and no --yes: it stops at verify, with the new value pending.
+    // No terminal and no answer: it stops at verify, with the new value pending.
     let run = env
         .run_pw(&["rotate", "db/main", "--generate", "--grace", "1h"], "")
         .code(3);
     assert!(run.stdout.contains("waits at verify"), "{}", run.stdout);
     assert_eq!(password(&env), "old-password-1", "nothing promoted yet");
-    // Continuing with --yes promotes and then waits for the grace period.
-    let run = env.run_pw(&["rotate", "db/main", "--yes"], "").ok();
+    // --yes does not vouch for work done at the provider: it still waits,
+    // and says what would answer.
+    let run = env.run_pw(&["rotate", "db/main", "--yes"], "").code(3);
+    assert!(run.stdout.contains("waits at verify"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("--confirm-manual-steps"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(password(&env), "old-password-1", "--yes promoted nothing");
+    // The flag that names the manual steps promotes and then waits for the
+    // grace period; the audit entry says who answered.
+    let run = env
+        .run_pw(&["rotate", "db/main", "--confirm-manual-steps"], "")
+        .ok();
     assert!(run.stdout.contains("stays valid until"), "{}", run.stdout);
+    let trail = env
+        .run_pw(&["audit", "--credential", "db/main", "--json"], "")
+        .ok()
+        .json();
+    let answered: Vec<&str> = trail
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|e| e["details"]["answered_by"].as_str())
+        .collect();
+    assert_eq!(
+        answered,
+        vec!["the caller, by --confirm-manual-steps (not checked by Coffer)"],
+        "{trail}"
+    );
     assert_ne!(password(&env), "old-password-1");
     // Abort after promotion rolls the value back.
     env.run_pw(&["rotate", "db/main", "--abort"], "").ok();
@@ -136,7 +164,14 @@ fn a_manual_rotation_survives_a_kill_at_every_step_boundary() {
         env.extra_env
             .push(("COFFER_FAULT_AFTER_STEP".into(), step.into()));
         let killed = env.run_pw(
-            &["rotate", "db/main", "--generate", "--grace", "0", "--yes"],
+            &[
+                "rotate",
+                "db/main",
+                "--generate",
+                "--grace",
+                "0",
+                "--confirm-manual-steps",
+            ],
             "",
         );
         assert!(killed.code != 0, "{step}: the process was killed");
@@ -151,7 +186,14 @@ fn a_manual_rotation_survives_a_kill_at_every_step_boundary() {
                 "{step}: the run is still there to resume"
             );
             let resumed = env.run_pw(
-                &["rotate", "db/main", "--generate", "--grace", "0", "--yes"],
+                &[
+                    "rotate",
+                    "db/main",
+                    "--generate",
+                    "--grace",
+                    "0",
+                    "--confirm-manual-steps",
+                ],
                 "",
             );
             assert_eq!(resumed.code, 0, "{step}: {}", resumed.stderr);
@@ -166,7 +208,14 @@ fn a_manual_rotation_survives_a_kill_at_every_step_boundary() {
         env.run_pw(&["audit", "verify"], "").ok();
         let again = env
             .run_pw(
-                &["rotate", "db/main", "--generate", "--grace", "0", "--yes"],
+                &[
+                    "rotate",
+                    "db/main",
+                    "--generate",
+                    "--grace",
+                    "0",
+                    "--confirm-manual-steps",
+                ],
                 "",
             )
             .ok();
@@ -553,7 +602,9 @@ fn a_running_rotation_survives_a_rekey() {
         .code(3);
     env.run_pw(&["rekey"], "").ok();
     // The saved step and the pending value still open under the new key.
-    let run = env.run_pw(&["rotate", "db/main", "--yes"], "").ok();
+    let run = env
+        .run_pw(&["rotate", "db/main", "--confirm-manual-steps"], "")
+        .ok();
     assert!(run.stdout.contains("stays valid until"), "{}", run.stdout);
     assert_ne!(password(&env), "old-password-1");
 }

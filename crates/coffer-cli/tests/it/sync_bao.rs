@@ -631,7 +631,14 @@ fn a_rotation_pushes_the_new_value_to_linked_remotes_before_revoking() {
     );
     let run = env
         .run_pw(
-            &["rotate", "db/main", "--generate", "--grace", "0", "--yes"],
+            &[
+                "rotate",
+                "db/main",
+                "--generate",
+                "--grace",
+                "0",
+                "--confirm-manual-steps",
+            ],
             "",
         )
         .code(3);
@@ -645,7 +652,8 @@ fn a_rotation_pushes_the_new_value_to_linked_remotes_before_revoking() {
     assert_ne!(new_value, "old-password-1");
     env.run_pw(&["sync", "resolve", "db/main", "--keep", "local"], "")
         .ok();
-    env.run_pw(&["rotate", "db/main", "--yes"], "").ok();
+    env.run_pw(&["rotate", "db/main", "--confirm-manual-steps"], "")
+        .ok();
     assert_eq!(
         kv_get(&addr, &root, &format!("{prefix}db/main")).1["data"]["data"]["password"],
         new_value

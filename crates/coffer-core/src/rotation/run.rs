@@ -15,6 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::aws::{self, AwsState};
+use super::postgres::{self, Login, PgState};
 use crate::audit::{self, Action, Event};
 use crate::credential::{Credential, CredentialId, Secrets};
 use crate::crypto;
@@ -61,6 +62,8 @@ pub enum Flow {
     Manual,
     /// AWS IAM access keys: every step through the IAM and STS APIs.
     AwsIam,
+    /// PostgreSQL passwords: set in the database, checked by a fresh login.
+    Postgres,
 }
 
 /// What is saved between steps (encrypted; secret values are kept apart).
@@ -75,6 +78,8 @@ pub struct RunState {
     pub revoke_by: Option<DateTime<Utc>>,
     #[serde(default)]
     pub aws: Option<AwsState>,
+    #[serde(default)]
+    pub postgres: Option<PgState>,
 }
 
 /// What a running rotation shows: where it is (no pending value).
@@ -102,7 +107,9 @@ pub struct Run {
     pub credential_id: CredentialId,
     pub started_at: DateTime<Utc>,
     pub state: RunState,
-    /// The new secret values between "new value" and "promote".
+    /// The new secret values between "new value" and "promote"; in a
+    /// PostgreSQL run, the replaced ones after "promote" (to check they no
+    /// longer log in, or to put them back on abort), until "done".
     pub pending: Option<Secrets>,
 }
 
@@ -166,9 +173,14 @@ pub struct Options {
     pub generate: Option<Generate>,
     /// With two keys already on the IAM user, delete the inactive one.
     pub delete_inactive: bool,
-    /// An aws-access-key credential whose keys make the IAM calls instead
-    /// of the rotated key's own.
+    /// A credential that makes the provider's changes instead of the
+    /// rotated one: an aws-access-key for IAM, a db-password (a role with
+    /// CREATEROLE) for PostgreSQL.
     pub admin: Option<String>,
+    /// PostgreSQL two-role mode: the idle role of the pair, which gets the
+    /// new password and becomes current (kept on the credential as
+    /// `alternate_user` for the next rotation, which switches back).
+    pub alternate: Option<String>,
 }
 
 /// How a run stopped.
@@ -193,8 +205,11 @@ pub trait Guide {
         kind: Kind,
         fields: &[&'static str],
     ) -> Result<Option<BTreeMap<String, SecretValue>>>;
-    /// A yes/no answer; `false` stops the run at this step.
-    fn confirm(&mut self, question: &str) -> Result<bool>;
+    /// A yes to a question about work done outside Coffer, with who gave
+    /// it (recorded in the step's audit entry): a person, or a flag that
+    /// names exactly this (never a blanket `--yes`). `None` stops the run
+    /// at this step.
+    fn confirm(&mut self, question: &str) -> Result<Option<String>>;
     /// Called after each step is saved.
     fn step_saved(&mut self, step: Step);
 }
@@ -249,6 +264,18 @@ impl Vault {
 
     /// Saves `run` (its step, state and pending value) and records `event`, in `tx`.
     fn save_run(&self, tx: &WriteTx<'_>, run: &Run, name: &str, now: DateTime<Utc>) -> Result<()> {
+        self.save_run_answered(tx, run, name, None, now)
+    }
+
+    /// As [`Vault::save_run`], recording who answered the step's question.
+    fn save_run_answered(
+        &self,
+        tx: &WriteTx<'_>,
+        run: &Run,
+        name: &str,
+        answered_by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let state = serde_json::to_vec(&run.state).map_err(|e| Error::Failure {
             what: format!("cannot encode the rotation state: {e}"),
         })?;
@@ -278,22 +305,38 @@ impl Vault {
             Step::Aborted => Action::RotationAbort,
             _ => Action::RotationStep,
         };
+        let mut details = serde_json::json!({
+            "run": hex::encode(run.id),
+            "flow": run.state.flow,
+            "step": run.state.step.as_str(),
+            "stored": audit::stamp(&[&state, pending.as_deref().unwrap_or_default()]),
+        });
+        if let Some(by) = answered_by {
+            details["answered_by"] = by.into();
+        }
         let event = Event::new(action)
             .target(run.credential_id, name)
-            .details(serde_json::json!({
-                "run": hex::encode(run.id),
-                "flow": run.state.flow,
-                "step": run.state.step.as_str(),
-                "stored": audit::stamp(&[&state, pending.as_deref().unwrap_or_default()]),
-            }));
+            .details(details);
         tx.record(event, now)
     }
 
     /// Saves the run's move to `step` in its own transaction.
     fn advance(&self, run: &mut Run, name: &str, step: Step, now: DateTime<Utc>) -> Result<()> {
+        self.advance_answered(run, name, step, None, now)
+    }
+
+    /// As [`Vault::advance`], after a question `answered_by` someone.
+    fn advance_answered(
+        &self,
+        run: &mut Run,
+        name: &str,
+        step: Step,
+        answered_by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         run.state.step = step;
         let tx = self.begin()?;
-        self.save_run(&tx, run, name, now)?;
+        self.save_run_answered(&tx, run, name, answered_by, now)?;
         tx.commit()
     }
 
@@ -351,6 +394,7 @@ impl Vault {
                 grace_secs: grace.num_seconds(),
                 revoke_by: None,
                 aws: None,
+                postgres: None,
             },
             pending: None,
         };
@@ -388,6 +432,16 @@ impl Vault {
         }
         let mut secrets = tx.open_secrets(&row)?;
         let mut new_meta = meta.clone();
+        let mut replaced = BTreeMap::new();
+        for field in pending.0.keys() {
+            let old = match secrets.0.get(field) {
+                Some(v) => Some(v.clone()),
+                None => meta.fields.get(field).map(|v| SecretValue::from(v.clone())),
+            };
+            if let Some(old) = old {
+                replaced.insert(field.clone(), old);
+            }
+        }
         for (field, value) in pending.0 {
             if meta.kind.is_secret_field(&field) {
                 secrets.0.insert(field, value);
@@ -404,6 +458,9 @@ impl Vault {
         self.write_version(&tx, &row, &new_meta, &secrets, now)?;
         run.state.revoke_by = Some(now + Duration::seconds(run.state.grace_secs));
         run.state.step = Step::Push;
+        if run.state.flow == Flow::Postgres {
+            run.pending = Some(Secrets(replaced));
+        }
         self.save_run(&tx, run, name, now)?;
         tx.commit()
     }
@@ -412,6 +469,7 @@ impl Vault {
 fn instructions(kind: Kind, flow: Flow) -> String {
     match (flow, kind) {
         (Flow::AwsIam, _) => "AWS IAM access key: Coffer creates a second key for the same IAM user, checks it with STS, makes it current, deactivates the old key, and deletes it after the grace period.".into(),
+        (Flow::Postgres, _) => "PostgreSQL password: Coffer generates a new password, sets it with ALTER ROLE (sent as a SCRAM verifier), checks a fresh login with it, makes it current, and checks the old one no longer logs in.".into(),
         (_, Kind::DbPassword) => "Database password: choose or generate the new password, set it on the server (e.g. ALTER USER … PASSWORD …) while the old one still works, then confirm it logs in.".into(),
         (_, Kind::AwsAccessKey) => "AWS access key (manual): create a second access key for the user in IAM, keep the old one active until the new one is in use.".into(),
         (_, Kind::VaultToken | Kind::VaultApprole) => "Vault credential: create a new token or secret-id with the same policies; keep the old one until the new one works.".into(),
@@ -456,6 +514,242 @@ fn iam_auth(
     Ok((credential, secrets))
 }
 
+fn pg_missing() -> Error {
+    Error::integrity("PostgreSQL rotation state missing")
+}
+
+/// The credential, its role and the password the vault holds for it now.
+fn pg_current(
+    vault: &Vault,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<(Credential, String, SecretValue)> {
+    let (credential, secrets) = vault.reveal(name, None, now)?;
+    let user = credential
+        .meta
+        .fields
+        .get("user")
+        .cloned()
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| Error::invalid(format!("credential '{name}'"), "it has no user"))?;
+    let password = secrets
+        .0
+        .get("password")
+        .cloned()
+        .ok_or_else(|| Error::invalid(format!("credential '{name}'"), "it has no password"))?;
+    Ok((credential, user, password))
+}
+
+/// A password a run keeps: the new one before "promote", the replaced one
+/// after.
+fn pg_kept(run: &Run) -> Option<SecretValue> {
+    run.pending.as_ref()?.0.get("password").cloned()
+}
+
+/// Who makes a PostgreSQL run's changes: its admin, else `own` (a role of
+/// the credential and a password that logs in as it now).
+fn pg_auth(
+    vault: &Vault,
+    state: &PgState,
+    target: &postgres::Target,
+    own: (String, SecretValue),
+    now: DateTime<Utc>,
+) -> Result<(String, SecretValue)> {
+    match &state.admin {
+        Some(admin) => {
+            let (credential, secrets) = vault.reveal(admin, None, now)?;
+            postgres::admin(target, &credential, &secrets)
+        }
+        None => Ok(own),
+    }
+}
+
+fn login<'a>(auth: &'a (String, SecretValue)) -> Login<'a> {
+    Login {
+        role: &auth.0,
+        password: &auth.1,
+    }
+}
+
+/// Prepare: which role gets the new password, and a check (as whoever
+/// makes the change) that it can be changed, before anything is.
+fn pg_prepare(
+    vault: &Vault,
+    name: &str,
+    run: &mut Run,
+    options: &Options,
+    guide: &mut dyn Guide,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (credential, user, password) = pg_current(vault, name, now)?;
+    let target = postgres::target(&credential)?;
+    if options.alternate.as_deref() == Some(user.as_str()) {
+        return Err(Error::invalid(
+            "alternate",
+            format!("'{user}' is the role in use: name the idle role of the pair"),
+        ));
+    }
+    let alternate = options.alternate.clone().or_else(|| {
+        credential
+            .meta
+            .fields
+            .get("alternate_user")
+            .filter(|a| !a.is_empty() && **a != user)
+            .cloned()
+    });
+    let state = PgState {
+        admin: options.admin.clone(),
+        role: alternate.unwrap_or_else(|| user.clone()),
+        old_role: user.clone(),
+        ..PgState::default()
+    };
+    let auth = pg_auth(vault, &state, &target, (user, password), now)?;
+    for line in postgres::prepare(&target, &login(&auth), &state.role, &state.old_role)? {
+        guide.say(&line);
+    }
+    if !state.two_roles() && run.state.grace_secs > 0 {
+        guide.say(
+            "One role: its old password stops working the moment the new one is set, so there is \
+             no grace period (--alternate ROLE rotates the idle role of a pair instead).",
+        );
+        run.state.grace_secs = 0;
+    }
+    run.state.postgres = Some(state);
+    Ok(())
+}
+
+/// Verify: the new password set in the database (the intent saved first)
+/// and a fresh login with it checked. A run resumed after the statement
+/// went out finds out which password the server holds.
+fn pg_change(
+    vault: &Vault,
+    name: &str,
+    run: &mut Run,
+    guide: &mut dyn Guide,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut state = run.state.postgres.clone().ok_or_else(pg_missing)?;
+    let new = pg_kept(run).ok_or_else(|| Error::integrity("the rotation has no pending value"))?;
+    let (credential, user, old) = pg_current(vault, name, now)?;
+    let target = postgres::target(&credential)?;
+    if state.changing && !state.changed && postgres::logs_in(&target, &state.role, &new)? {
+        guide.say("The new password was set before the run stopped; it logs in.");
+        state.changed = true;
+    }
+    if state.changed {
+        if !postgres::logs_in(&target, &state.role, &new)? {
+            return Err(Error::Failure {
+                what: format!(
+                    "the new password of '{}' no longer logs in at {target}: it was changed \
+                     outside this rotation; `coffer rotate {name} --abort` puts the old one back",
+                    state.role
+                ),
+            });
+        }
+    } else {
+        state.changing = true;
+        run.state.postgres = Some(state.clone());
+        vault.advance(run, name, Step::Verify, now)?;
+        let auth = pg_auth(vault, &state, &target, (user, old.clone()), now)?;
+        for line in postgres::change(&target, &login(&auth), &state, &new, &old)? {
+            guide.say(&line);
+        }
+        state.changing = false;
+        state.changed = true;
+    }
+    run.state.postgres = Some(state);
+    Ok(())
+}
+
+/// Revoke: in two-role mode the old role locked (after the grace period);
+/// then a fresh login with the replaced password checked to fail.
+fn pg_revoke(
+    vault: &Vault,
+    name: &str,
+    run: &mut Run,
+    guide: &mut dyn Guide,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut state = run.state.postgres.clone().ok_or_else(pg_missing)?;
+    let old = pg_kept(run).ok_or_else(|| Error::integrity("the replaced password is missing"))?;
+    let (credential, user, current) = pg_current(vault, name, now)?;
+    let target = postgres::target(&credential)?;
+    if state.two_roles() && !state.locked {
+        let auth = pg_auth(vault, &state, &target, (user, current), now)?;
+        guide.say(&postgres::lock_role(
+            &target,
+            &login(&auth),
+            &state.old_role,
+        )?);
+        state.locked = true;
+        run.state.postgres = Some(state.clone());
+        vault.advance(run, name, Step::Revoke, now)?;
+    }
+    if postgres::logs_in(&target, &state.old_role, &old)? {
+        return Err(Error::Failure {
+            what: format!(
+                "the old password still logs in as '{}' at {target}; the rotation stays at \
+                 revoke: run it again once that is understood",
+                state.old_role
+            ),
+        });
+    }
+    guide.say(&format!(
+        "Checked with a fresh login: the old password no longer logs in as '{}'.",
+        state.old_role
+    ));
+    run.pending = None;
+    Ok(())
+}
+
+/// Undoes a PostgreSQL run at the server: before "promote" a new password
+/// that was set is replaced by the old one (or the idle role locked
+/// again); after it, the old password goes back (or the new role is
+/// locked, the old one never having been).
+fn pg_undo(
+    vault: &Vault,
+    name: &str,
+    run: &Run,
+    state: &PgState,
+    promoted: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if state.locked {
+        return Err(Error::invalid(
+            format!("rotation of '{name}'"),
+            format!(
+                "the old role '{}' is already locked: this rotation can only be finished (`coffer \
+                 rotate {name}`)",
+                state.old_role
+            ),
+        ));
+    }
+    let Some(kept) = pg_kept(run) else {
+        return Ok(());
+    };
+    let (credential, _, current) = pg_current(vault, name, now)?;
+    let target = postgres::target(&credential)?;
+    let (new, old) = if promoted {
+        (current, kept)
+    } else {
+        if !(state.changing || state.changed) || !postgres::logs_in(&target, &state.role, &kept)? {
+            return Ok(());
+        }
+        (kept, current)
+    };
+    if state.two_roles() {
+        // The old role still logs in with the old password (it is locked
+        // only at the run's end).
+        let own = (state.old_role.clone(), old);
+        let auth = pg_auth(vault, state, &target, own, now)?;
+        postgres::lock_role(&target, &login(&auth), &state.role)?;
+    } else {
+        let auth = pg_auth(vault, state, &target, (state.role.clone(), new), now)?;
+        postgres::restore(&target, &login(&auth), &state.role, &old)?;
+    }
+    Ok(())
+}
+
 /// Starts or continues the rotation of `name`, running steps until it is
 /// done or must wait (for the grace period, a value or an answer).
 pub fn rotate(
@@ -484,7 +778,7 @@ pub fn rotate(
     }
     let mut run = match vault.load_run(vault.conn(), &credential.id)? {
         Some(run) => {
-            if options.automate == Some(true) && run.state.flow != Flow::AwsIam {
+            if options.automate == Some(true) && run.state.flow == Flow::Manual {
                 return Err(Error::invalid(
                     "automate",
                     "this rotation was started as a manual one",
@@ -496,10 +790,17 @@ pub fn rotate(
             let flow = match (options.automate, kind) {
                 (Some(false), _) => Flow::Manual,
                 (_, Kind::AwsAccessKey) => Flow::AwsIam,
+                (_, Kind::DbPassword) if postgres::is_postgres(&credential) => Flow::Postgres,
+                (Some(true), Kind::DbPassword) => {
+                    return Err(Error::invalid(
+                        "automate",
+                        format!("'{name}' has no engine Coffer can change passwords in: set its field engine=postgres (or rotate it manually)"),
+                    ))
+                }
                 (Some(true), k) => {
                     return Err(Error::invalid(
                         "automate",
-                        format!("kind {k} has no automated rotation (only aws-access-key has); rotate it manually"),
+                        format!("kind {k} has no automated rotation (aws-access-key and db-password with engine postgres have); rotate it manually"),
                     ))
                 }
                 (None, _) => Flow::Manual,
@@ -526,6 +827,9 @@ pub fn rotate(
                         aws::prepare(&credential, &secrets, auth, options.delete_inactive)?;
                     state.admin = options.admin.clone();
                     run.state.aws = Some(state);
+                }
+                if run.state.flow == Flow::Postgres {
+                    pg_prepare(vault, name, &mut run, options, guide, now)?;
                 }
                 vault.advance(&mut run, name, Step::NewValue, now)?;
             }
@@ -555,6 +859,22 @@ pub fn rotate(
                         let mut values = BTreeMap::new();
                         values.insert("access_key_id".to_owned(), SecretValue::from(new_id));
                         values.insert("secret_access_key".to_owned(), new_secret);
+                        values
+                    }
+                    Flow::Postgres => {
+                        let state = run.state.postgres.as_ref().ok_or_else(pg_missing)?;
+                        let g = options.generate.unwrap_or(Generate {
+                            length: 32,
+                            charset: Charset::Alphanumeric,
+                        });
+                        let mut values = BTreeMap::from([("password".to_owned(), generate(g)?)]);
+                        if state.two_roles() {
+                            values.insert("user".into(), SecretValue::from(state.role.clone()));
+                            values.insert(
+                                "alternate_user".into(),
+                                SecretValue::from(state.old_role.clone()),
+                            );
+                        }
                         values
                     }
                     Flow::Manual => {
@@ -592,29 +912,34 @@ pub fn rotate(
                 vault.advance(&mut run, name, Step::Verify, now)?;
             }
             Step::Verify => {
-                let ok =
-                    match run.state.flow {
-                        Flow::AwsIam => {
-                            let pending = run.pending.as_ref().ok_or_else(|| {
-                                Error::integrity("the rotation has no pending value")
-                            })?;
-                            let state =
-                                run.state.aws.as_ref().ok_or_else(|| {
-                                    Error::integrity("AWS rotation state missing")
-                                })?;
-                            aws::verify(&credential, pending, state)?;
-                            true
-                        }
-                        Flow::Manual => guide.confirm(VERIFY_QUESTION)?,
-                    };
-                if !ok {
-                    return Ok(Outcome::Waiting {
-                        step,
-                        until: None,
-                        reason: "the new value is not confirmed yet; run again once it works, or --abort".into(),
-                    });
-                }
-                vault.advance(&mut run, name, Step::Promote, now)?;
+                let answered = match run.state.flow {
+                    Flow::AwsIam => {
+                        let pending = run
+                            .pending
+                            .as_ref()
+                            .ok_or_else(|| Error::integrity("the rotation has no pending value"))?;
+                        let state = run
+                            .state
+                            .aws
+                            .as_ref()
+                            .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
+                        aws::verify(&credential, pending, state)?;
+                        None
+                    }
+                    Flow::Postgres => {
+                        pg_change(vault, name, &mut run, guide, now)?;
+                        None
+                    }
+                    Flow::Manual => match guide.confirm(VERIFY_QUESTION)? {
+                        Some(by) => Some(by),
+                        None => return Ok(Outcome::Waiting {
+                            step,
+                            until: None,
+                            reason: "the new value is not confirmed yet; run again once it works, or --abort".into(),
+                        }),
+                    },
+                };
+                vault.advance_answered(&mut run, name, Step::Promote, answered.as_deref(), now)?;
             }
             Step::Promote => vault.promote(&mut run, name, now)?,
             Step::Push => {
@@ -664,7 +989,7 @@ pub fn rotate(
                         reason: "the old value stays valid until the grace period ends".into(),
                     });
                 }
-                let revoked = match run.state.flow {
+                let answered = match run.state.flow {
                     Flow::AwsIam => {
                         let state = run
                             .state
@@ -673,18 +998,25 @@ pub fn rotate(
                             .ok_or_else(|| Error::integrity("AWS rotation state missing"))?;
                         let (auth_c, auth_s) = iam_auth(vault, name, state.admin.as_deref(), now)?;
                         aws::delete_old((&auth_c, &auth_s), state)?;
-                        true
+                        None
                     }
-                    Flow::Manual => guide.confirm(REVOKE_QUESTION)?,
+                    Flow::Postgres => {
+                        pg_revoke(vault, name, &mut run, guide, now)?;
+                        None
+                    }
+                    Flow::Manual => match guide.confirm(REVOKE_QUESTION)? {
+                        Some(by) => Some(by),
+                        None => {
+                            return Ok(Outcome::Waiting {
+                                step,
+                                until: None,
+                                reason: "the old value is not revoked yet; run again once it is"
+                                    .into(),
+                            })
+                        }
+                    },
                 };
-                if !revoked {
-                    return Ok(Outcome::Waiting {
-                        step,
-                        until: None,
-                        reason: "the old value is not revoked yet; run again once it is".into(),
-                    });
-                }
-                vault.advance(&mut run, name, Step::Done, now)?;
+                vault.advance_answered(&mut run, name, Step::Done, answered.as_deref(), now)?;
             }
             Step::Done => return Ok(Outcome::Done),
             Step::Aborted => return Ok(Outcome::Aborted),
@@ -705,6 +1037,9 @@ pub fn abort(vault: &mut Vault, name: &str, now: DateTime<Utc>) -> Result<()> {
     if let Some(state) = run.state.aws.clone() {
         let (auth_c, auth_s) = iam_auth(vault, name, state.admin.as_deref(), now)?;
         aws::undo((&auth_c, &auth_s), &state, promoted)?;
+    }
+    if let Some(state) = run.state.postgres.clone() {
+        pg_undo(vault, name, &run, &state, promoted, now)?;
     }
     if promoted {
         vault.rollback(name, run.state.from_version, now)?;

@@ -29,9 +29,12 @@ pub fn label(step: Step, flow: Flow) -> &'static str {
         (Step::Prepare, _) => "Prepare",
         (Step::NewValue, Flow::AwsIam) => "Create the new access key",
         (Step::NewValue, Flow::Manual) => "Enter the new value",
+        (Step::NewValue, Flow::Postgres) => "Generate the new password",
+        (Step::Verify, Flow::Postgres) => "Set it in the database and log in with it",
         (Step::Verify, _) => "Verify the new value works",
         (Step::Promote, _) => "Make the new value current",
         (Step::Push, _) => "Push to linked remotes",
+        (Step::Revoke, Flow::Postgres) => "Check the old password no longer logs in",
         (Step::Revoke, _) => "Revoke the old value",
         (Step::Done, _) => "Done",
         (Step::Aborted, _) => "Aborted",
@@ -63,6 +66,9 @@ pub fn pending(kind: Kind, r: &Run, now: DateTime<Utc>) -> (Option<&'static str>
 
 /// Told of each message and saved step (the app turns them into events).
 type OnProgress<'a> = Box<dyn FnMut(Option<Step>, &str) + 'a>;
+
+/// Who answers in the wizard, as the audit trail records it.
+pub const BY_WIZARD: &str = "the person, in the app's rotation wizard";
 
 /// A [`Guide`] that answers from what one call was given.
 pub struct Answers<'a> {
@@ -116,13 +122,13 @@ impl Guide for Answers<'_> {
         }
     }
 
-    fn confirm(&mut self, question: &str) -> Result<bool> {
+    fn confirm(&mut self, question: &str) -> Result<Option<String>> {
         if std::mem::take(&mut self.confirm) {
             self.messages.push(format!("{question} Yes."));
-            return Ok(true);
+            return Ok(Some(BY_WIZARD.to_owned()));
         }
         self.question = Some(question.to_owned());
-        Ok(false)
+        Ok(None)
     }
 
     fn step_saved(&mut self, step: Step) {
@@ -138,8 +144,11 @@ mod tests {
     fn one_confirmation_per_call_and_missing_values_are_recorded() {
         let mut seen = Vec::new();
         let mut answers = Answers::new(None, true, |step, _| seen.push(step));
-        assert!(answers.confirm("first?").expect("answer"));
-        assert!(!answers.confirm("second?").expect("answer"));
+        assert_eq!(
+            answers.confirm("first?").expect("answer").as_deref(),
+            Some(BY_WIZARD)
+        );
+        assert!(answers.confirm("second?").expect("answer").is_none());
         assert_eq!(answers.question.as_deref(), Some("second?"));
         let values = answers
             .new_value(Kind::DbPassword, &["password"])
