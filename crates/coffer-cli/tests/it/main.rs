@@ -31,4 +31,5 @@ mod tamper;
 mod tampering;
 mod transfer;
 mod unlock;
+mod vault_rotation;
 mod workflow;

@@ -79,7 +79,7 @@ fn provider_revoke(
 ) -> std::result::Result<String, String> {
     let result = match credential.meta.kind {
         Kind::AwsAccessKey => super::aws::revoke_own(credential, secrets, now),
-        Kind::VaultToken => super::vault_token::revoke_self(credential, secrets),
+        Kind::VaultToken => super::vault_auth::revoke_self(credential, secrets),
         _ => return Err("no provider API: revoke it at its provider".into()),
     };
     result.map_err(|e| e.to_string())

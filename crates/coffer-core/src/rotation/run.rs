@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aws::{self, AwsState};
 use super::postgres::{self, Login, PgState};
+use super::vault_auth::{self, Server, VaultState};
 use crate::audit::{self, Action, Event};
 use crate::credential::{Credential, CredentialId, Secrets};
 use crate::crypto;
@@ -64,6 +65,18 @@ pub enum Flow {
     AwsIam,
     /// PostgreSQL passwords: set in the database, checked by a fresh login.
     Postgres,
+    /// Vault/OpenBao tokens: a new one like the old, the old one revoked.
+    VaultToken,
+    /// Vault/OpenBao AppRole secret ids: a new one, the old one destroyed.
+    VaultApprole,
+}
+
+impl Flow {
+    /// Whether the run keeps the replaced values after "promote", to
+    /// revoke them at the provider or put them back on abort.
+    fn keeps_replaced(self) -> bool {
+        matches!(self, Flow::Postgres | Flow::VaultToken | Flow::VaultApprole)
+    }
 }
 
 /// What is saved between steps (encrypted; secret values are kept apart).
@@ -80,6 +93,8 @@ pub struct RunState {
     pub aws: Option<AwsState>,
     #[serde(default)]
     pub postgres: Option<PgState>,
+    #[serde(default)]
+    pub vault: Option<VaultState>,
 }
 
 /// What a running rotation shows: where it is (no pending value).
@@ -395,6 +410,7 @@ impl Vault {
                 revoke_by: None,
                 aws: None,
                 postgres: None,
+                vault: None,
             },
             pending: None,
         };
@@ -458,7 +474,7 @@ impl Vault {
         self.write_version(&tx, &row, &new_meta, &secrets, now)?;
         run.state.revoke_by = Some(now + Duration::seconds(run.state.grace_secs));
         run.state.step = Step::Push;
-        if run.state.flow == Flow::Postgres {
+        if run.state.flow.keeps_replaced() {
             run.pending = Some(Secrets(replaced));
         }
         self.save_run(&tx, run, name, now)?;
@@ -469,6 +485,8 @@ impl Vault {
 fn instructions(kind: Kind, flow: Flow) -> String {
     match (flow, kind) {
         (Flow::AwsIam, _) => "AWS IAM access key: Coffer creates a second key for the same IAM user, checks it with STS, makes it current, deactivates the old key, and deletes it after the grace period.".into(),
+        (Flow::VaultToken, _) => "Vault token: Coffer makes a new token with the same policies, TTLs and metadata, checks it with lookup-self, makes it current, and revokes the old token after the grace period.".into(),
+        (Flow::VaultApprole, _) => "Vault AppRole: Coffer generates a new secret id for the role, checks a login with it, makes it current, and destroys the old secret id after the grace period.".into(),
         (Flow::Postgres, _) => "PostgreSQL password: Coffer generates a new password, sets it with ALTER ROLE (sent as a SCRAM verifier), checks a fresh login with it, makes it current, and checks the old one no longer logs in.".into(),
         (_, Kind::DbPassword) => "Database password: choose or generate the new password, set it on the server (e.g. ALTER USER … PASSWORD …) while the old one still works, then confirm it logs in.".into(),
         (_, Kind::AwsAccessKey) => "AWS access key (manual): create a second access key for the user in IAM, keep the old one active until the new one is in use.".into(),
@@ -750,6 +768,265 @@ fn pg_undo(
     Ok(())
 }
 
+fn vault_missing() -> Error {
+    Error::integrity("Vault rotation state missing")
+}
+
+/// The admin token a Vault run names, if any.
+fn vault_admin(
+    vault: &Vault,
+    state: &VaultState,
+    now: DateTime<Utc>,
+) -> Result<Option<SecretValue>> {
+    match &state.admin {
+        Some(admin) => {
+            let (credential, secrets) = vault.reveal(admin, None, now)?;
+            Ok(Some(vault_auth::admin_token(&credential, &secrets)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The field a Vault flow replaces.
+fn vault_field(flow: Flow) -> &'static str {
+    if flow == Flow::VaultToken {
+        "token"
+    } else {
+        "secret_id"
+    }
+}
+
+/// Prepare: what the new token copies (lookup-self), or the AppRole's
+/// name and the current secret id's accessor.
+fn vault_prepare(
+    vault: &Vault,
+    name: &str,
+    run: &mut Run,
+    options: &Options,
+    guide: &mut dyn Guide,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (credential, secrets) = vault.reveal(name, None, now)?;
+    let server = Server::of(&credential)?;
+    let mut state = VaultState {
+        admin: options.admin.clone(),
+        ..VaultState::default()
+    };
+    let admin = vault_admin(vault, &state, now)?;
+    if run.state.flow == Flow::VaultToken {
+        let token = secrets
+            .0
+            .get("token")
+            .ok_or_else(|| Error::invalid(format!("credential '{name}'"), "it has no token"))?;
+        let spec = vault_auth::lookup_self(&server, token)?;
+        guide.say(&format!(
+            "The token at {} has policies {}; the new one copies them, its TTLs and metadata.",
+            server.addr,
+            spec.policies.join(", ")
+        ));
+        if !spec.orphan && admin.is_none() {
+            guide.say(
+                "The token is a child of another token; made by itself, a new child would die \
+                 with it, so the new token is an orphan (name its parent with --admin to keep \
+                 it a child).",
+            );
+        }
+        state.old_accessor = spec.accessor.clone();
+        state.token = Some(spec);
+    } else {
+        let approle = vault_auth::approle_prepare(&server, &credential, &secrets, admin.as_ref())?;
+        guide.say(&format!(
+            "AppRole '{}' at {} (mount {}): logged in with the current secret id.",
+            approle.role_name.as_deref().unwrap_or_default(),
+            server.addr,
+            approle.mount
+        ));
+        state = VaultState {
+            admin: state.admin,
+            ..approle
+        };
+    }
+    run.state.vault = Some(state);
+    Ok(())
+}
+
+/// New value: a token or a secret id made at the server (the intent saved
+/// first: one made by a run cut right then is not known to Coffer; a
+/// token of that kind expires at its TTL).
+fn vault_new(
+    vault: &Vault,
+    name: &str,
+    run: &mut Run,
+    guide: &mut dyn Guide,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, SecretValue>> {
+    let mut state = run.state.vault.clone().ok_or_else(vault_missing)?;
+    if state.creating {
+        guide.say(
+            "The run stopped while the new value was being made; if the server made it, it is \
+             not known to Coffer (a token expires at its TTL; an AppRole secret id is listed \
+             under the role's secret-id accessors). Making another.",
+        );
+    }
+    state.creating = true;
+    run.state.vault = Some(state.clone());
+    vault.advance(run, name, Step::NewValue, now)?;
+    let (credential, secrets) = vault.reveal(name, None, now)?;
+    let server = Server::of(&credential)?;
+    let admin = vault_admin(vault, &state, now)?;
+    let field = vault_field(run.state.flow);
+    let (value, accessor) = if let Some(spec) = &state.token {
+        let old = secrets
+            .0
+            .get("token")
+            .ok_or_else(|| Error::invalid(format!("credential '{name}'"), "it has no token"))?;
+        let creator = admin.as_ref().unwrap_or(old);
+        let orphan = spec.orphan || admin.is_none();
+        let made = vault_auth::create_token(&server, creator, spec, orphan)?;
+        guide.say(&format!(
+            "Made a new {} token at {} (accessor {}).",
+            if orphan { "orphan" } else { "child" },
+            server.addr,
+            made.1
+        ));
+        made
+    } else {
+        let (role_id, secret_id) = vault_auth::approle_parts(&credential, &secrets)?;
+        let manager =
+            vault_auth::manager(&server, admin.as_ref(), &state.mount, &role_id, &secret_id)?;
+        let made = vault_auth::approle_new(&server, &state, &manager);
+        vault_auth::done_with(&server, manager);
+        let made = made?;
+        guide.say(&format!(
+            "Generated a new secret id for AppRole '{}' (accessor {}).",
+            state.role_name.as_deref().unwrap_or_default(),
+            made.1
+        ));
+        made
+    };
+    state.creating = false;
+    state.new_accessor = Some(accessor);
+    run.state.vault = Some(state);
+    Ok(BTreeMap::from([(field.to_owned(), value)]))
+}
+
+/// Verify: the new token answers lookup-self with the old policies, or a
+/// login with the new secret id works.
+fn vault_verify(vault: &Vault, name: &str, run: &Run, guide: &mut dyn Guide) -> Result<()> {
+    let state = run.state.vault.as_ref().ok_or_else(vault_missing)?;
+    let new = run
+        .pending
+        .as_ref()
+        .and_then(|p| p.0.get(vault_field(run.state.flow)))
+        .ok_or_else(|| Error::integrity("the rotation has no pending value"))?;
+    let credential = vault.get(name)?;
+    let server = Server::of(&credential)?;
+    match &state.token {
+        Some(spec) => guide.say(&vault_auth::verify_token(&server, new, spec)?),
+        None => {
+            let role_id = credential
+                .meta
+                .fields
+                .get("role_id")
+                .cloned()
+                .unwrap_or_default();
+            let (token, _) = vault_auth::approle_login(&server, &state.mount, &role_id, new)?;
+            let _ = vault_auth::revoke_token(&server, &token);
+            guide.say("Logged in with the new secret id: it works.");
+        }
+    }
+    Ok(())
+}
+
+/// Revoke (after the grace period): the old token revoked, or the old
+/// secret id destroyed by its accessor; then checked refused.
+fn vault_revoke(
+    vault: &Vault,
+    name: &str,
+    run: &mut Run,
+    guide: &mut dyn Guide,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let state = run.state.vault.clone().ok_or_else(vault_missing)?;
+    let field = vault_field(run.state.flow);
+    let old = run
+        .pending
+        .as_ref()
+        .and_then(|p| p.0.get(field))
+        .cloned()
+        .ok_or_else(|| Error::integrity("the replaced value is missing"))?;
+    let (credential, secrets) = vault.reveal(name, None, now)?;
+    let server = Server::of(&credential)?;
+    if state.token.is_some() {
+        guide.say(&vault_auth::revoke_token(&server, &old)?);
+    } else {
+        let admin = vault_admin(vault, &state, now)?;
+        let (role_id, current) = vault_auth::approle_parts(&credential, &secrets)?;
+        let manager =
+            vault_auth::manager(&server, admin.as_ref(), &state.mount, &role_id, &current)?;
+        let destroyed = vault_auth::approle_destroy(&server, &state, &manager, &state.old_accessor);
+        vault_auth::done_with(&server, manager);
+        destroyed?;
+        if !vault_auth::approle_refused(&server, &state.mount, &role_id, &old)? {
+            return Err(Error::Failure {
+                what: "the old secret id still logs in after it was destroyed".into(),
+            });
+        }
+        guide.say(&format!(
+            "Destroyed the old secret id (accessor {}); a login with it is refused now.",
+            state.old_accessor
+        ));
+    }
+    run.pending = None;
+    Ok(())
+}
+
+/// Undoes a Vault run at the server: the new token revoked, or the new
+/// secret id destroyed (the old one was never touched before "revoke").
+fn vault_undo(
+    vault: &Vault,
+    name: &str,
+    run: &Run,
+    state: &VaultState,
+    promoted: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let field = vault_field(run.state.flow);
+    let (credential, secrets) = vault.reveal(name, None, now)?;
+    let server = Server::of(&credential)?;
+    // The new value: pending before "promote", current after.
+    let new = if promoted {
+        secrets.0.get(field).cloned()
+    } else {
+        run.pending.as_ref().and_then(|p| p.0.get(field).cloned())
+    };
+    let Some(new) = new else {
+        return Ok(());
+    };
+    if state.token.is_some() {
+        vault_auth::revoke_token(&server, &new)?;
+    } else if let Some(accessor) = &state.new_accessor {
+        let admin = vault_admin(vault, state, now)?;
+        let role_id = credential
+            .meta
+            .fields
+            .get("role_id")
+            .cloned()
+            .unwrap_or_default();
+        let old = if promoted {
+            run.pending.as_ref().and_then(|p| p.0.get(field).cloned())
+        } else {
+            secrets.0.get(field).cloned()
+        }
+        .ok_or_else(|| Error::integrity("the old secret id is missing"))?;
+        let manager = vault_auth::manager(&server, admin.as_ref(), &state.mount, &role_id, &old)?;
+        let destroyed = vault_auth::approle_destroy(&server, state, &manager, accessor);
+        vault_auth::done_with(&server, manager);
+        destroyed?;
+    }
+    Ok(())
+}
+
 /// Starts or continues the rotation of `name`, running steps until it is
 /// done or must wait (for the grace period, a value or an answer).
 pub fn rotate(
@@ -791,6 +1068,8 @@ pub fn rotate(
                 (Some(false), _) => Flow::Manual,
                 (_, Kind::AwsAccessKey) => Flow::AwsIam,
                 (_, Kind::DbPassword) if postgres::is_postgres(&credential) => Flow::Postgres,
+                (_, Kind::VaultToken) => Flow::VaultToken,
+                (_, Kind::VaultApprole) => Flow::VaultApprole,
                 (Some(true), Kind::DbPassword) => {
                     return Err(Error::invalid(
                         "automate",
@@ -831,6 +1110,9 @@ pub fn rotate(
                 if run.state.flow == Flow::Postgres {
                     pg_prepare(vault, name, &mut run, options, guide, now)?;
                 }
+                if matches!(run.state.flow, Flow::VaultToken | Flow::VaultApprole) {
+                    vault_prepare(vault, name, &mut run, options, guide, now)?;
+                }
                 vault.advance(&mut run, name, Step::NewValue, now)?;
             }
             Step::NewValue => {
@@ -860,6 +1142,9 @@ pub fn rotate(
                         values.insert("access_key_id".to_owned(), SecretValue::from(new_id));
                         values.insert("secret_access_key".to_owned(), new_secret);
                         values
+                    }
+                    Flow::VaultToken | Flow::VaultApprole => {
+                        vault_new(vault, name, &mut run, guide, now)?
                     }
                     Flow::Postgres => {
                         let state = run.state.postgres.as_ref().ok_or_else(pg_missing)?;
@@ -928,6 +1213,10 @@ pub fn rotate(
                     }
                     Flow::Postgres => {
                         pg_change(vault, name, &mut run, guide, now)?;
+                        None
+                    }
+                    Flow::VaultToken | Flow::VaultApprole => {
+                        vault_verify(vault, name, &run, guide)?;
                         None
                     }
                     Flow::Manual => match guide.confirm(VERIFY_QUESTION)? {
@@ -1004,6 +1293,10 @@ pub fn rotate(
                         pg_revoke(vault, name, &mut run, guide, now)?;
                         None
                     }
+                    Flow::VaultToken | Flow::VaultApprole => {
+                        vault_revoke(vault, name, &mut run, guide, now)?;
+                        None
+                    }
                     Flow::Manual => match guide.confirm(REVOKE_QUESTION)? {
                         Some(by) => Some(by),
                         None => {
@@ -1040,6 +1333,9 @@ pub fn abort(vault: &mut Vault, name: &str, now: DateTime<Utc>) -> Result<()> {
     }
     if let Some(state) = run.state.postgres.clone() {
         pg_undo(vault, name, &run, &state, promoted, now)?;
+    }
+    if let Some(state) = run.state.vault.clone() {
+        vault_undo(vault, name, &run, &state, promoted, now)?;
     }
     if promoted {
         vault.rollback(name, run.state.from_version, now)?;

@@ -126,13 +126,18 @@ pub(crate) fn read_entry(key: &str, path: &str, v: &Value) -> Res<Option<Entry>>
     }))
 }
 
-/// Revokes `token` itself at the Vault/OpenBao server at `addr` (an
-/// emergency revoke), through the same client, retries and bounds as sync.
-pub(crate) async fn revoke_self(
+/// One request to the Vault/OpenBao server at `addr` with `token`, outside
+/// any remote (rotation of tokens and AppRole secret ids, emergency
+/// revoke), through the same client, retries and bounds as sync. The
+/// status and the JSON answer (`null` when empty), or what went wrong.
+pub(crate) async fn call(
     addr: &str,
     namespace: Option<String>,
-    token: SecretValue,
-) -> Result<()> {
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+    token: Option<&SecretValue>,
+) -> Result<(StatusCode, Value)> {
     let kv = Kv {
         http: http_client(None)?,
         addr: addr.trim_end_matches('/').to_owned(),
@@ -141,27 +146,48 @@ pub(crate) async fn revoke_self(
         namespace,
         login: Login::Token,
         token: tokio::sync::Mutex::new(Token {
-            value: token.clone(),
+            value: SecretValue::from(""),
             renew_at: None,
             generation: 0,
         }),
     };
-    let failed = |why: String| Error::Failure {
-        what: format!("Vault token revoke-self at {addr} failed: {why}"),
-    };
-    match kv
-        .send(
-            Method::POST,
-            "auth/token/revoke-self",
-            None,
-            Some(&token),
-            false,
-        )
+    let body = body.map(Value::to_string);
+    kv.send(method.clone(), path, body.as_deref(), token, false)
         .await
+        .map_err(|fault| Error::Failure {
+            what: format!("Vault at {addr}: {method} {path}: {}", fault.message()),
+        })
+}
+
+/// The errors a Vault answer lists, for a message.
+pub(crate) fn errors_of(v: &Value) -> String {
+    vault_errors(v)
+}
+
+/// Revokes `token` itself at the Vault/OpenBao server at `addr` (an
+/// emergency revoke).
+pub(crate) async fn revoke_self(
+    addr: &str,
+    namespace: Option<String>,
+    token: SecretValue,
+) -> Result<()> {
+    match call(
+        addr,
+        namespace,
+        Method::POST,
+        "auth/token/revoke-self",
+        None,
+        Some(&token),
+    )
+    .await
     {
         Ok((status, _)) if status.is_success() => Ok(()),
-        Ok((status, _)) => Err(failed(format!("HTTP {status}"))),
-        Err(fault) => Err(failed(fault.message().to_owned())),
+        Ok((status, _)) => Err(Error::Failure {
+            what: format!("Vault token revoke-self at {addr} failed: HTTP {status}"),
+        }),
+        Err(e) => Err(Error::Failure {
+            what: format!("Vault token revoke-self at {addr} failed: {e}"),
+        }),
     }
 }
 
