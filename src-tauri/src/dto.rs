@@ -79,6 +79,7 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::AwsRole => "AWS role",
         Kind::VaultToken => "Vault token",
         Kind::VaultApprole => "Vault AppRole",
+        Kind::VaultLease => "Vault lease",
         Kind::DbPassword => "Database password",
         Kind::ApiKey => "API key",
         Kind::GcpServiceAccount => "GCP service account",

@@ -423,6 +423,10 @@ pub struct StatusArgs {
     pub tag: Option<String>,
     #[arg(long)]
     pub json: bool,
+    /// Revoke the Vault leases left behind by a Coffer that ended without revoking them
+    /// (killed, or its machine stopped); on a terminal, status offers to
+    #[arg(long)]
+    pub revoke_leases: bool,
 }
 
 #[derive(Args, Debug)]

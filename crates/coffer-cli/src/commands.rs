@@ -765,6 +765,7 @@ pub fn status(ctx: &Context, args: &StatusArgs, out: Out) -> anyhow::Result<Exit
         ..Default::default()
     })?;
     let long_lived = coffer_core::sessions::long_lived_uses(&entries);
+    let leases = session.leases()?;
     session.finish()?;
     if args.json {
         let items = all
@@ -791,9 +792,83 @@ pub fn status(ctx: &Context, args: &StatusArgs, out: Out) -> anyhow::Result<Exit
                 writeln!(out, "  {name}: {n} time{}", if *n == 1 { "" } else { "s" })?;
             }
         }
+        print_leases(out, &leases)?;
+    }
+    let left = leases.iter().filter(|l| !l.held()).count();
+    if left > 0
+        && (args.revoke_leases
+            || (!args.json
+                && crate::terminal::interactive()
+                && crate::terminal::confirm(&format!(
+                    "Revoke the {left} lease{} left behind now?",
+                    if left == 1 { "" } else { "s" }
+                ))?))
+    {
+        let session = ctx.unlock()?;
+        let done = coffer_core::leases::revoke_recorded(
+            &session.vault,
+            |l| !l.held(),
+            "revoked (left behind)",
+            Utc::now(),
+        )?;
+        session.finish()?;
+        let mut failed = false;
+        for (lease, result) in done {
+            match result {
+                Ok(()) => eprintln!(
+                    "Revoked the lease of {} ({}).",
+                    lease.credential, lease.path
+                ),
+                Err(e) => {
+                    failed = true;
+                    eprintln!(
+                        "Could not revoke the lease of {} ({}): {e}",
+                        lease.credential, lease.path
+                    );
+                }
+            }
+        }
+        if failed {
+            return Ok(Exit::Attention);
+        }
+    } else if left > 0 {
+        return Ok(Exit::Attention);
     }
     let attention = all.iter().any(|(_, s)| s.state.needs_action());
     Ok(if attention { Exit::Attention } else { Exit::Ok })
+}
+
+/// The Vault leases recorded: the ones a running `coffer exec` holds (it
+/// renews and revokes them) and the ones left behind.
+fn print_leases(out: Out, leases: &[coffer_core::leases::LeaseInfo]) -> anyhow::Result<()> {
+    if leases.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    writeln!(out, "\nVault leases:")?;
+    for l in leases {
+        let left = (l.expires_at - now).num_seconds();
+        let when = if left > 0 {
+            format!("ends in {}", coffer_core::time::span_text(left as u64))
+        } else {
+            "ended".to_owned()
+        };
+        if l.held() {
+            writeln!(
+                out,
+                "  {} ({}): held by coffer exec (pid {}), renewed while it runs",
+                l.credential, l.path, l.pid
+            )?;
+        } else {
+            writeln!(
+                out,
+                "  {} ({}): LEFT BEHIND by a Coffer that ended without revoking it; {when} unless \
+                 revoked (`coffer status --revoke-leases`)",
+                l.credential, l.path
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn scope_of(scope: &PolicyScope) -> anyhow::Result<Scope> {

@@ -557,6 +557,17 @@ impl Source {
         }
     }
 
+    /// The Vault leases recorded, without values.
+    pub fn leases(&self) -> anyhow::Result<Vec<coffer_core::leases::LeaseInfo>> {
+        match self {
+            Source::Local(u) => Ok(coffer_core::leases::list(&u.vault)?),
+            Source::Agent(a) => match a.call(&Request::Leases)? {
+                Reply::Leases { leases } => Ok(leases),
+                other => unexpected(other),
+            },
+        }
+    }
+
     /// Drops every kept session; how many there were.
     pub fn forget_sessions(&self) -> anyhow::Result<usize> {
         match self {

@@ -254,6 +254,7 @@ pub fn exec(ctx: &Context, args: &ExecArgs, _out: Out) -> anyhow::Result<Exit> {
             one.meta.fields.get("region").cloned(),
         ));
     }
+    let lease_names = take_leases(ctx, &mut names)?;
     let mut vars = if names.is_empty() {
         Vec::new()
     } else {
@@ -308,6 +309,9 @@ pub fn exec(ctx: &Context, args: &ExecArgs, _out: Out) -> anyhow::Result<Exit> {
         remove = &AHEAD_OF_THE_ENDPOINT;
         endpoint = Some((server, shared));
     }
+    // Leased credentials: issued now, renewed while the command runs,
+    // revoked when it ends.
+    let leases = issue_leases(ctx, &lease_names, &mut vars, &program)?;
     let masks: Vec<Zeroizing<Vec<u8>>> = if args.mask {
         vars.iter()
             .filter(|v| v.secret && v.value.len() >= 4)
@@ -316,7 +320,10 @@ pub fn exec(ctx: &Context, args: &ExecArgs, _out: Out) -> anyhow::Result<Exit> {
     } else {
         Vec::new()
     };
-    let status = run_child(&args.command, vars, masks, remove)?;
+    let status = run_child(&args.command, vars, masks, remove);
+    let ended = end_leases(ctx, leases);
+    let status = status?;
+    ended?;
     if let Some((server, shared)) = endpoint {
         // Gone with the child: a request now finds no port.
         server.stop();
@@ -336,6 +343,163 @@ pub fn exec(ctx: &Context, args: &ExecArgs, _out: Out) -> anyhow::Result<Exit> {
         _ => 1,
     };
     std::process::exit(code);
+}
+
+/// Takes the vault-lease credentials out of `names` (they are issued, not
+/// revealed).
+fn take_leases(ctx: &Context, names: &mut Vec<String>) -> anyhow::Result<Vec<String>> {
+    let probe = ctx.source()?;
+    let mut leased = Vec::new();
+    for name in names.iter() {
+        if probe.get(name)?.meta.kind == Kind::VaultLease {
+            leased.push(name.clone());
+        }
+    }
+    probe.finish()?;
+    names.retain(|n| !leased.contains(n));
+    Ok(leased)
+}
+
+/// A lease being renewed on a thread of its own until the command ends.
+struct Renewing {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<coffer_core::leases::Lease>,
+}
+
+/// Renews `lease` at half its TTL, until told to stop or Vault says it
+/// reached its max TTL; a failed renewal is tried again sooner (2, 4, 8 …
+/// up to 32 s, within what is left), and said on stderr.
+fn keep_renewed(mut lease: coffer_core::leases::Lease) -> Renewing {
+    use std::sync::mpsc::RecvTimeoutError;
+    use std::time::{Duration, Instant};
+    let (stop, told) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let name = lease.info.credential.clone();
+        let first = lease.ttl();
+        let mut ends = Instant::now() + first;
+        let mut wait = Some(first / 2);
+        let mut failures = 0u32;
+        loop {
+            let waited = match wait {
+                Some(w) => told.recv_timeout(w.max(Duration::from_millis(200))),
+                None => told.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            if !matches!(waited, Err(RecvTimeoutError::Timeout)) {
+                return lease;
+            }
+            match lease.renew() {
+                Ok(ttl) => {
+                    failures = 0;
+                    ends = Instant::now() + ttl;
+                    wait = if ttl < first {
+                        eprintln!(
+                            "coffer: the lease of {name} reached its max TTL: it ends in {} s",
+                            ttl.as_secs()
+                        );
+                        None
+                    } else {
+                        Some(ttl / 2)
+                    };
+                }
+                Err(e) => {
+                    failures += 1;
+                    let left = ends.saturating_duration_since(Instant::now());
+                    let again = Duration::from_secs(1 << failures.min(5)).min(left / 2);
+                    eprintln!(
+                        "coffer: renewing the lease of {name} failed ({e}); trying again in {} s",
+                        again.as_secs_f32().ceil()
+                    );
+                    wait = if left.is_zero() { None } else { Some(again) };
+                }
+            }
+        }
+    });
+    Renewing { stop, thread }
+}
+
+/// Issues a lease for each of `names` and adds its values to `vars`; on a
+/// failure the ones already issued are revoked.
+fn issue_leases(
+    ctx: &Context,
+    names: &[String],
+    vars: &mut Vec<EnvVar>,
+    program: &str,
+) -> anyhow::Result<Vec<Renewing>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let session = ctx.unlock()?;
+    let mut issued = Vec::new();
+    let mut failed = None;
+    for name in names {
+        let result = (|| -> anyhow::Result<()> {
+            let credential = session.vault.get(name)?;
+            let now = chrono::Utc::now();
+            let lease = coffer_core::leases::issue(
+                &session.vault,
+                name,
+                json!({ "program": program }),
+                now,
+            )?;
+            issued.push(lease.lease);
+            for (var, key) in coffer_core::leases::variables(&credential, &lease.values)? {
+                if vars.iter().any(|v| v.name == var) {
+                    anyhow::bail!(usage(format!(
+                        "{var} would be set by both {name}'s lease and another credential"
+                    )));
+                }
+                let value = lease.values[&key].expose_secret();
+                vars.push(plain_var(&var, value, name, true));
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            failed = Some(e);
+            break;
+        }
+    }
+    if let Some(e) = failed {
+        let now = chrono::Utc::now();
+        for lease in issued {
+            if lease.revoke().is_ok() {
+                coffer_core::leases::ended(&session.vault, &lease.info, "revoked", 0, now)?;
+            }
+        }
+        session.finish()?;
+        return Err(e);
+    }
+    session.finish()?;
+    Ok(issued.into_iter().map(keep_renewed).collect())
+}
+
+/// Stops renewing and revokes each lease, then forgets it in the vault; a
+/// lease that could not be revoked stays recorded (`coffer status` lists
+/// it as left behind).
+fn end_leases(ctx: &Context, leases: Vec<Renewing>) -> anyhow::Result<()> {
+    if leases.is_empty() {
+        return Ok(());
+    }
+    let mut ended = Vec::new();
+    for renewing in leases {
+        let _ = renewing.stop.send(());
+        let Ok(lease) = renewing.thread.join() else {
+            continue;
+        };
+        match lease.revoke() {
+            Ok(()) => ended.push((lease.info.clone(), lease.renewals())),
+            Err(e) => eprintln!(
+                "coffer: the lease of {} could not be revoked ({e}); it ends at its TTL, and \
+                 `coffer status` lists it",
+                lease.info.credential
+            ),
+        }
+    }
+    let session = ctx.unlock()?;
+    let now = chrono::Utc::now();
+    for (info, renewals) in &ended {
+        coffer_core::leases::ended(&session.vault, info, "revoked", *renewals, now)?;
+    }
+    session.finish()
 }
 
 /// Runs the command with `vars` added to its environment, forwarding

@@ -109,10 +109,13 @@ pub enum Action {
     /// A decision on a process's request under an access rule (allowed,
     /// denied, pending, timed out), with the process and who decided.
     Access,
+    /// A Vault lease issued for a command, revoked when it ended, or found
+    /// left behind (details say which).
+    Lease,
 }
 
 impl Action {
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 36] = [
         Action::VaultCreate,
         Action::Unlock,
         Action::UnlockFailed,
@@ -148,6 +151,7 @@ impl Action {
         Action::AnchorAccept,
         Action::Review,
         Action::Access,
+        Action::Lease,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -187,6 +191,7 @@ impl Action {
             Action::AnchorAccept => "anchor_accept",
             Action::Review => "review",
             Action::Access => "access",
+            Action::Lease => "lease",
         }
     }
 

@@ -210,7 +210,8 @@ pub fn defaults(c: &Credential, s: &Secrets) -> Vec<EnvVar> {
             ("GOOGLE_CREDENTIALS", "json"),
             ("GOOGLE_CLOUD_PROJECT", "project_id"),
         ],
-        Kind::ApiKey | Kind::SshKey | Kind::Generic => &[],
+        // A lease's values are the lease's own (the CLI maps them).
+        Kind::ApiKey | Kind::SshKey | Kind::Generic | Kind::VaultLease => &[],
     };
     if mapped.is_empty() {
         let mut fields: Vec<&String> = c.meta.fields.keys().chain(s.0.keys()).collect();

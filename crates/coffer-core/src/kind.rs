@@ -15,6 +15,9 @@ pub enum Kind {
     AwsRole,
     VaultToken,
     VaultApprole,
+    /// Dynamic secrets read from a Vault/OpenBao path under a lease (see
+    /// leases.rs): no secret of its own, its values are the lease's.
+    VaultLease,
     DbPassword,
     ApiKey,
     GcpServiceAccount,
@@ -96,6 +99,14 @@ const VAULT_APPROLE: &[FieldSpec] = &[
     field("mount", false, false, Text),
     field("namespace", false, false, Text),
 ];
+/// A path of a Vault/OpenBao secrets engine that hands out leased values
+/// (e.g. `database/creds/readonly`), read through a remote's login; `env`
+/// maps the values to variables (`username=PGUSER password=PGPASSWORD`).
+const VAULT_LEASE: &[FieldSpec] = &[
+    field("remote", false, true, Text),
+    field("path", false, true, Text),
+    field("env", false, false, Text),
+];
 const DB: &[FieldSpec] = &[
     field("host", false, true, Text),
     field("port", false, false, Port),
@@ -135,11 +146,12 @@ const SSH: &[FieldSpec] = &[
 ];
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::AwsAccessKey,
         Kind::AwsRole,
         Kind::VaultToken,
         Kind::VaultApprole,
+        Kind::VaultLease,
         Kind::DbPassword,
         Kind::ApiKey,
         Kind::GcpServiceAccount,
@@ -154,6 +166,7 @@ impl Kind {
             Kind::AwsRole => "aws-role",
             Kind::VaultToken => "vault-token",
             Kind::VaultApprole => "vault-approle",
+            Kind::VaultLease => "vault-lease",
             Kind::DbPassword => "db-password",
             Kind::ApiKey => "api-key",
             Kind::GcpServiceAccount => "gcp-service-account",
@@ -170,6 +183,7 @@ impl Kind {
             Kind::AwsRole => AWS_ROLE,
             Kind::VaultToken => VAULT_TOKEN,
             Kind::VaultApprole => VAULT_APPROLE,
+            Kind::VaultLease => VAULT_LEASE,
             Kind::DbPassword => DB,
             Kind::ApiKey => API_KEY,
             Kind::GcpServiceAccount => GCP,
@@ -268,11 +282,15 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_but_generic_and_role_has_a_required_secret() {
-        // A role's secret is its source's key.
+    fn every_kind_but_generic_role_and_lease_has_a_required_secret() {
+        // A role's secret is its source's key; a lease's values are issued.
         for k in Kind::ALL {
             let has = k.schema().iter().any(|f| f.secret && f.required);
-            assert_eq!(has, !matches!(k, Kind::Generic | Kind::AwsRole), "{k}");
+            assert_eq!(
+                has,
+                !matches!(k, Kind::Generic | Kind::AwsRole | Kind::VaultLease),
+                "{k}"
+            );
         }
     }
 }

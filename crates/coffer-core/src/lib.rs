@@ -20,6 +20,7 @@ pub mod fuzz_hooks;
 pub mod input;
 pub(crate) mod keys;
 pub mod kind;
+pub mod leases;
 pub mod migrate;
 pub mod overview;
 mod par;

@@ -28,7 +28,8 @@ pub fn default_policy(kind: Kind) -> Option<Policy> {
         Kind::DbPassword => 30,
         Kind::SshKey => 365,
         // A role has no secret of its own to age: its source's key rotates.
-        Kind::Generic | Kind::AwsRole => return None,
+        // Nor a lease: each is new and short-lived.
+        Kind::Generic | Kind::AwsRole | Kind::VaultLease => return None,
     };
     Some(Policy {
         max_age_days: days,

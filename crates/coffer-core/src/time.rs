@@ -11,6 +11,17 @@ pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
+/// A length of time as people read it: `45s`, `3m 20s`, `2h 5m`, `3d 4h`.
+pub fn span_text(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
 /// A length of time as people write it: whole seconds (`3600`), or a
 /// number with `s`, `m`, `h` or `d` (`90s`, `30m`, `12h`, `2d`). `None` for
 /// anything else, a negative number, or more than a year.

@@ -57,7 +57,7 @@ label: string,
  */
 crackTime: string, warning: string | null, suggestions: Array<string>, };
 
-export type Kind = "aws-access-key" | "aws-role" | "vault-token" | "vault-approle" | "db-password" | "api-key" | "gcp-service-account" | "azure-service-principal" | "ssh-key" | "generic";
+export type Kind = "aws-access-key" | "aws-role" | "vault-token" | "vault-approle" | "vault-lease" | "db-password" | "api-key" | "gcp-service-account" | "azure-service-principal" | "ssh-key" | "generic";
 
 /**
  * How the form draws a field.
@@ -222,7 +222,7 @@ export type Charset = "alphanumeric" | "alphanumeric_symbols" | "hex";
 
 export type RotationStep = "prepare" | "new_value" | "verify" | "promote" | "push" | "revoke" | "done" | "aborted";
 
-export type RotationFlow = "manual" | "aws_iam";
+export type RotationFlow = "manual" | "aws_iam" | "postgres" | "vault_token" | "vault_approle";
 
 /**
  * Where a step of a run stands.

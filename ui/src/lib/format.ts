@@ -1,6 +1,6 @@
 // Words and numbers as the screens show them. Pure, so the tests pin them down.
 
-import type { Kind, RotationState, RotationStatus } from './ipc';
+import type { Kind, RotationFlow, RotationState, RotationStatus } from './ipc';
 
 /** "1 credential", "12 credentials", "1,024 credentials". */
 export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
@@ -16,6 +16,7 @@ const KIND_LABELS: Record<Kind, string> = {
   'aws-role': 'AWS role',
   'vault-token': 'Vault token',
   'vault-approle': 'Vault AppRole',
+  'vault-lease': 'Vault lease',
   'db-password': 'Database password',
   'api-key': 'API key',
   'gcp-service-account': 'GCP service account',
@@ -32,6 +33,19 @@ export function isKind(value: string): value is Kind {
 
 export function kindLabel(kind: string): string {
   return isKind(kind) ? KIND_LABELS[kind] : kind;
+}
+
+const FLOW_LABELS: Record<RotationFlow, string> = {
+  manual: 'Guided rotation',
+  aws_iam: 'Automated AWS IAM rotation',
+  postgres: 'Automated PostgreSQL rotation (set in the database)',
+  vault_token: 'Automated Vault token rotation',
+  vault_approle: 'Automated AppRole secret-id rotation',
+};
+
+/** How a rotation run is carried out, as the dashboard and wizard name it. */
+export function flowLabel(flow: RotationFlow): string {
+  return FLOW_LABELS[flow];
 }
 
 const ROTATION_LABELS: Record<RotationState, string> = {

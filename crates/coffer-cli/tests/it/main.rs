@@ -14,6 +14,7 @@ mod hostile_fields;
 mod hostile_remote;
 mod hostile_vault;
 mod leaks;
+mod leases;
 mod migrate;
 mod moto;
 mod postgres;

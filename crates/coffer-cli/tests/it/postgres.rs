@@ -28,14 +28,14 @@ const STEPS: [&str; 6] = [
 
 /// The cluster the test command started.
 #[derive(Clone)]
-struct Pg {
-    port: u16,
-    superpass: String,
-    psql: PathBuf,
-    log: PathBuf,
+pub struct Pg {
+    pub port: u16,
+    pub superpass: String,
+    pub psql: PathBuf,
+    pub log: PathBuf,
 }
 
-fn pg(test: &str) -> Option<Pg> {
+pub fn pg(test: &str) -> Option<Pg> {
     let Ok(port) = std::env::var("PG_PORT") else {
         assert!(
             std::env::var("COFFER_TEST_PG").as_deref() != Ok("1"),
@@ -56,7 +56,7 @@ fn pg(test: &str) -> Option<Pg> {
 impl Pg {
     /// Runs `sql` with psql as `role` (the password in the environment,
     /// never on argv) on port `port`.
-    fn psql_at(&self, port: u16, role: &str, password: &str, sql: &str) -> Output {
+    pub fn psql_at(&self, port: u16, role: &str, password: &str, sql: &str) -> Output {
         Command::new(&self.psql)
             .args(["-X", "-w", "-tA", "-v", "ON_ERROR_STOP=1"])
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", role])
@@ -73,7 +73,7 @@ impl Pg {
             .success()
     }
 
-    fn admin(&self, sql: &str) -> String {
+    pub fn admin(&self, sql: &str) -> String {
         let out = self.psql_at(self.port, "postgres", &self.superpass, sql);
         assert!(
             out.status.success(),

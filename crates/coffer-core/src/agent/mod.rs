@@ -81,6 +81,8 @@ pub enum Request {
     AwsSessions,
     /// Drop every kept session (`coffer lock --forget-sessions`).
     ForgetSessions,
+    /// The Vault leases recorded, without values (`coffer status`).
+    Leases,
     /// The questions waiting for the person (`coffer agent pending`).
     Pending,
     /// The person's answer to a question, from another terminal (`coffer
@@ -147,6 +149,7 @@ impl std::fmt::Debug for Request {
                 .finish(),
             Request::AwsSessions => f.write_str("AwsSessions"),
             Request::ForgetSessions => f.write_str("ForgetSessions"),
+            Request::Leases => f.write_str("Leases"),
             Request::Pending => f.write_str("Pending"),
             Request::Approve { id, answer } => f
                 .debug_struct("Approve")
@@ -294,6 +297,10 @@ pub enum Reply {
     AwsSessions {
         sessions: Vec<crate::sessions::SessionInfo>,
     },
+    /// [`Request::Leases`]'s answer.
+    Leases {
+        leases: Vec<crate::leases::LeaseInfo>,
+    },
     /// How many sessions [`Request::ForgetSessions`] dropped.
     SessionsForgotten {
         count: usize,
@@ -327,6 +334,7 @@ impl std::fmt::Debug for Reply {
                 .field("serial", serial)
                 .finish(),
             Reply::AwsSessions { sessions } => f.debug_list().entries(sessions).finish(),
+            Reply::Leases { leases } => f.debug_list().entries(leases).finish(),
             Reply::SessionsForgotten { count } => {
                 f.debug_tuple("SessionsForgotten").field(count).finish()
             }
@@ -504,6 +512,7 @@ mod tests {
             },
             Request::AwsSessions,
             Request::ForgetSessions,
+            Request::Leases,
             Request::Pending,
             Request::Approve {
                 id: "ab".into(),

@@ -542,6 +542,7 @@ fn answer(
             | Request::AwsSession { .. }
             | Request::AwsSessions
             | Request::ForgetSessions
+            | Request::Leases
             | Request::Call(_)
     ) {
         if let Some(refused) = changed_elsewhere(shared) {
@@ -667,6 +668,16 @@ fn answer(
             };
             return match crate::sessions::list(vault) {
                 Ok(sessions) => Reply::AwsSessions { sessions },
+                Err(e) => Reply::from_error(&e),
+            };
+        }
+        Request::Leases => {
+            let vault = shared.vault();
+            let Some(vault) = vault.as_ref() else {
+                return Reply::from_error(&Error::Locked);
+            };
+            return match crate::leases::list(vault) {
+                Ok(leases) => Reply::Leases { leases },
                 Err(e) => Reply::from_error(&e),
             };
         }

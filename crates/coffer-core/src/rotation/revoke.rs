@@ -2,7 +2,8 @@
 //! credential's value is revoked where a provider API allows it (AWS access
 //! keys set Inactive through IAM, with the sessions already issued from them
 //! denied by an inline policy on their user; Vault/OpenBao tokens revoked
-//! with `revoke-self`) and every one is marked compromised, each step audited.
+//! with `revoke-self`; the live leases of a `vault-lease` revoked) and every
+//! one is marked compromised, each step audited.
 
 use chrono::{DateTime, Utc};
 
@@ -54,6 +55,7 @@ fn provider_of(kind: Kind) -> Option<&'static str> {
              UpdateAccessKey (Inactive) on its own key",
         ),
         Kind::VaultToken => Some("Vault token revoke-self"),
+        Kind::VaultLease => Some("Vault sys/leases/revoke of each lease recorded for it"),
         _ => None,
     }
 }
@@ -73,16 +75,44 @@ pub fn plan(vault: &Vault, selector: &Selector) -> Result<Vec<Planned>> {
 }
 
 fn provider_revoke(
+    vault: &Vault,
     credential: &Credential,
     secrets: &Secrets,
     now: DateTime<Utc>,
 ) -> std::result::Result<String, String> {
     let result = match credential.meta.kind {
+        Kind::VaultLease => revoke_leases(vault, &credential.meta.name, now),
         Kind::AwsAccessKey => super::aws::revoke_own(credential, secrets, now),
         Kind::VaultToken => super::vault_auth::revoke_self(credential, secrets),
         _ => return Err("no provider API: revoke it at its provider".into()),
     };
     result.map_err(|e| e.to_string())
+}
+
+/// Revokes every lease recorded for `name` (held by a running command or
+/// left behind); the command holding one finds it gone at its next renewal.
+fn revoke_leases(vault: &Vault, name: &str, now: DateTime<Utc>) -> Result<String> {
+    let done = crate::leases::revoke_recorded(
+        vault,
+        |l| l.credential == name,
+        "revoked (revoke-all)",
+        now,
+    )?;
+    let total = done.len();
+    let failed: Vec<String> = done
+        .into_iter()
+        .filter_map(|(info, r)| r.err().map(|e| format!("{}: {e}", info.path)))
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::Failure {
+            what: format!(
+                "{} of {total} leases not revoked: {}",
+                failed.len(),
+                failed.join("; ")
+            ),
+        });
+    }
+    Ok(format!("{total} lease(s) revoked"))
 }
 
 /// Revokes and marks every credential `selector` picks. A provider failure
@@ -91,7 +121,7 @@ pub fn revoke_all(vault: &mut Vault, selector: &Selector, now: DateTime<Utc>) ->
     let mut done = Vec::new();
     for planned in plan(vault, selector)? {
         let (credential, secrets) = vault.reveal(&planned.name, None, now)?;
-        let provider = provider_revoke(&credential, &secrets, now);
+        let provider = provider_revoke(vault, &credential, &secrets, now);
         let mut event = Event::new(Action::EmergencyRevoke)
             .target(credential.id, &credential.meta.name)
             .details(serde_json::json!({

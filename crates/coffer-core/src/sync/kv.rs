@@ -542,6 +542,31 @@ impl Kv {
         )))
     }
 
+    /// An authenticated request outside KV (leases), through the remote's
+    /// login (AppRole logs in again as a sync would). A refusal is the
+    /// status and answer, for the caller to name.
+    pub(crate) async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value)> {
+        let body = body.map(Value::to_string);
+        self.call(method.clone(), path, body.as_deref(), false)
+            .await
+            .map_err(|fault| Error::Failure {
+                what: format!(
+                    "Vault at {}: {method} {path}: {}",
+                    self.addr,
+                    fault.message()
+                ),
+            })
+    }
+
+    pub(crate) fn addr(&self) -> &str {
+        &self.addr
+    }
+
     fn data_path(&self, key: &str) -> String {
         format!("{}/data/{}{key}", self.mount, self.prefix)
     }
