@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite (issue 8), in one command:
 #
-#   bench/run.sh [cli] [core] [sync] [aws] [app]      (no argument: all five)
+#   bench/run.sh [cli] [core] [sync] [aws] [rotate] [app]      (no argument: all six)
 #
 #   cli   whole commands, Coffer against keepassxc-cli and pass on the same
 #         synthetic data: cold get, name/tag search, bulk import, peak memory
@@ -11,6 +11,8 @@
 #         against each server's ceiling and the naive loops (scripts/bench-sync.sh)
 #   aws   the AWS CLI's `sts get-caller-identity` against moto_server with the key in
 #         ~/.aws/credentials vs Coffer as credential_process through the agent (bench/aws.sh)
+#   rotate  a PostgreSQL password rotated at the server against psql's floor, and
+#         a lease renewed around a command (bench/rotate.sh)
 #   app   the desktop app in a real window, 10k and 100k credentials (bench/app.sh;
 #         about 20 minutes, 10 of them scripted use)
 #
@@ -47,9 +49,9 @@ fi
 
 case " $* " in *" -h "* | *" --help "*) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(cli core sync aws app)
+[ ${#parts[@]} -eq 0 ] && parts=(cli core sync aws rotate app)
 for p in "${parts[@]}"; do
-  case $p in cli | core | sync | aws | app) ;; *) echo "unknown part '$p' (cli, core, sync, aws, app)" >&2; exit 2 ;; esac
+  case $p in cli | core | sync | aws | rotate | app) ;; *) echo "unknown part '$p' (cli, core, sync, aws, rotate, app)" >&2; exit 2 ;; esac
 done
 
 export BENCH_OUT=${BENCH_OUT:-$CARGO_TARGET_DIR/bench-results/$(date +%Y%m%d-%H%M%S)}
@@ -87,6 +89,10 @@ for p in "${parts[@]}"; do
     aws)
       say "aws: bench/aws.sh"
       BENCH_OUT=$BENCH_OUT "$ROOT/bench/aws.sh"
+      ;;
+    rotate)
+      say "rotate: bench/rotate.sh"
+      BENCH_OUT=$BENCH_OUT "$ROOT/bench/rotate.sh"
       ;;
     app)
       say "app: bench/app.sh"

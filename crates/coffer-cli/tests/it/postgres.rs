@@ -244,11 +244,25 @@ fn a_postgres_password_changes_in_the_database_as_the_role_itself() {
         &[&new],
     );
 
-    // Rotating again starts from the new value.
-    env.run_pw(&["rotate", "db/app"], "").ok();
+    // Rotating again starts from the new value; at trace level, Coffer's
+    // log (stderr) holds neither password.
+    let mut env = env;
+    env.extra_env.push(("RUST_LOG".into(), "trace".into()));
+    let traced = env.run_pw(&["rotate", "db/app"], "").ok();
     let newer = field(&env, "db/app", "password");
     assert_ne!(newer, new);
     assert!(pg.logs_in(&role, &newer) && !pg.logs_in(&role, &new));
+    assert!(traced.stderr.len() > 1000, "a trace log was written");
+    assert_no_canary(
+        "rotate's trace log",
+        format!("{}{}", traced.stdout, traced.stderr).as_bytes(),
+        &[&new, &newer],
+    );
+    assert_no_canary(
+        "the PostgreSQL server log",
+        &std::fs::read(&pg.log).expect("server log"),
+        &[&newer],
+    );
     env.run_pw(&["audit", "verify"], "").ok();
 }
 
