@@ -137,10 +137,28 @@ async fn every_screen(driver: &str) {
     app.shot("05-add-form-errors").await;
     app.click("#form-cancel").await;
 
-    // 4. Credentials of four kinds; the database password expires in five days.
+    // 4. Credentials of four kinds; the database passwords expire in five
+    // days. One is a PostgreSQL role of the test run's cluster, which the
+    // wizard later changes in the database.
     let soon = (Utc::now() + chrono::Duration::days(5))
         .format("%Y-%m-%d")
         .to_string();
+    let pg_role = format!("e2e_{:08x}", std::process::id());
+    let pg_old = "e2e-Pg-old-password";
+    let psql = |role: &str, password: &str, sql: &str| {
+        std::process::Command::new(env("PSQL_BIN"))
+            .args(["-X", "-w", "-tA", "-h", "127.0.0.1", "-p", &env("PG_PORT")])
+            .args(["-U", role, "-d", "postgres", "-c", sql])
+            .env("PGPASSWORD", password)
+            .output()
+            .expect("psql")
+    };
+    let made = psql(
+        "postgres",
+        &env("PG_SUPERPASS"),
+        &format!("CREATE ROLE {pg_role} LOGIN PASSWORD '{pg_old}'"),
+    );
+    assert!(made.status.success(), "{made:?}");
     add(
         &app,
         "api-key",
@@ -159,6 +177,21 @@ async fn every_screen(driver: &str) {
             ("password", db_password),
         ],
         &[("#form-env", "prod"), ("#form-expires", &soon)],
+    )
+    .await;
+    add(
+        &app,
+        "db-password",
+        "db/pg/app",
+        &[
+            ("host", "127.0.0.1"),
+            ("port", &env("PG_PORT")),
+            ("user", &pg_role),
+            ("password", pg_old),
+            ("database", "postgres"),
+            ("engine", "postgres"),
+        ],
+        &[("#form-expires", &soon)],
     )
     .await;
     add(
@@ -270,6 +303,31 @@ async fn every_screen(driver: &str) {
     app.el("#wizard-steps li[data-step=\"revoke\"][data-state=\"done\"]")
         .await;
 
+    // 9b. The PostgreSQL password: the wizard offers to do it in the
+    // database and shows what it did there; checked from outside with psql.
+    app.click("#wizard-dashboard").await;
+    app.click("#rotation-dashboard [data-name=\"db/pg/app\"] .rotate")
+        .await;
+    app.el("#wizard[data-name=\"db/pg/app\"]").await;
+    app.text_until("#wizard", |t| t.contains("Let Coffer do it in PostgreSQL"))
+        .await;
+    app.click("#wizard-start").await;
+    app.text_until("#wizard-outcome", |t| t.to_lowercase().contains("done"))
+        .await;
+    let said = app
+        .text_until("#wizard-messages", |t| t.contains("Logged in afresh"))
+        .await;
+    assert!(
+        said.contains(&format!("ALTER ROLE \"{pg_role}\" PASSWORD '••••••'")),
+        "{said}"
+    );
+    assert!(said.contains("no longer logs in"), "{said}");
+    app.shot("06-rotation-postgres").await;
+    assert!(
+        !psql(&pg_role, pg_old, "SELECT 1").status.success(),
+        "the old password no longer logs in"
+    );
+
     // 10. Sync: an OpenBao remote, tested, planned and pushed.
     app.click("#nav-sync").await;
     app.screen("sync").await;
@@ -302,7 +360,7 @@ async fn every_screen(driver: &str) {
     let asked = app::answer(app::CONFIRM, Answer::Accept("alt+p"));
     app.click("#sync-push").await;
     asked.await.expect("the push's confirmation was answered");
-    app.text_until("#sync-report", |t| t.contains("pushed 3"))
+    app.text_until("#sync-report", |t| t.contains("pushed 4"))
         .await;
     app.shot("07-sync-pushed").await;
     let pushed = bao_read(&format!("{prefix}api/github-e2e"));
@@ -472,7 +530,7 @@ async fn every_screen(driver: &str) {
     app.text_until("#failed-attempts", |t| t.contains('1'))
         .await;
     app.type_in("#search", "").await;
-    app.text_until("#result-count", |t| t.starts_with("4 "))
+    app.text_until("#result-count", |t| t.starts_with("5 "))
         .await;
 
     // 12b. Suspend and a screen lock lock the vault; after such an automatic
@@ -621,7 +679,7 @@ async fn every_screen(driver: &str) {
     };
     again.screen("credentials").await;
     again
-        .text_until("#result-count", |t| t.starts_with("4 "))
+        .text_until("#result-count", |t| t.starts_with("5 "))
         .await;
     again.c.close().await.expect("close");
 
