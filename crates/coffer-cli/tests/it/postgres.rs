@@ -401,6 +401,42 @@ fn bad_postgres_credentials_are_refused_with_what_is_wrong() {
         run.stderr
     );
     env.run_pw(&["rotate", "db/pair", "--abort"], "").ok();
+    // An imported credential names its server: not rotated (its password,
+    // or an admin's, sent there) before the person has looked at it.
+    let file = env.dir.path().join("import.json");
+    std::fs::write(
+        &file,
+        json!([{
+            "name": "db/imported",
+            "kind": "db-password",
+            "fields": {"host": "127.0.0.1", "port": pg.port.to_string(), "user": role,
+                       "database": "postgres", "engine": "postgres"},
+            "secrets": {"password": "right-Pg-password"},
+        }])
+        .to_string(),
+    )
+    .expect("write");
+    env.run_pw(
+        &["import", &file.display().to_string(), "--format", "json"],
+        "",
+    )
+    .ok();
+    let run = env.run_pw(&["rotate", "db/imported"], "").code(7);
+    assert!(
+        run.stderr.contains("nobody has reviewed it"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        pg.logs_in(&role, "right-Pg-password"),
+        "nothing sent or changed"
+    );
+    env.run_pw(&["show", "db/imported"], "").ok();
+    env.run_pw(&["rotate", "db/imported"], "").ok();
+    assert!(
+        !pg.logs_in(&role, "right-Pg-password"),
+        "rotated once reviewed"
+    );
     // --automate on a db-password without an engine says what to set.
     env.run_pw(
         &["add", "db/plain", "--kind", "db-password"],
@@ -411,10 +447,8 @@ fn bad_postgres_credentials_are_refused_with_what_is_wrong() {
         .run_pw(&["rotate", "db/plain", "--automate"], "")
         .code(2);
     assert!(run.stderr.contains("engine=postgres"), "{}", run.stderr);
-    assert!(
-        pg.logs_in(&role, "right-Pg-password"),
-        "nothing changed anywhere"
-    );
+    let held = field(&env, "db/imported", "password");
+    assert!(pg.logs_in(&role, &held), "nothing changed anywhere else");
 }
 
 /// After a kill at each step boundary, a resumed run finishes with exactly

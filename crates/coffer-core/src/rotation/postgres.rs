@@ -143,8 +143,11 @@ pub fn target(credential: &Credential) -> Result<Target> {
     })
 }
 
-/// A role and its password: who connects.
+/// Who connects, and where: a role and its password, at the database of
+/// the credential they come from (an admin connects with its own
+/// credential's database and TLS settings, not the rotated one's).
 pub struct Login<'a> {
+    pub target: &'a Target,
     pub role: &'a str,
     pub password: &'a SecretValue,
 }
@@ -187,7 +190,8 @@ fn tls_config(root_file: Option<&str>) -> Result<rustls::ClientConfig> {
 
 /// Connects as `login` (inside the runtime: the connection's task is
 /// spawned on it).
-async fn connect(target: &Target, login: &Login<'_>) -> std::result::Result<Client, Refusal> {
+async fn connect(login: &Login<'_>) -> std::result::Result<Client, Refusal> {
+    let target = login.target;
     let mut config = Config::new();
     config
         .host(&target.host)
@@ -254,8 +258,9 @@ fn provider(what: String, e: &tokio_postgres::Error) -> Error {
     }
 }
 
-async fn connect_or_say(target: &Target, login: &Login<'_>) -> Result<Client> {
-    connect(target, login).await.map_err(|r| match r {
+async fn connect_or_say(login: &Login<'_>) -> Result<Client> {
+    let target = login.target;
+    connect(login).await.map_err(|r| match r {
         Refusal::Password => Error::Denied {
             what: format!(
                 "PostgreSQL at {target} refused the password Coffer holds for '{}'",
@@ -323,14 +328,10 @@ async fn set_password(
 /// Checks before anything changes: the connecting role logs in, may
 /// change the password it must change, and in two-role mode the idle role
 /// exists and is not the one in use.
-pub fn prepare(
-    target: &Target,
-    auth: &Login<'_>,
-    role: &str,
-    old_role: &str,
-) -> Result<Vec<String>> {
+pub fn prepare(auth: &Login<'_>, role: &str, old_role: &str) -> Result<Vec<String>> {
+    let target = auth.target;
     crate::runtime::block_on(async {
-        let client = connect_or_say(target, auth).await?;
+        let client = connect_or_say(auth).await?;
         let mut said = vec![format!(
             "Connected to PostgreSQL at {target} as '{}'.",
             auth.role
@@ -394,7 +395,7 @@ pub fn change(
     old: &SecretValue,
 ) -> Result<Vec<String>> {
     crate::runtime::block_on(async {
-        let client = connect_or_say(target, auth).await?;
+        let client = connect_or_say(auth).await?;
         let role = state.role.as_str();
         let access = if state.two_roles() {
             Access::Login
@@ -432,8 +433,12 @@ pub fn change(
 }
 
 async fn check_login(target: &Target, role: &str, password: &SecretValue) -> Result<()> {
-    let login = Login { role, password };
-    let client = connect_or_say(target, &login).await?;
+    let login = Login {
+        target,
+        role,
+        password,
+    };
+    let client = connect_or_say(&login).await?;
     let row = client
         .query_one("SELECT session_user::text", &[])
         .await
@@ -451,7 +456,12 @@ async fn check_login(target: &Target, role: &str, password: &SecretValue) -> Res
 /// that cannot be reached is an error).
 pub fn logs_in(target: &Target, role: &str, password: &SecretValue) -> Result<bool> {
     crate::runtime::block_on(async {
-        match connect(target, &Login { role, password }).await {
+        let login = Login {
+            target,
+            role,
+            password,
+        };
+        match connect(&login).await {
             Ok(_) => Ok(true),
             Err(Refusal::Password) => Ok(false),
             Err(Refusal::Other(e)) => Err(e),
@@ -474,9 +484,9 @@ async fn lock(client: &Client, role: &str) -> Result<()> {
 }
 
 /// Ends the grace period of a two-role run: the old role is locked.
-pub fn lock_role(target: &Target, auth: &Login<'_>, role: &str) -> Result<String> {
+pub fn lock_role(auth: &Login<'_>, role: &str) -> Result<String> {
     crate::runtime::block_on(async {
-        let client = connect_or_say(target, auth).await?;
+        let client = connect_or_say(auth).await?;
         lock(&client, role).await?;
         Ok(format!(
             "Locked role '{role}' (ALTER ROLE {} NOLOGIN, with a random password) as '{}'.",
@@ -487,20 +497,21 @@ pub fn lock_role(target: &Target, auth: &Login<'_>, role: &str) -> Result<String
 }
 
 /// Puts a single role's old password back (an abort after the change).
-pub fn restore(target: &Target, auth: &Login<'_>, role: &str, old: &SecretValue) -> Result<()> {
+pub fn restore(auth: &Login<'_>, role: &str, old: &SecretValue) -> Result<()> {
     crate::runtime::block_on(async {
-        let client = connect_or_say(target, auth).await?;
+        let client = connect_or_say(auth).await?;
         set_password(&client, auth.role, role, old, Access::Same).await
     })?
 }
 
 /// The admin credential named for a run, checked: a PostgreSQL password
-/// for the same server.
+/// for the same server. Where it connects (its own database and TLS
+/// settings), its role and password.
 pub fn admin(
     target: &Target,
     admin: &Credential,
     secrets: &Secrets,
-) -> Result<(String, SecretValue)> {
+) -> Result<(Target, String, SecretValue)> {
     let name = &admin.meta.name;
     if !is_postgres(admin) {
         return Err(Error::invalid(
@@ -528,7 +539,7 @@ pub fn admin(
         .get("password")
         .cloned()
         .ok_or_else(|| Error::invalid("admin", format!("'{name}' has no password")))?;
-    Ok((role.to_owned(), password))
+    Ok((theirs, role.to_owned(), password))
 }
 
 #[cfg(test)]

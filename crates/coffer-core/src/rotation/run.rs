@@ -564,28 +564,32 @@ fn pg_kept(run: &Run) -> Option<SecretValue> {
     run.pending.as_ref()?.0.get("password").cloned()
 }
 
-/// Who makes a PostgreSQL run's changes: its admin, else `own` (a role of
-/// the credential and a password that logs in as it now).
+/// Who makes a PostgreSQL run's changes, and where they connect: its
+/// admin (at the admin credential's own database), else `own` (a role of
+/// the credential and a password that logs in as it now, at `target`).
 fn pg_auth(
     vault: &Vault,
     state: &PgState,
     target: &postgres::Target,
     own: (String, SecretValue),
     now: DateTime<Utc>,
-) -> Result<(String, SecretValue)> {
+) -> Result<Auth> {
     match &state.admin {
         Some(admin) => {
             let (credential, secrets) = vault.reveal(admin, None, now)?;
             postgres::admin(target, &credential, &secrets)
         }
-        None => Ok(own),
+        None => Ok((target.clone(), own.0, own.1)),
     }
 }
 
-fn login<'a>(auth: &'a (String, SecretValue)) -> Login<'a> {
+type Auth = (postgres::Target, String, SecretValue);
+
+fn login(auth: &Auth) -> Login<'_> {
     Login {
-        role: &auth.0,
-        password: &auth.1,
+        target: &auth.0,
+        role: &auth.1,
+        password: &auth.2,
     }
 }
 
@@ -622,7 +626,7 @@ fn pg_prepare(
         ..PgState::default()
     };
     let auth = pg_auth(vault, &state, &target, (user, password), now)?;
-    for line in postgres::prepare(&target, &login(&auth), &state.role, &state.old_role)? {
+    for line in postgres::prepare(&login(&auth), &state.role, &state.old_role)? {
         guide.say(&line);
     }
     if !state.two_roles() && run.state.grace_secs > 0 {
@@ -694,11 +698,7 @@ fn pg_revoke(
     let target = postgres::target(&credential)?;
     if state.two_roles() && !state.locked {
         let auth = pg_auth(vault, &state, &target, (user, current), now)?;
-        guide.say(&postgres::lock_role(
-            &target,
-            &login(&auth),
-            &state.old_role,
-        )?);
+        guide.say(&postgres::lock_role(&login(&auth), &state.old_role)?);
         state.locked = true;
         run.state.postgres = Some(state.clone());
         vault.advance(run, name, Step::Revoke, now)?;
@@ -760,10 +760,10 @@ fn pg_undo(
         // only at the run's end).
         let own = (state.old_role.clone(), old);
         let auth = pg_auth(vault, state, &target, own, now)?;
-        postgres::lock_role(&target, &login(&auth), &state.role)?;
+        postgres::lock_role(&login(&auth), &state.role)?;
     } else {
         let auth = pg_auth(vault, state, &target, (state.role.clone(), new), now)?;
-        postgres::restore(&target, &login(&auth), &state.role, &old)?;
+        postgres::restore(&login(&auth), &state.role, &old)?;
     }
     Ok(())
 }
@@ -1027,6 +1027,26 @@ fn vault_undo(
     Ok(())
 }
 
+/// An automated flow connects where the credential's fields say, with its
+/// secret (or an admin's): not before the person has seen a version that
+/// arrived by a pull or an import (its address could be anyone's).
+fn check_reviewed(vault: &Vault, credential: &Credential, flow: Flow) -> Result<()> {
+    if !matches!(flow, Flow::Postgres | Flow::VaultToken | Flow::VaultApprole) {
+        return Ok(());
+    }
+    match vault.unreviewed(credential)? {
+        None => Ok(()),
+        Some(arrival) => Err(Error::Denied {
+            what: format!(
+                "'{0}' arrived by {1} and nobody has reviewed it, so Coffer does not send its \
+                 secrets (or an admin's) to the server it names: look at it with `coffer show \
+                 {0}` (which marks it reviewed), then rotate it",
+                credential.meta.name, arrival.via
+            ),
+        }),
+    }
+}
+
 /// Starts or continues the rotation of `name`, running steps until it is
 /// done or must wait (for the grace period, a value or an answer).
 pub fn rotate(
@@ -1084,9 +1104,11 @@ pub fn rotate(
                 }
                 (None, _) => Flow::Manual,
             };
+            check_reviewed(vault, &credential, flow)?;
             vault.start_run(&credential, flow, options.grace, now)?
         }
     };
+    check_reviewed(vault, &credential, run.state.flow)?;
     loop {
         let step = run.state.step;
         match step {
