@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::moto::{iam_user, start_recording, sts_requests};
 use crate::remotes::moto;
-use crate::support::{skip, Env, Run};
+use crate::support::{skip, AgentGuard, Env, Run};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -741,4 +741,38 @@ fn a_long_running_boto3_process_gets_fresh_sessions_from_the_endpoint() {
         .filter(|e| e["target"] == "aws/app" && e["details"]["server"] == true)
         .count();
     assert!(served >= 3, "{trail}");
+}
+
+#[test]
+fn tools_asking_at_once_through_the_agent_share_one_sts_call() {
+    let Some(endpoint) = moto("tools_asking_at_once_through_the_agent…") else {
+        return;
+    };
+    start_recording(&endpoint);
+    let (_user, key_id, secret) = iam_user(&endpoint, "flight");
+    let env = env_with_moto(&endpoint).without_agent();
+    env.add_aws_key("aws/flight", &key_id, &secret);
+    env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
+    let _agent = AgentGuard(&env);
+    // Eight tools at once, none with a session kept yet.
+    let tools: Vec<_> = (0..8)
+        .map(|_| {
+            env.command(&["aws", "credential-process", "aws/flight"])
+                .env("COFFER_AGENT", "required")
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let mut keys = std::collections::BTreeSet::new();
+    for tool in tools {
+        let out = Run::from(tool.wait_with_output().expect("wait")).ok();
+        keys.insert(out.json()["AccessKeyId"].as_str().expect("key").to_owned());
+    }
+    assert_eq!(keys.len(), 1, "one session served to all: {keys:?}");
+    let requests = sts_requests(&endpoint);
+    assert_eq!(
+        count(&requests, "GetSessionToken", &key_id),
+        1,
+        "one STS call for eight tools"
+    );
 }

@@ -332,10 +332,35 @@ pub fn session_for(
     now: DateTime<Utc>,
 ) -> Result<(Credential, AwsSession)> {
     check_use(want.action)?;
+    let flight = flight(vault.with(|v| Ok(format!("{}/{}", v.vault_id(), want.name)))?);
+    let _one_at_a_time = flight.lock().unwrap_or_else(|p| p.into_inner());
     match attempt(vault, want, codes, now, false) {
         Err(Retry::Again) => attempt(vault, want, codes, now, true).map_err(Retry::into_error),
         other => other.map_err(Retry::into_error),
     }
+}
+
+/// One session flow at a time per asked credential of a vault, in this
+/// process (the agent serves tools in parallel): a tool that asks while
+/// another's miss waits on STS waits too, then finds the session it made
+/// kept, so one STS call serves them all. Written here rather than taken
+/// from a crate: a map of weak handles to mutexes is all it takes, and the
+/// vault's own lock must not be held across the STS call.
+fn flight(key: String) -> std::sync::Arc<std::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock, Weak};
+    static FLIGHTS: OnceLock<Mutex<HashMap<String, Weak<Mutex<()>>>>> = OnceLock::new();
+    let mut flights = FLIGHTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    flights.retain(|_, f| f.strong_count() > 0);
+    if let Some(f) = flights.get(&key).and_then(Weak::upgrade) {
+        return f;
+    }
+    let f = Arc::new(Mutex::new(()));
+    flights.insert(key, Arc::downgrade(&f));
+    f
 }
 
 /// Why an attempt stopped: an error, or a kept session below refused by
