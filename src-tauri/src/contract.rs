@@ -53,6 +53,7 @@ fn contract() -> String {
         declare::<PolicyView>(),
         declare::<ArrivalView>(),
         declare::<SessionView>(),
+        declare::<LeaseView>(),
         declare::<Detail>(),
         declare::<CredentialInput>(),
         declare::<CredentialEdit>(),

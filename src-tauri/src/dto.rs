@@ -279,6 +279,36 @@ pub struct SessionView {
     pub served: u64,
 }
 
+/// A Vault lease recorded in the vault (no value), for the rotation
+/// screen: held by a running `coffer exec`, or left behind by one that was
+/// killed.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseView {
+    pub credential: String,
+    pub remote: String,
+    pub path: String,
+    pub issued_at: String,
+    /// When it ends unless renewed (as of its issue).
+    pub expires_at: String,
+    pub held: bool,
+    pub pid: u32,
+}
+
+impl From<&coffer_core::leases::LeaseInfo> for LeaseView {
+    fn from(l: &coffer_core::leases::LeaseInfo) -> LeaseView {
+        LeaseView {
+            credential: l.credential.clone(),
+            remote: l.remote.clone(),
+            path: l.path.clone(),
+            issued_at: l.issued_at.to_rfc3339(),
+            expires_at: l.expires_at.to_rfc3339(),
+            held: l.held(),
+            pid: l.pid,
+        }
+    }
+}
+
 /// How a version's fields arrived from elsewhere.
 #[derive(Debug, Serialize, TS)]
 pub struct ArrivalView {

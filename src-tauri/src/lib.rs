@@ -75,6 +75,7 @@ pub fn run() {
             commands::rotation::rotation_running,
             commands::rotation::rotation_advance,
             commands::rotation::rotation_abort,
+            commands::rotation::leases_list,
             commands::sync::remote_list,
             commands::sync::remote_add,
             commands::sync::remote_remove,

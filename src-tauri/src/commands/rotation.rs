@@ -8,7 +8,8 @@ use coffer_core::rotation::wizard::Answers;
 use tauri::{AppHandle, Emitter};
 
 use crate::dto::{
-    charset_of, finished_view, run_view, waiting_on, AdvanceInput, RotationProgress, RunView, Said,
+    charset_of, finished_view, run_view, waiting_on, AdvanceInput, LeaseView, RotationProgress,
+    RunView, Said,
 };
 use crate::error::IpcError;
 use crate::state::blocking;
@@ -20,6 +21,21 @@ pub async fn rotation_get(app: AppHandle, name: String) -> Result<Option<RunView
             let kind = v.get(&name)?.meta.kind;
             Ok(v.running_rotation(&name)?
                 .map(|r| run_view(&name, &r, waiting_on(kind, &r))))
+        })
+    })
+    .await
+}
+
+/// The Vault leases recorded: held by a running `coffer exec`, or left
+/// behind (revoked from the CLI: `coffer status --revoke-leases`).
+#[tauri::command]
+pub async fn leases_list(app: AppHandle) -> Result<Vec<LeaseView>, IpcError> {
+    blocking(&app, |app| {
+        app.with_vault(|v| {
+            Ok(coffer_core::leases::list(v)?
+                .iter()
+                .map(LeaseView::from)
+                .collect())
         })
     })
     .await

@@ -165,6 +165,17 @@ roleArn: string | null, assumedArn: string | null, issuedAt: string, expiresAt: 
  */
 served: number, };
 
+/**
+ * A Vault lease recorded in the vault (no value), for the rotation
+ * screen: held by a running `coffer exec`, or left behind by one that was
+ * killed.
+ */
+export type LeaseView = { credential: string, remote: string, path: string, issuedAt: string, 
+/**
+ * When it ends unless renewed (as of its issue).
+ */
+expiresAt: string, held: boolean, pid: number, };
+
 export type CredentialDetail = { notes: string | null, 
 /**
  * Non-secret fields with their values.

@@ -98,7 +98,6 @@ export function formatDateTime(iso: string | null | undefined): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-/** The date part (YYYY-MM-DD, UTC) of an RFC 3339 time, for a date input. */
 /** How long until `iso`, in words: "ends in 42 min", "ends in 3 h 5 min", "ended". */
 export function timeLeftText(iso: string, now: number = Date.now()): string {
   const left = Math.floor((Date.parse(iso) - now) / 60_000);
@@ -107,6 +106,16 @@ export function timeLeftText(iso: string, now: number = Date.now()): string {
   return `ends in ${Math.floor(left / 60)} h ${left % 60} min`;
 }
 
+/** A countdown to `iso` to the second, for short leases: "3:07", "1:02:05", or null once past. */
+export function countdownText(iso: string, now: number = Date.now()): string | null {
+  const left = Math.floor((Date.parse(iso) - now) / 1000);
+  if (Number.isNaN(left) || left < 0) return null;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const [h, m, sec] = [Math.floor(left / 3600), Math.floor(left / 60) % 60, left % 60];
+  return h > 0 ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+}
+
+/** The date part (YYYY-MM-DD, UTC) of an RFC 3339 time, for a date input. */
 export function dateInputValue(iso: string | null | undefined): string {
   if (iso === null || iso === undefined) return '';
   const match = /^(\d{4}-\d{2}-\d{2})/.exec(iso);

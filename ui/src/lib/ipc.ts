@@ -31,6 +31,7 @@ import type {
   IpcErrorCode,
   Keep,
   KindSchema,
+  LeaseView,
   Policy,
   PolicyScope,
   Preferences,
@@ -270,6 +271,11 @@ export function generateSecret(length: number, charset: Charset): Promise<string
 /** The unfinished rotation of a credential, or null. */
 export function rotationGet(name: string): Promise<RotationRun | null> {
   return call<RotationRun | null>('rotation_get', { name });
+}
+
+/** The Vault leases recorded (held by a running `coffer exec`, or left behind). */
+export function leasesList(): Promise<LeaseView[]> {
+  return call<LeaseView[]>('leases_list');
 }
 
 /** Every unfinished rotation. */
