@@ -59,6 +59,11 @@ const FEATURE_EDGES: &[(&str, &str)] = &[
     ("overview", "sessions"),
     // The agent makes and keeps them, so the key stays in it.
     ("agent", "sessions"),
+    // Leases are read through a remote's login (the sync's Vault client);
+    // the agent lists them for `status`; revoke-all revokes them.
+    ("leases", "sync"),
+    ("agent", "leases"),
+    ("rotation", "leases"),
     ("transfer", "envmap"),
     ("overview", "rotation"),
     ("overview", "sync"),

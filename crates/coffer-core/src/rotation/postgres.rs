@@ -473,10 +473,9 @@ pub fn logs_in(target: &Target, role: &str, password: &SecretValue) -> Result<bo
 /// grants, a later switch back), its old password is dead even if LOGIN is
 /// given back by hand.
 async fn lock(client: &Client, role: &str) -> Result<()> {
-    let unknown = super::run::generate(super::run::Generate {
-        length: 48,
-        charset: super::run::Charset::Alphanumeric,
-    })?;
+    let mut random = zeroize::Zeroizing::new([0u8; 32]);
+    crate::crypto::random_bytes(random.as_mut())?;
+    let unknown = SecretValue::from(hex::encode(random.as_ref()));
     client
         .batch_execute(&set_password_sql(role, &unknown, Access::NoLogin))
         .await
