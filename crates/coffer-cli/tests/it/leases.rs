@@ -289,4 +289,35 @@ fn sigterm_to_coffer_revokes_the_lease_and_kill_9_leaves_one_that_status_revokes
         hows,
         vec!["issued", "revoked", "issued", "revoked (left behind)"]
     );
+
+    // Left behind once more: revoke-all of the credential's tag revokes it
+    // (and marks the credential compromised, as any it picks).
+    s.env
+        .run_pw(&["edit", "db/lease", "--tag", "leased"], "")
+        .ok();
+    std::fs::remove_file(s.dir.path().join("user")).expect("rm");
+    let mut child = s.exec(r#"echo "$PGUSER" > "$OUT/user"; exec sleep 60"#);
+    let role = s.role();
+    let command = Command::new("pgrep")
+        .args(["-P", &child.id().to_string()])
+        .output()
+        .expect("pgrep");
+    signal(&child, "-KILL");
+    let _ = child.wait();
+    for pid in String::from_utf8_lossy(&command.stdout).split_whitespace() {
+        let _ = Command::new("kill").args(["-KILL", pid]).status();
+    }
+    assert!(s.role_exists(&role));
+    let revoked = s
+        .env
+        .run_pw(&["revoke-all", "--tag", "leased", "--yes"], "")
+        .ok();
+    assert!(
+        revoked.stdout.contains("1 lease(s) revoked")
+            || revoked.stderr.contains("1 lease(s) revoked"),
+        "{} {}",
+        revoked.stdout,
+        revoked.stderr
+    );
+    assert!(s.until_gone(&role), "revoke-all revoked it");
 }
