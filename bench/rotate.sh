@@ -42,7 +42,7 @@ if [ "${1:-}" = --in-session ]; then
   "$COFFER_CACHE/venv/bin/bao" server -dev -dev-no-store-token -dev-root-token-id=root \
     -dev-listen-address="127.0.0.1:$bao_port" >"$WORK/bao.log" 2>&1 &
   bao=$!
-  trap 'kill $bao 2>/dev/null; pg_as "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate -s stop' EXIT
+  trap 'kill $bao 2>/dev/null; pg_as "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate -s stop; true' EXIT
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$bao_port/v1/sys/health" >/dev/null && break; sleep 0.1; done
   psql_su() { PGPASSWORD=$superpass "$PG_BIN/psql" -X -w -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "$1"; }
   psql_su "CREATE ROLE bench LOGIN PASSWORD 'bench-start-password'"
@@ -50,18 +50,18 @@ if [ "${1:-}" = --in-session ]; then
   echo floor-password-a >"$WORK/floor-current"
 
   export COFFER_VAULT=$WORK/vault.sqlite COFFER_OFFLINE=1
-  "$COFFER" init >/dev/null
+  "$COFFER" init --no-passphrase >/dev/null
   printf '{"password":"bench-start-password"}' | "$COFFER" add db/bench --kind db-password \
     --field host=127.0.0.1 --field "port=$port" --field user=bench --field database=postgres \
     --field engine=postgres >/dev/null
   # The lease: OpenBao's database engine on the same cluster.
   export VAULT_ADDR="http://127.0.0.1:$bao_port" BAO_ADDR="http://127.0.0.1:$bao_port" BAO_TOKEN=root
-  bao=$COFFER_CACHE/venv/bin/bao
-  "$bao" secrets enable database >/dev/null
-  "$bao" write database/config/pg plugin_name=postgresql-database-plugin allowed_roles='*' \
+  bao_bin=$COFFER_CACHE/venv/bin/bao
+  "$bao_bin" secrets enable database >/dev/null
+  "$bao_bin" write database/config/pg plugin_name=postgresql-database-plugin allowed_roles='*' \
     connection_url="postgresql://{{username}}:{{password}}@127.0.0.1:$port/postgres?sslmode=disable" \
     username=postgres password="$superpass" >/dev/null
-  "$bao" write database/roles/ro db_name=pg default_ttl=4s max_ttl=10m \
+  "$bao_bin" write database/roles/ro db_name=pg default_ttl=4s max_ttl=10m \
     creation_statements="CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';" >/dev/null
   printf '{"token":"root"}' | "$COFFER" add bao/root --kind vault-token >/dev/null
   "$COFFER" remote add vault bao --holds-all --addr "$VAULT_ADDR" --prefix bench/ --auth-credential bao/root >/dev/null
