@@ -16,7 +16,8 @@ if [ "${1:-}" = --in-session ]; then
   say "gnome-keyring unlocked on $DBUS_SESSION_BUS_ADDRESS"
   # The app under test watches logind's PrepareForSleep on this private
   # session bus, where the e2e test plays logind (there is no system bus here).
-  COFFER_LOGIND_BUS=session "$COFFER_CACHE/tools/bin/tauri-driver" --port "$TAURI_DRIVER_PORT" \
+  # Its agent makes STS sessions at moto.
+  AWS_ENDPOINT_URL="$MOTO_ENDPOINT" COFFER_LOGIND_BUS=session "$COFFER_CACHE/tools/bin/tauri-driver" --port "$TAURI_DRIVER_PORT" \
     --native-port "$((TAURI_DRIVER_PORT + 1))" >"$RUN_DIR/logs/tauri-driver.log" 2>&1 &
   driver=$!
   trap 'kill $driver 2>/dev/null || true' EXIT

@@ -6,12 +6,14 @@
 //! question may use the nonce: script in the main page can neither read a
 //! question nor answer one (the main capability does not grant these
 //! commands, and the label check would refuse them anyway). Closing the
-//! window denies.
+//! window denies. The same windows ask for an MFA device's code when an
+//! STS session the agent makes needs one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use coffer_core::agent::approval::{Answer, Asker, Gate, Question};
+use coffer_core::SecretValue;
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 
 use crate::error::IpcError;
@@ -48,27 +50,48 @@ impl Approvals {
             .ok_or_else(not_yours)
     }
 
-    /// Answers the question behind `nonce` (once: the nonce is used up).
+    /// Answers the question behind `nonce` (once: the nonce is used up). A
+    /// code question takes only a no here (its code comes by
+    /// [`Approvals::give_code`]).
     pub fn answer(&self, label: &str, nonce: &str, answer: Answer) -> Result<(), IpcError> {
-        let question = {
-            let mut open = self.open();
-            match open.get(nonce) {
-                Some(q) if label == window_label(&q.id) => open.remove(nonce),
-                _ => None,
-            }
+        let question = self.take(label, nonce)?;
+        if question.mfa_serial.is_some() {
+            self.gate.give_code(&question.id, None, BY_WINDOW)?;
+        } else {
+            self.gate.answer(&question.id, answer, BY_WINDOW)?;
         }
-        .ok_or_else(not_yours)?;
-        self.gate.answer(&question.id, answer, BY_WINDOW)?;
         Ok(())
     }
 
-    /// The window closed unanswered: that is a no.
+    /// Gives the code asked for by the question behind `nonce` (once).
+    pub fn give_code(&self, label: &str, nonce: &str, code: SecretValue) -> Result<(), IpcError> {
+        let question = self.take(label, nonce)?;
+        self.gate.give_code(&question.id, Some(code), BY_WINDOW)?;
+        Ok(())
+    }
+
+    /// Removes the question behind `nonce` if `label` is its window's.
+    fn take(&self, label: &str, nonce: &str) -> Result<Question, IpcError> {
+        let mut open = self.open();
+        match open.get(nonce) {
+            Some(q) if label == window_label(&q.id) => open.remove(nonce),
+            _ => None,
+        }
+        .ok_or_else(not_yours)
+    }
+
+    /// The window closed unanswered: that is a no (or no code).
     fn closed(&self, nonce: &str) {
         let question = self.open().remove(nonce);
-        if let Some(q) = question {
-            let _ = self
-                .gate
-                .answer(&q.id, Answer::Deny, "the person, closing the Coffer window");
+        let by = "the person, closing the Coffer window";
+        match question {
+            Some(q) if q.mfa_serial.is_some() => {
+                let _ = self.gate.give_code(&q.id, None, by);
+            }
+            Some(q) => {
+                let _ = self.gate.answer(&q.id, Answer::Deny, by);
+            }
+            None => {}
         }
     }
 }
@@ -91,8 +114,13 @@ impl Asker for Windows {
         let approvals = self.0.state::<Approvals>();
         approvals.open().insert(nonce.clone(), question.clone());
         let url = WebviewUrl::App(format!("approve.html#{nonce}").into());
+        let title = if question.mfa_serial.is_some() {
+            "Coffer: MFA code"
+        } else {
+            "Coffer: allow access?"
+        };
         let built = WebviewWindowBuilder::new(&self.0, window_label(&question.id), url)
-            .title("Coffer: allow access?")
+            .title(title)
             .inner_size(640.0, 440.0)
             .resizable(false)
             .always_on_top(true)

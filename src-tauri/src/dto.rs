@@ -1213,6 +1213,9 @@ pub struct ApprovalView {
     /// What "allow for this terminal" lasts; 0: not offered (asks every time).
     #[ts(type = "number")]
     pub remember_minutes: u32,
+    /// Set when the question asks for this MFA device's code (an AWS
+    /// session needs one) rather than for a yes.
+    pub mfa_serial: Option<String>,
 }
 
 impl From<&coffer_core::agent::approval::Question> for ApprovalView {
@@ -1234,6 +1237,7 @@ impl From<&coffer_core::agent::approval::Question> for ApprovalView {
             terminal: r.tty != 0,
             parents: r.parents.clone(),
             remember_minutes: q.remember_minutes,
+            mfa_serial: q.mfa_serial.clone(),
         }
     }
 }

@@ -97,6 +97,7 @@ pub fn run() {
             commands::settings::backup_restore,
             commands::approval::approval_get,
             commands::approval::approval_answer,
+            commands::approval::approval_code,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
@@ -153,10 +154,11 @@ mod tests {
             .collect();
         assert!(commands.len() > 30, "{commands:?}");
 
-        // The approval windows' two commands are theirs alone; the main
+        // The approval windows' commands are theirs alone; the main
         // window gets every other one.
-        let approval: BTreeSet<String> =
-            ["approval_get", "approval_answer"].map(String::from).into();
+        let approval: BTreeSet<String> = ["approval_get", "approval_answer", "approval_code"]
+            .map(String::from)
+            .into();
         let main: BTreeSet<String> = commands.difference(&approval).cloned().collect();
         for (file, window, expected) in [
             ("main.json", "main", &main),

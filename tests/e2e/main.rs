@@ -54,6 +54,9 @@ fn files_below(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The MFA device of the e2e AWS key (moto takes any six-digit code).
+const MFA_DEVICE: &str = "arn:aws:iam::123456789012:mfa/e2e";
+
 /// Adds a credential through the form and waits for its detail pane.
 async fn add(app: &App, kind: &str, name: &str, fields: &[(&str, &str)], extra: &[(&str, &str)]) {
     app.click("#nav-credentials").await;
@@ -201,6 +204,7 @@ async fn every_screen(driver: &str) {
         &[
             ("access_key_id", "AKIAE2ETEST000000001"),
             ("secret_access_key", aws_secret),
+            ("mfa_serial", MFA_DEVICE),
         ],
         &[("#form-env", "dev")],
     )
@@ -460,6 +464,7 @@ async fn every_screen(driver: &str) {
     for (command, args) in [
         ("approval_get", "{ nonce: 'x' }"),
         ("approval_answer", "{ nonce: 'x', answer: 'once' }"),
+        ("approval_code", "{ nonce: 'x', code: '123456' }"),
     ] {
         let refused = app.invoke(command, args).await;
         assert!(
@@ -482,6 +487,56 @@ async fn every_screen(driver: &str) {
         String::from_utf8_lossy(&denied.stderr).contains("was denied"),
         "{}",
         String::from_utf8_lossy(&denied.stderr)
+    );
+
+    // 10d. An AWS key whose MFA device must give a code: with the app as
+    // the agent, the code is asked in a window of the app (a malformed one
+    // refused there), and the AWS tool gets an STS session made by moto,
+    // never the stored key.
+    let asking_session = |cli_path: PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(concurrency::coffer_bin())
+                .arg("--vault")
+                .arg(&cli_path)
+                .args(["aws", "credential-process", "aws/dev/deploy"])
+                .env("COFFER_AGENT", "required")
+                .output()
+                .expect("coffer")
+        })
+    };
+    let waiting = asking_session(path.clone());
+    let main_window = app.to_new_window().await;
+    let device = app
+        .text_until("#approval-device", |t| t.contains(MFA_DEVICE))
+        .await;
+    assert!(device.contains(MFA_DEVICE), "{device}");
+    app.type_in("#approval-code", "12345").await;
+    assert_eq!(
+        app.attr("#approval-code-send", "disabled").await.as_deref(),
+        Some("true"),
+        "five digits cannot be sent"
+    );
+    app.type_in("#approval-code", "123456").await;
+    app.shot("11b-mfa-code").await;
+    app.press_closing("#approval-code-send").await;
+    app.back_to(main_window).await;
+    let served = waiting.await.expect("join");
+    let stderr = String::from_utf8_lossy(&served.stderr).into_owned();
+    assert!(served.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("waiting for the code of MFA device"),
+        "the CLI says what it waits for: {stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&served.stdout).expect("credential_process JSON");
+    let key_id = doc["AccessKeyId"].as_str().unwrap_or_default();
+    assert!(
+        !key_id.is_empty() && key_id != "AKIAE2ETEST000000001",
+        "a session's key (moto gives GetSessionToken a fixed one), not the stored one: {key_id}"
+    );
+    assert!(doc["SessionToken"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(
+        !String::from_utf8_lossy(&served.stdout).contains(aws_secret),
+        "the long-lived secret stays in the app"
     );
 
     // 11. The audit screen shows all of it, with the chain verified.

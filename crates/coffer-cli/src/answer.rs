@@ -32,8 +32,15 @@ pub fn error_line(err: &anyhow::Error) -> String {
 }
 
 /// Said on stderr while a command waits for the person's answer to an
-/// `ask` access rule.
+/// `ask` access rule, or for an MFA code asked in the app's window.
 pub fn asking(question: &Question) -> String {
+    if let Some(serial) = &question.mfa_serial {
+        return format!(
+            "coffer: waiting for the code of MFA device {serial} for '{}', asked in the Coffer \
+             window",
+            question.names.join(", ")
+        );
+    }
     format!(
         "coffer: waiting for your approval in the Coffer window (request {}; or run \
          `coffer agent approve {}` in another terminal)",

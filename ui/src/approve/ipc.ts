@@ -1,4 +1,4 @@
-// The approval window's one door to the shell: its two commands, which
+// The approval window's one door to the shell: its three commands, which
 // capabilities/approval.json grants to approval windows only (the main
 // window's module is ../lib/ipc.ts).
 
@@ -22,4 +22,9 @@ export function approvalGet(nonce: string): Promise<ApprovalView> {
 /** Answers it; the shell then closes the window. */
 export function approvalAnswer(nonce: string, answer: ApprovalAnswer): Promise<void> {
   return call<void>('approval_answer', { nonce, answer });
+}
+
+/** Gives the MFA code the question asks for; the shell then closes the window. */
+export function approvalCode(nonce: string, code: string): Promise<void> {
+  return call<void>('approval_code', { nonce, code });
 }

@@ -455,7 +455,12 @@ terminal: boolean, parents: Array<string>,
 /**
  * What "allow for this terminal" lasts; 0: not offered (asks every time).
  */
-rememberMinutes: number, };
+rememberMinutes: number, 
+/**
+ * Set when the question asks for this MFA device's code (an AWS
+ * session needs one) rather than for a yes.
+ */
+mfaSerial: string | null, };
 
 /**
  * The person's answer in an approval window.

@@ -22,6 +22,7 @@ use super::peer::Requester;
 use crate::access::{Rule, MAX_REMEMBER_MINUTES};
 use crate::audit::Action;
 use crate::error::{Error, Result};
+use crate::secret::SecretValue;
 
 /// How long a shown question waits for the person before it counts as no.
 pub const ANSWER_WITHIN: Duration = Duration::from_secs(120);
@@ -44,6 +45,12 @@ pub struct Question {
     /// What "allow for this terminal" would last (0: not offered, the rule
     /// asks every time).
     pub remember_minutes: u32,
+    /// Set when the question asks for a code from this MFA device (an STS
+    /// session needs one) rather than for a yes: shown only in the app's
+    /// window and answered there ([`Gate::give_code`]), never by `coffer
+    /// agent approve`, never remembered (a device's code serves once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_serial: Option<String>,
 }
 
 /// The person's answer.
@@ -113,10 +120,18 @@ struct Grant {
     once: bool,
 }
 
+/// A code question shown in the app's window.
+struct CodeWait {
+    question: Question,
+    /// `Some(Some(code))`: given; `Some(None)`: declined (and by whom).
+    answer: Option<(Option<SecretValue>, String)>,
+}
+
 #[derive(Default)]
 struct State {
     pending: BTreeMap<String, Pending>,
     grants: Vec<Grant>,
+    codes: BTreeMap<String, CodeWait>,
 }
 
 /// The questions and remembered answers of one agent.
@@ -387,6 +402,95 @@ impl Gate {
         Ok((question, false))
     }
 
+    /// A code from the MFA device `question.mfa_serial`, asked in the app's
+    /// window (the client told through `on_asking`, as for a yes); `None`
+    /// when there is no window to ask in (a headless agent: the client asks
+    /// its own person). Declined, closed or unanswered within
+    /// [`ANSWER_WITHIN`], it is an error and no session is made.
+    pub fn ask_code(
+        &self,
+        question: Question,
+        on_asking: &mut dyn FnMut(&Question),
+    ) -> Result<Option<SecretValue>> {
+        let Some(asker) = self.asker.clone() else {
+            return Ok(None);
+        };
+        let id = question.id.clone();
+        let credential = question.names.join(", ");
+        self.state().codes.insert(
+            id.clone(),
+            CodeWait {
+                question: question.clone(),
+                answer: None,
+            },
+        );
+        if let Err(e) = asker.show(&question) {
+            self.state().codes.remove(&id);
+            return Err(Error::Denied {
+                what: format!("the MFA code for '{credential}' could not be asked for: {e}"),
+            });
+        }
+        on_asking(&question);
+        let deadline = Instant::now() + ANSWER_WITHIN;
+        let mut state = self.state();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let answered = state.codes.get(&id).map(|w| w.answer.is_some());
+            if answered == Some(true) || answered.is_none() || left.is_zero() {
+                let answer = state.codes.remove(&id).and_then(|w| w.answer);
+                drop(state);
+                return match answer {
+                    Some((Some(code), _)) => Ok(Some(code)),
+                    Some((None, by)) => Err(Error::Denied {
+                        what: format!(
+                            "no MFA code was given for '{credential}' ({by}): no session was made"
+                        ),
+                    }),
+                    None => {
+                        asker.withdraw(&id);
+                        Err(Error::Denied {
+                            what: format!(
+                                "no MFA code for '{credential}' came within {} s: no session \
+                                 was made",
+                                ANSWER_WITHIN.as_secs()
+                            ),
+                        })
+                    }
+                };
+            }
+            state = self
+                .answered
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// The person's answer to code question `id` in the app's window: the
+    /// code, or `None` (declined, the window closed). Returns the question.
+    pub fn give_code(&self, id: &str, code: Option<SecretValue>, by: &str) -> Result<Question> {
+        let mut state = self.state();
+        let Some(wait) = state.codes.get_mut(id) else {
+            return Err(Error::RequestNotFound {
+                id: crate::credential::printable(id),
+            });
+        };
+        if wait.answer.is_some() {
+            return Err(Error::Invalid {
+                what: "request".into(),
+                reason: format!("{id} is already answered"),
+            });
+        }
+        wait.answer = Some((code, by.to_owned()));
+        let question = wait.question.clone();
+        self.answered.notify_all();
+        drop(state);
+        if let Some(asker) = &self.asker {
+            asker.withdraw(id);
+        }
+        Ok(question)
+    }
+
     /// The questions waiting for an answer, oldest first.
     pub fn pending(&self) -> Vec<Question> {
         let now = Instant::now();
@@ -476,6 +580,7 @@ mod tests {
                 ..Requester::default()
             },
             remember_minutes: if rule == Rule::AskEveryTime { 0 } else { 10 },
+            mfa_serial: None,
         }
     }
 
@@ -583,5 +688,74 @@ mod tests {
         let id = window.0.lock().expect("lock")[1].clone();
         gate.answer(&id, Answer::Deny, "the window").expect("deny");
         assert!(!next.join().expect("join"));
+    }
+
+    fn code_question(id: &str) -> Question {
+        Question {
+            mfa_serial: Some("arn:aws:iam::123456789012:mfa/me".into()),
+            ..question(id, 9, Rule::AskEveryTime)
+        }
+    }
+
+    /// Waits for the window's n-th question and returns its id.
+    fn shown(window: &Window, n: usize) -> String {
+        loop {
+            if let Some(id) = window.0.lock().expect("lock").get(n).cloned() {
+                return id;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_code_is_asked_in_the_window_given_once_and_never_listed_for_approve() {
+        assert_eq!(
+            Gate::new(None)
+                .ask_code(code_question("h1"), &mut |_| {})
+                .expect("headless")
+                .map(|c| c.expose_secret().to_owned()),
+            None,
+            "a headless agent leaves the code to the client"
+        );
+        let window = Arc::new(Window(Mutex::new(Vec::new())));
+        let gate = Arc::new(Gate::new(Some(window.clone())));
+        let g = Arc::clone(&gate);
+        let asking = std::thread::spawn(move || {
+            let mut told = 0;
+            let code = g.ask_code(code_question("d1"), &mut |q| {
+                assert!(q.mfa_serial.is_some());
+                told += 1;
+            });
+            (code.map(|c| c.map(|c| c.expose_secret().to_owned())), told)
+        });
+        let id = shown(&window, 0);
+        assert!(gate.pending().is_empty(), "not for `coffer agent approve`");
+        let e = gate
+            .answer(&id, Answer::Once, "me")
+            .expect_err("a yes is no code");
+        assert!(matches!(e, Error::RequestNotFound { .. }), "{e}");
+        gate.give_code(&id, Some(SecretValue::from("123456")), "the window")
+            .expect("given");
+        let (code, told) = asking.join().expect("join");
+        assert_eq!(code.expect("code").as_deref(), Some("123456"));
+        assert_eq!(told, 1, "the client was told it waits");
+        let e = gate
+            .give_code(&id, Some(SecretValue::from("654321")), "again")
+            .expect_err("used");
+        assert!(matches!(e, Error::RequestNotFound { .. }), "{e}");
+
+        // Declined (or the window closed): an error naming the credential.
+        let g = Arc::clone(&gate);
+        let asking = std::thread::spawn(move || g.ask_code(code_question("d2"), &mut |_| {}));
+        let id = shown(&window, 1);
+        gate.give_code(&id, None, "the person, closing the Coffer window")
+            .expect("declined");
+        let e = asking.join().expect("join").expect_err("no code");
+        assert!(matches!(e, Error::Denied { .. }), "{e}");
+        assert!(
+            e.to_string().contains("no MFA code was given for 'db'")
+                && e.to_string().contains("closing the Coffer window"),
+            "{e}"
+        );
     }
 }

@@ -446,6 +446,7 @@ mod tests {
             action: Action::Reveal,
             requester: peer::Requester::default(),
             remember_minutes: 10,
+            mfa_serial: None,
         };
         let call = |c: Call| Request::Call(Box::new(c));
         let requests = [

@@ -804,11 +804,50 @@ fn aws_session(
         details: details.into(),
         ..want
     };
-    let mut codes = crate::sessions::mfa::Given(code);
+    let mut codes = AskCodes {
+        given: code,
+        gate: &shared.gate,
+        requester: &requester,
+        action: want.action,
+        on_asking,
+    };
     match crate::sessions::session_for(&Locking(shared), &want, &mut codes, Utc::now()) {
         Ok((_, session)) => Reply::AwsSession { session },
         Err(Error::MfaNeeded { credential, serial }) => Reply::MfaNeeded { credential, serial },
         Err(e) => Reply::from_error(&e),
+    }
+}
+
+/// Where the agent gets an MFA device's code: the one that came with the
+/// request, else the app's window (with the app as the agent), else the
+/// client is asked to ask its person (`Reply::MfaNeeded`).
+struct AskCodes<'a> {
+    given: Option<SecretValue>,
+    gate: &'a Gate,
+    requester: &'a Requester,
+    action: Action,
+    on_asking: &'a mut dyn FnMut(&Question),
+}
+
+impl crate::sessions::mfa::MfaCodes for AskCodes<'_> {
+    fn code(&mut self, credential: &str, serial: &str) -> Result<SecretValue> {
+        if let Some(code) = self.given.take() {
+            return Ok(code);
+        }
+        let question = Question {
+            id: approval::new_id()?,
+            names: vec![credential.to_owned()],
+            // A device's code serves one session: asked every time.
+            rule: Rule::AskEveryTime,
+            why: format!("its MFA device {serial} must give a code for a session"),
+            action: self.action,
+            requester: self.requester.clone(),
+            remember_minutes: 0,
+            mfa_serial: Some(serial.to_owned()),
+        };
+        self.gate
+            .ask_code(question, self.on_asking)?
+            .ok_or_else(|| crate::sessions::mfa::needed(credential, serial))
     }
 }
 
@@ -892,6 +931,7 @@ fn check_access(
         } else {
             remember
         },
+        mfa_serial: None,
     };
     match shared.gate.decide(question, on_asking) {
         Ok(Passed::Remembered) => Ok(Some(serde_json::json!({

@@ -1,9 +1,9 @@
 //! Codes for MFA devices, when a session's STS call needs one: from the
 //! credential's `mfa_process` command (aws-vault's convention, e.g. `ykman
 //! oath accounts code --single NAME`), else from whoever asked (a terminal
-//! prompt in the CLI; through the agent, the client that asked, which
-//! prompts on its own terminal). A code never goes on argv, into an audit
-//! entry or a log.
+//! prompt in the CLI; through the agent, a window of the app when the app
+//! is the agent, else the client that asked, which prompts on its own
+//! terminal). A code never goes on argv, into an audit entry or a log.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -28,15 +28,6 @@ pub struct NoOneToAsk;
 impl MfaCodes for NoOneToAsk {
     fn code(&mut self, credential: &str, serial: &str) -> Result<SecretValue> {
         Err(needed(credential, serial))
-    }
-}
-
-/// A code given with the request (through the agent), used once.
-pub struct Given(pub Option<SecretValue>);
-
-impl MfaCodes for Given {
-    fn code(&mut self, credential: &str, serial: &str) -> Result<SecretValue> {
-        self.0.take().ok_or_else(|| needed(credential, serial))
     }
 }
 
@@ -135,6 +126,15 @@ mod tests {
     use super::*;
     use crate::credential::{CredentialId, CredentialMeta};
     use crate::kind::Kind;
+
+    /// A code given once, as a client's with its request.
+    struct Given(Option<SecretValue>);
+
+    impl MfaCodes for Given {
+        fn code(&mut self, credential: &str, serial: &str) -> Result<SecretValue> {
+            self.0.take().ok_or_else(|| needed(credential, serial))
+        }
+    }
 
     fn role(process: Option<&str>) -> Credential {
         let mut meta = CredentialMeta::bare("ops", Kind::AwsRole);
