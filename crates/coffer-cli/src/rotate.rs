@@ -187,7 +187,7 @@ pub fn revoke_all(
     args: &RevokeAllArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    use coffer_core::rotation::revoke::{self, Selector};
+    use coffer_core::revoke::{self, Selector};
     let selector = match (&args.selector.env, &args.selector.tag, args.selector.all) {
         (Some(e), _, _) => Selector::Env(e.clone()),
         (_, Some(t), _) => Selector::Tag(t.clone()),

@@ -29,6 +29,7 @@ pub mod policy;
 pub mod preferences;
 pub mod process;
 pub mod review;
+pub mod revoke;
 pub mod rotation;
 mod rows;
 mod runtime;

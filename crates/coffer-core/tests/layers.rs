@@ -60,10 +60,14 @@ const FEATURE_EDGES: &[(&str, &str)] = &[
     // The agent makes and keeps them, so the key stays in it.
     ("agent", "sessions"),
     // Leases are read through a remote's login (the sync's Vault client);
-    // the agent lists them for `status`; revoke-all revokes them.
+    // the agent lists them for `status`.
     ("leases", "sync"),
     ("agent", "leases"),
-    ("rotation", "leases"),
+    // The emergency revoke spans them: the providers' calls, the leases
+    // recorded, the roles a key's chains assume.
+    ("revoke", "rotation"),
+    ("revoke", "leases"),
+    ("revoke", "sessions"),
     ("transfer", "envmap"),
     ("overview", "rotation"),
     ("overview", "sync"),

@@ -99,14 +99,50 @@ pub fn user_policy(endpoint: &str, user: &str, name: &str) -> Option<serde_json:
             .send()
             .await
             .ok()?;
-        let doc = out.policy_document();
-        let decoded = if doc.trim_start().starts_with('{') {
-            doc.to_owned()
-        } else {
-            percent_decode(doc)
-        };
-        serde_json::from_str(&decoded).ok()
+        document(out.policy_document())
     })
+}
+
+/// An IAM role anyone in the account may assume; its name and ARN.
+pub fn iam_role(endpoint: &str, label: &str) -> (String, String) {
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&conf(endpoint, "testing", "testing").await);
+        let name = format!("coffer-{label}-{}-{}", std::process::id(), rand_suffix());
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+        let out = iam
+            .create_role()
+            .role_name(&name)
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .expect("create role");
+        let arn = out.role().expect("role").arn().to_owned();
+        (name, arn)
+    })
+}
+
+/// The inline policy `name` of IAM role `role`, as a JSON document.
+pub fn role_policy(endpoint: &str, role: &str, name: &str) -> Option<serde_json::Value> {
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&conf(endpoint, "testing", "testing").await);
+        let out = iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .ok()?;
+        document(out.policy_document())
+    })
+}
+
+fn document(doc: &str) -> Option<serde_json::Value> {
+    let decoded = if doc.trim_start().starts_with('{') {
+        doc.to_owned()
+    } else {
+        percent_decode(doc)
+    };
+    serde_json::from_str(&decoded).ok()
 }
 
 /// `%XX` decoding (IAM's policy documents); `+` is left as it is.

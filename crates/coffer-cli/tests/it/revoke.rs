@@ -126,6 +126,9 @@ fn revoke_all_revokes_aws_keys_and_vault_tokens_at_their_providers() {
         .push(("AWS_ENDPOINT_URL".into(), moto.clone()));
     env.extra_env
         .push(("AWS_REGION".into(), "us-east-1".into()));
+    // Online from the start: an agent serving the vault keeps the
+    // environment it was started with.
+    env.extra_env.push(("COFFER_OFFLINE".into(), "0".into()));
     let field = format!("access_key_id={key_id}");
     env.run_pw(
         &[
@@ -157,6 +160,47 @@ fn revoke_all_revokes_aws_keys_and_vault_tokens_at_their_providers() {
     )
     .ok();
 
+    // Two roles assumed with the key: one picked by the revoke itself, one
+    // reached only through the key; and a session kept for the first.
+    let (ci_role, ci_role_arn) = iam_role(&moto, "revoke-ci");
+    let (other_role, other_role_arn) = iam_role(&moto, "revoke-other");
+    for (name, arn, env_name) in [
+        ("aws/ci-role", &ci_role_arn, "ci"),
+        ("aws/other-role", &other_role_arn, "dev"),
+    ] {
+        let arn = format!("role_arn={arn}");
+        env.run_pw(
+            &[
+                "add",
+                name,
+                "--kind",
+                "aws-role",
+                "--env",
+                env_name,
+                "--field",
+                &arn,
+                "--field",
+                "source=aws/ci",
+            ],
+            "",
+        )
+        .ok();
+    }
+    let kept: serde_json::Value = serde_json::from_str(
+        &env.run_pw(&["aws", "credential-process", "aws/ci-role"], "")
+            .ok()
+            .stdout,
+    )
+    .expect("credential_process JSON");
+
+    let dry = env
+        .run_pw(&["revoke-all", "--env", "ci", "--dry-run"], "")
+        .ok();
+    assert!(
+        dry.stdout.contains("PutRolePolicy on its role"),
+        "the dry run says what a role gets: {}",
+        dry.stdout
+    );
     let done = env.run_pw(&["revoke-all", "--env", "ci", "--yes"], "").ok();
     assert!(
         done.stdout.contains("revoked  aws/ci") && done.stdout.contains("revoked  vault/ci"),
@@ -190,6 +234,38 @@ fn revoke_all_revokes_aws_keys_and_vault_tokens_at_their_providers() {
         "{}",
         done.stdout
     );
+    // ... and on both roles, so sessions already assumed stop working too.
+    for role in [&ci_role, &other_role] {
+        let policy = role_policy(&moto, role, "coffer-revoke-older-sessions")
+            .unwrap_or_else(|| panic!("the deny policy is on role {role}: {}", done.stdout));
+        let statement = &policy["Statement"][0];
+        assert_eq!(statement["Effect"], "Deny", "{policy}");
+        assert_eq!(
+            statement["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+            before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "one revoke, one time: {policy}"
+        );
+    }
+    assert!(
+        done.stdout
+            .contains(&format!("sessions of role {ci_role} issued before"))
+            && done
+                .stdout
+                .contains(&format!("sessions of role {other_role} issued before"))
+            && done.stdout.contains("already denied in this revoke"),
+        "{}",
+        done.stdout
+    );
+    // The session kept for the role from before the revoke is not served
+    // again (moto does not check keys, so a new one can still be made).
+    let after = env.run_pw(&["aws", "credential-process", "aws/ci-role"], "");
+    if after.code == 0 {
+        let after: serde_json::Value = serde_json::from_str(&after.stdout).expect("JSON");
+        assert_ne!(
+            after["AccessKeyId"], kept["AccessKeyId"],
+            "the session from before the revoke is not handed out again"
+        );
+    }
     // The audit entry says both.
     let audit = env
         .run_pw(&["audit", "--action", "emergency_revoke", "--json"], "")

@@ -546,9 +546,60 @@ pub fn revoke_own(
     })?
 }
 
+/// The name of the IAM role in `arn` (`arn:aws:iam::ACCOUNT:role/PATH/NAME`).
+pub fn role_name(arn: &str) -> Option<&str> {
+    let (_, path) = arn.split_once(":role/")?;
+    path.rsplit('/').next().filter(|n| !n.is_empty())
+}
+
+/// Emergency revoke of the sessions of role `role_arn` issued before `now`:
+/// [`REVOKE_POLICY`] put on the role with `key` (the key a chain of
+/// Coffer's assumes it with, whose user must be allowed
+/// `iam:PutRolePolicy` on it). AWS's console does the same for "revoke
+/// active sessions".
+pub fn deny_role_sessions(
+    key: &Credential,
+    secrets: &Secrets,
+    role_arn: &str,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let role = role_name(role_arn).ok_or_else(|| {
+        Error::invalid(
+            format!("role ARN '{role_arn}'"),
+            "it names no IAM role (arn:aws:iam::ACCOUNT:role/NAME)",
+        )
+    })?;
+    block_on(async {
+        let conf = own_config(key, secrets).await?;
+        iam(&conf)
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(REVOKE_POLICY)
+            .policy_document(revoke_policy_document(now))
+            .send()
+            .await
+            .map_err(|e| aws_error("IAM PutRolePolicy", role, &e))?;
+        Ok(format!(
+            "sessions of role {role} issued before {} denied (inline policy {REVOKE_POLICY})",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ))
+    })?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_role_name_is_the_last_part_of_its_arn() {
+        assert_eq!(role_name("arn:aws:iam::123456789012:role/ops"), Some("ops"));
+        assert_eq!(
+            role_name("arn:aws:iam::123456789012:role/team/deploy"),
+            Some("deploy")
+        );
+        assert_eq!(role_name("arn:aws:iam::123456789012:user/ops"), None);
+        assert_eq!(role_name("arn:aws:iam::123456789012:role/"), None);
+    }
 
     #[test]
     fn the_revoke_policy_denies_everything_to_older_sessions_only() {

@@ -7,7 +7,6 @@
 
 pub mod aws;
 pub mod postgres;
-pub mod revoke;
 pub mod run;
 pub mod vault_auth;
 pub mod wizard;
