@@ -85,6 +85,7 @@ pub fn kind_label(kind: Kind) -> &'static str {
         Kind::GcpServiceAccount => "GCP service account",
         Kind::AzureServicePrincipal => "Azure service principal",
         Kind::SshKey => "SSH key",
+        Kind::TotpSeed => "TOTP seed",
         Kind::Generic => "Generic",
     }
 }

@@ -584,6 +584,36 @@ fn validate_fields(meta: &CredentialMeta, secrets: &Secrets) -> Result<()> {
     for (name, value) in &secrets.0 {
         check_value(meta.kind, name, value.expose_secret(), true)?;
     }
+    check_mfa(meta)
+}
+
+/// An AWS credential's MFA codes come from one place: `mfa_totp` (a
+/// totp-seed credential's name) goes with `mfa_serial` and not with
+/// `mfa_process`.
+fn check_mfa(meta: &CredentialMeta) -> Result<()> {
+    let has = |f: &str| meta.fields.contains_key(f);
+    if !has("mfa_totp") {
+        return Ok(());
+    }
+    let what = || format!("credential '{}'", meta.name);
+    if !has("mfa_serial") {
+        return Err(Error::invalid(
+            what(),
+            "mfa_totp makes codes for an MFA device: set mfa_serial (the device's ARN) too",
+        ));
+    }
+    if has("mfa_process") {
+        return Err(Error::invalid(
+            what(),
+            "mfa_totp and mfa_process both give MFA codes: keep one",
+        ));
+    }
+    if meta.fields.get("mfa_totp") == Some(&meta.name) {
+        return Err(Error::invalid(
+            what(),
+            "mfa_totp names a totp-seed credential, not this one",
+        ));
+    }
     Ok(())
 }
 
@@ -644,20 +674,27 @@ fn check_value(kind: Kind, name: &str, value: &str, secret: bool) -> Result<()> 
         FieldFormat::Url => value.starts_with("https://") || value.starts_with("http://"),
         FieldFormat::RoleArn => is_role_arn(value),
         FieldFormat::Duration => crate::time::parse_span(value).is_some(),
+        FieldFormat::Base32Seed => crate::totp::decode_seed(value).is_ok(),
+        FieldFormat::OneOf(words) => words.contains(&value),
     };
     if ok {
         return Ok(());
     }
     let expected = match format {
-        FieldFormat::Port => "a port number from 1 to 65535",
+        FieldFormat::Port => "a port number from 1 to 65535".into(),
         FieldFormat::AwsKeyId => {
-            "an AWS access key id (16 to 128 upper-case letters and digits, e.g. AKIA…)"
+            "an AWS access key id (16 to 128 upper-case letters and digits, e.g. AKIA…)".into()
         }
-        FieldFormat::JsonObject => "a JSON object",
-        FieldFormat::Url => "an http:// or https:// URL",
-        FieldFormat::RoleArn => "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
-        FieldFormat::Duration => "a length of time (3600, 90s, 30m, 12h)",
-        FieldFormat::Text => "text",
+        FieldFormat::JsonObject => "a JSON object".into(),
+        FieldFormat::Url => "an http:// or https:// URL".into(),
+        FieldFormat::RoleArn => "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)".into(),
+        FieldFormat::Duration => "a length of time (3600, 90s, 30m, 12h)".into(),
+        FieldFormat::Base32Seed => format!(
+            "a TOTP seed: base32 (A-Z, 2-7) of at least {} bytes",
+            crate::totp::MIN_SEED_BYTES
+        ),
+        FieldFormat::OneOf(words) => format!("one of {}", words.join(", ")),
+        FieldFormat::Text => "text".into(),
     };
     if secret {
         Err(Error::invalid(

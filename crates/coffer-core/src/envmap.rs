@@ -211,7 +211,7 @@ pub fn defaults(c: &Credential, s: &Secrets) -> Vec<EnvVar> {
             ("GOOGLE_CLOUD_PROJECT", "project_id"),
         ],
         // A lease's values are the lease's own (the CLI maps them).
-        Kind::ApiKey | Kind::SshKey | Kind::Generic | Kind::VaultLease => &[],
+        Kind::ApiKey | Kind::SshKey | Kind::TotpSeed | Kind::Generic | Kind::VaultLease => &[],
     };
     if mapped.is_empty() {
         let mut fields: Vec<&String> = c.meta.fields.keys().chain(s.0.keys()).collect();

@@ -23,6 +23,10 @@ pub enum Kind {
     GcpServiceAccount,
     AzureServicePrincipal,
     SshKey,
+    /// The seed of a TOTP authenticator (RFC 6238), kept only when the person
+    /// chooses to: an AWS credential's `mfa_totp` then makes its MFA codes
+    /// from it, which turns two factors into one (see totp.rs).
+    TotpSeed,
     Generic,
 }
 
@@ -42,6 +46,11 @@ pub enum FieldFormat {
     RoleArn,
     /// A length of time: seconds, or a number with `s`, `m` or `h`.
     Duration,
+    /// A TOTP seed in base32 (spaces, dashes, lower case and padding
+    /// allowed), at least [`crate::totp::MIN_SEED_BYTES`] bytes.
+    Base32Seed,
+    /// One of a few words.
+    OneOf(&'static [&'static str]),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -61,7 +70,7 @@ const fn field(name: &'static str, secret: bool, required: bool, format: FieldFo
     }
 }
 
-use FieldFormat::{AwsKeyId, Duration, JsonObject, Port, RoleArn, Text, Url};
+use FieldFormat::{AwsKeyId, Base32Seed, Duration, JsonObject, OneOf, Port, RoleArn, Text, Url};
 
 const AWS: &[FieldSpec] = &[
     field("access_key_id", false, true, AwsKeyId),
@@ -72,6 +81,8 @@ const AWS: &[FieldSpec] = &[
     // What its STS sessions are made with (see sessions.rs).
     field("mfa_serial", false, false, Text),
     field("mfa_process", false, false, Text),
+    // The name of a totp-seed credential its codes are made from.
+    field("mfa_totp", false, false, Text),
     field("duration", false, false, Duration),
 ];
 /// A role assumed through a source credential (an aws-access-key, or another
@@ -83,6 +94,7 @@ const AWS_ROLE: &[FieldSpec] = &[
     field("external_id", false, false, Text),
     field("mfa_serial", false, false, Text),
     field("mfa_process", false, false, Text),
+    field("mfa_totp", false, false, Text),
     field("role_session_name", false, false, Text),
     field("duration", false, false, Duration),
     field("region", false, false, Text),
@@ -137,6 +149,21 @@ const AZURE: &[FieldSpec] = &[
     field("client_secret", true, true, Text),
     field("subscription_id", false, false, Text),
 ];
+/// A TOTP authenticator's seed and settings (an authenticator app's
+/// defaults when left out: 6 digits, 30 s, SHA1).
+const TOTP: &[FieldSpec] = &[
+    field("seed", true, true, Base32Seed),
+    field("digits", false, false, OneOf(&["6", "7", "8"])),
+    field("period", false, false, Duration),
+    field(
+        "algorithm",
+        false,
+        false,
+        OneOf(&["SHA1", "SHA256", "SHA512"]),
+    ),
+    field("issuer", false, false, Text),
+    field("account", false, false, Text),
+];
 const SSH: &[FieldSpec] = &[
     field("private_key", true, true, Text),
     field("public_key", false, false, Text),
@@ -146,7 +173,7 @@ const SSH: &[FieldSpec] = &[
 ];
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::AwsAccessKey,
         Kind::AwsRole,
         Kind::VaultToken,
@@ -157,6 +184,7 @@ impl Kind {
         Kind::GcpServiceAccount,
         Kind::AzureServicePrincipal,
         Kind::SshKey,
+        Kind::TotpSeed,
         Kind::Generic,
     ];
 
@@ -172,6 +200,7 @@ impl Kind {
             Kind::GcpServiceAccount => "gcp-service-account",
             Kind::AzureServicePrincipal => "azure-service-principal",
             Kind::SshKey => "ssh-key",
+            Kind::TotpSeed => "totp-seed",
             Kind::Generic => "generic",
         }
     }
@@ -189,6 +218,7 @@ impl Kind {
             Kind::GcpServiceAccount => GCP,
             Kind::AzureServicePrincipal => AZURE,
             Kind::SshKey => SSH,
+            Kind::TotpSeed => TOTP,
             Kind::Generic => &[],
         }
     }

@@ -45,6 +45,7 @@ pub mod store;
 pub mod strength;
 pub mod sync;
 pub mod time;
+pub mod totp;
 pub mod transfer;
 pub mod vault;
 

@@ -28,8 +28,9 @@ pub fn default_policy(kind: Kind) -> Option<Policy> {
         Kind::DbPassword => 30,
         Kind::SshKey => 365,
         // A role has no secret of its own to age: its source's key rotates.
-        // Nor a lease: each is new and short-lived.
-        Kind::Generic | Kind::AwsRole | Kind::VaultLease => return None,
+        // Nor a lease: each is new and short-lived. A TOTP seed changes only
+        // when its device is enrolled again.
+        Kind::Generic | Kind::AwsRole | Kind::VaultLease | Kind::TotpSeed => return None,
     };
     Some(Policy {
         max_age_days: days,

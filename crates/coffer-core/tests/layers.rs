@@ -31,6 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "input",
             "runtime",
             "time",
+            "totp",
             "par",
             "bounds",
             "process",

@@ -57,7 +57,7 @@ label: string,
  */
 crackTime: string, warning: string | null, suggestions: Array<string>, };
 
-export type Kind = "aws-access-key" | "aws-role" | "vault-token" | "vault-approle" | "vault-lease" | "db-password" | "api-key" | "gcp-service-account" | "azure-service-principal" | "ssh-key" | "generic";
+export type Kind = "aws-access-key" | "aws-role" | "vault-token" | "vault-approle" | "vault-lease" | "db-password" | "api-key" | "gcp-service-account" | "azure-service-principal" | "ssh-key" | "totp-seed" | "generic";
 
 /**
  * How the form draws a field.

@@ -22,6 +22,7 @@ const KIND_LABELS: Record<Kind, string> = {
   'gcp-service-account': 'GCP service account',
   'azure-service-principal': 'Azure service principal',
   'ssh-key': 'SSH key',
+  'totp-seed': 'TOTP seed',
   generic: 'Generic',
 };
 

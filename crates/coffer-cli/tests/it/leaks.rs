@@ -285,8 +285,34 @@ fn no_session_secret_or_mfa_code_in_files_or_logs() {
         ],
         "",
     );
+    // A role whose codes come from a TOTP seed kept in the vault.
+    let seed = "LEAKCANARYSEEDQ7LEAKCANARYSEEDQ7";
+    run(
+        &["add", "mfa/leak", "--kind", "totp-seed"],
+        &json!({ "seed": seed }).to_string(),
+    );
+    run(
+        &[
+            "add",
+            "aws/seeded",
+            "--kind",
+            "aws-role",
+            "--field",
+            &format!(
+                "role_arn=arn:aws:iam::123456789012:role/{}",
+                unique("leak-seeded").trim_end_matches('/')
+            ),
+            "--field",
+            "source=aws/base",
+            "--field",
+            "mfa_serial=arn:aws:iam::123456789012:mfa/leak-seeded",
+            "--field",
+            "mfa_totp=mfa/leak",
+        ],
+        "",
+    );
     let mut sessions: Vec<serde_json::Value> = Vec::new();
-    for name in ["aws/ops", "aws/base", "aws/ops"] {
+    for name in ["aws/ops", "aws/base", "aws/ops", "aws/seeded"] {
         sessions.push(run(&["aws", "credential-process", name], "").json());
     }
     run(
@@ -309,7 +335,8 @@ fn no_session_secret_or_mfa_code_in_files_or_logs() {
         logs.contains("TRACE") || logs.contains("DEBUG"),
         "no trace logs"
     );
-    let mut canaries: Vec<String> = vec![secret.clone(), code.into(), PASSPHRASE.into()];
+    let mut canaries: Vec<String> =
+        vec![secret.clone(), code.into(), PASSPHRASE.into(), seed.into()];
     for s in &sessions {
         for field in ["SecretAccessKey", "SessionToken"] {
             canaries.push(s[field].as_str().expect("value").to_owned());
@@ -328,10 +355,10 @@ fn no_session_secret_or_mfa_code_in_files_or_logs() {
     // Nothing printed the code or the long-lived key either (sessions, by
     // design, are printed by credential-process and env).
     for out in &outputs {
-        assert_no_canary("a command's output", out.as_bytes(), &[&secret, code]);
+        assert_no_canary("a command's output", out.as_bytes(), &[&secret, code, seed]);
     }
     eprintln!(
-        "leaks: {} sessions' secrets and tokens, the key and the MFA code: none in {} files or {} bytes of trace logs",
+        "leaks: {} sessions' secrets and tokens, the key, the MFA code and a TOTP seed: none in {} files or {} bytes of trace logs",
         sessions.len(),
         files_below(env.dir.path()).len(),
         logs.len()

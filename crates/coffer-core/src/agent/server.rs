@@ -781,7 +781,7 @@ fn aws_session(
         let Some(vault) = vault.as_ref() else {
             return Reply::from_error(&Error::Locked);
         };
-        match crate::sessions::chain_names(vault, want.name) {
+        match crate::sessions::used_names(vault, want.name) {
             Ok(names) => names,
             Err(e) => return Reply::from_error(&e),
         }

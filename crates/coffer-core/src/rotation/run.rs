@@ -492,6 +492,7 @@ fn instructions(kind: Kind, flow: Flow) -> String {
         (_, Kind::AwsAccessKey) => "AWS access key (manual): create a second access key for the user in IAM, keep the old one active until the new one is in use.".into(),
         (_, Kind::VaultToken | Kind::VaultApprole) => "Vault credential: create a new token or secret-id with the same policies; keep the old one until the new one works.".into(),
         (_, Kind::SshKey) => "SSH key: generate a new key pair, install the public key on every host, then remove the old key.".into(),
+        (_, Kind::TotpSeed) => "TOTP seed: enrol the device again at its service (it shows a new seed), store the new seed, and check a code from it is accepted.".into(),
         (_, k) => format!("{k}: create the new value with its provider while the old one stays active."),
     }
 }

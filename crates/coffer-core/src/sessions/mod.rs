@@ -216,6 +216,21 @@ pub fn chain_names(vault: &Vault, name: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// What a session of `name` may use, for the agent's access rules: its
+/// chain, and the totp-seed credentials its links' `mfa_totp` name.
+pub fn used_names(vault: &Vault, name: &str) -> Result<Vec<String>> {
+    let chain = chain::resolve(|n| vault.get(n), name)?;
+    let mut names: Vec<String> = chain.iter().map(|c| c.meta.name.clone()).collect();
+    for link in &chain {
+        if let Some(seed) = link.meta.fields.get("mfa_totp") {
+            if !names.contains(seed) {
+                names.push(seed.clone());
+            }
+        }
+    }
+    Ok(names)
+}
+
 /// Refuses a credential that cannot yield a session (before anything is
 /// revealed).
 pub fn check_kind(name: &str, credential: &Credential) -> Result<()> {
@@ -230,6 +245,43 @@ pub fn check_kind(name: &str, credential: &Credential) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// A code for `link`'s MFA device from the totp-seed credential `seed` its
+/// `mfa_totp` names (the seed's reveal audited as this session's use).
+fn totp_code(
+    vault: &Vault,
+    link: &Credential,
+    seed: &str,
+    action: Action,
+    details: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<SecretValue> {
+    let what = || format!("credential '{}'", link.meta.name);
+    let found = vault.get(seed).map_err(|e| match e {
+        Error::NotFound { .. } => {
+            Error::invalid(what(), format!("its mfa_totp '{seed}' does not exist"))
+        }
+        other => other,
+    })?;
+    if found.meta.kind != Kind::TotpSeed {
+        return Err(Error::invalid(
+            what(),
+            format!(
+                "its mfa_totp '{seed}' is a {} credential, not a totp-seed",
+                found.meta.kind
+            ),
+        ));
+    }
+    let (credential, secrets) = vault
+        .reveal_for(&[seed], action, details, now)?
+        .pop()
+        .ok_or_else(|| Error::NotFound { name: seed.into() })?;
+    let value = secrets
+        .0
+        .get("seed")
+        .ok_or_else(|| Error::invalid(format!("totp-seed '{seed}'"), "it has no seed"))?;
+    crate::totp::code(seed, value, |f| credential.meta.fields.get(f).cloned(), now)
 }
 
 /// A link's `duration` field, else an hour, within what STS takes (a key's
@@ -433,18 +485,31 @@ fn attempt(
     // A link's code: its mfa_process runs only when the person has seen
     // the version it came with (a pulled or imported credential could
     // otherwise run anyone's command here).
+    // Nor does its mfa_totp pick a seed unreviewed.
     let mut code_for = |link: &Credential, serial: &str| -> Result<SecretValue> {
-        if link.meta.fields.contains_key("mfa_process") {
+        for field in ["mfa_process", "mfa_totp"] {
+            if !link.meta.fields.contains_key(field) {
+                continue;
+            }
             if let Some(arrival) = vault.with(|v| v.unreviewed(link))? {
                 return Err(Error::Denied {
                     what: format!(
-                        "the mfa_process of '{0}' arrived by {1} and nobody has reviewed it, so \
-                         Coffer does not run it: look at it with `coffer show {0}` (which marks \
+                        "the {field} of '{0}' arrived by {1} and nobody has reviewed it, so \
+                         Coffer does not use it: look at it with `coffer show {0}` (which marks \
                          it reviewed), then try again",
                         link.meta.name, arrival.via
                     ),
                 });
             }
+        }
+        if let Some(seed) = link.meta.fields.get("mfa_totp") {
+            let details = merged(
+                &want.details,
+                serde_json::json!({ "mfa_code_for": link.meta.name }),
+            );
+            let code = vault.with(|v| totp_code(v, link, seed, action, &details, now))?;
+            mfa::check(&link.meta.name, &code)?;
+            return Ok(code);
         }
         mfa::code_for(link, serial, codes)
     };
