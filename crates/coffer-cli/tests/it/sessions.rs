@@ -31,18 +31,7 @@ fn env_with_moto(endpoint: &str) -> Env {
 }
 
 fn add_role(env: &Env, name: &str, fields: &[(&str, &str)]) {
-    let mut args = vec![
-        "add".to_owned(),
-        name.to_owned(),
-        "--kind".into(),
-        "aws-role".into(),
-    ];
-    for (k, v) in fields {
-        args.push("--field".into());
-        args.push(format!("{k}={v}"));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    env.run_pw(&args, "").ok();
+    add_role_run(env, name, fields).ok();
 }
 
 /// `coffer ARGS` with no controlling terminal (a session of its own), as
