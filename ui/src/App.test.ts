@@ -139,6 +139,44 @@ describe('unlock', () => {
     expect(m.vaultUnlockPassphrase).toHaveBeenLastCalledWith('right one');
   });
 
+  it('unlocks through the keyring on Enter with the passphrase field empty', async () => {
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked', credentialCount: null }));
+    m.vaultUnlock.mockRejectedValueOnce({ code: 'cannot_unlock', message: 'the keyring is locked' });
+    m.vaultUnlock.mockResolvedValueOnce(status());
+    render(App);
+    await onScreen('unlock');
+    await waitFor(() => expect(document.getElementById('keyring-note')).not.toBeNull());
+    expect(document.getElementById('unlock-enter-hint')?.textContent).toContain('press Enter');
+    await fireEvent.submit(input('unlock-passphrase').closest('form') as HTMLFormElement);
+    await onScreen('credentials');
+    expect(m.vaultUnlock).toHaveBeenCalledTimes(2);
+    expect(m.vaultUnlockPassphrase).not.toHaveBeenCalled();
+  });
+
+  it('asks for the passphrase on an empty Enter when only the passphrase may open it', async () => {
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked', credentialCount: null, passphraseRequired: true }));
+    render(App);
+    await onScreen('unlock');
+    await fireEvent.submit(input('unlock-passphrase').closest('form') as HTMLFormElement);
+    await waitFor(() => expect(document.getElementById('unlock-error')?.textContent).toContain('Enter the recovery passphrase'));
+    expect(m.vaultUnlock).not.toHaveBeenCalled();
+    expect(document.getElementById('unlock-enter-hint')).toBeNull();
+  });
+
+  it('shows a keyring-only vault no passphrase field', async () => {
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked', credentialCount: null, hasPassphrase: false }));
+    m.vaultUnlock.mockRejectedValueOnce({ code: 'cannot_unlock', message: 'the keyring is locked' });
+    m.vaultUnlock.mockResolvedValueOnce(status());
+    render(App);
+    await onScreen('unlock');
+    await waitFor(() => expect(document.getElementById('keyring-note')).not.toBeNull());
+    expect(document.getElementById('unlock-passphrase')).toBeNull();
+    expect(document.getElementById('unlock-keyring-only')).not.toBeNull();
+    expect(button('unlock-submit').textContent).toContain('Unlock with the keyring');
+    await fireEvent.click(button('unlock-submit'));
+    await onScreen('credentials');
+  });
+
   it('does not try the keyring when the vault has none', async () => {
     m.vaultStatus.mockResolvedValue(status({ state: 'locked', hasKeyring: false }));
     render(App);

@@ -1,9 +1,9 @@
 // @vitest-environment jsdom
-import { render, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as ipc from '../lib/ipc';
 import { session } from '../lib/session.svelte';
-import { status } from '../test/fixtures';
+import { status, summary } from '../test/fixtures';
 import { resetStores } from '../test/reset';
 import RotationDashboard from './RotationDashboard.svelte';
 
@@ -65,5 +65,30 @@ describe('the rotation dashboard', () => {
     expect(left?.querySelector('.countdown')?.textContent).toBe('ends in 3:07');
     await vi.advanceTimersByTimeAsync(2000);
     await waitFor(() => expect(left?.querySelector('.countdown')?.textContent).toBe('ends in 3:05'));
+  });
+
+  it('orders by severity, so a compromised credential whose name sorts last among 600 is first', async () => {
+    m.leasesList.mockResolvedValue([]);
+    const due = Array.from({ length: 600 }, (_, i) => summary(`a/${String(i).padStart(3, '0')}`, 'due_soon'));
+    m.credentialFind.mockImplementation((query) => {
+      const state = query.states[0];
+      const all = state === 'due_soon' ? due : state === 'compromised' ? [summary('zzz/leaked', 'compromised')] : [];
+      return Promise.resolve({ items: all.slice(query.offset, query.offset + query.limit), total: all.length, facets: null } as unknown as ipc.FindPage);
+    });
+    render(RotationDashboard);
+    const groups = await waitFor(() => {
+      const found = [...document.querySelectorAll('[data-group]')].map((g) => g.getAttribute('data-group'));
+      if (found.length < 2) throw new Error('not loaded');
+      return found;
+    });
+    expect(groups).toEqual(['compromised', 'due_soon']);
+    const dueSoon = document.querySelector('[data-group="due_soon"]');
+    expect(dueSoon?.querySelectorAll('li').length).toBe(200);
+    expect(dueSoon?.textContent).toContain('600 credentials');
+    // The name opens the credential; "See all" keeps the group's own filter.
+    await fireEvent.click(screen.getByRole('button', { name: 'zzz/leaked' }));
+    expect(session.route).toMatchObject({ screen: 'credentials', pane: { mode: 'view', name: 'zzz/leaked' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'See all 600 in the list' }));
+    expect(session.filters.rotation).toBe('due_soon');
   });
 });

@@ -105,6 +105,23 @@ describe('the rotation wizard', () => {
     await waitFor(() => expect(document.body.textContent).toContain('Created access key'));
     finish(run(5, { name: 'aws/prod', flow: 'aws_iam', outcome: 'done', messages: ['Created access key AKIA…NEW'] }));
     await waitFor(() => expect(el('wizard-outcome').textContent).toContain('done'));
+    // Told once: the run's message replaces the live one.
+    expect(el('wizard-messages').textContent?.match(/Created access key/g)?.length).toBe(1);
+  });
+
+  it('says the grace default, and a question can wait for later', async () => {
+    m.rotationGet.mockResolvedValue(null);
+    m.rotationAdvance.mockResolvedValueOnce(run(0, { question: 'Create a new key at GitHub, then confirm.' }));
+    session.openWizard('api/github');
+    render(RotationWizard, { name: 'api/github' });
+    await waitFor(() => expect(document.getElementById('wizard-grace')).not.toBeNull());
+    expect(el('wizard-grace').getAttribute('placeholder')).toBe('24');
+    expect(el('wizard-grace-hint').textContent).toContain('24 hours when left empty');
+    await fireEvent.click(el('wizard-start'));
+    await waitFor(() => expect(document.getElementById('wizard-not-yet')).not.toBeNull());
+    await fireEvent.click(el('wizard-not-yet'));
+    expect(session.route.wizard).toBeNull();
+    expect(m.rotationAbort).not.toHaveBeenCalled();
   });
 
   it('aborts after confirmation', async () => {

@@ -2,7 +2,7 @@
 
 import type { FindQuery, Kind, RotationState } from './ipc';
 
-export type RotationFilter = '' | 'needs_action' | 'due_soon' | 'overdue' | 'ok';
+export type RotationFilter = '' | 'needs_action' | 'compromised' | 'expired' | 'overdue' | 'due_soon' | 'ok';
 
 export type ListFilters = {
   query: string;
@@ -17,8 +17,10 @@ export const EMPTY_FILTERS: ListFilters = { query: '', kind: '', env: '', tag: '
 export const ROTATION_FILTERS: { value: RotationFilter; label: string }[] = [
   { value: '', label: 'Any rotation status' },
   { value: 'needs_action', label: 'Needs action' },
-  { value: 'due_soon', label: 'Due soon' },
+  { value: 'compromised', label: 'Compromised' },
+  { value: 'expired', label: 'Expired' },
   { value: 'overdue', label: 'Overdue' },
+  { value: 'due_soon', label: 'Due soon' },
   { value: 'ok', label: 'Up to date' },
 ];
 
@@ -29,6 +31,10 @@ export function statesFor(filter: RotationFilter): RotationState[] {
       return [];
     case 'needs_action':
       return ['overdue', 'expired', 'compromised'];
+    case 'compromised':
+      return ['compromised'];
+    case 'expired':
+      return ['expired'];
     case 'due_soon':
       return ['due_soon'];
     case 'overdue':
