@@ -2,6 +2,9 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as ipc from './lib/ipc';
+import { confirmAction } from './lib/confirm.svelte';
+import { notices } from './lib/notices.svelte';
+import { session } from './lib/session.svelte';
 import App from './App.svelte';
 import { FACETS, pageOf, settings, status } from './test/fixtures';
 import { resetStores } from './test/reset';
@@ -206,6 +209,39 @@ describe('locking', () => {
     expect(m.vaultLock).toHaveBeenCalledTimes(2);
   });
 
+  it('keeps both live regions in the page, and clears a notice on lock and on a screen change', async () => {
+    render(App);
+    await onScreen('credentials');
+    // Empty, yet there for the first announcement.
+    expect(document.getElementById('toast-status')?.getAttribute('aria-live')).toBe('polite');
+    expect(document.getElementById('toast-alert')?.getAttribute('role')).toBe('alert');
+    notices.info('Saved api/github.');
+    await waitFor(() => expect(document.getElementById('toast-status')?.textContent).toBe('Saved api/github.'));
+    await fireEvent.keyDown(window, { key: '2', code: 'Digit2', altKey: true });
+    await waitFor(() => expect(document.getElementById('toast-status')?.textContent).toBe(''));
+    notices.error('The remote refused the push.');
+    await waitFor(() => expect(document.getElementById('toast-alert')?.textContent).toContain('refused'));
+    expect(document.getElementById('toast-status')?.textContent).toBe('');
+    await fireEvent.click(button('lock'));
+    await onScreen('unlock');
+    expect(document.getElementById('toast-alert')?.textContent).toBe('');
+  });
+
+  it('a question on screen blocks the shortcuts behind it and is answered no on lock', async () => {
+    render(App);
+    await onScreen('credentials');
+    const asked = confirmAction({ title: 'Delete api/github?', message: 'It goes.', yes: 'Delete', danger: true });
+    await waitFor(() => expect(document.getElementById('confirm')).not.toBeNull());
+    await fireEvent.keyDown(window, { key: '2', code: 'Digit2', altKey: true });
+    await fireEvent.keyDown(window, { key: 'l', code: 'KeyL', ctrlKey: true });
+    expect(m.vaultLock).not.toHaveBeenCalled();
+    expect(session.screen).toBe('credentials');
+    session.lockedByShell('idle');
+    await expect(asked).resolves.toBe(false);
+    await onScreen('unlock');
+    expect(document.getElementById('confirm')).toBeNull();
+  });
+
   it('goes to the unlock screen when a command says the vault is locked', async () => {
     m.credentialFind.mockRejectedValue({ code: 'locked', message: 'the vault is locked' });
     render(App);
@@ -259,7 +295,7 @@ describe('navigation', () => {
     await onScreen('audit');
     expect(button('nav-audit').getAttribute('aria-current')).toBe('page');
     m.rotationRunning.mockResolvedValue([]);
-    await fireEvent.keyDown(window, { key: '2', altKey: true });
+    await fireEvent.keyDown(window, { key: '2', code: 'Digit2', altKey: true });
     await onScreen('rotation');
     await fireEvent.keyDown(window, { key: 'k', ctrlKey: true });
     await onScreen('credentials');

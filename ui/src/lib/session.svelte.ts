@@ -15,6 +15,7 @@ import {
 } from './ipc';
 import { isLocked } from './errors';
 import { EMPTY_FILTERS, type ListFilters } from './filters';
+import { confirmation } from './confirm.svelte';
 import { notices } from './notices.svelte';
 import * as routes from './route';
 import type { Route, Screen, ScreenId } from './route';
@@ -71,6 +72,7 @@ class Session {
     if (status.state !== 'unlocked') {
       this.failed = null;
       this.facets = null;
+      if (was === 'unlocked') this.forgetTheMoment();
     }
   }
 
@@ -104,6 +106,7 @@ class Session {
       this.status = { ...this.status, state: 'locked', credentialCount: null };
       this.lockNote = 'The vault was locked; unlock it to continue.';
       this.facets = null;
+      this.forgetTheMoment();
     }
     return error;
   }
@@ -113,6 +116,7 @@ class Session {
     if (this.status === null || this.status.state !== 'unlocked') return;
     this.status = { ...this.status, state: 'locked', credentialCount: null };
     this.facets = null;
+    this.forgetTheMoment();
     this.lockNote =
       reason === 'idle'
         ? 'Locked after a period without activity.'
@@ -152,6 +156,18 @@ class Session {
 
   navigate(screen: Screen): void {
     this.route = routes.navigate(this.route, screen);
+  }
+
+  /** The vault locked: what was said and asked while it was open goes (a question answers no). */
+  private forgetTheMoment(): void {
+    notices.dismiss();
+    confirmation.answer(false);
+  }
+
+  /** The person goes to another screen (the nav, Alt+1…5): what was said on this one goes. */
+  go(screen: Screen): void {
+    if (screen !== this.route.screen) notices.dismiss();
+    this.navigate(screen);
   }
 
   openCredential(name: string): void {
