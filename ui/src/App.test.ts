@@ -219,6 +219,8 @@ describe('locking', () => {
     await waitFor(() => expect(document.getElementById('toast-status')?.textContent).toBe('Saved api/github.'));
     await fireEvent.keyDown(window, { key: '2', code: 'Digit2', altKey: true });
     await waitFor(() => expect(document.getElementById('toast-status')?.textContent).toBe(''));
+    // Focus goes to the new screen's heading, not <body>.
+    await waitFor(() => expect(document.activeElement?.tagName).toBe('H1'));
     notices.error('The remote refused the push.');
     await waitFor(() => expect(document.getElementById('toast-alert')?.textContent).toContain('refused'));
     expect(document.getElementById('toast-status')?.textContent).toBe('');

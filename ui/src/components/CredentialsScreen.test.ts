@@ -275,6 +275,8 @@ describe('the detail pane', () => {
     await fireEvent.click(el('confirm-yes'));
     await waitFor(() => expect(m.credentialDelete).toHaveBeenCalledWith('api/github'));
     await waitFor(() => expect(document.getElementById('detail')).toBeNull());
+    // Focus goes to the search box, not <body>.
+    await waitFor(() => expect(document.activeElement?.id).toBe('search'));
   });
 
   it('rolls back after confirmation', async () => {

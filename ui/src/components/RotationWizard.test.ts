@@ -59,12 +59,15 @@ describe('the rotation wizard', () => {
     expect(m.rotationAdvance).not.toHaveBeenCalled();
     await fireEvent.click(el('wizard-start'));
     await waitFor(() => expect(el('wizard-question').textContent).toContain('Create a new key'));
+    // Each step puts focus on what the person does next.
+    await waitFor(() => expect(document.activeElement?.id).toBe('wizard-question'));
     expect(m.rotationAdvance).toHaveBeenCalledWith('api/github', expect.objectContaining({ confirm: false, values: null }));
     expect(el('wizard').dataset['name']).toBe('api/github');
     expect(document.querySelector('#wizard-steps li[data-step="prepare"]')?.getAttribute('data-state')).toBe('current');
     expect(el('wizard-messages').textContent).toContain('Started.');
     await fireEvent.click(el('wizard-confirm'));
     await waitFor(() => expect(document.getElementById('wizard-value-key')).not.toBeNull());
+    await waitFor(() => expect(document.activeElement?.id).toBe('wizard-value-key'));
     expect(m.rotationAdvance).toHaveBeenLastCalledWith('api/github', expect.objectContaining({ confirm: true }));
     await fireEvent.click(el('wizard-continue'));
     expect(document.body.textContent).toContain('Enter the new Key');
