@@ -5,6 +5,9 @@ import * as ipc from '../lib/ipc';
 import { session } from '../lib/session.svelte';
 import { API_KEY_SCHEMA, DB_SCHEMA, detail, settings, status } from '../test/fixtures';
 import { resetStores } from '../test/reset';
+import { confirmation } from '../lib/confirm.svelte';
+import { notices } from '../lib/notices.svelte';
+import ConfirmDialog from './ConfirmDialog.svelte';
 import CredentialForm from './CredentialForm.svelte';
 
 vi.mock('../lib/ipc', async (original) => (await import('../test/mock-ipc')).mockIpc(await original()));
@@ -155,5 +158,35 @@ describe('editing', () => {
     await fireEvent.click(el('form-reload'));
     await waitFor(() => expect((el('form-notes') as HTMLTextAreaElement).value).toBe('changed elsewhere'));
     expect(document.getElementById('form-error')).toBeNull();
+  });
+});
+
+describe('unsaved changes', () => {
+  it('are asked about before Escape, Cancel or a screen change drops them', async () => {
+    render(ConfirmDialog);
+    const form = render(CredentialForm, { mode: 'add' });
+    // Loaded (focus goes to the kind once the form is ready).
+    await waitFor(() => expect(document.activeElement?.id).toBe('form-kind'));
+    session.addCredential();
+    // Nothing typed: Escape just closes.
+    expect(session.leaveGuard).toBeNull();
+    await type('form-name', 'api/half-typed');
+    await waitFor(() => expect(session.leaveGuard).not.toBeNull());
+    await fireEvent.keyDown(el('form-name'), { key: 'Escape' });
+    await waitFor(() => expect(confirmation.request?.title).toBe('Discard your changes?'));
+    await fireEvent.click(el('confirm-no'));
+    expect(session.route.pane.mode).toBe('add');
+    expect((el('form-name') as HTMLInputElement).value).toBe('api/half-typed');
+    // A screen change asks too, and stays when told to.
+    const going = session.go('audit');
+    await waitFor(() => expect(confirmation.request).not.toBeNull());
+    confirmation.answer(false);
+    expect(await going).toBe(false);
+    expect(session.route.screen).toBe('credentials');
+    // A lock drops the draft with a notice, never silently.
+    session.lockedByShell('idle');
+    form.unmount();
+    expect(notices.current?.text).toContain('not saved');
+    expect(session.leaveGuard).toBeNull();
   });
 });

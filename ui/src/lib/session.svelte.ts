@@ -164,10 +164,24 @@ class Session {
     confirmation.answer(false);
   }
 
-  /** The person goes to another screen (the nav, Alt+1…5): what was said on this one goes. */
-  go(screen: Screen): void {
-    if (screen !== this.route.screen) notices.dismiss();
+  /**
+   * Asked before the person leaves a screen with unsaved work on it (set by
+   * the form while it has changes); resolves true to leave.
+   */
+  leaveGuard: (() => Promise<boolean>) | null = null;
+
+  /**
+   * The person goes to another screen (the nav, Alt+1…5): unsaved work is
+   * asked about first; what was said on this screen goes. Resolves whether
+   * it went.
+   */
+  async go(screen: Screen): Promise<boolean> {
+    if (screen === this.route.screen) return false;
+    const guard = this.leaveGuard;
+    if (guard !== null && !(await guard())) return false;
+    notices.dismiss();
     this.navigate(screen);
+    return true;
   }
 
   openCredential(name: string): void {
