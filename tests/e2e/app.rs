@@ -245,6 +245,37 @@ impl App {
         panic!("{css} never matched; last text: {last:?}");
     }
 
+    /// Cancels the add/edit form; with unsaved changes the app asks first,
+    /// and the changes are discarded. Returns whether it asked.
+    pub async fn cancel_form(&self) -> bool {
+        self.click("#form-cancel").await;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            let shown = self
+                .c
+                .execute(
+                    "return document.getElementById('confirm-yes') !== null;",
+                    vec![],
+                )
+                .await
+                .expect("script");
+            if shown == json!(true) {
+                self.click("#confirm-yes").await;
+                return true;
+            }
+            let open = self
+                .c
+                .execute("return document.getElementById('form') !== null;", vec![])
+                .await
+                .expect("script");
+            if open == json!(false) {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the form neither closed nor asked about its changes within 2 s");
+    }
+
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
         self.el(css).await.attr(name).await.expect("attribute")
     }

@@ -530,7 +530,7 @@ async fn edit_shared(
             }
         }
     }
-    app.click("#form-cancel").await;
+    app.cancel_form().await;
     false
 }
 

@@ -138,7 +138,11 @@ async fn every_screen(driver: &str) {
         "{kept:?}"
     );
     app.shot("05-add-form-errors").await;
-    app.click("#form-cancel").await;
+    // What was typed is not dropped without a question.
+    assert!(
+        app.cancel_form().await,
+        "cancelling a half-typed form asks first"
+    );
 
     // 4. Credentials of four kinds; the database passwords expire in five
     // days. One is a PostgreSQL role of the test run's cluster, which the

@@ -1016,6 +1016,23 @@ impl Vault {
         Ok(value)
     }
 
+    /// A field's value for the clipboard: a plain field as stored (it is on
+    /// show anyway; not audited), a secret one revealed and audited as
+    /// `action`.
+    pub fn copy_field(
+        &self,
+        name: &str,
+        field: &str,
+        action: Action,
+        now: DateTime<Utc>,
+    ) -> Result<SecretValue> {
+        let credential = self.get(name)?;
+        if let Some(value) = credential.meta.fields.get(field) {
+            return Ok(SecretValue::from(value.as_str()));
+        }
+        self.reveal_field(name, field, action, now)
+    }
+
     /// Several credentials with their secret values, for a use other than
     /// showing them (`exec`, `inject`, `credential_process`…): one
     /// transaction, one `action` entry per credential with `details` and the

@@ -57,6 +57,45 @@ fn create_add_reveal_round_trip_through_both_slots() {
 }
 
 #[test]
+fn copy_field_gives_plain_fields_as_stored_and_audits_only_secret_ones() {
+    let (_f, mut v) = fixture();
+    v.add(aws("aws/copy", "s3cr3t"), now()).expect("add");
+    let copies = |v: &Vault| {
+        v.audit_entries(&crate::audit::Query {
+            action: Some(crate::audit::Action::Copy),
+            ..Default::default()
+        })
+        .expect("audit")
+        .len()
+    };
+    let before = copies(&v);
+    let id = v
+        .copy_field(
+            "aws/copy",
+            "access_key_id",
+            crate::audit::Action::Copy,
+            now(),
+        )
+        .expect("plain");
+    assert_eq!(id.expose_secret(), "AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(copies(&v), before, "a plain field is not a reveal");
+    let secret = v
+        .copy_field(
+            "aws/copy",
+            "secret_access_key",
+            crate::audit::Action::Copy,
+            now(),
+        )
+        .expect("secret");
+    assert_eq!(secret.expose_secret(), "s3cr3t");
+    assert_eq!(copies(&v), before + 1);
+    assert!(matches!(
+        v.copy_field("aws/copy", "nope", crate::audit::Action::Copy, now()),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+#[test]
 fn files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let (f, _v) = fixture();

@@ -83,7 +83,7 @@ pub async fn credential_reveal(
 pub async fn credential_copy(app: AppHandle, name: String, field: String) -> Result<u32, IpcError> {
     blocking(&app, move |app| {
         app.allow_reveal()?;
-        let value = app.with_vault(|v| v.reveal_field(&name, &field, Action::Copy, Utc::now()))?;
+        let value = app.with_vault(|v| v.copy_field(&name, &field, Action::Copy, Utc::now()))?;
         let seconds = guard(&app.preferences).clipboard_seconds;
         app.clipboard
             .copy(&value, Duration::from_secs(u64::from(seconds)))

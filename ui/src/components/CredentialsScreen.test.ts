@@ -3,7 +3,7 @@ import { fireEvent, render, waitFor } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as ipc from '../lib/ipc';
 import { session } from '../lib/session.svelte';
-import { detail, pageOf, settings, status, summary } from '../test/fixtures';
+import { API_KEY_SCHEMA, detail, pageOf, settings, status, summary } from '../test/fixtures';
 import { resetStores } from '../test/reset';
 import ConfirmDialog from './ConfirmDialog.svelte';
 import CredentialsScreen from './CredentialsScreen.svelte';
@@ -261,6 +261,32 @@ describe('the detail pane', () => {
     await openGithub();
     await fireEvent.click(el('copy-key'));
     await waitFor(() => expect(el('toast').textContent).toContain('Copied; the clipboard clears in 30 s'));
+  });
+
+  it('copies any field, and the main secret or the id by shortcut, from the detail and the list', async () => {
+    m.credentialCopy.mockResolvedValue(30);
+    m.kindSchemas.mockResolvedValue([API_KEY_SCHEMA]);
+    await openGithub();
+    // A plain field has its own Copy button, marked when used.
+    await fireEvent.click(el('copy-plain-url'));
+    await waitFor(() => expect(m.credentialCopy).toHaveBeenLastCalledWith('api/github', 'url'));
+    await waitFor(() => expect(el('plain-url').parentElement?.textContent).toContain('Copied'));
+    // Ctrl+C in the detail: the main secret.
+    await fireEvent.keyDown(el('detail-name'), { key: 'c', code: 'KeyC', ctrlKey: true });
+    await waitFor(() => expect(m.credentialCopy).toHaveBeenLastCalledWith('api/github', 'key'));
+    await waitFor(() => expect(el('toast').textContent).toContain('Copied the key of api/github'));
+    // Ctrl+C on the list's active row: its main secret.
+    const viewport = document.querySelector('.list .viewport') as HTMLElement;
+    viewport.focus();
+    await fireEvent.focus(viewport);
+    m.credentialCopy.mockClear();
+    await fireEvent.keyDown(viewport, { key: 'c', code: 'KeyC', ctrlKey: true });
+    await waitFor(() => expect(m.credentialCopy).toHaveBeenCalledWith('api/github', 'key'));
+    expect(m.credentialCopy).toHaveBeenCalledTimes(1);
+    // Typing in the search box keeps Ctrl+C for the text.
+    m.credentialCopy.mockClear();
+    await fireEvent.keyDown(el('search'), { key: 'c', code: 'KeyC', ctrlKey: true });
+    expect(m.credentialCopy).not.toHaveBeenCalled();
   });
 
   it('deletes after confirmation', async () => {
