@@ -245,6 +245,44 @@ impl App {
         panic!("{css} never matched; last text: {last:?}");
     }
 
+    /// axe-core's check of the page as it stands (WCAG 2.1 A and AA rules):
+    /// the serious and critical violations, one line each with the first
+    /// elements it names. axe is the UI's dev dependency, injected for the
+    /// check only (the app never loads it).
+    pub async fn axe(&self) -> Vec<String> {
+        let source = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/axe-core/axe.min.js"),
+        )
+        .expect("ui/node_modules/axe-core (npm ci in ui/)");
+        self.c
+            .execute(&format!("{source}\n;window.axe = axe; return true;"), vec![])
+            .await
+            .expect("axe injected");
+        let found = self
+            .c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 window.axe
+                   .run(document, {
+                     resultTypes: ['violations'],
+                     runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+                   })
+                   .then(
+                     (r) => done(r.violations
+                       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                       .map((v) => `${v.impact} ${v.id} (${v.nodes.length}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`)),
+                     (e) => done([`axe failed: ${e}`]),
+                   );",
+                vec![],
+            )
+            .await
+            .expect("axe run");
+        found
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+
     /// Cancels the add/edit form; with unsaved changes the app asks first,
     /// and the changes are discarded. Returns whether it asked.
     pub async fn cancel_form(&self) -> bool {

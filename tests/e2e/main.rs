@@ -514,6 +514,8 @@ async fn every_screen(driver: &str) {
         .text_until("#approval-device", |t| t.contains(MFA_DEVICE))
         .await;
     assert!(device.contains(MFA_DEVICE), "{device}");
+    let in_window = app.axe().await;
+    assert!(in_window.is_empty(), "axe, the MFA window: {in_window:#?}");
     app.type_in("#approval-code", "12345").await;
     assert_eq!(
         app.attr("#approval-code-send", "disabled").await.as_deref(),
@@ -580,6 +582,12 @@ async fn every_screen(driver: &str) {
     app.click("#unlock-submit").await;
     app.el("#unlock-error").await;
     app.shot("10-unlock").await;
+    let unlock_violations: Vec<String> = app
+        .axe()
+        .await
+        .into_iter()
+        .map(|v| format!("unlock: {v}"))
+        .collect();
     app.type_in("#unlock-passphrase", recovery).await;
     app.click("#unlock-submit").await;
     // Unlocking returns to where the person was.
@@ -591,6 +599,24 @@ async fn every_screen(driver: &str) {
     app.type_in("#search", "").await;
     app.text_until("#result-count", |t| t.starts_with("5 "))
         .await;
+
+    // 12a. Every screen passes axe-core's WCAG 2.1 A/AA rules with no
+    // serious or critical violation (the unlock screen was checked above).
+    // Credentials last: an unlock returns to the screen the person was on.
+    let mut violations = Vec::new();
+    for screen in ["rotation", "sync", "audit", "settings", "credentials"] {
+        app.click(&format!("#nav-{screen}")).await;
+        app.screen(screen).await;
+        for v in app.axe().await {
+            violations.push(format!("{screen}: {v}"));
+        }
+    }
+    eprintln!(
+        "axe: 7 pages checked (6 screens and the MFA window), {} serious or critical violations",
+        violations.len() + unlock_violations.len()
+    );
+    violations.extend(unlock_violations);
+    assert!(violations.is_empty(), "axe: {violations:#?}");
 
     // 12b. Suspend and a screen lock lock the vault; after such an automatic
     // lock only the recovery passphrase opens it (the default preference):
