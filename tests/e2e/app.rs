@@ -255,7 +255,10 @@ impl App {
         )
         .expect("ui/node_modules/axe-core (npm ci in ui/)");
         self.c
-            .execute(&format!("{source}\n;window.axe = axe; return true;"), vec![])
+            .execute(
+                &format!("{source}\n;window.axe = axe; return true;"),
+                vec![],
+            )
             .await
             .expect("axe injected");
         let found = self
@@ -279,7 +282,11 @@ impl App {
             .expect("axe run");
         found
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
