@@ -128,14 +128,22 @@ describe('sync', () => {
     m.syncApply.mockImplementation(() => new Promise((resolve) => (finish = resolve)));
     render(SyncScreen);
     await waitFor(() => expect(document.getElementById('sync-plan')).not.toBeNull());
+    // Nothing runs without a plan.
+    expect((el('sync-both') as HTMLButtonElement).disabled).toBe(true);
+    expect(el('sync-needs-plan').textContent).toContain('Make a plan first');
     await fireEvent.click(el('sync-plan'));
-    await waitFor(() => expect(document.querySelectorAll('#plan [data-name][data-state]')).toHaveLength(4));
+    // Changes are listed; the one in sync is only counted.
+    await waitFor(() => expect(document.querySelectorAll('#plan [data-name][data-state]')).toHaveLength(3));
+    expect(el('plan-in-sync').textContent).toContain('1 in sync');
     expect(el('plan').textContent).toContain('1 to pull, 2 to push, 1 in sync');
     expect(document.querySelector('#plan [data-name="a"]')?.getAttribute('data-state')).toBe('new_remote');
+    expect(el('sync-pull').textContent).toContain('Pull (1)');
+    expect(el('sync-push').textContent).toContain('Push (2)');
+    expect(el('sync-both').textContent).toContain('(3)');
     await fireEvent.click(el('sync-prune'));
     expect(document.body.textContent).toContain('Pruning deletes');
     await fireEvent.click(el('sync-both'));
-    expect(m.syncApply).toHaveBeenCalledWith('bao', 'both', true);
+    await waitFor(() => expect(m.syncApply).toHaveBeenCalledWith('bao', 'both', true));
     emit({ remote: 'bao', total: 4, done: 1, name: 'a', outcome: 'pulled' });
     await waitFor(() => expect(el('sync-progress').getAttribute('aria-valuenow')).toBe('25'));
     expect(el('sync-progress').getAttribute('role')).toBe('progressbar');
@@ -186,5 +194,30 @@ describe('sync', () => {
     await fireEvent.click(el('keep-remote'));
     await waitFor(() => expect(m.syncResolve).toHaveBeenCalledWith('bao', 'db', 'remote'));
     await waitFor(() => expect(document.getElementById('conflict')).toBeNull());
+  });
+
+  it('lists what pruning deletes and asks first; a plan older than the vault is not acted on', async () => {
+    m.syncPlan.mockResolvedValue({
+      remote: 'bao',
+      holds: 'names under team/',
+      items: [item('gone-there', 'deleted_remote'), item('gone-here', 'deleted_local'), item('n', 'new_local')],
+    });
+    render(SyncScreen);
+    render(ConfirmDialog);
+    await waitFor(() => expect(document.getElementById('sync-plan')).not.toBeNull());
+    await fireEvent.click(el('sync-plan'));
+    await waitFor(() => expect(el('sync-push').textContent).toContain('Push (1)'));
+    await fireEvent.click(el('sync-prune'));
+    expect(el('sync-push').textContent).toContain('Push (2)');
+    await fireEvent.click(el('sync-push'));
+    await waitFor(() => expect(document.getElementById('confirm')).not.toBeNull());
+    expect(el('confirm-message').textContent).toContain('Deleted on bao (gone here): gone-here.');
+    expect(el('confirm-message').textContent).not.toContain('gone-there');
+    await fireEvent.click(el('confirm-no'));
+    expect(m.syncApply).not.toHaveBeenCalled();
+    // Something changed the vault: plan again first.
+    session.changed();
+    await waitFor(() => expect((el('sync-push') as HTMLButtonElement).disabled).toBe(true));
+    expect(el('sync-needs-plan').textContent).toContain('plan again');
   });
 });
