@@ -49,7 +49,7 @@ describe('the list', () => {
     expect(rows().length).toBeLessThan(40);
     expect(rows()[0]?.dataset['name']).toBe('cred/00000');
     const list = el('credential-list');
-    list.scrollTop = 56 * 50_000;
+    list.scrollTop = 36 * 50_000; // one-line rows of 36 px
     await fireEvent.scroll(list);
     await waitFor(() => expect(rows().some((row) => row.dataset['name'] === 'cred/50000')).toBe(true));
     expect(rows().length).toBeLessThan(40);
@@ -146,9 +146,10 @@ describe('the list', () => {
     await waitFor(() => expect(list.getAttribute('aria-activedescendant')).toBe('option-299'));
     await fireEvent.keyDown(list, { key: 'Home' });
     await fireEvent.keyDown(list, { key: 'PageDown' });
-    expect(list.getAttribute('aria-activedescendant')).toBe('option-10');
+    // A page of one-line rows: 15 of them in the 560-px fallback viewport.
+    expect(list.getAttribute('aria-activedescendant')).toBe('option-15');
     await fireEvent.keyDown(list, { key: 'Enter' });
-    await waitFor(() => expect(el('detail').dataset['name']).toBe('cred/00010'));
+    await waitFor(() => expect(el('detail').dataset['name']).toBe('cred/00015'));
     await fireEvent.keyDown(list, { key: 'Escape' });
     expect(document.activeElement).toBe(search);
   });
