@@ -2,6 +2,7 @@
 // named by the one-time nonce after the '#' of this window's URL.
 import { mount } from 'svelte';
 import Approve from './Approve.svelte';
+import { theme } from '../lib/theme.svelte';
 import '../app.css';
 
 const target = document.getElementById('approve');
@@ -12,5 +13,7 @@ if (target === null) {
 const nonce = window.location.hash.slice(1);
 // The nonce is not left where other script could read it from the URL.
 history.replaceState(null, '', window.location.pathname);
+
+theme.start();
 
 export default mount(Approve, { target, props: { nonce } });
