@@ -622,7 +622,10 @@ async fn every_screen(driver: &str) {
             app.click(&format!("#nav-{screen}")).await;
             app.screen(screen).await;
             for v in app.axe().await {
-                violations.push(format!("{screen}{}: {v}", if dark { " (dark)" } else { "" }));
+                violations.push(format!(
+                    "{screen}{}: {v}",
+                    if dark { " (dark)" } else { "" }
+                ));
             }
             if dark {
                 app.shot(&format!("dark-{screen}")).await;
