@@ -170,6 +170,36 @@ class Session {
    */
   leaveGuard: (() => Promise<boolean>) | null = null;
 
+  /** `ask` guards leaving until released (by the same function). */
+  guardLeaving(ask: () => Promise<boolean>): void {
+    this.leaveGuard = ask;
+  }
+
+  releaseLeaving(ask: () => Promise<boolean>): void {
+    if (this.leaveGuard === ask) this.leaveGuard = null;
+  }
+
+  /** Settings as the shell last returned them (after a read or a change). */
+  setSettings(settings: Settings): void {
+    this.settings = settings;
+  }
+
+  /** The list's facets from its latest page. */
+  setFacets(facets: Facets | null): void {
+    this.facets = facets;
+  }
+
+  /** The start's keyring attempt was made (or is not wanted again). */
+  keyringAttempted(): void {
+    this.keyringTried = true;
+  }
+
+  /** The credentials list, filtered to one rotation state. */
+  showRotationState(rotation: ListFilters['rotation']): void {
+    this.filters.rotation = rotation;
+    this.navigate('credentials');
+  }
+
   /**
    * The person goes to another screen (the nav, Alt+1…5): unsaved work is
    * asked about first; what was said on this screen goes. Resolves whether
