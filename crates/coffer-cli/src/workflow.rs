@@ -11,6 +11,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use chrono::SecondsFormat;
 use coffer_core::audit::Action;
 use coffer_core::envmap::{self, EnvVar};
+use coffer_core::leases::{Renewal, Renewing};
 use coffer_core::sessions::AwsSession;
 use coffer_core::{Credential, Draft, Kind, Patch, SecretValue, Secrets};
 use serde_json::{json, Value};
@@ -360,61 +361,19 @@ fn take_leases(ctx: &Context, names: &mut Vec<String>) -> anyhow::Result<Vec<Str
     Ok(leased)
 }
 
-/// A lease being renewed on a thread of its own until the command ends.
-struct Renewing {
-    stop: std::sync::mpsc::Sender<()>,
-    thread: std::thread::JoinHandle<coffer_core::leases::Lease>,
-}
-
-/// Renews `lease` at half its TTL, until told to stop or Vault says it
-/// reached its max TTL; a failed renewal is tried again sooner (2, 4, 8 …
-/// up to 32 s, within what is left), and said on stderr.
-fn keep_renewed(mut lease: coffer_core::leases::Lease) -> Renewing {
-    use std::sync::mpsc::RecvTimeoutError;
-    use std::time::{Duration, Instant};
-    let (stop, told) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let name = lease.info.credential.clone();
-        let first = lease.ttl();
-        let mut ends = Instant::now() + first;
-        let mut wait = Some(first / 2);
-        let mut failures = 0u32;
-        loop {
-            let waited = match wait {
-                Some(w) => told.recv_timeout(w.max(Duration::from_millis(200))),
-                None => told.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            };
-            if !matches!(waited, Err(RecvTimeoutError::Timeout)) {
-                return lease;
-            }
-            match lease.renew() {
-                Ok(ttl) => {
-                    failures = 0;
-                    ends = Instant::now() + ttl;
-                    wait = if ttl < first {
-                        eprintln!(
-                            "coffer: the lease of {name} reached its max TTL: it ends in {} s",
-                            ttl.as_secs()
-                        );
-                        None
-                    } else {
-                        Some(ttl / 2)
-                    };
-                }
-                Err(e) => {
-                    failures += 1;
-                    let left = ends.saturating_duration_since(Instant::now());
-                    let again = Duration::from_secs(1 << failures.min(5)).min(left / 2);
-                    eprintln!(
-                        "coffer: renewing the lease of {name} failed ({e}); trying again in {} s",
-                        again.as_secs_f32().ceil()
-                    );
-                    wait = if left.is_zero() { None } else { Some(again) };
-                }
-            }
-        }
-    });
-    Renewing { stop, thread }
+/// Renews `lease` until the command ends (coffer_core::leases), saying on
+/// stderr when it reaches its max TTL or a renewal fails.
+fn keep_renewed(lease: coffer_core::leases::Lease) -> Renewing {
+    lease.keep_renewed(|name, said| match said {
+        Renewal::AtMaxTtl(ttl) => eprintln!(
+            "coffer: the lease of {name} reached its max TTL: it ends in {} s",
+            ttl.as_secs()
+        ),
+        Renewal::Failed { error, again } => eprintln!(
+            "coffer: renewing the lease of {name} failed ({error}); trying again in {} s",
+            again.as_secs_f32().ceil()
+        ),
+    })
 }
 
 /// Issues a lease for each of `names` and adds its values to `vars`; on a
@@ -481,8 +440,7 @@ fn end_leases(ctx: &Context, leases: Vec<Renewing>) -> anyhow::Result<()> {
     }
     let mut ended = Vec::new();
     for renewing in leases {
-        let _ = renewing.stop.send(());
-        let Ok(lease) = renewing.thread.join() else {
+        let Some(lease) = renewing.stop() else {
             continue;
         };
         match lease.revoke() {

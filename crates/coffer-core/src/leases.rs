@@ -227,7 +227,77 @@ pub fn issue(vault: &Vault, name: &str, details: Value, now: DateTime<Utc>) -> R
     Ok(Issued { lease, values })
 }
 
+/// What the renewing thread of [`Lease::keep_renewed`] has to say, for
+/// the command holding the lease to tell its person.
+pub enum Renewal {
+    /// Vault capped it at its max TTL: no more renewals, it ends in this.
+    AtMaxTtl(Duration),
+    /// A renewal failed; the next try is after `again`.
+    Failed { error: Error, again: Duration },
+}
+
+/// A lease renewed on a thread of its own until [`Renewing::stop`].
+pub struct Renewing {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<Lease>,
+}
+
+impl Renewing {
+    /// Stops renewing; the lease back (for its revoke), unless the thread
+    /// died.
+    pub fn stop(self) -> Option<Lease> {
+        let _ = self.stop.send(());
+        self.thread.join().ok()
+    }
+}
+
 impl Lease {
+    /// Renews it at half its TTL on a thread of its own, until stopped or
+    /// Vault says it reached its max TTL; a failed renewal is tried again
+    /// sooner (2, 4, 8 … up to 32 s, within what is left). `tell` hears of
+    /// both.
+    pub fn keep_renewed(mut self, tell: impl Fn(&str, Renewal) + Send + 'static) -> Renewing {
+        use std::sync::mpsc::RecvTimeoutError;
+        use std::time::Instant;
+        let (stop, told) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let name = self.info.credential.clone();
+            let first = self.ttl();
+            let mut ends = Instant::now() + first;
+            let mut wait = Some(first / 2);
+            let mut failures = 0u32;
+            loop {
+                let waited = match wait {
+                    Some(w) => told.recv_timeout(w.max(Duration::from_millis(200))),
+                    None => told.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                };
+                if !matches!(waited, Err(RecvTimeoutError::Timeout)) {
+                    return self;
+                }
+                match self.renew() {
+                    Ok(ttl) => {
+                        failures = 0;
+                        ends = Instant::now() + ttl;
+                        wait = if ttl < first {
+                            tell(&name, Renewal::AtMaxTtl(ttl));
+                            None
+                        } else {
+                            Some(ttl / 2)
+                        };
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        let left = ends.saturating_duration_since(Instant::now());
+                        let again = Duration::from_secs(1 << failures.min(5)).min(left / 2);
+                        tell(&name, Renewal::Failed { error, again });
+                        wait = if left.is_zero() { None } else { Some(again) };
+                    }
+                }
+            }
+        });
+        Renewing { stop, thread }
+    }
+
     /// The TTL it has now.
     pub fn ttl(&self) -> Duration {
         self.ttl
@@ -387,17 +457,7 @@ pub fn variables(
         }
         None => {
             for key in values.keys() {
-                let var: String = key
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() {
-                            c.to_ascii_uppercase()
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                out.push((var, key.clone()));
+                out.push((crate::envmap::var_name(key), key.clone()));
             }
         }
     }

@@ -63,6 +63,8 @@ const FEATURE_EDGES: &[(&str, &str)] = &[
     // Leases are read through a remote's login (the sync's Vault client);
     // the agent lists them for `status`.
     ("leases", "sync"),
+    // Its values become variables as other credentials' do.
+    ("leases", "envmap"),
     ("agent", "leases"),
     // The emergency revoke spans them: the providers' calls, the leases
     // recorded, the roles a key's chains assume.

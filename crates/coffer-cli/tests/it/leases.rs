@@ -142,6 +142,23 @@ impl Setup {
         )) == "1"
     }
 
+    /// Runs a command under a lease and kills Coffer with -9 (and the
+    /// command after it): the lease is left behind. Its role's name.
+    fn leave_one_behind(&self) -> String {
+        let mut child = self.exec(r#"echo "$PGUSER" > "$OUT/user"; exec sleep 60"#);
+        let role = self.role();
+        let command = Command::new("pgrep")
+            .args(["-P", &child.id().to_string()])
+            .output()
+            .expect("pgrep");
+        signal(&child, "-KILL");
+        let _ = child.wait();
+        for pid in String::from_utf8_lossy(&command.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+        role
+    }
+
     /// The role name the command wrote, once it did.
     fn role(&self) -> String {
         let path = self.dir.path().join("user");
@@ -257,17 +274,7 @@ fn sigterm_to_coffer_revokes_the_lease_and_kill_9_leaves_one_that_status_revokes
 
     // kill -9: Coffer cannot revoke; the lease is left behind and listed.
     std::fs::remove_file(s.dir.path().join("user")).expect("rm");
-    let mut child = s.exec(r#"echo "$PGUSER" > "$OUT/user"; exec sleep 60"#);
-    let role = s.role();
-    let command = Command::new("pgrep")
-        .args(["-P", &child.id().to_string()])
-        .output()
-        .expect("pgrep");
-    signal(&child, "-KILL");
-    let _ = child.wait();
-    for pid in String::from_utf8_lossy(&command.stdout).split_whitespace() {
-        let _ = Command::new("kill").args(["-KILL", pid]).status();
-    }
+    let role = s.leave_one_behind();
     assert!(s.role_exists(&role), "the lease outlives a killed Coffer");
     let status = s.env.run_pw(&["status"], "").code(3);
     assert!(status.stdout.contains("LEFT BEHIND"), "{}", status.stdout);
@@ -296,17 +303,7 @@ fn sigterm_to_coffer_revokes_the_lease_and_kill_9_leaves_one_that_status_revokes
         .run_pw(&["edit", "db/lease", "--tag", "leased"], "")
         .ok();
     std::fs::remove_file(s.dir.path().join("user")).expect("rm");
-    let mut child = s.exec(r#"echo "$PGUSER" > "$OUT/user"; exec sleep 60"#);
-    let role = s.role();
-    let command = Command::new("pgrep")
-        .args(["-P", &child.id().to_string()])
-        .output()
-        .expect("pgrep");
-    signal(&child, "-KILL");
-    let _ = child.wait();
-    for pid in String::from_utf8_lossy(&command.stdout).split_whitespace() {
-        let _ = Command::new("kill").args(["-KILL", pid]).status();
-    }
+    let role = s.leave_one_behind();
     assert!(s.role_exists(&role));
     let revoked = s
         .env
