@@ -112,10 +112,15 @@ pub enum Action {
     /// A Vault lease issued for a command, revoked when it ended, or found
     /// left behind (details say which).
     Lease,
+    /// A credential deleted into the trash (its record stays, at a new
+    /// version); `Delete` is the record gone for good.
+    Trash,
+    /// A credential brought back from the trash.
+    Untrash,
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 38] = [
         Action::VaultCreate,
         Action::Unlock,
         Action::UnlockFailed,
@@ -152,6 +157,8 @@ impl Action {
         Action::Review,
         Action::Access,
         Action::Lease,
+        Action::Trash,
+        Action::Untrash,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -192,6 +199,8 @@ impl Action {
             Action::Review => "review",
             Action::Access => "access",
             Action::Lease => "lease",
+            Action::Trash => "trash",
+            Action::Untrash => "untrash",
         }
     }
 

@@ -910,7 +910,7 @@ fn fill(vault: &Vault, backup: &Backup, file_label: &str, now: DateTime<Utc>) ->
             .versions
             .split_last()
             .ok_or_else(|| Error::integrity("the backup holds a credential without versions"))?;
-        let index = cipher.name_index(&current.meta.name);
+        let index = cipher.index_for(&id, &current.meta);
         let (meta, secrets) = seal(&id, current)?;
         vault.db(rows::insert_current(
             &tx,

@@ -147,6 +147,11 @@ pub struct CredentialMeta {
     /// until the person reviews them (`Vault::mark_reviewed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrived: Option<Arrival>,
+    /// Set when the credential was deleted into the trash (see
+    /// `vault/trash.rs`): sealed with the rest, so the trash is a state the
+    /// key vouches for, not only where the row is filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trashed_at: Option<DateTime<Utc>>,
 }
 
 impl CredentialMeta {
@@ -165,6 +170,7 @@ impl CredentialMeta {
             policy: None,
             compromised_at: None,
             arrived: None,
+            trashed_at: None,
         }
     }
 
@@ -298,6 +304,7 @@ impl Draft {
             policy: self.policy,
             compromised_at: None,
             arrived: None,
+            trashed_at: None,
         };
         let mut secrets = Secrets::default();
         for (name, value) in self.fields {

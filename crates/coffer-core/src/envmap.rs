@@ -501,6 +501,7 @@ mod tests {
             policy: None,
             compromised_at: None,
             arrived: None,
+            trashed_at: None,
         };
         let c = Credential {
             id: CredentialId([1; 16]),

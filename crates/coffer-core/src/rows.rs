@@ -61,3 +61,22 @@ pub(crate) fn insert_history(conn: &Connection, r: &StoredRecord<'_>) -> rusqlit
     ])
     .and_then(one_row)
 }
+
+/// The condition on `credentials` that picks the live records, as SQL text
+/// for `concat!`. A live credential is filed under the 32-byte MAC of its
+/// name (`Cipher::name_index`); one in the trash under [`trash_index`], so
+/// its name is free and reads of the live records skip it without
+/// decrypting anything. The sealed `trashed_at` is what is trusted: a record
+/// filed against it is refused where it is read.
+macro_rules! live {
+    () => {
+        "length(name_index) = 32"
+    };
+}
+pub(crate) use live;
+
+/// Where a credential in the trash is filed: not a MAC (nothing about a
+/// deleted record's name is in it), and never 32 bytes long, so never live.
+pub(crate) fn trash_index(id: &[u8]) -> Vec<u8> {
+    [b"trash:".as_slice(), id].concat()
+}

@@ -26,6 +26,7 @@ use crate::credential::{Credential, CredentialId, CredentialMeta};
 use crate::error::Result;
 use crate::kind::Kind;
 use crate::policy::{self, Policies, State, Status, DEFAULT_WARN_DAYS};
+use crate::rows;
 use crate::vault::{Cipher, Row, Vault};
 
 /// One page of the app's list: a query, filters on kind, environment, tag
@@ -131,7 +132,9 @@ impl Vault {
 
     /// Every credential's metadata, in no particular order.
     fn all_credentials(&self) -> Result<Vec<Credential>> {
-        self.each_meta(|row, plain, _| Ok(Some(row.credential(Cipher::parse_meta(row, plain)?))))
+        self.each_meta(|row, plain, _| {
+            live(row.credential(Cipher::parse_meta(row, plain)?)).map(Some)
+        })
     }
 
     /// Runs `f` over the catalog, brought up to date with the database first.
@@ -176,9 +179,10 @@ impl Vault {
             return Ok(Catalog::build(stamp, policies, self.all_credentials()?));
         };
         let current: Vec<(Vec<u8>, i64)> = {
-            let mut stmt = self.db(self
-                .conn()
-                .prepare_cached("SELECT id, version FROM credentials"))?;
+            let mut stmt = self.db(self.conn().prepare_cached(concat!(
+                "SELECT id, version FROM credentials WHERE ",
+                rows::live!()
+            )))?;
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
@@ -220,13 +224,26 @@ impl Vault {
         drop(snapshot);
         let fresh = rows
             .iter()
-            .map(|row| Ok(row.credential(cipher.open_meta(row)?)))
+            .map(|row| live(row.credential(cipher.open_meta(row)?)))
             .collect::<Result<Vec<_>>>()?;
         if fresh.is_empty() && kept.len() == old.items.len() && policies == old.policies {
             return Ok(Catalog { stamp, ..old });
         }
         Ok(Catalog::rebuild(stamp, policies, old, &kept, fresh))
     }
+}
+
+/// A credential read as live, checked: one sealed as deleted but filed
+/// under its name was moved out of the trash by someone without the key.
+fn live(credential: Credential) -> Result<Credential> {
+    if credential.meta.trashed_at.is_some() {
+        return Err(crate::Error::integrity(format!(
+            "credential record {} was deleted into the trash but is filed under its name: \
+             the index was altered",
+            credential.id
+        )));
+    }
+    Ok(credential)
 }
 
 /// Rows read per chunk handed to a decrypting thread.
@@ -276,11 +293,15 @@ impl Vault {
         };
         let count: i64 = self.db(self
             .conn()
-            .prepare_cached("SELECT COUNT(*) FROM credentials")
+            .prepare_cached(concat!(
+                "SELECT COUNT(*) FROM credentials WHERE ",
+                rows::live!()
+            ))
             .and_then(|mut stmt| stmt.query_row([], |r| r.get(0))))?;
-        let mut stmt = self.db(self
-            .conn()
-            .prepare_cached("SELECT id, version, created_at, updated_at, meta FROM credentials"))?;
+        let mut stmt = self.db(self.conn().prepare_cached(concat!(
+            "SELECT id, version, created_at, updated_at, meta FROM credentials WHERE ",
+            rows::live!()
+        )))?;
         let mut rows = self.db(stmt.query([]))?;
         let mut next_chunk = || -> Result<Option<Chunk>> {
             let mut chunk = Chunk::default();

@@ -92,6 +92,15 @@ impl Cipher<'_> {
         crypto::mac(&self.keys.name_key, &[name.as_bytes()]).to_vec()
     }
 
+    /// Where the current record `id` with `meta` is filed: under its name's
+    /// index, or the trash's when `meta` says it was deleted.
+    pub(crate) fn index_for(&self, id: &CredentialId, meta: &CredentialMeta) -> Vec<u8> {
+        match meta.trashed_at {
+            Some(_) => rows::trash_index(&id.0),
+            None => self.name_index(&meta.name),
+        }
+    }
+
     pub(crate) fn seal_meta(
         &self,
         id: &CredentialId,
@@ -748,6 +757,13 @@ impl Vault {
         let Some(raw) = raw else { return Ok(None) };
         let row = Self::make_row(raw)?;
         let meta = self.open_meta(&row)?;
+        if meta.trashed_at.is_some() {
+            return Err(Error::integrity(format!(
+                "credential record {} was deleted into the trash but is filed under its name: \
+                 the index was altered",
+                row.id
+            )));
+        }
         if meta.name != name {
             return Err(Error::integrity(format!(
                 "credential record {} is filed under another name: the index was altered",
@@ -1056,9 +1072,11 @@ impl Vault {
     /// How many credentials the vault holds.
     pub fn count(&self) -> Result<usize> {
         self.flush()?;
-        let n: i64 = self.db(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)))?;
+        let n: i64 = self.db(self.conn.query_row(
+            concat!("SELECT COUNT(*) FROM credentials WHERE ", rows::live!()),
+            [],
+            |r| r.get(0),
+        ))?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
@@ -1112,16 +1130,18 @@ impl Vault {
         secrets: &Secrets,
         now: DateTime<Utc>,
     ) -> Result<Credential> {
-        let index = self.name_index(&meta.name)?;
-        if let Some((other, _)) = self.lookup(tx, &meta.name)? {
-            if other.id != row.id {
-                return Err(Error::AlreadyExists {
-                    name: meta.name.clone(),
-                });
+        let cipher = self.cipher()?;
+        let index = cipher.index_for(&row.id, meta);
+        if meta.trashed_at.is_none() {
+            if let Some((other, _)) = self.lookup(tx, &meta.name)? {
+                if other.id != row.id {
+                    return Err(Error::AlreadyExists {
+                        name: meta.name.clone(),
+                    });
+                }
             }
         }
         let version = row.version + 1;
-        let cipher = self.cipher()?;
         let meta_ct = cipher.seal_meta(&row.id, version, meta)?;
         let secrets_ct = cipher.seal_secrets(&row.id, version, secrets)?;
         let version_i64 =
@@ -1165,22 +1185,6 @@ impl Vault {
             updated_at: from_millis(millis(now)),
             meta: meta.clone(),
         })
-    }
-
-    /// Deletes a credential and its history.
-    #[instrument(skip_all)]
-    pub fn remove(&mut self, name: &str, now: DateTime<Utc>) -> Result<Credential> {
-        let tx = self.begin()?;
-        let (row, meta) = self.find_required(&tx, name)?;
-        self.db(tx
-            .execute("DELETE FROM credentials WHERE id = ?1", [&row.id.0[..]])
-            .and_then(rows::one_row))?;
-        let event = Event::new(Action::Delete)
-            .target(row.id, &meta.name)
-            .details(serde_json::json!({ "version": row.version }));
-        tx.record(event, now)?;
-        tx.commit()?;
-        Ok(row.credential(meta))
     }
 
     pub(crate) fn history_rows(&self, conn: &Connection, id: &CredentialId) -> Result<Vec<Row>> {
@@ -1234,7 +1238,9 @@ impl Vault {
                 name: name.to_owned(),
                 version,
             })?;
-        let meta = self.open_meta(&old)?;
+        let mut meta = self.open_meta(&old)?;
+        // The version it was deleted at, brought back, is live.
+        meta.trashed_at = None;
         let secrets = tx.open_secrets(&old)?;
         validate(&meta, &secrets)?;
         let credential = self.write_version(&tx, &current, &meta, &secrets, now)?;
@@ -1472,10 +1478,15 @@ impl Vault {
                     #[derive(serde::Deserialize)]
                     struct Name {
                         name: String,
+                        #[serde(default)]
+                        trashed_at: Option<DateTime<Utc>>,
                     }
                     let meta: Name = serde_json::from_slice(plain)
                         .map_err(|_| Error::integrity("a credential record: malformed content"))?;
-                    indexes.push((keys[0].clone(), new.name_index(&meta.name)));
+                    // A record in the trash keeps its index (not a MAC).
+                    if meta.trashed_at.is_none() {
+                        indexes.push((keys[0].clone(), new.name_index(&meta.name)));
+                    }
                 }
                 Ok(())
             },
@@ -1583,6 +1594,11 @@ fn describe_changes(
     if a.compromised_at != b.compromised_at {
         changes.push("compromised".to_owned());
     }
+    match (a.trashed_at, b.trashed_at) {
+        (None, Some(_)) => changes.push("deleted to the trash".to_owned()),
+        (Some(_), None) => changes.push("restored from the trash".to_owned()),
+        _ => {}
+    }
     let mut names: Vec<&String> = a
         .fields
         .keys()
@@ -1610,10 +1626,12 @@ fn describe_changes(
 mod tests;
 
 mod trail;
+mod trash;
 mod tx;
 mod unlock;
 mod watch;
 
+pub use trash::{Trashed, TRASH_DAYS};
 pub(crate) use tx::WriteTx;
 pub use unlock::{UnlockWith, Unlocked};
 

@@ -187,8 +187,21 @@ pub enum Call {
     Add { draft: Draft },
     /// `Vault::update`.
     Update { name: String, patch: Patch },
-    /// `Vault::remove`.
-    Remove { name: String },
+    /// `Vault::remove` (into the trash), or `Vault::purge` when `purge`.
+    Remove {
+        name: String,
+        #[serde(default)]
+        purge: bool,
+    },
+    /// `Vault::trash`.
+    Trash,
+    /// `Vault::restore`.
+    Restore {
+        which: String,
+        rename: Option<String>,
+    },
+    /// `Vault::purge_trashed`.
+    PurgeTrashed { which: Option<String> },
     /// `Vault::rollback`.
     Rollback { name: String, version: u64 },
     /// `Vault::statuses` at the agent's now, with the running rotations
@@ -472,7 +485,10 @@ mod tests {
                     ..Patch::default()
                 },
             }),
-            call(Call::Remove { name: "a".into() }),
+            call(Call::Remove {
+                name: "a".into(),
+                purge: false,
+            }),
             call(Call::Rollback {
                 name: "a".into(),
                 version: 2,

@@ -1148,7 +1148,21 @@ fn call_vault(vault: &mut Vault, call: Call) -> Result<serde_json::Value> {
             &patch,
             Utc::now(),
         )?)),
-        Call::Remove { name } => json(serde_json::to_value(vault.remove(&name, Utc::now())?)),
+        Call::Remove { name, purge: false } => {
+            json(serde_json::to_value(vault.remove(&name, Utc::now())?))
+        }
+        Call::Remove { name, purge: true } => {
+            json(serde_json::to_value(vault.purge(&name, Utc::now())?))
+        }
+        Call::Trash => json(serde_json::to_value(vault.trash()?)),
+        Call::Restore { which, rename } => json(serde_json::to_value(vault.restore(
+            &which,
+            rename.as_deref(),
+            Utc::now(),
+        )?)),
+        Call::PurgeTrashed { which } => json(serde_json::to_value(
+            vault.purge_trashed(which.as_deref(), Utc::now())?,
+        )),
         Call::Statuses { env, tag } => {
             let statuses = vault.statuses(Utc::now(), &crate::policy::Filter { env, tag })?;
             let running = vault

@@ -112,6 +112,7 @@ impl Payload {
             policy: base.and_then(|b| b.policy),
             compromised_at: base.and_then(|b| b.compromised_at),
             arrived: None,
+            trashed_at: None,
         };
         let mut secrets = Secrets::default();
         for (k, v) in &self.fields {
