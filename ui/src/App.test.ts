@@ -245,10 +245,12 @@ describe('locking', () => {
   });
 
   it('goes to the unlock screen when a command says the vault is locked', async () => {
+    // The mocked command rejects through ipc's real `rejection`, as `call()` does, so the session's `whenLocked` handler runs.
     m.credentialFind.mockRejectedValue({ code: 'locked', message: 'the vault is locked' });
     render(App);
     await onScreen('unlock');
-    expect(document.getElementById('lock-note')?.textContent).toMatch(/locked/);
+    expect(document.getElementById('lock-note')?.textContent).toContain('The vault was locked; unlock it to continue.');
+    expect(session.facets).toBeNull();
   });
 
   it('shows the unlock screen when the shell locks by itself', async () => {

@@ -3,7 +3,6 @@
 
 import { credentialCopy } from './ipc';
 import { notices } from './notices.svelte';
-import { session } from './session.svelte';
 
 /** Copies `field` of `name`; resolves whether it was copied (a failure is shown). */
 export async function copyField(name: string, field: string, label: string): Promise<boolean> {
@@ -12,7 +11,6 @@ export async function copyField(name: string, field: string, label: string): Pro
     notices.info(`Copied the ${label} of ${name}; the clipboard clears in ${clearsIn} s.`);
     return true;
   } catch (error) {
-    session.fail(error);
     notices.error(error);
     return false;
   }

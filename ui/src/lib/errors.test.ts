@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldOf, hasCode, isLocked, placeError } from './errors';
+import { fieldOf, hasCode, placeError } from './errors';
 
 const fields = ['name', 'env', 'tags', 'notes', 'expires', 'port', 'access_key_id'];
 
@@ -42,9 +42,9 @@ describe('placeError', () => {
 
 describe('codes', () => {
   it('recognises a locked vault and other codes', () => {
-    expect(isLocked({ code: 'locked', message: '' })).toBe(true);
-    expect(isLocked({ code: 'failure', message: 'locked' })).toBe(false);
-    expect(isLocked('locked')).toBe(false);
+    expect(hasCode({ code: 'locked', message: '' }, 'locked')).toBe(true);
+    expect(hasCode({ code: 'failure', message: 'locked' }, 'locked')).toBe(false);
+    expect(hasCode('locked', 'locked')).toBe(false);
     expect(hasCode({ code: 'conflict', message: '' }, 'conflict')).toBe(true);
   });
 });

@@ -1,12 +1,8 @@
-// Where an error goes: next to a form field, above the form, or (for a locked
-// vault) back to the unlock screen. Messages come from `describeError`, so no
-// raw JSON ever reaches the screen.
+// Where an error goes: next to a form field, or above the form. (A locked
+// vault is handled before the error gets here: ipc's `whenLocked`.) Messages
+// come from `describeError`, so no raw JSON ever reaches the screen.
 
 import { describeError, isIpcError, toIpcError, type IpcError } from './ipc';
-
-export function isLocked(error: unknown): boolean {
-  return isIpcError(error) && error.code === 'locked';
-}
 
 export function hasCode(error: unknown, code: IpcError['code']): boolean {
   return isIpcError(error) && error.code === code;

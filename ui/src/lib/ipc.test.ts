@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  credentialGet,
   describeError,
   IPC_ERROR_CODES,
   isIpcError,
@@ -7,6 +8,7 @@ import {
   onSyncProgress,
   toIpcError,
   vaultStatus,
+  whenLocked,
   type IpcError,
 } from './ipc';
 
@@ -121,5 +123,45 @@ describe('event subscriptions', () => {
     stop();
     const stopRotation = await onRotationProgress(() => {});
     stopRotation();
+  });
+});
+
+describe('a locked vault', () => {
+  /** Inside the app (as Tauri's own page sets it up), with the shell rejecting every command with `error`. */
+  function shellRejects(error: unknown): void {
+    vi.stubGlobal('window', { __TAURI_INTERNALS__: { invoke: () => Promise.reject(error) } });
+  }
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('runs the whenLocked handler before the caller sees the error', async () => {
+    const seen: string[] = [];
+    const stop = whenLocked(() => seen.push('handler'));
+    shellRejects({ code: 'locked', message: 'the vault is locked' });
+    const rejection = await credentialGet('api/github').catch((caught: unknown) => {
+      seen.push('caller');
+      return caught;
+    });
+    stop();
+    expect(seen).toEqual(['handler', 'caller']);
+    expect(rejection).toEqual({ code: 'locked', message: 'the vault is locked' });
+  });
+
+  it('runs no handler for other codes, nor once it is stopped', async () => {
+    const handler = vi.fn();
+    const stop = whenLocked(handler);
+    for (const code of IPC_ERROR_CODES.filter((c) => c !== 'locked')) {
+      shellRejects({ code, message: 'no' });
+      await expect(credentialGet('api/github')).rejects.toEqual({ code, message: 'no' });
+    }
+    shellRejects(new Error('locked'));
+    await expect(credentialGet('api/github')).rejects.toEqual({ code: 'failure', message: 'locked' });
+    expect(handler).not.toHaveBeenCalled();
+    stop();
+    shellRejects({ code: 'locked', message: '' });
+    await expect(credentialGet('api/github')).rejects.toMatchObject({ code: 'locked' });
+    expect(handler).not.toHaveBeenCalled();
   });
 });

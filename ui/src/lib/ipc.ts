@@ -2,7 +2,8 @@
 //
 // Every Tauri command the front end uses gets a typed wrapper here, and no
 // other module imports `invoke`. Errors are normalised into `IpcError` so the
-// rest of the UI never has to guess what a rejected promise holds.
+// rest of the UI never has to guess what a rejected promise holds, and a
+// `locked` rejection is reported once, here, to whoever asked `whenLocked`.
 
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
@@ -149,6 +150,37 @@ function insideTauri(): boolean {
   return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
 }
 
+// A hook rather than a call into the session: the session sits above this
+// module (it imports the wrappers below), so this module must not import it
+// back. The session registers what a locked vault means for the app (the
+// unlock screen); every command's rejection passes through `rejection`.
+const lockedHandlers = new Set<() => void>();
+
+/**
+ * Runs `handler` each time a command rejects with `locked` (the shell locked
+ * the vault by itself, e.g. its idle backstop), before the caller sees the
+ * error. Returns a function that stops it.
+ */
+export function whenLocked(handler: () => void): Unsubscribe {
+  lockedHandlers.add(handler);
+  return () => {
+    lockedHandlers.delete(handler);
+  };
+}
+
+/**
+ * What a command's rejection becomes: normalised into an `IpcError`, with a
+ * locked vault reported to the `whenLocked` handlers. Exported for the ipc
+ * mock of component tests, so its commands reject the way `call` does.
+ */
+export function rejection(error: unknown): IpcError {
+  const normalised = toIpcError(error);
+  if (normalised.code === 'locked') {
+    for (const handler of [...lockedHandlers]) handler();
+  }
+  return normalised;
+}
+
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   if (!insideTauri()) {
     throw {
@@ -159,7 +191,7 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   try {
     return await invoke<T>(command, args);
   } catch (error) {
-    throw toIpcError(error);
+    throw rejection(error);
   }
 }
 
@@ -395,7 +427,7 @@ export function backupRestore(path: string, passphrase: string): Promise<VaultSt
 
 // --- events: emitted by the shell while long commands run -------------------
 
-/** Stops a subscription made with `onSyncProgress` / `onRotationProgress`. */
+/** Stops a subscription made with `onSyncProgress` / `onRotationProgress` / `whenLocked`. */
 export type Unsubscribe = () => void;
 
 async function subscribe<T>(event: string, handler: (payload: T) => void): Promise<Unsubscribe> {

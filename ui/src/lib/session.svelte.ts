@@ -8,12 +8,12 @@ import {
   settingsGet,
   vaultLock,
   vaultStatus,
+  whenLocked,
   type Facets,
   type KindSchema,
   type Settings,
   type VaultStatus,
 } from './ipc';
-import { isLocked } from './errors';
 import { EMPTY_FILTERS, type ListFilters } from './filters';
 import { confirmation } from './confirm.svelte';
 import { notices } from './notices.svelte';
@@ -49,6 +49,13 @@ class Session {
   revealSeconds: number = $derived(this.settings?.revealSeconds ?? DEFAULT_REVEAL_SECONDS);
   autoLockMinutes: number = $derived(this.settings?.autoLockMinutes ?? this.status?.autoLockMinutes ?? 10);
 
+  constructor() {
+    // Every command that rejects with `locked` lands here, before its caller
+    // places the error. The session lives as long as the app, so the hook
+    // is never released.
+    whenLocked(() => this.lockedUnderneath());
+  }
+
   async start(): Promise<void> {
     this.startError = null;
     try {
@@ -79,9 +86,9 @@ class Session {
   async loadSettings(): Promise<void> {
     try {
       this.settings = await settingsGet();
-    } catch (error) {
-      // The defaults serve until settings can be read; a locked vault still redirects.
-      this.fail(error);
+    } catch {
+      // The defaults serve until settings can be read (a locked vault has
+      // already sent the app to the unlock screen, through `whenLocked`).
     }
   }
 
@@ -90,25 +97,23 @@ class Session {
     if (this.kinds === null) {
       this.kinds = kindSchemas().catch((error: unknown) => {
         this.kinds = null;
-        throw this.fail(error);
+        throw error;
       });
     }
     return this.kinds;
   }
 
   /**
-   * Every failed command passes through here: a `locked` error means the
-   * shell locked the vault (its idle backstop), so the app shows the unlock
-   * screen. Returns the error for the caller to place.
+   * A command rejected with `locked`: the shell locked the vault (its idle
+   * backstop) without the app hearing of it, so the app shows the unlock
+   * screen. The caller still places the error as it would any other.
    */
-  fail<E>(error: E): E {
-    if (isLocked(error) && this.status !== null && this.status.state === 'unlocked') {
-      this.status = { ...this.status, state: 'locked', credentialCount: null };
-      this.lockNote = 'The vault was locked; unlock it to continue.';
-      this.facets = null;
-      this.forgetTheMoment();
-    }
-    return error;
+  private lockedUnderneath(): void {
+    if (this.status === null || this.status.state !== 'unlocked') return;
+    this.status = { ...this.status, state: 'locked', credentialCount: null };
+    this.lockNote = 'The vault was locked; unlock it to continue.';
+    this.facets = null;
+    this.forgetTheMoment();
   }
 
   /** The shell locked the vault by itself (its idle backstop): show the unlock screen. */
