@@ -41,8 +41,11 @@ pub enum Command {
     Search(SearchArgs),
     /// Change a credential (a new version; the old one stays in its history)
     Edit(EditArgs),
-    /// Delete a credential and its history
+    /// Delete a credential into the trash (kept 30 days, with its history), or for good with --purge
     Rm(RmArgs),
+    /// The deleted credentials the trash holds: list, restore, purge
+    #[command(subcommand)]
+    Trash(TrashCommand),
     /// List the versions of a credential and what each changed
     History(ShowArgs),
     /// Make an earlier version current again (as a new version)
@@ -317,9 +320,38 @@ pub struct EditArgs {
 #[derive(Args, Debug)]
 pub struct RmArgs {
     pub name: String,
+    /// Delete it and its history for good, without the trash
+    #[arg(long)]
+    pub purge: bool,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TrashCommand {
+    /// What the trash holds, the most recently deleted first, and when each goes for good
+    List(JsonArg),
+    /// Bring a credential back, with its history (a new version)
+    Restore {
+        /// Its name (the most recently deleted of that name) or its id from `coffer trash list`
+        which: String,
+        /// Restore it under this name (when a new credential took the old one)
+        #[arg(long = "as", value_name = "NAME")]
+        rename: Option<String>,
+    },
+    /// Delete credentials of the trash for good: the one named, or all of them with --all
+    Purge {
+        /// Its name or id
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        which: Option<String>,
+        /// Empty the whole trash
+        #[arg(long)]
+        all: bool,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -378,25 +378,6 @@ pub fn edit(ctx: &Context, args: &EditArgs, out: Out) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-pub fn rm(ctx: &Context, args: &RmArgs, out: Out) -> anyhow::Result<Exit> {
-    let mut session = ctx.source()?;
-    if !args.yes && terminal::interactive() {
-        let versions = session.history(&args.name)?.len();
-        if !terminal::confirm(&format!(
-            "Delete {} and its {versions} version(s)?",
-            args.name
-        ))? {
-            writeln!(out, "Nothing deleted.")?;
-            session.finish()?;
-            return Ok(Exit::Ok);
-        }
-    }
-    let removed = session.remove(&args.name)?;
-    writeln!(out, "Deleted {}", removed.meta.name)?;
-    session.finish()?;
-    Ok(Exit::Ok)
-}
-
 pub fn history(ctx: &Context, args: &ShowArgs, out: Out) -> anyhow::Result<Exit> {
     let session = ctx.source()?;
     let versions = session.history(&args.name)?;

@@ -15,6 +15,7 @@ mod session;
 mod sync;
 mod terminal;
 mod transfer;
+mod trash;
 mod workflow;
 
 use std::io::Write;
@@ -70,7 +71,8 @@ fn run(cli: &Cli) -> anyhow::Result<Exit> {
         Command::List(a) => commands::list(&ctx, a, out),
         Command::Search(a) => commands::search(&ctx, a, out),
         Command::Edit(a) => commands::edit(&ctx, a, out),
-        Command::Rm(a) => commands::rm(&ctx, a, out),
+        Command::Rm(a) => trash::rm(&ctx, a, out),
+        Command::Trash(c) => trash::trash(&ctx, c, out),
         Command::History(a) => commands::history(&ctx, a, out),
         Command::Rollback(a) => commands::rollback(&ctx, a, out),
         Command::Passphrase(c) => commands::passphrase(&ctx, c, out),

@@ -15,7 +15,7 @@ use coffer_core::credential::{Arrival, FieldIs};
 use coffer_core::rotation::{Filter, Policies, Policy, Scope};
 use coffer_core::sessions::{self, AwsSession};
 use coffer_core::{paths, Error, SecretService, SecretValue, UnlockReport, UnlockWith, Vault};
-use coffer_core::{Credential, Draft, Patch, Secrets, Updated, VersionInfo};
+use coffer_core::{Credential, Draft, Patch, Secrets, Trashed, Updated, VersionInfo};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -367,10 +367,51 @@ impl Source {
         }
     }
 
-    pub fn remove(&mut self, name: &str) -> anyhow::Result<Credential> {
+    /// Deletes `name` into the trash, or for good when `purge`.
+    pub fn remove(&mut self, name: &str, purge: bool) -> anyhow::Result<Credential> {
         match self {
+            Source::Local(u) if purge => Ok(u.vault.purge(name, Utc::now())?),
             Source::Local(u) => Ok(u.vault.remove(name, Utc::now())?),
-            Source::Agent(a) => called(a, Call::Remove { name: name.into() }),
+            Source::Agent(a) => called(
+                a,
+                Call::Remove {
+                    name: name.into(),
+                    purge,
+                },
+            ),
+        }
+    }
+
+    pub fn trash(&self) -> anyhow::Result<Vec<Trashed>> {
+        match self {
+            Source::Local(u) => Ok(u.vault.trash()?),
+            Source::Agent(a) => called(a, Call::Trash),
+        }
+    }
+
+    pub fn restore(&mut self, which: &str, rename: Option<&str>) -> anyhow::Result<Credential> {
+        match self {
+            Source::Local(u) => Ok(u.vault.restore(which, rename, Utc::now())?),
+            Source::Agent(a) => called(
+                a,
+                Call::Restore {
+                    which: which.into(),
+                    rename: rename.map(str::to_owned),
+                },
+            ),
+        }
+    }
+
+    /// Purges one credential of the trash, or all of it (`None`).
+    pub fn purge_trashed(&mut self, which: Option<&str>) -> anyhow::Result<Vec<Trashed>> {
+        match self {
+            Source::Local(u) => Ok(u.vault.purge_trashed(which, Utc::now())?),
+            Source::Agent(a) => called(
+                a,
+                Call::PurgeTrashed {
+                    which: which.map(str::to_owned),
+                },
+            ),
         }
     }
 

@@ -892,7 +892,8 @@ pub fn token_helper(ctx: &Context, args: &TokenHelperArgs, out: Out) -> anyhow::
         }
         TokenOp::Erase => {
             if exists {
-                session.remove(&name)?;
+                // The vault CLI forgets its token: for good, not to the trash.
+                session.remove(&name, true)?;
             }
         }
     }

@@ -167,16 +167,16 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
         .contains("\"SecretAccessKey\":\"agent-canary-secret\""));
     assert_eq!(local[6].stdout, "s.agent-canary-token");
     assert!(local[7].stdout.contains("aws/dev"), "{}", local[7].stdout);
-    assert_eq!(local[13].code, 4);
+    assert_eq!(local[16].code, 4);
     assert!(local[16].stdout.contains("agent-canary-secret"));
     assert_eq!(local[19].code, 3, "exec passes on its child's exit code");
     assert_eq!(local[19].stdout, "agent-canary-secret\n");
     assert!(local[20].stdout.contains("secret=agent-canary-secret"));
-    assert!(local[22].stdout.contains("aws/dev"), "{}", local[22].stdout);
+    assert!(local[25].stdout.contains("aws/dev"), "{}", local[25].stdout);
     assert!(
-        local[24].stdout.contains("vault_create"),
+        local[27].stdout.contains("vault_create"),
         "{}",
-        local[24].stdout
+        local[27].stdout
     );
     assert_eq!(local[26].code, 2);
 
@@ -996,6 +996,9 @@ fn writes_through_the_agent_are_writes_without_it() {
             (args(&["rm", "NAME", "--yes"]), ""),
             (args(&["rm", "NAME", "--yes"]), ""),
             (args(&["rollback", "NAME", "--to", "1"]), ""),
+            (args(&["trash", "restore", "NAME"]), ""),
+            (args(&["rm", "NAME", "--purge", "--yes"]), ""),
+            (args(&["trash", "restore", "NAME"]), ""),
             // Settings: each run leaves them as it found them.
             (
                 args(&["policy", "set", "--tag", "wt", "--max-age", "30"]),
@@ -1035,15 +1038,23 @@ fn writes_through_the_agent_are_writes_without_it() {
     assert_eq!(local[5].stdout, "s.w2\n");
     assert_eq!(local[7].stdout, "s.w1\n");
     assert_eq!(local[10].code, 4);
-    assert!(local[13].stdout.contains("\"wt\""), "{}", local[13].stdout);
     assert!(
-        local[17].stdout.contains("\"remember_minutes\": 15"),
+        local[12]
+            .stdout
+            .contains("Restored w/local (now version 7)"),
         "{}",
-        local[17].stdout
+        local[12].stdout
     );
-    assert_eq!(local[18].code, 2);
-    assert_eq!(local[22].stdout, "s.tok");
-    assert_eq!(local[24].stdout, "");
+    assert_eq!(local[14].code, 4, "purged: {}", local[14].stderr);
+    assert!(local[16].stdout.contains("\"wt\""), "{}", local[16].stdout);
+    assert!(
+        local[20].stdout.contains("\"remember_minutes\": 15"),
+        "{}",
+        local[20].stdout
+    );
+    assert_eq!(local[21].code, 2);
+    assert_eq!(local[25].stdout, "s.tok");
+    assert_eq!(local[27].stdout, "");
 
     env.run_pw(&["agent", "start", "--idle-lock", "0"], "").ok();
     let _stop = AgentGuard(&env);
@@ -1081,7 +1092,9 @@ fn writes_through_the_agent_are_writes_without_it() {
         .rev()
         .filter_map(|e| e["action"].as_str())
         .collect();
-    for action in ["create", "update", "reveal", "rollback", "delete"] {
+    for action in [
+        "create", "update", "reveal", "rollback", "trash", "untrash", "delete",
+    ] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
     let verified = env.run_pw(&["audit", "verify", "--json"], "").ok().json();

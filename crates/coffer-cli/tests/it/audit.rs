@@ -74,7 +74,7 @@ fn a_scripted_session_produces_exactly_the_expected_events() {
             ok("rollback", a.clone()),
             ok("unlock", None),
             ok("unlock", None),
-            ok("delete", a.clone()),
+            ok("trash", a.clone()),
             ("unlock_failed".into(), None, "denied".into()),
             ok("unlock", None),
             ok("unlock", None),

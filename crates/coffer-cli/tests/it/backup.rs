@@ -80,7 +80,7 @@ fn passphrase_file(env: &Env, text: &str) -> PathBuf {
 }
 
 /// Writes a backup of `env`'s vault, with the passphrase on stdin.
-fn make_backup(env: &Env, name: &str) -> PathBuf {
+pub(crate) fn make_backup(env: &Env, name: &str) -> PathBuf {
     let file = env.dir.path().join(name);
     env.run_pw(
         &[
@@ -109,13 +109,13 @@ fn verify(env: &Env, file: &std::path::Path) -> super::support::Run {
 }
 
 /// A fresh environment (no vault yet) to restore into.
-fn target() -> Env {
+pub(crate) fn target() -> Env {
     let mut env = Env::new();
     env.no_dbus = true;
     env
 }
 
-fn restore(into: &Env, file: &std::path::Path) -> super::support::Run {
+pub(crate) fn restore(into: &Env, file: &std::path::Path) -> super::support::Run {
     into.run_pw(
         &[
             "restore",

@@ -31,6 +31,7 @@ mod sync_bao;
 mod tamper;
 mod tampering;
 mod transfer;
+mod trash;
 mod unlock;
 mod vault_rotation;
 mod workflow;

@@ -136,7 +136,7 @@ fn a_deleted_credential_put_back_is_named_by_audit_verify() {
     let env = setup();
     let id = id_of(&env, "a");
     let row = read_row(&env, &id);
-    env.run_pw(&["rm", "a", "--yes"], "").ok();
+    env.run_pw(&["rm", "a", "--purge", "--yes"], "").ok();
     put_row(&env, &row);
     env.run_pw(&["get", "a", "--field", "key"], "").ok();
     verify_fails(&env, "credential 'a' was deleted (audit entry");

@@ -247,7 +247,7 @@ fn listed(row: &Row, meta: &CredentialMeta) -> Trashed {
     Trashed {
         id: row.id,
         name: meta.name.clone(),
-        kind: meta.kind.clone(),
+        kind: meta.kind,
         env: meta.env.clone(),
         version: row.version,
         trashed_at,
