@@ -1,5 +1,6 @@
 //! The shell's timers: the idle lock (a backstop behind the UI's own idle
-//! timer) and the rotation notifications (at start, then daily).
+//! timer), the rotation notifications and the trash's expiry (at start, then
+//! daily).
 
 use std::time::Duration;
 
@@ -33,8 +34,19 @@ pub fn start(app: AppHandle) {
         // Give the window a moment to appear before the first notice.
         std::thread::sleep(Duration::from_secs(3));
         notify_due(&app);
+        purge_expired_trash(&app);
         std::thread::sleep(DAY);
     });
+}
+
+/// Removes what has been in the trash longer than the core keeps it.
+fn purge_expired_trash(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    if let Ok(purged) = state.with_vault(|v| v.purge_expired_trash(Utc::now())) {
+        if purged > 0 {
+            tracing::info!(purged, "expired trash purged");
+        }
+    }
 }
 
 /// One notification summing up what needs rotating, if anything does.

@@ -58,6 +58,7 @@ fn contract() -> String {
         declare::<CredentialInput>(),
         declare::<CredentialEdit>(),
         declare::<HistoryEntry>(),
+        declare::<TrashEntry>(),
         declare::<CharsetName>(),
         // Rotation.
         declare::<Step>(),

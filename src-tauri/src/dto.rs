@@ -440,6 +440,32 @@ pub struct CredentialEdit {
     pub expected_version: u64,
 }
 
+/// A credential in the trash (no secret value): the delete's undo names it by `id`.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TrashEntry {
+    pub id: String,
+    pub name: String,
+    pub kind_label: String,
+    pub env: Option<String>,
+    pub deleted_at: String,
+    /// When it goes for good.
+    pub purge_after: String,
+}
+
+impl From<coffer_core::Trashed> for TrashEntry {
+    fn from(t: coffer_core::Trashed) -> TrashEntry {
+        TrashEntry {
+            id: t.id.to_string(),
+            kind_label: kind_label(t.kind).to_owned(),
+            name: t.name,
+            env: t.env,
+            deleted_at: rfc3339(t.trashed_at),
+            purge_after: rfc3339(t.purge_after),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {

@@ -1,5 +1,5 @@
-//! The list, a credential's detail, reveal and copy, add, edit, delete,
-//! history and rollback, kinds and the generator.
+//! The list, a credential's detail, reveal and copy, add, edit, history
+//! and rollback, kinds and the generator (delete is in trash.rs).
 
 use std::time::Duration;
 
@@ -138,14 +138,6 @@ pub async fn credential_update(
             v.overview(&updated.credential.meta.name, Utc::now())
                 .map(detail)
         })
-    })
-    .await
-}
-
-#[tauri::command]
-pub async fn credential_delete(app: AppHandle, name: String) -> Result<(), IpcError> {
-    blocking(&app, move |app| {
-        app.with_vault(|v| v.remove(&name, Utc::now()).map(|_| ()))
     })
     .await
 }

@@ -7,4 +7,5 @@ pub mod credentials;
 pub mod rotation;
 pub mod settings;
 pub mod sync;
+pub mod trash;
 pub mod vault;

@@ -227,6 +227,15 @@ export type HistoryEntry = { version: number, writtenAt: string, current: boolea
 changes: Array<string>, };
 
 /**
+ * A credential in the trash (no secret value): the delete's undo names it by `id`.
+ */
+export type TrashEntry = { id: string, name: string, kindLabel: string, env: string | null, deletedAt: string, 
+/**
+ * When it goes for good.
+ */
+purgeAfter: string, };
+
+/**
  * The characters a generated value is drawn from.
  */
 export type Charset = "alphanumeric" | "alphanumeric_symbols" | "hex";

@@ -47,6 +47,7 @@ import type {
   SyncPlan,
   SyncProgress,
   SyncReport,
+  TrashEntry,
   VaultStatus,
 } from './contract';
 
@@ -275,8 +276,24 @@ export function credentialUpdate(name: string, edit: CredentialEdit): Promise<Cr
   return call<CredentialDetail>('credential_update', { name, edit });
 }
 
-export function credentialDelete(name: string): Promise<void> {
-  return call<void>('credential_delete', { name });
+/** Delete a credential into the trash; the answer's `id` undoes it (`trashRestore`). */
+export function credentialDelete(name: string): Promise<TrashEntry> {
+  return call<TrashEntry>('credential_delete', { name });
+}
+
+/** What the trash holds, the most recently deleted first. */
+export function trashList(): Promise<TrashEntry[]> {
+  return call<TrashEntry[]>('trash_list');
+}
+
+/** Bring a credential back from the trash, under `rename` when given. */
+export function trashRestore(id: string, rename: string | null = null): Promise<CredentialDetail> {
+  return call<CredentialDetail>('trash_restore', { id, rename });
+}
+
+/** Delete `id` (or, with null, the whole trash) for good, after the shell's own dialog says yes. */
+export function trashPurge(id: string | null): Promise<number> {
+  return call<number>('trash_purge', { id });
 }
 
 export function credentialHistory(name: string): Promise<HistoryEntry[]> {
