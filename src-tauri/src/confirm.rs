@@ -2,7 +2,9 @@
 //! that would let script injected into the page send credentials somewhere
 //! (add a remote, push, keep the local side of a conflict), write them to a
 //! file (a backup) or change who can open the vault (the recovery
-//! passphrase, a rekey) wait for the person to say yes in a native dialog.
+//! passphrase, a rekey) wait for the person to say yes in a native dialog;
+//! files to write or read (a backup, an import, a restore) are picked in the
+//! native file chooser.
 //! The page can neither draw these dialogs nor answer them: the dialog
 //! plugin's own commands are not granted to it (capabilities/main.json).
 //! The words come from the shell (a remote's stored address, not the page's
@@ -18,6 +20,8 @@ use crate::error::{ErrorCode, IpcError};
 /// The dialogs' window titles (the e2e tests find them by these).
 const TITLE: &str = "Coffer: confirm";
 const SAVE_TITLE: &str = "Coffer: write the backup to";
+pub const IMPORT_TITLE: &str = "Coffer: import from";
+pub const RESTORE_TITLE: &str = "Coffer: restore from";
 
 /// Asks "`question`" with `detail` below it; `accept` labels the button that
 /// goes ahead (with a GTK mnemonic, e.g. "_Push"). `Err(Declined)` unless
@@ -80,6 +84,43 @@ pub async fn backup_path(app: &AppHandle) -> Result<PathBuf, IpcError> {
             dialog = dialog.set_parent(&window);
         }
         dialog.blocking_save_file()
+    })
+    .await
+    .map_err(|e| IpcError::failure(format!("the file chooser did not open: {e}")))?;
+    chosen
+        .ok_or_else(declined)?
+        .into_path()
+        .map_err(|e| IpcError::failure(format!("that is not a local file: {e}")))
+}
+
+/// Asks which file to open, in the native open dialog titled `title`
+/// (starting in the documents folder, else home), offering `filter` first
+/// and every file second. `Err(Declined)` when the person closes it.
+pub async fn open_path(
+    app: &AppHandle,
+    title: &'static str,
+    filter: (&'static str, &'static [&'static str]),
+) -> Result<PathBuf, IpcError> {
+    let app = app.clone();
+    let chosen = tauri::async_runtime::spawn_blocking(move || {
+        let folder = app
+            .path()
+            .document_dir()
+            .or_else(|_| app.path().home_dir())
+            .ok();
+        let mut dialog = app.dialog().file().set_title(title);
+        if !filter.1.is_empty() {
+            dialog = dialog
+                .add_filter(filter.0, filter.1)
+                .add_filter("All files", &["*"]);
+        }
+        if let Some(folder) = folder.filter(|f| f.is_dir()) {
+            dialog = dialog.set_directory(folder);
+        }
+        if let Some(window) = app.get_webview_window("main") {
+            dialog = dialog.set_parent(&window);
+        }
+        dialog.blocking_pick_file()
     })
     .await
     .map_err(|e| IpcError::failure(format!("the file chooser did not open: {e}")))?;

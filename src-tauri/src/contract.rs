@@ -59,6 +59,8 @@ fn contract() -> String {
         declare::<CredentialEdit>(),
         declare::<HistoryEntry>(),
         declare::<TrashEntry>(),
+        declare::<ImportPreview>(),
+        declare::<ImportDone>(),
         declare::<CharsetName>(),
         // Rotation.
         declare::<Step>(),

@@ -440,6 +440,33 @@ pub struct CredentialEdit {
     pub expected_version: u64,
 }
 
+/// What an import would do, from a dry run over the file the person picked.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportPreview {
+    /// The file's name (not its folder).
+    pub file: String,
+    pub format: String,
+    /// How many credentials the file holds.
+    pub count: u32,
+    /// Their names, the first 50.
+    pub names: Vec<String>,
+    /// Names already taken in the vault: the import needs a choice for them.
+    pub taken: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportDone {
+    pub imported: u32,
+    pub overwritten: u32,
+    pub renamed: u32,
+    pub skipped: u32,
+    pub unchanged: u32,
+}
+
 /// A credential in the trash (no secret value): the delete's undo names it by `id`.
 #[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -10,6 +10,7 @@ use coffer_core::agent::server::Session;
 use coffer_core::audit::Actor;
 use coffer_core::preferences::Preferences;
 use coffer_core::slot::SlotKind;
+use coffer_core::transfer::Format;
 use coffer_core::{paths, UnlockReport, UnlockWith, Vault};
 use tauri::{AppHandle, Manager};
 
@@ -37,6 +38,9 @@ pub struct AppState {
     reveals: Mutex<Allowance>,
     /// Told of every lock (the agent forgets the yeses it remembered).
     pub on_lock: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+    /// The file the person picked to import, and its format, between the
+    /// preview and the import (forgotten on lock).
+    pub chosen_import: Mutex<Option<(PathBuf, Format)>>,
 }
 
 /// How many secret values the page may reveal or copy: a burst of
@@ -82,6 +86,7 @@ impl AppState {
                 at: Instant::now(),
             }),
             on_lock: Mutex::new(None),
+            chosen_import: Mutex::new(None),
         };
         if state.path.exists() {
             let _ = state.unlock(UnlockWith::Keyring);
@@ -202,6 +207,7 @@ impl AppState {
     pub fn lock(&self) -> Result<(), IpcError> {
         let locked = guard(&self.vault).take();
         self.clipboard.clear_now();
+        guard(&self.chosen_import).take();
         if let Some(told) = guard(&self.on_lock).as_ref() {
             told();
         }

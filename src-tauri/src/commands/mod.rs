@@ -7,5 +7,6 @@ pub mod credentials;
 pub mod rotation;
 pub mod settings;
 pub mod sync;
+pub mod transfer;
 pub mod trash;
 pub mod vault;

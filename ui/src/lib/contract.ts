@@ -236,6 +236,32 @@ export type TrashEntry = { id: string, name: string, kindLabel: string, env: str
 purgeAfter: string, };
 
 /**
+ * What an import would do, from a dry run over the file the person picked.
+ */
+export type ImportPreview = { 
+/**
+ * The file's name (not its folder).
+ */
+file: string, format: string, 
+/**
+ * How many credentials the file holds.
+ */
+count: number, 
+/**
+ * Their names, the first 50.
+ */
+names: Array<string>, 
+/**
+ * Names already taken in the vault: the import needs a choice for them.
+ */
+taken: Array<string>, warnings: Array<string>, };
+
+/**
+ * What an import did.
+ */
+export type ImportDone = { imported: number, overwritten: number, renamed: number, skipped: number, unchanged: number, };
+
+/**
  * The characters a generated value is drawn from.
  */
 export type Charset = "alphanumeric" | "alphanumeric_symbols" | "hex";

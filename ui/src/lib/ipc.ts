@@ -29,6 +29,8 @@ import type {
   FindPage,
   FindQuery,
   HistoryEntry,
+  ImportDone,
+  ImportPreview,
   IpcErrorCode,
   Keep,
   KindSchema,
@@ -440,6 +442,35 @@ export function backupCreate(passphrase: string): Promise<BackupSummary> {
 /** First run only: restore a backup into a new vault at the default path, sealed to the keyring. */
 export function backupRestore(path: string, passphrase: string): Promise<VaultStatus> {
   return call<VaultStatus>('backup_restore', { path, passphrase });
+}
+
+/** Ask the person, in the shell's own file chooser, for the backup file a restore reads; its path. */
+export function backupChoose(): Promise<string> {
+  return call<string>('backup_choose');
+}
+
+/** The import formats the core reads (the CLI's `--format` values), with how the app names them. */
+export const IMPORT_FORMATS = [
+  ['1password-csv', '1Password (CSV)'],
+  ['bitwarden-json', 'Bitwarden (JSON)'],
+  ['bitwarden-csv', 'Bitwarden (CSV)'],
+  ['keepassxc-csv', 'KeePassXC (CSV)'],
+  ['aws-credentials', 'AWS credentials file'],
+  ['dotenv', '.env file (one credential)'],
+  ['json', 'Coffer JSON export'],
+  ['csv', 'Coffer CSV export'],
+] as const;
+
+export type ImportFormat = (typeof IMPORT_FORMATS)[number][0];
+
+/** Ask for a file of `format` in the shell's own file chooser and say what importing it would do (nothing is written). */
+export function importPreview(format: ImportFormat): Promise<ImportPreview> {
+  return call<ImportPreview>('import_preview', { format });
+}
+
+/** Import the file the preview read; `onDuplicate` decides for names already taken (null refuses if any is). */
+export function importApply(onDuplicate: 'skip' | 'rename' | 'overwrite' | null): Promise<ImportDone> {
+  return call<ImportDone>('import_apply', { onDuplicate });
 }
 
 // --- events: emitted by the shell while long commands run -------------------
