@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { fireEvent, render, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as ipc from '../lib/ipc';
 import { session } from '../lib/session.svelte';
@@ -290,20 +290,80 @@ describe('the detail pane', () => {
     expect(m.credentialCopy).not.toHaveBeenCalled();
   });
 
-  it('deletes after confirmation', async () => {
-    m.credentialDelete.mockResolvedValue(undefined);
+  const TRASHED: ipc.TrashEntry = {
+    id: 'trash-1',
+    name: 'api/github',
+    kindLabel: 'API key',
+    env: 'prod',
+    deletedAt: '2025-03-01T10:00:00Z',
+    purgeAfter: '2025-03-31T10:00:00Z',
+  };
+
+  async function deleteGithub(): Promise<void> {
+    m.credentialDelete.mockResolvedValue(TRASHED);
     await openGithub();
     await fireEvent.click(el('delete'));
-    await waitFor(() => expect(document.querySelector('[role="dialog"]')).not.toBeNull());
-    await fireEvent.click(el('confirm-no'));
-    expect(m.credentialDelete).not.toHaveBeenCalled();
-    await fireEvent.click(el('delete'));
-    await waitFor(() => expect(document.getElementById('confirm-yes')).not.toBeNull());
-    await fireEvent.click(el('confirm-yes'));
     await waitFor(() => expect(m.credentialDelete).toHaveBeenCalledWith('api/github'));
     await waitFor(() => expect(document.getElementById('detail')).toBeNull());
+  }
+
+  it('deletes into the trash at once, with an Undo that brings the credential back', async () => {
+    await deleteGithub();
+    // No question first: the trash is the safety net.
+    expect(document.querySelector('[role="dialog"]')).toBeNull();
     // Focus goes to the search box, not <body>.
     await waitFor(() => expect(document.activeElement?.id).toBe('search'));
+    expect(el('toast-status').textContent).toBe('Moved api/github to the trash.');
+    const undo = screen.getByRole('button', { name: 'Undo' });
+    expect(undo.id).toBe('toast-action');
+    expect(m.trashRestore).not.toHaveBeenCalled();
+    m.trashRestore.mockResolvedValue(detail('api/github'));
+    await fireEvent.click(undo);
+    await waitFor(() => expect(el('detail-name').textContent).toBe('api/github'));
+    expect(m.trashRestore).toHaveBeenCalledTimes(1);
+    expect(m.trashRestore).toHaveBeenCalledWith('trash-1');
+    expect(el('toast-status').textContent).toBe('Restored api/github.');
+    expect(screen.queryByRole('button', { name: 'Undo' })).toBeNull();
+    await waitFor(() => expect(document.activeElement?.id).toBe('detail-name'));
+  });
+
+  it('undoes the last delete with Ctrl+Z, but not while typing in the search box', async () => {
+    await deleteGithub();
+    await waitFor(() => expect(document.activeElement?.id).toBe('search'));
+    m.trashRestore.mockResolvedValue(detail('api/github'));
+    // In the search box Ctrl+Z undoes typing.
+    await fireEvent.keyDown(el('search'), { key: 'z', code: 'KeyZ', ctrlKey: true });
+    expect(m.trashRestore).not.toHaveBeenCalled();
+    expect(el('toast-status').textContent).toBe('Moved api/github to the trash.');
+    // Elsewhere it undoes the delete (Cmd+Z on macOS), once.
+    await fireEvent.keyDown(document.body, { key: 'z', code: 'KeyZ', metaKey: true });
+    await waitFor(() => expect(el('detail-name').textContent).toBe('api/github'));
+    expect(m.trashRestore).toHaveBeenCalledWith('trash-1');
+    await fireEvent.keyDown(document.body, { key: 'z', code: 'KeyZ', ctrlKey: true });
+    expect(m.trashRestore).toHaveBeenCalledTimes(1);
+  });
+
+  it('says where to restore a deleted credential whose name was taken meanwhile', async () => {
+    await deleteGithub();
+    m.trashRestore.mockRejectedValue({ code: 'failure', message: "a credential named 'api/github' already exists", field: 'name' });
+    await fireEvent.click(screen.getByRole('button', { name: 'Undo' }));
+    await waitFor(() =>
+      expect(el('toast-alert').textContent).toBe(
+        "A credential named 'api/github' already exists. Restore api/github under another name in Settings › Trash.",
+      ),
+    );
+    expect(document.getElementById('detail')).toBeNull();
+  });
+
+  it('keeps the Undo for about ten seconds', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    await deleteGithub();
+    vi.advanceTimersByTime(9000);
+    expect(screen.queryByRole('button', { name: 'Undo' })).not.toBeNull();
+    vi.advanceTimersByTime(1500);
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Undo' })).toBeNull());
+    await fireEvent.keyDown(document.body, { key: 'z', code: 'KeyZ', ctrlKey: true });
+    expect(m.trashRestore).not.toHaveBeenCalled();
   });
 
   it('rolls back after confirmation', async () => {

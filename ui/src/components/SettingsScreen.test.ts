@@ -27,6 +27,7 @@ beforeEach(() => {
   m.settingsGet.mockResolvedValue(
     settings({ policies: [{ scope: { type: 'tag', tag: 'prod' }, policy: { maxAgeDays: 30, warnDays: 7 } }] }),
   );
+  m.trashList.mockResolvedValue([]);
   m.passphraseStrength.mockResolvedValue({ score: 4, label: 'very strong', crackTime: 'centuries', warning: null, suggestions: [] });
   session.setStatus(status());
 });
@@ -130,5 +131,14 @@ describe('settings', () => {
     await fireEvent.click(el('backup-create'));
     await waitFor(() => expect(document.body.textContent).toContain('Cancelled: nothing was changed.'));
     expect(document.getElementById('backup-summary')).toBeNull();
+  });
+
+  it('has a Trash panel (its own tests: TrashPanel.test.ts)', async () => {
+    m.trashList.mockResolvedValue([
+      { id: 't1', name: 'api/github', kindLabel: 'API key', env: 'prod', deletedAt: '2025-03-01T10:00:00Z', purgeAfter: '2025-03-31T10:00:00Z' },
+    ]);
+    render(SettingsScreen);
+    await waitFor(() => expect(document.querySelector('#trash [data-trash-id="t1"]')).not.toBeNull());
+    expect(document.getElementById('trash-title')?.textContent).toBe('Trash');
   });
 });

@@ -2,11 +2,19 @@
 // error in words. One notice at a time; a new one replaces the old. A
 // confirmation's clock stops while the pointer or focus is on it; every
 // notice goes when the vault locks or the person changes screen (it belongs
-// to the moment it was said in).
+// to the moment it was said in). A confirmation may carry one action (the
+// Undo of a delete): a button on the notice, run at most once.
 
 import { describeError } from './ipc';
 
-export type Notice = { id: number; tone: 'info' | 'error'; text: string };
+/** What a notice's button does. `undo` lets Ctrl/Cmd+Z run it too. */
+export type NoticeAction = {
+  label: string;
+  run: () => void | Promise<void>;
+  undo?: boolean;
+};
+
+export type Notice = { id: number; tone: 'info' | 'error'; text: string; action?: NoticeAction };
 
 const INFO_MS = 6000;
 
@@ -19,9 +27,9 @@ class Notices {
   private since = 0;
   private paused = false;
 
-  /** A passing confirmation; it goes away by itself. */
-  info(text: string, ms = INFO_MS): void {
-    this.show('info', text, ms);
+  /** A passing confirmation; it goes away by itself (with its action, if any). */
+  info(text: string, ms = INFO_MS, action?: NoticeAction): void {
+    this.show('info', text, ms, action);
   }
 
   /** An error, in words (never JSON); it stays until dismissed or replaced. */
@@ -33,6 +41,26 @@ class Notices {
     this.clearTimer();
     this.left = null;
     this.current = null;
+  }
+
+  /**
+   * Runs the current notice's action and dismisses the notice, so the action
+   * runs once however it is asked for (button, shortcut, double click). With
+   * `id`, only if that notice is still the current one. A failure of the
+   * action becomes the next notice. Returns whether an action ran.
+   */
+  runAction(id?: number): boolean {
+    const notice = this.current;
+    if (notice?.action === undefined || (id !== undefined && notice.id !== id)) return false;
+    const action = notice.action;
+    this.dismiss();
+    new Promise<void>((resolve) => resolve(action.run())).catch((error: unknown) => this.error(error));
+    return true;
+  }
+
+  /** Whether the current notice offers an undo (for Ctrl/Cmd+Z). */
+  get undoable(): boolean {
+    return this.current?.action?.undo === true;
   }
 
   /** The pointer or focus is on the notice: its clock stops. */
@@ -50,11 +78,11 @@ class Notices {
     this.start(this.current.id, this.left);
   }
 
-  private show(tone: Notice['tone'], text: string, ms: number | null): void {
+  private show(tone: Notice['tone'], text: string, ms: number | null, action?: NoticeAction): void {
     this.clearTimer();
     this.counter += 1;
     const id = this.counter;
-    this.current = { id, tone, text };
+    this.current = action === undefined ? { id, tone, text } : { id, tone, text, action };
     this.left = ms;
     if (ms !== null && !this.paused) this.start(id, ms);
   }
