@@ -59,6 +59,7 @@ fn contract() -> String {
         declare::<CredentialEdit>(),
         declare::<HistoryEntry>(),
         declare::<TrashEntry>(),
+        declare::<FolderView>(),
         declare::<ImportPreview>(),
         declare::<ImportDone>(),
         declare::<CharsetName>(),

@@ -164,6 +164,12 @@ pub struct FindQuery {
     /// Only these rotation states; empty means any.
     #[ts(as = "Vec<State>")]
     pub states: Vec<String>,
+    /// Only names in this folder (`aws/prod/`) or below; empty for all.
+    #[serde(default)]
+    pub folder: String,
+    /// Count the folders one level below `folder` (the first page asks).
+    #[serde(default)]
+    pub folders: bool,
     pub offset: usize,
     pub limit: usize,
 }
@@ -188,6 +194,20 @@ pub struct FindPage {
     /// The window [offset, offset + limit) of the matches, sorted by name.
     pub items: Vec<Summary>,
     pub facets: FacetsView,
+    /// When asked: the folders one level below the one searched, by name.
+    pub folders: Vec<FolderView>,
+}
+
+/// A folder of names (`aws/prod/`) and how many matches it holds.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "Folder")]
+pub struct FolderView {
+    /// The whole path, ending in `/`: what `FindQuery::folder` takes.
+    pub path: String,
+    /// Its last part, as shown.
+    pub name: String,
+    pub count: usize,
 }
 
 #[derive(Debug, Serialize, TS)]

@@ -16,7 +16,7 @@
 //! and a search parses only the rows whose plaintext can hold every word.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -39,6 +39,12 @@ pub struct Find {
     pub tag: Option<String>,
     /// Only credentials in one of these rotation states; empty means any.
     pub states: Vec<State>,
+    /// Only names in this folder or below it (`aws/prod/`: names are paths
+    /// of `/`-separated parts); empty means every name.
+    pub folder: String,
+    /// Count the folders one level below `folder` among the matches
+    /// ([`Found::folders`]); a list asks with its first page only.
+    pub folders: bool,
     pub offset: usize,
     pub limit: usize,
 }
@@ -51,6 +57,9 @@ pub struct Found {
     pub total: usize,
     pub items: Vec<(Credential, Status)>,
     pub facets: Facets,
+    /// When asked: the folders one level below the one searched, each with
+    /// how many matches it holds (at any depth), by name.
+    pub folders: Vec<(String, usize)>,
 }
 
 /// Every kind, environment and tag in use, and how many credentials need
@@ -644,9 +653,11 @@ impl Catalog {
         }
         let mut total = 0;
         let mut items = Vec::new();
+        let mut folders: BTreeMap<&str, usize> = BTreeMap::new();
         for i in self.matching(&Query::parse(&find.query)) {
             let meta = &self.items[i].credential.meta;
-            let wanted = find.kind.is_none_or(|k| k == meta.kind)
+            let wanted = meta.name.starts_with(&find.folder)
+                && find.kind.is_none_or(|k| k == meta.kind)
                 && find
                     .env
                     .as_ref()
@@ -655,6 +666,14 @@ impl Catalog {
                 && (find.states.is_empty() || find.states.contains(&states[i]));
             if !wanted {
                 continue;
+            }
+            if find.folders {
+                let below = &meta.name[find.folder.len()..];
+                if let Some(end) = below.find('/') {
+                    *folders
+                        .entry(&meta.name[..find.folder.len() + end + 1])
+                        .or_default() += 1;
+                }
             }
             if total >= find.offset && items.len() < find.limit {
                 let credential = &self.items[i].credential;
@@ -667,6 +686,10 @@ impl Catalog {
             total,
             items,
             facets,
+            folders: folders
+                .into_iter()
+                .map(|(folder, n)| (folder.to_owned(), n))
+                .collect(),
         }
     }
 }

@@ -590,3 +590,73 @@ fn the_scan_prefilter_never_drops_a_match() {
         assert_eq!(names(&scanned), want, "scan, {q:?}");
     }
 }
+
+#[test]
+fn folders_browse_the_names_as_a_tree_within_the_other_filters() {
+    let (_f, mut v) = fixture();
+    sample(&mut v);
+    let found = |folder: &str, query: &str, env: Option<&str>| {
+        let f = v
+            .find(
+                &Find {
+                    folder: folder.into(),
+                    folders: true,
+                    query: query.into(),
+                    env: env.map(str::to_owned),
+                    limit: 100,
+                    ..Find::default()
+                },
+                t0(),
+            )
+            .expect("find");
+        let names: Vec<String> = f.items.into_iter().map(|(c, _)| c.meta.name).collect();
+        (f.total, names, f.folders)
+    };
+    let (total, _, folders) = found("", "", None);
+    assert_eq!(total, 6);
+    assert_eq!(
+        folders,
+        [
+            ("aws/".to_owned(), 3),
+            ("db/".to_owned(), 2),
+            ("misc/".to_owned(), 1)
+        ]
+    );
+    let (total, names, folders) = found("aws/", "", None);
+    assert_eq!(total, 3);
+    assert!(names.iter().all(|n| n.starts_with("aws/")));
+    assert_eq!(
+        folders,
+        [("aws/dev/".to_owned(), 1), ("aws/prod/".to_owned(), 2)]
+    );
+    // The search and the filters narrow the folders too.
+    let (total, _, folders) = found("aws/", "team-17", None);
+    assert_eq!(total, 2);
+    assert_eq!(
+        folders,
+        [("aws/dev/".to_owned(), 1), ("aws/prod/".to_owned(), 1)]
+    );
+    let (_, _, folders) = found("", "", Some("prod"));
+    assert_eq!(folders, [("aws/".to_owned(), 2), ("db/".to_owned(), 1)]);
+    // A name directly in the folder is an item, not a folder; a folder is
+    // a whole part ("aws/pro" is no folder of "aws/prod/…").
+    let (total, names, folders) = found("aws/prod/team-17/", "", None);
+    assert_eq!(
+        (total, names, folders),
+        (1, vec!["aws/prod/team-17/deploy".to_owned()], vec![])
+    );
+    let (_, _, folders) = found("aws/pro", "", None);
+    assert_eq!(folders, [("aws/prod/".to_owned(), 2)]);
+    // Not asked, not counted.
+    let quiet = v
+        .find(
+            &Find {
+                folder: "aws/".into(),
+                limit: 1,
+                ..Find::default()
+            },
+            t0(),
+        )
+        .expect("find");
+    assert!(quiet.folders.is_empty());
+}

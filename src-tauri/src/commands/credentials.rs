@@ -14,7 +14,7 @@ use tauri::AppHandle;
 use crate::dto::{
     charset_of, detail, field_label, kind_label, kind_of, rfc3339, rotation_state, summary,
     CredentialEdit, CredentialInput, Detail, FacetsView, FieldFormat, FieldSchema, FindPage,
-    FindQuery, HistoryEntry, KindSchema, Revealed,
+    FindQuery, FolderView, HistoryEntry, KindSchema, Revealed,
 };
 use crate::error::IpcError;
 use crate::guard::guard;
@@ -33,6 +33,8 @@ pub async fn credential_find(app: AppHandle, query: FindQuery) -> Result<FindPag
                 .iter()
                 .map(|s| rotation_state(s))
                 .collect::<Result<_, _>>()?,
+            folder: query.folder,
+            folders: query.folders,
             offset: query.offset,
             limit: query.limit.min(1000),
         };
@@ -40,6 +42,7 @@ pub async fn credential_find(app: AppHandle, query: FindQuery) -> Result<FindPag
             total,
             items,
             facets,
+            folders,
         } = app.with_vault(|v| v.find(&find, Utc::now()))?;
         Ok(FindPage {
             total,
@@ -51,6 +54,19 @@ pub async fn credential_find(app: AppHandle, query: FindQuery) -> Result<FindPag
                 needs_action: facets.needs_action,
                 due_soon: facets.due_soon,
             },
+            folders: folders
+                .into_iter()
+                .map(|(path, count)| FolderView {
+                    name: path
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    path,
+                    count,
+                })
+                .collect(),
         })
     })
     .await

@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as ipc from '../lib/ipc';
 import { session } from '../lib/session.svelte';
@@ -41,6 +41,29 @@ afterEach(() => {
 });
 
 describe('the list', () => {
+  it('browses the names as folders: down into one, and back up by the trail', async () => {
+    const below: Record<string, { path: string; name: string; count: number }[]> = {
+      '': [
+        { path: 'aws/', name: 'aws', count: 120 },
+        { path: 'db/', name: 'db', count: 4 },
+      ],
+      'aws/': [{ path: 'aws/prod/', name: 'prod', count: 100 }],
+    };
+    m.credentialFind.mockImplementation((query) =>
+      Promise.resolve({ ...pageOf(query.folder === '' ? 124 : 120, query), folders: query.folders ? (below[query.folder] ?? []) : [] }),
+    );
+    renderScreen();
+    const folders = await screen.findByRole('navigation', { name: 'Folders' });
+    await fireEvent.click(within(folders).getByRole('button', { name: 'aws/, 120 credentials' }));
+    await waitFor(() => expect(m.credentialFind).toHaveBeenLastCalledWith(expect.objectContaining({ folder: 'aws/', folders: true, offset: 0 })));
+    expect(await within(folders).findByRole('button', { name: 'prod/, 100 credentials' })).toBeTruthy();
+    expect(within(folders).getByText('aws').getAttribute('aria-current')).toBe('location');
+    await waitFor(() => expect(el('result-count').textContent).toContain('120 credentials'));
+    await fireEvent.click(within(folders).getByRole('button', { name: 'All folders' }));
+    await waitFor(() => expect(m.credentialFind).toHaveBeenLastCalledWith(expect.objectContaining({ folder: '' })));
+    expect(await within(folders).findByRole('button', { name: 'db/, 4 credentials' })).toBeTruthy();
+  });
+
   it('renders only a window of 100,000 credentials and fetches pages by offset', async () => {
     m.credentialFind.mockImplementation((query) => Promise.resolve(pageOf(100_000, query)));
     renderScreen();
@@ -69,7 +92,7 @@ describe('the list', () => {
     await fireEvent.input(search, { target: { value: 'a' } });
     await fireEvent.input(search, { target: { value: 'ap' } });
     await waitFor(() => expect(el('result-count').textContent).toContain('3 credentials'));
-    pending[0]?.(pageOf(900, { query: 'a', kind: null, env: null, tag: null, states: [], offset: 0, limit: 100 }));
+    pending[0]?.(pageOf(900, { query: 'a', kind: null, env: null, tag: null, states: [], folder: '', folders: true, offset: 0, limit: 100 }));
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(el('result-count').textContent).toContain('3 credentials');
     expect(m.credentialFind.mock.calls.map(([query]) => query.query)).toEqual(['', 'a', 'ap']);
@@ -90,7 +113,7 @@ describe('the list', () => {
     expect(document.getElementById('search-pending')).toBeNull();
     await waitFor(() => expect(document.getElementById('search-pending')).not.toBeNull());
     expect(rows().map((row) => row.dataset['name'])).toEqual(before);
-    pending[0]?.(pageOf(3, { query: 'cred/0000', kind: null, env: null, tag: null, states: [], offset: 0, limit: 100 }));
+    pending[0]?.(pageOf(3, { query: 'cred/0000', kind: null, env: null, tag: null, states: [], folder: '', folders: true, offset: 0, limit: 100 }));
     await waitFor(() => expect(el('result-count').textContent).toContain('3 credentials'));
     expect(rows()).toHaveLength(3);
     expect(document.getElementById('search-pending')).toBeNull();
@@ -327,16 +350,19 @@ describe('the detail pane', () => {
     await waitFor(() => expect(document.activeElement?.id).toBe('detail-name'));
   });
 
-  it('undoes the last delete with Ctrl+Z, but not while typing in the search box', async () => {
+  it('undoes the last delete with Ctrl+Z, but not while there is typing in the search box to undo', async () => {
     await deleteGithub();
     await waitFor(() => expect(document.activeElement?.id).toBe('search'));
     m.trashRestore.mockResolvedValue(detail('api/github'));
-    // In the search box Ctrl+Z undoes typing.
+    // In the search box with text in it, Ctrl+Z undoes typing.
+    await fireEvent.input(el('search'), { target: { value: 'gi' } });
     await fireEvent.keyDown(el('search'), { key: 'z', code: 'KeyZ', ctrlKey: true });
     expect(m.trashRestore).not.toHaveBeenCalled();
     expect(el('toast-status').textContent).toBe('Moved api/github to the trash.');
-    // Elsewhere it undoes the delete (Cmd+Z on macOS), once.
-    await fireEvent.keyDown(document.body, { key: 'z', code: 'KeyZ', metaKey: true });
+    // In the empty box, where the delete left focus, it undoes the delete
+    // (Cmd+Z on macOS), once.
+    await fireEvent.input(el('search'), { target: { value: '' } });
+    await fireEvent.keyDown(el('search'), { key: 'z', code: 'KeyZ', metaKey: true });
     await waitFor(() => expect(el('detail-name').textContent).toBe('api/github'));
     expect(m.trashRestore).toHaveBeenCalledWith('trash-1');
     await fireEvent.keyDown(document.body, { key: 'z', code: 'KeyZ', ctrlKey: true });

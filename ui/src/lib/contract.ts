@@ -111,7 +111,15 @@ export type FindQuery = { query: string, kind: Kind | null, env: string | null, 
 /**
  * Only these rotation states; empty means any.
  */
-states: Array<RotationState>, offset: number, limit: number, };
+states: Array<RotationState>, 
+/**
+ * Only names in this folder (`aws/prod/`) or below; empty for all.
+ */
+folder: string, 
+/**
+ * Count the folders one level below `folder` (the first page asks).
+ */
+folders: boolean, offset: number, limit: number, };
 
 export type Facets = { kinds: Array<Kind>, envs: Array<string>, tags: Array<string>, 
 /**
@@ -127,7 +135,11 @@ total: number,
 /**
  * The window [offset, offset + limit) of the matches, sorted by name.
  */
-items: Array<CredentialSummary>, facets: Facets, };
+items: Array<CredentialSummary>, facets: Facets, 
+/**
+ * When asked: the folders one level below the one searched, by name.
+ */
+folders: Array<Folder>, };
 
 export type PlainField = { name: string, label: string, value: string, };
 
@@ -234,6 +246,19 @@ export type TrashEntry = { id: string, name: string, kindLabel: string, env: str
  * When it goes for good.
  */
 purgeAfter: string, };
+
+/**
+ * A folder of names (`aws/prod/`) and how many matches it holds.
+ */
+export type Folder = { 
+/**
+ * The whole path, ending in `/`: what `FindQuery::folder` takes.
+ */
+path: string, 
+/**
+ * Its last part, as shown.
+ */
+name: string, count: number, };
 
 /**
  * What an import would do, from a dry run over the file the person picked.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_FILTERS, facetOptions, filtersKey, findQuery, hasFilters, statesFor } from './filters';
+import { EMPTY_FILTERS, facetOptions, filtersKey, findQuery, folderTrail, hasFilters, statesFor } from './filters';
 
 describe('statesFor', () => {
   it('maps the rotation filter to core states', () => {
@@ -19,16 +19,31 @@ describe('findQuery', () => {
       env: null,
       tag: null,
       states: [],
+      folder: '',
+      folders: false,
       offset: 200,
       limit: 100,
     });
-    expect(findQuery({ query: 'gh', kind: 'api-key', env: 'prod', tag: 'ci', rotation: 'due_soon' }, 0, 100)).toMatchObject({
+    expect(
+      findQuery({ query: 'gh', kind: 'api-key', env: 'prod', tag: 'ci', rotation: 'due_soon', folder: 'aws/' }, 0, 100),
+    ).toMatchObject({
       query: 'gh',
       kind: 'api-key',
       env: 'prod',
       tag: 'ci',
       states: ['due_soon'],
+      folder: 'aws/',
+      folders: true,
     });
+  });
+
+  it('makes the trail down to a folder', () => {
+    expect(folderTrail('')).toEqual([{ label: 'All', path: '' }]);
+    expect(folderTrail('aws/prod/')).toEqual([
+      { label: 'All', path: '' },
+      { label: 'aws', path: 'aws/' },
+      { label: 'prod', path: 'aws/prod/' },
+    ]);
   });
 });
 
@@ -38,6 +53,7 @@ describe('filtersKey and hasFilters', () => {
     expect(filtersKey({ ...EMPTY_FILTERS, query: 'a' })).not.toBe(filtersKey(EMPTY_FILTERS));
     expect(hasFilters(EMPTY_FILTERS)).toBe(false);
     expect(hasFilters({ ...EMPTY_FILTERS, tag: 'x' })).toBe(true);
+    expect(hasFilters({ ...EMPTY_FILTERS, folder: 'aws/' })).toBe(true);
   });
 });
 

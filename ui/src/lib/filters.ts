@@ -10,9 +10,11 @@ export type ListFilters = {
   env: string;
   tag: string;
   rotation: RotationFilter;
+  /** The folder of names browsed (`aws/prod/`), '' for all. */
+  folder: string;
 };
 
-export const EMPTY_FILTERS: ListFilters = { query: '', kind: '', env: '', tag: '', rotation: '' };
+export const EMPTY_FILTERS: ListFilters = { query: '', kind: '', env: '', tag: '', rotation: '', folder: '' };
 
 export const ROTATION_FILTERS: { value: RotationFilter; label: string }[] = [
   { value: '', label: 'Any rotation status' },
@@ -55,6 +57,9 @@ export function findQuery(filters: ListFilters, offset: number, limit: number): 
     env: filters.env === '' ? null : filters.env,
     tag: filters.tag === '' ? null : filters.tag,
     states: statesFor(filters.rotation),
+    folder: filters.folder,
+    // The folders below come with the first page.
+    folders: offset === 0,
     offset,
     limit,
   };
@@ -62,7 +67,18 @@ export function findQuery(filters: ListFilters, offset: number, limit: number): 
 
 /** A string that changes exactly when the query (not the page) changes. */
 export function filtersKey(filters: ListFilters): string {
-  return JSON.stringify([filters.query, filters.kind, filters.env, filters.tag, filters.rotation]);
+  return JSON.stringify([filters.query, filters.kind, filters.env, filters.tag, filters.rotation, filters.folder]);
+}
+
+/** The way down to `folder`, from the top: `aws/prod/` gives All, aws, prod (each with its path). */
+export function folderTrail(folder: string): { label: string; path: string }[] {
+  const trail = [{ label: 'All', path: '' }];
+  let path = '';
+  for (const part of folder.split('/').filter((p) => p !== '')) {
+    path += `${part}/`;
+    trail.push({ label: part, path });
+  }
+  return trail;
 }
 
 export function hasFilters(filters: ListFilters): boolean {

@@ -71,7 +71,7 @@ export const FACETS: Facets = { kinds: ['api-key', 'db-password'], envs: ['dev',
 export function pageOf(total: number, query: FindQuery, make: (i: number) => CredentialSummary = (i) => summary(`cred/${String(i).padStart(5, '0')}`)): FindPage {
   const items: CredentialSummary[] = [];
   for (let i = query.offset; i < Math.min(total, query.offset + query.limit); i += 1) items.push(make(i));
-  return { total, items, facets: FACETS };
+  return { total, items, facets: FACETS, folders: [] };
 }
 
 export function detail(name: string, over: Partial<CredentialDetail> = {}): CredentialDetail {
