@@ -921,7 +921,9 @@ pub fn row(r: &Remote, linked: usize) -> RemoteRow {
     }
 }
 
-#[derive(Debug, Deserialize, TS)]
+/// A remote's settings as its form shows them: what `remote_add` takes,
+/// and what `remote_get` gives to fill the form for an edit.
+#[derive(Debug, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum RemoteInput {
     #[serde(rename = "vault", rename_all = "camelCase")]
@@ -948,6 +950,38 @@ pub enum RemoteInput {
         auth_credential: Option<String>,
         insecure_http: bool,
     },
+}
+
+impl From<&Remote> for RemoteInput {
+    fn from(r: &Remote) -> RemoteInput {
+        let scope = r.scope();
+        let scope = ScopeInput {
+            names: scope.names,
+            tags: scope.tags,
+        };
+        match &r.spec {
+            Spec::Vault(v) => RemoteInput::Vault {
+                name: r.name.clone(),
+                addr: v.addr.clone(),
+                mount: v.mount.clone(),
+                prefix: r.prefix.clone(),
+                namespace: v.namespace.clone(),
+                scope,
+                auth_credential: r.auth_credential().map(str::to_owned),
+                insecure_http: v.insecure_http,
+            },
+            Spec::Aws(a) => RemoteInput::Aws {
+                name: r.name.clone(),
+                region: a.region.clone(),
+                prefix: r.prefix.clone(),
+                endpoint_url: a.endpoint_url.clone(),
+                profile: a.profile.clone(),
+                scope,
+                auth_credential: a.credential.clone(),
+                insecure_http: a.insecure_http,
+            },
+        }
+    }
 }
 
 pub fn given(s: Option<String>) -> Option<String> {

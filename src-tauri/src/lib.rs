@@ -84,6 +84,8 @@ pub fn run() {
             commands::rotation::leases_list,
             commands::sync::remote_list,
             commands::sync::remote_add,
+            commands::sync::remote_get,
+            commands::sync::remote_edit,
             commands::sync::remote_remove,
             commands::sync::remote_test,
             commands::sync::sync_plan,

@@ -518,6 +518,7 @@ pub fn env(name: &str) -> String {
 /// The titles of the shell's own dialogs (src-tauri/src/confirm.rs).
 pub const CONFIRM: &str = "Coffer: confirm";
 pub const SAVE: &str = "Coffer: write the backup to";
+pub const IMPORT: &str = "Coffer: import from";
 
 /// What a person does at one of the shell's native dialogs (drawn by GTK,
 /// outside the web view, so WebDriver cannot reach it): the keys are typed
@@ -531,6 +532,9 @@ pub enum Answer<'a> {
     /// it proposes (a typed path would open GTK's completion popup, which
     /// takes the Return).
     Save,
+    /// In the open dialog: the first file of the folder it starts in (Down
+    /// to it in the file list, which has the focus, then Return).
+    Pick,
 }
 
 /// The dialog titled `title` is awaited (it appears once the page has
@@ -543,6 +547,9 @@ pub fn answer(title: &str, answer: Answer<'_>) -> tokio::task::JoinHandle<()> {
         Answer::Accept(mnemonic) => vec!["key".into(), "--clearmodifiers".into(), mnemonic.into()],
         Answer::Cancel => vec!["key".into(), "Escape".into()],
         Answer::Save => vec!["key".into(), "Return".into()],
+        Answer::Pick => ["key", "--delay", "300", "Down", "Return"]
+            .map(String::from)
+            .to_vec(),
     };
     let title = title.to_owned();
     tokio::spawn(async move {

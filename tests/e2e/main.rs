@@ -111,6 +111,61 @@ async fn every_screen(driver: &str) {
     app.screen("credentials").await;
     assert!(path.exists(), "the vault file was created");
 
+    // 1b. The empty vault offers Import: a 1Password export picked in the
+    // shell's own file chooser (it starts in the person's documents folder,
+    // from the XDG user dirs it reads when it asks), previewed, imported.
+    let documents = dir.path().join("Documents");
+    std::fs::create_dir_all(&documents).expect("documents");
+    std::fs::write(
+        Path::new(&env("XDG_CONFIG_HOME")).join("user-dirs.dirs"),
+        format!("XDG_DOCUMENTS_DIR=\"{}\"\n", documents.display()),
+    )
+    .expect("user-dirs.dirs");
+    let export = documents.join("1password-export.csv");
+    std::fs::write(
+        &export,
+        "Title,Url,Username,Password,OTPAuth,Favorite,Archived,Tags,Notes\n\
+         E2E import,https://one.example,e2e-user,CANARYe2eImported7,,false,false,,\n",
+    )
+    .expect("export");
+    app.choose("#import-format", "1password-csv").await;
+    let asked = app::answer(app::IMPORT, Answer::Pick);
+    app.click("#import-choose").await;
+    asked.await.expect("the file chooser was answered");
+    app.text_until("#import-summary", |t| {
+        t.contains("1password-export.csv") && t.contains("1 credential")
+    })
+    .await;
+    app.shot("11-import-preview").await;
+    app.click("#import-run").await;
+    app.text_until("#toast", |t| t.contains("1 credential imported"))
+        .await;
+    std::fs::remove_file(&export).expect("the export goes");
+
+    // 1c. Delete goes to the trash with an Undo; the trash empties for good
+    // only after the shell's own dialog.
+    app.click("#credential-list [data-name=\"E2E import\"]")
+        .await;
+    app.el("#detail[data-name=\"E2E import\"]").await;
+    app.click("#delete").await;
+    app.text_until("#toast", |t| t.contains("Moved E2E import to the trash"))
+        .await;
+    app.click("#toast-action").await;
+    app.el("#detail[data-name=\"E2E import\"]").await;
+    app.click("#delete").await;
+    app.text_until("#toast", |t| t.contains("Moved E2E import to the trash"))
+        .await;
+    app.click("#nav-settings").await;
+    app.screen("settings").await;
+    app.text_until("#trash", |t| t.contains("E2E import")).await;
+    app.shot("12-trash").await;
+    let asked = app::answer(app::CONFIRM, Answer::Accept("alt+d"));
+    app.click("#trash-purge-all").await;
+    asked.await.expect("the purge's confirmation was answered");
+    app.el("#trash-none").await;
+    app.click("#nav-credentials").await;
+    app.screen("credentials").await;
+
     // 2. Settings: a short clipboard timeout for this run.
     app.click("#nav-settings").await;
     app.screen("settings").await;
@@ -225,8 +280,25 @@ async fn every_screen(driver: &str) {
     )
     .await;
 
-    // 5. Search narrows the list on each keystroke.
+    // 5. The names as folders: db/ holds the two database passwords, and
+    // db/prod/ one; the trail goes back up.
     app.click("#nav-credentials").await;
+    let folder =
+        |label: &str| format!("nav[aria-label=\"Folders\"] button[aria-label^=\"{label}\"]");
+    app.click(&folder("db/, 2 credentials")).await;
+    app.text_until("#result-count", |t| t.starts_with("2 "))
+        .await;
+    app.click(&folder("prod/, 1 credential")).await;
+    app.text_until("#result-count", |t| t.starts_with("1 "))
+        .await;
+    app.el("#credential-list [data-name=\"db/prod/orders\"]")
+        .await;
+    app.shot("13-folders").await;
+    app.click(&folder("All folders")).await;
+    app.text_until("#result-count", |t| t.starts_with("5 "))
+        .await;
+
+    // 5b. Search narrows the list on each keystroke.
     app.type_in("#search", "orders").await;
     app.text_until("#result-count", |t| t.starts_with("1 "))
         .await;
@@ -374,19 +446,28 @@ async fn every_screen(driver: &str) {
     let pushed = bao_read(&format!("{prefix}api/github-e2e"));
     assert_eq!(pushed["data"]["data"]["key"], json!(api_key));
 
+    // 10a. The remote edited in place: a narrower scope, after the shell's
+    // own dialog; the same place, so what it holds stays linked.
+    app.click("#remote-edit").await;
+    app.text_until("#remote-form-title", |t| t.contains("Edit the remote bao"))
+        .await;
+    app.click("#remote-holds-all").await;
+    app.type_in("#remote-holds", "api/ db/").await;
+    let asked = app::answer(app::CONFIRM, Answer::Accept("alt+s"));
+    app.click("#remote-save").await;
+    asked.await.expect("the edit's confirmation was answered");
+    app.text_until("#remote-holds-text", |t| {
+        t.contains("names under api/, db/")
+    })
+    .await;
+    app.text_until("[data-remote=\"bao\"]", |t| t.contains("4 linked"))
+        .await;
+
     // 10b. A backup, written where the person picks in the shell's own file
     // chooser (the page never names the path).
     app.click("#nav-settings").await;
     app.screen("settings").await;
-    // The person's documents folder (XDG user dirs, read by the app at the
-    // time it asks) is where the chooser starts.
-    let documents = dir.path().join("Documents");
-    std::fs::create_dir_all(&documents).expect("documents");
-    std::fs::write(
-        Path::new(&env("XDG_CONFIG_HOME")).join("user-dirs.dirs"),
-        format!("XDG_DOCUMENTS_DIR=\"{}\"\n", documents.display()),
-    )
-    .expect("user-dirs.dirs");
+    // The person's documents folder (step 1b) is where the chooser starts.
     app.type_in("#backup-passphrase", "granite-lantern-willow-e2e-backup")
         .await;
     app.type_in("#backup-confirm", "granite-lantern-willow-e2e-backup")

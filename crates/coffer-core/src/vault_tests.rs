@@ -1473,3 +1473,111 @@ fn a_passphrase_is_added_freely_and_changed_only_knowing_the_current_one() {
         .expect("changed knowing the current one");
     assert!(opens(&second) && !opens(&first));
 }
+
+/// A remote edited in place keeps its id (and the settings no form shows);
+/// pointed elsewhere it forgets what the old place held; a taken name or a
+/// bad address is refused with nothing changed.
+#[test]
+fn a_remote_is_edited_in_place_and_forgets_its_links_only_when_it_moves() {
+    use crate::sync::{AwsSpec, Scope, Spec};
+    let (f, mut v) = fixture();
+    let aws_spec = |region: &str| {
+        Spec::Aws(AwsSpec {
+            region: Some(region.into()),
+            ..AwsSpec::default()
+        })
+    };
+    let team = Scope {
+        names: vec!["team/".into()],
+        tags: vec![],
+    };
+    v.add_remote("a", "team/", team.clone(), aws_spec("us-east-1"), now())
+        .expect("add a");
+    v.add_remote("b", "", team.clone(), aws_spec("us-east-1"), now())
+        .expect("add b");
+    let id = v.remote("a").expect("a").id;
+    // A setting no form shows, put there by hand (the CLI's --kms-key-id).
+    let mut all = v.remotes().expect("remotes");
+    if let Spec::Aws(a) = &mut all[0].spec {
+        a.kms_key_id = Some("alias/team".into());
+    }
+    v.write(|tx| {
+        v.write_setting(tx, "remotes", &all)?;
+        tx.record(
+            crate::audit::Event::new(crate::audit::Action::SettingsChange),
+            now(),
+        )
+    })
+    .expect("kms key");
+    let links = || -> i64 {
+        raw(&f)
+            .query_row(
+                "SELECT COUNT(*) FROM sync_links WHERE remote_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    raw(&f)
+        .execute(
+            "INSERT INTO sync_links (id, remote_id, body) VALUES (x'01', ?1, x'00')",
+            [&id],
+        )
+        .expect("a link");
+
+    // Renamed, with a wider scope: the same place, so the link stays.
+    let wider = Scope {
+        names: vec!["team/".into(), "shared/".into()],
+        tags: vec![],
+    };
+    let edited = v
+        .edit_remote(
+            "a",
+            "team",
+            "team/",
+            wider.clone(),
+            aws_spec("us-east-1"),
+            now(),
+        )
+        .expect("edit");
+    assert!(!edited.moved);
+    assert_eq!(edited.remote.id, id);
+    assert_eq!(links(), 1);
+    let kept = v.remote("team").expect("renamed");
+    assert_eq!(kept.scope, Some(wider.clone()));
+    assert!(matches!(&kept.spec, Spec::Aws(a) if a.kms_key_id.as_deref() == Some("alias/team")));
+    assert!(matches!(v.remote("a"), Err(Error::RemoteNotFound { .. })));
+
+    // Refused: a taken name, a bad address; nothing changes.
+    let taken = v
+        .edit_remote(
+            "team",
+            "b",
+            "team/",
+            wider.clone(),
+            aws_spec("us-east-1"),
+            now(),
+        )
+        .expect_err("taken");
+    assert!(
+        taken.to_string().contains("a remote of that name exists"),
+        "{taken}"
+    );
+    let bad = Spec::Aws(AwsSpec {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some("http://10.0.0.1/".into()),
+        ..AwsSpec::default()
+    });
+    assert!(v
+        .edit_remote("team", "team", "team/", wider.clone(), bad, now())
+        .is_err());
+    assert_eq!(v.remote("team").expect("unchanged"), kept);
+
+    // Another region: what the old place held is forgotten.
+    let moved = v
+        .edit_remote("team", "team", "team/", wider, aws_spec("eu-west-1"), now())
+        .expect("move");
+    assert!(moved.moved);
+    assert_eq!(links(), 0);
+    v.verify_audit().expect("verify").expect("intact");
+}

@@ -1,10 +1,11 @@
-//! Remotes (add, list, test, remove) and sync (plan, apply with progress
+//! Remotes (add, list, get, edit, test, remove) and sync (plan, apply with progress
 //! events, conflicts side by side, resolve).
 
 use chrono::Utc;
 use coffer_core::credential::printable;
 use coffer_core::sync::{
-    self, AwsSpec, Done, Options, Progress, Report, Spec, VaultAuth, VaultSpec, DEFAULT_CONCURRENCY,
+    self, AwsSpec, Done, Options, Progress, Report, Scope, Spec, VaultAuth, VaultSpec,
+    DEFAULT_CONCURRENCY,
 };
 use tauri::{AppHandle, Emitter};
 
@@ -66,6 +67,77 @@ pub async fn remote_add(app: AppHandle, input: RemoteInput) -> Result<RemoteRow,
         app.with_vault(|v| {
             let remote = v.add_remote(&name, &prefix, scope, spec, Utc::now())?;
             Ok(row(&remote, 0))
+        })
+    })
+    .await
+}
+
+/// A remote's settings, to fill its form for an edit.
+#[tauri::command]
+pub async fn remote_get(app: AppHandle, name: String) -> Result<RemoteInput, IpcError> {
+    blocking(&app, move |app| {
+        app.with_vault(|v| v.remote(&name))
+            .map(|r| RemoteInput::from(&r))
+    })
+    .await
+}
+
+/// Changes remote `name` to the form's settings. Checked first, then the
+/// person sees in the shell's own dialog where credentials would go from
+/// now on (the page could otherwise point a remote at its own server and
+/// wait for the next push), then stored.
+#[tauri::command]
+pub async fn remote_edit(
+    app: AppHandle,
+    name: String,
+    input: RemoteInput,
+) -> Result<RemoteRow, IpcError> {
+    let (new_name, prefix, scope, spec) = remote_of(input);
+    let (new_name, prefix, scope): (String, String, Scope) = (
+        new_name.trim().to_owned(),
+        prefix.trim().to_owned(),
+        scope.into(),
+    );
+    let checked = {
+        let (name, new_name, prefix, scope, spec) = (
+            name.clone(),
+            new_name.clone(),
+            prefix.clone(),
+            scope.clone(),
+            spec.clone(),
+        );
+        blocking(&app, move |app| {
+            app.with_vault(|v| v.edited_remote(&name, &new_name, &prefix, scope, spec, Utc::now()))
+        })
+        .await?
+    };
+    let remote = &checked.remote;
+    confirm(
+        &app,
+        format!("Change the remote '{}'?", printable(&name)),
+        format!(
+            "It will be {}{}. It will hold {}: a push sends those credentials there.{}",
+            remote.spec.describe(&remote.prefix),
+            if remote.name == name {
+                String::new()
+            } else {
+                format!(", named '{}'", printable(&remote.name))
+            },
+            remote.scope().describe(),
+            if checked.moved {
+                " It points somewhere new: what Coffer knew of the old place is forgotten, and the next sync compares afresh."
+            } else {
+                ""
+            }
+        ),
+        "_Save changes",
+    )
+    .await?;
+    blocking(&app, move |app| {
+        app.with_vault(|v| {
+            let edited = v.edit_remote(&name, &new_name, &prefix, scope, spec, Utc::now())?;
+            let linked = v.link_count(&edited.remote.id)?;
+            Ok(row(&edited.remote, linked))
         })
     })
     .await

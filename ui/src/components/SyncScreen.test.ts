@@ -86,6 +86,56 @@ describe('remotes', () => {
     await waitFor(() => expect(document.querySelector('[data-remote="bao"]')).not.toBeNull());
   });
 
+  it('edits a remote from its settings; a no in the shell dialog keeps the form', async () => {
+    m.remoteGet.mockResolvedValue({
+      type: 'vault',
+      name: 'bao',
+      addr: 'http://127.0.0.1:8200',
+      mount: 'secret',
+      prefix: 'team/',
+      namespace: null,
+      scope: { names: ['team/'], tags: ['shared'] },
+      authCredential: 'bao-token',
+      insecureHttp: false,
+    });
+    render(SyncScreen);
+    await waitFor(() => expect(document.getElementById('remote-edit')).not.toBeNull());
+    await fireEvent.click(el('remote-edit'));
+    await waitFor(() => expect(m.remoteGet).toHaveBeenCalledWith('bao'));
+    await waitFor(() => expect((el('remote-name') as HTMLInputElement).value).toBe('bao'));
+    expect(el('remote-form-title').textContent).toBe('Edit the remote bao');
+    expect((el('remote-addr') as HTMLInputElement).value).toBe('http://127.0.0.1:8200');
+    expect((el('remote-holds') as HTMLInputElement).value).toBe('team/');
+    expect((el('remote-holds-tags') as HTMLInputElement).value).toBe('shared');
+    expect((el('remote-type') as HTMLSelectElement).disabled).toBe(true);
+    await waitFor(() => expect(document.activeElement?.id).toBe('remote-name'));
+    await fireEvent.input(el('remote-name'), { target: { value: 'team' } });
+    await fireEvent.input(el('remote-holds'), { target: { value: 'team/ shared/' } });
+    m.remoteEdit.mockRejectedValueOnce({ code: 'declined', message: 'nothing was changed' });
+    await fireEvent.click(el('remote-save'));
+    await waitFor(() => expect(m.remoteEdit).toHaveBeenCalledTimes(1));
+    expect(document.getElementById('remote-form-error')).toBeNull();
+    expect((el('remote-name') as HTMLInputElement).value).toBe('team');
+    m.remoteEdit.mockResolvedValueOnce({ ...BAO, name: 'team', holds: 'names under team/, shared/ or tagged shared' });
+    m.remoteList.mockResolvedValue([{ ...BAO, name: 'team' }]);
+    await fireEvent.click(el('remote-save'));
+    await waitFor(() =>
+      expect(m.remoteEdit).toHaveBeenLastCalledWith('bao', {
+        type: 'vault',
+        name: 'team',
+        addr: 'http://127.0.0.1:8200',
+        mount: 'secret',
+        prefix: 'team/',
+        namespace: null,
+        scope: { names: ['team/', 'shared/'], tags: ['shared'] },
+        authCredential: 'bao-token',
+        insecureHttp: false,
+      }),
+    );
+    await waitFor(() => expect(document.querySelector('[data-remote="team"]')).not.toBeNull());
+    expect(document.getElementById('remote-form-title')).toBeNull();
+  });
+
   it('tests a remote and shows each check', async () => {
     m.remoteTest.mockResolvedValue([
       { name: 'reachable', ok: true, detail: 'OpenBao 2.1' },

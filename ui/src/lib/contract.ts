@@ -434,6 +434,10 @@ mount: string | null, prefix: string,
  */
 authCredential: string | null, linked: number, };
 
+/**
+ * A remote's settings as its form shows them: what `remote_add` takes,
+ * and what `remote_get` gives to fill the form for an edit.
+ */
 export type RemoteInput = { "type": "vault", name: string, addr: string, mount: string, prefix: string, namespace: string | null, scope: RemoteScope, 
 /**
  * A vault-token or vault-approle credential; null uses VAULT_TOKEN.

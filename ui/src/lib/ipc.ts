@@ -359,6 +359,16 @@ export function remoteAdd(input: RemoteInput): Promise<RemoteRow> {
   return call<RemoteRow>('remote_add', { input });
 }
 
+/** A remote's settings, to fill its form for an edit. */
+export function remoteGet(name: string): Promise<RemoteInput> {
+  return call<RemoteInput>('remote_get', { name });
+}
+
+/** Change remote `name` to these settings, after the shell's own dialog says where credentials would go (`declined` if not). */
+export function remoteEdit(name: string, input: RemoteInput): Promise<RemoteRow> {
+  return call<RemoteRow>('remote_edit', { name, input });
+}
+
 export function remoteRemove(name: string): Promise<void> {
   return call<void>('remote_remove', { name });
 }

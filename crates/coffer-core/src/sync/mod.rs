@@ -27,7 +27,7 @@ pub use engine::{
     compare, plan, push_linked, resolve, reveal_remote, sync, test_remote, Comparison, Side,
 };
 pub use link::Binding;
-pub use remote::{AwsSpec, Remote, Scope, Spec, VaultAuth, VaultSpec};
+pub use remote::{AwsSpec, Edited, Remote, Scope, Spec, VaultAuth, VaultSpec};
 
 /// Requests in flight at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 16;

@@ -101,6 +101,14 @@ impl Scope {
     }
 }
 
+/// What [`Vault::edited_remote`] makes of a remote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edited {
+    pub remote: Remote,
+    /// It points somewhere else than before: what it held there is forgotten.
+    pub moved: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Spec {
@@ -203,6 +211,16 @@ impl Remote {
     }
 
     /// The vault credential this remote logs in with, if any.
+    /// Where the remote's secrets are, whoever logs in: its server, mount or
+    /// region, and prefix (not the credential it logs in with, nor its scope).
+    fn whereabouts(&self) -> (String, String) {
+        let place = match &self.spec {
+            Spec::Vault(v) => format!("vault {} {} {:?}", v.addr, v.mount, v.namespace),
+            Spec::Aws(a) => format!("aws {:?} {:?} {:?}", a.region, a.endpoint_url, a.profile),
+        };
+        (place, self.prefix.clone())
+    }
+
     pub fn auth_credential(&self) -> Option<&str> {
         match &self.spec {
             Spec::Vault(v) => match &v.auth {
@@ -392,6 +410,20 @@ impl Vault {
         spec: Spec,
         now: DateTime<Utc>,
     ) -> Result<Remote> {
+        self.check_remote(name, prefix, scope, spec, now, None)
+    }
+
+    /// A remote as [`Vault::new_remote`] checks it; the name may be the one
+    /// of the remote it replaces (`replacing`).
+    fn check_remote(
+        &self,
+        name: &str,
+        prefix: &str,
+        scope: Scope,
+        spec: Spec,
+        now: DateTime<Utc>,
+        replacing: Option<&str>,
+    ) -> Result<Remote> {
         check_name(name)?;
         scope.check()?;
         // A Vault remote given an AppRole credential where a token was
@@ -458,10 +490,91 @@ impl Vault {
                 ));
             }
         }
-        if self.remotes()?.iter().any(|r| r.name == name) {
+        if replacing != Some(name) && self.remotes()?.iter().any(|r| r.name == name) {
             return Err(exists(name));
         }
         Ok(remote)
+    }
+
+    /// What remote `name` would become with these settings, checked as a
+    /// new one is (it may take a free name), not stored: what a
+    /// confirmation describes. It keeps its id and creation time, and the
+    /// settings the form does not show (a Vault CA file, an AWS KMS key).
+    pub fn edited_remote(
+        &self,
+        name: &str,
+        new_name: &str,
+        prefix: &str,
+        scope: Scope,
+        spec: Spec,
+        now: DateTime<Utc>,
+    ) -> Result<Edited> {
+        let old = self.remote(name)?;
+        let mut remote = self.check_remote(new_name, prefix, scope, spec, now, Some(name))?;
+        remote.id = old.id.clone();
+        remote.created_at = old.created_at;
+        match (&old.spec, &mut remote.spec) {
+            (Spec::Vault(was), Spec::Vault(now)) if now.ca_cert.is_none() => {
+                now.ca_cert = was.ca_cert.clone();
+            }
+            (Spec::Aws(was), Spec::Aws(now)) if now.kms_key_id.is_none() => {
+                now.kms_key_id = was.kms_key_id.clone();
+            }
+            _ => {}
+        }
+        let moved = old.whereabouts() != remote.whereabouts();
+        Ok(Edited { remote, moved })
+    }
+
+    /// Changes remote `name` as [`Vault::edited_remote`] describes; audited.
+    /// A remote that now points elsewhere (another server, mount, region or
+    /// prefix) forgets what the old place held, so its next sync compares
+    /// afresh instead of taking the new place's absences for deletions.
+    pub fn edit_remote(
+        &mut self,
+        name: &str,
+        new_name: &str,
+        prefix: &str,
+        scope: Scope,
+        spec: Spec,
+        now: DateTime<Utc>,
+    ) -> Result<Edited> {
+        let edited = self.edited_remote(name, new_name, prefix, scope, spec, now)?;
+        let tx = self.begin()?;
+        let mut all: Vec<Remote> = self.read_setting(&tx, REMOTES)?;
+        if new_name != name && all.iter().any(|r| r.name == new_name) {
+            return Err(exists(new_name));
+        }
+        let slot = all
+            .iter_mut()
+            .find(|r| r.name == name && r.id == edited.remote.id)
+            .ok_or_else(|| Error::RemoteNotFound {
+                name: name.to_owned(),
+            })?;
+        let before = slot.clone();
+        *slot = edited.remote.clone();
+        let upgraded = explicit_scopes(&mut all);
+        self.write_setting(&tx, REMOTES, &all)?;
+        if edited.moved {
+            self.db(tx.execute(
+                "DELETE FROM sync_links WHERE remote_id = ?1",
+                [&edited.remote.id],
+            ))?;
+        }
+        let event = Event::new(Action::SettingsChange).details(serde_json::json!({
+            "setting": "remote changed",
+            "remote": new_name,
+            "was": name,
+            "from": before.spec.describe(&before.prefix),
+            "to": edited.remote.spec.describe(&edited.remote.prefix),
+            "scope_from": before.scope().describe(),
+            "scope_to": edited.remote.scope().describe(),
+            "moved": edited.moved,
+            "scopes_made_explicit": upgraded,
+        }));
+        tx.record(event, now)?;
+        tx.commit()?;
+        Ok(edited)
     }
 
     /// Adds a remote that holds `scope`, after checking it as [`Vault::new_remote`]
