@@ -203,6 +203,43 @@ impl App {
         }
     }
 
+    /// Presses `key` with Ctrl held, as keys a person types (WebDriver's
+    /// key actions, to whatever has the focus).
+    pub async fn ctrl(&self, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let control: char = Key::Control.into();
+        let keys = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: control })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up { value: control });
+        self.c.perform_actions(keys).await.expect("keys");
+        self.c.release_actions().await.expect("release keys");
+    }
+
+    /// Presses `key` (Enter, Down…) where the focus is.
+    pub async fn press(&self, key: fantoccini::key::Key) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let key: char = key.into();
+        let keys = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.c.perform_actions(keys).await.expect("keys");
+        self.c.release_actions().await.expect("release keys");
+    }
+
+    /// The id of the element that has the focus ("" for none or `<body>`).
+    pub async fn focused(&self) -> String {
+        self.c
+            .execute("return document.activeElement?.id ?? '';", vec![])
+            .await
+            .expect("script")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Sets a native `<select>` the way a person's choice would.
     pub async fn choose(&self, css: &str, value: &str) {
         self.el(css).await;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use coffer_core::audit::{Action, Query};
 use coffer_core::{Sealer, SecretService, Vault};
+use fantoccini::key::Key;
 use fantoccini::Locator;
 use serde_json::{json, Value};
 
@@ -72,6 +73,16 @@ async fn add(app: &App, kind: &str, name: &str, fields: &[(&str, &str)], extra: 
     }
     app.click("#form-save").await;
     app.el(&format!("#detail[data-name=\"{name}\"]")).await;
+    // Focus goes to the saved credential's heading, not <body>.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.focused().await != "detail-name" {
+        assert!(
+            Instant::now() < deadline,
+            "focus after saving {name}: '{}'",
+            app.focused().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -298,13 +309,34 @@ async fn every_screen(driver: &str) {
     app.text_until("#result-count", |t| t.starts_with("5 "))
         .await;
 
-    // 5b. Search narrows the list on each keystroke.
+    // 5b. Search narrows the list on each keystroke, and never blanks it
+    // on the way (an observer counts every moment without rows).
+    app.c
+        .execute(
+            "window.__blanked = 0;
+             new MutationObserver(() => {
+               if (document.querySelectorAll('#credential-list [data-name]').length === 0) window.__blanked += 1;
+             }).observe(document.getElementById('credential-list'), { childList: true, subtree: true });",
+            vec![],
+        )
+        .await
+        .expect("observer");
     app.type_in("#search", "orders").await;
     app.text_until("#result-count", |t| t.starts_with("1 "))
         .await;
     app.type_in("#search", "prod").await;
     app.text_until("#result-count", |t| t.starts_with("2 "))
         .await;
+    let blanked = app
+        .c
+        .execute("return window.__blanked;", vec![])
+        .await
+        .expect("script");
+    assert_eq!(
+        blanked,
+        json!(0),
+        "the rows stayed while the search changed"
+    );
     app.el("#credential-list [data-name=\"db/prod/orders\"] .badge[data-state=\"due_soon\"]")
         .await;
     app.shot("02-list").await;
@@ -326,14 +358,39 @@ async fn every_screen(driver: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while clipboard() == db_password {
+    let cleared = || async {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while clipboard() == db_password {
+            assert!(
+                Instant::now() < deadline,
+                "the clipboard still holds the value"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    };
+    cleared().await;
+    // From the search box, Down goes into the list, onto the open row,
+    // where Ctrl+C copies that row's main secret, with the same clearing.
+    app.el("#search")
+        .await
+        .click()
+        .await
+        .expect("focus the search box");
+    app.press(Key::Down).await;
+    app.ctrl('c').await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while clipboard() != db_password {
         assert!(
             Instant::now() < deadline,
-            "the clipboard still holds the value"
+            "Ctrl+C in the list did not copy the row's password"
         );
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    app.text_until("#toast", |t| {
+        t.contains("Copied the password of db/prod/orders")
+    })
+    .await;
+    cleared().await;
 
     // 7. Edit: new notes and a new password, as version 2.
     app.click("#edit").await;
@@ -433,6 +490,15 @@ async fn every_screen(driver: &str) {
         .await
         .expect("checks");
     assert!(failed.is_empty(), "{}", app.text_of("#remote-checks").await);
+    // Nothing is sent without a plan: the buttons wait for one.
+    assert!(
+        !app.el("#sync-push")
+            .await
+            .is_enabled()
+            .await
+            .expect("enabled"),
+        "push before a plan"
+    );
     app.click("#sync-plan").await;
     app.el("#plan [data-name=\"api/github-e2e\"][data-state=\"new_local\"]")
         .await;
@@ -649,6 +715,26 @@ async fn every_screen(driver: &str) {
             .await;
     }
     app.shot("08-audit").await;
+
+    // 11b. A notice on show when the vault locks goes with it; locked by
+    // hand, Enter in the empty passphrase field unlocks through the keyring.
+    app.click("#nav-credentials").await;
+    app.click("#credential-list [data-name=\"db/prod/orders\"]")
+        .await;
+    app.click("#copy-plain-user").await;
+    app.text_until("#toast", |t| t.contains("Copied")).await;
+    app.click("#lock").await;
+    app.screen("unlock").await;
+    app.text_until("#toast", |t| t.trim().is_empty()).await;
+    app.el("#unlock-passphrase")
+        .await
+        .click()
+        .await
+        .expect("focus the field");
+    app.press(Key::Enter).await;
+    app.screen("credentials").await;
+    app.click("#nav-audit").await;
+    app.screen("audit").await;
 
     // 12. Lock, a wrong passphrase, then the right one.
     app.click("#lock").await;
@@ -874,6 +960,51 @@ async fn every_screen(driver: &str) {
     again
         .text_until("#result-count", |t| t.starts_with("5 "))
         .await;
+
+    // 13b. The rotation dashboard asks for each severity on its own: with
+    // 600 more credentials (an import by the CLI beside the app), one
+    // compromised whose name sorts after all of them is still shown, first.
+    let bulk = dir.path().join("bulk.json");
+    let mut items: Vec<Value> = (0..600)
+        .map(|i| json!({ "name": format!("bulk/{i:04}"), "kind": "api-key", "secrets": { "key": format!("bulk-{i}") } }))
+        .collect();
+    items.push(json!({ "name": "zzz/leaked", "kind": "api-key", "tags": ["leaked"], "secrets": { "key": "leaked" } }));
+    std::fs::write(&bulk, serde_json::to_vec(&items).expect("json")).expect("bulk file");
+    for args in [
+        vec!["import", bulk.to_str().expect("utf-8"), "--format", "json"],
+        vec!["revoke-all", "--tag", "leaked", "--yes"],
+    ] {
+        let run = std::process::Command::new(concurrency::coffer_bin())
+            .arg("--vault")
+            .arg(&path)
+            .args(&args)
+            .output()
+            .expect("coffer");
+        assert!(run.status.success(), "{args:?}: {run:?}");
+    }
+    std::fs::remove_file(&bulk).expect("the bulk file goes");
+    again.click("#nav-rotation").await;
+    again.screen("rotation").await;
+    again
+        .el("#rotation-dashboard [data-group=\"compromised\"] [data-name=\"zzz/leaked\"]")
+        .await;
+    let first_group = again
+        .c
+        .execute(
+            "return document.querySelector('#rotation-dashboard [data-group]')?.dataset.group;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(
+        first_group,
+        json!("compromised"),
+        "the most severe group first"
+    );
+    again
+        .click("#rotation-dashboard [data-name=\"zzz/leaked\"] .name")
+        .await;
+    again.el("#detail[data-name=\"zzz/leaked\"]").await;
     again.c.close().await.expect("close");
 
     // 14. No canary in any file the app or its web view wrote.
