@@ -167,16 +167,16 @@ fn get_through_the_agent_is_get_without_it_and_names_the_asker() {
         .contains("\"SecretAccessKey\":\"agent-canary-secret\""));
     assert_eq!(local[6].stdout, "s.agent-canary-token");
     assert!(local[7].stdout.contains("aws/dev"), "{}", local[7].stdout);
-    assert_eq!(local[16].code, 4);
+    assert_eq!(local[13].code, 4);
     assert!(local[16].stdout.contains("agent-canary-secret"));
     assert_eq!(local[19].code, 3, "exec passes on its child's exit code");
     assert_eq!(local[19].stdout, "agent-canary-secret\n");
     assert!(local[20].stdout.contains("secret=agent-canary-secret"));
-    assert!(local[25].stdout.contains("aws/dev"), "{}", local[25].stdout);
+    assert!(local[22].stdout.contains("aws/dev"), "{}", local[22].stdout);
     assert!(
-        local[27].stdout.contains("vault_create"),
+        local[24].stdout.contains("vault_create"),
         "{}",
-        local[27].stdout
+        local[24].stdout
     );
     assert_eq!(local[26].code, 2);
 
