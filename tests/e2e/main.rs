@@ -169,6 +169,13 @@ async fn every_screen(driver: &str) {
     app.click("#nav-settings").await;
     app.screen("settings").await;
     app.text_until("#trash", |t| t.contains("E2E import")).await;
+    app.c
+        .execute(
+            "document.getElementById('trash-panel').scrollIntoView({ block: 'center' });",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     app.shot("12-trash").await;
     let asked = app::answer(app::CONFIRM, Answer::Accept("alt+d"));
     app.click("#trash-purge-all").await;

@@ -61,6 +61,7 @@ fn every_access_is_recorded_in_order() {
     v.update("api/a", &p, t0()).expect("update");
     v.rollback("api/a", 1, t0()).expect("rollback");
     v.remove("api/a", t0()).expect("remove");
+    v.purge_trashed(Some("api/a"), t0()).expect("purge");
     v.lock(t0()).expect("lock");
     let v = reopen(&fx, t0());
     v.list().expect("list");
@@ -77,9 +78,10 @@ fn every_access_is_recorded_in_order() {
             (3, Action::Reveal, a.clone()),
             (4, Action::Update, a.clone()),
             (5, Action::Rollback, a.clone()),
-            (6, Action::Delete, a.clone()),
-            (7, Action::Lock, None),
-            (8, Action::Unlock, None),
+            (6, Action::Trash, a.clone()),
+            (7, Action::Delete, a.clone()),
+            (8, Action::Lock, None),
+            (9, Action::Unlock, None),
         ]
     );
     let entries = v.audit_entries(&Query::default()).expect("entries");
@@ -100,8 +102,8 @@ fn every_access_is_recorded_in_order() {
     assert_eq!(
         v.verify_audit().expect("db"),
         Ok(Verified {
-            entries: 8,
-            anchored: Some(7)
+            entries: 9,
+            anchored: Some(8)
         })
     );
     // No secret value anywhere in the trail.
