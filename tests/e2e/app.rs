@@ -378,7 +378,17 @@ impl App {
         }
     }
 
+    /// A screenshot of the window as the README shows it: without a notice
+    /// left over from the step before (dismissed, as a person would).
     pub async fn shot(&self, name: &str) {
+        self.c
+            .execute(
+                "document.querySelector('#toast.shown #toast-dismiss')?.click();",
+                vec![],
+            )
+            .await
+            .expect("dismiss the notice");
+        tokio::time::sleep(Duration::from_millis(100)).await;
         shot(&self.c, name).await;
     }
 
