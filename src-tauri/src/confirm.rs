@@ -12,8 +12,10 @@
 
 use std::path::PathBuf;
 
-use tauri::{AppHandle, Manager};
-use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+use tauri::{AppHandle, Manager, Wry};
+use tauri_plugin_dialog::{
+    DialogExt, FileDialogBuilder, FilePath, MessageDialogButtons, MessageDialogKind,
+};
 
 use crate::error::{ErrorCode, IpcError};
 
@@ -57,49 +59,51 @@ pub async fn confirm(
     }
 }
 
-/// Asks where to write a backup, in the native save dialog (starting in the
-/// documents folder, else home). `Err(Declined)` when the person closes it.
+/// Asks where to write a backup, in the native save dialog. `Err(Declined)`
+/// when the person closes it.
 pub async fn backup_path(app: &AppHandle) -> Result<PathBuf, IpcError> {
-    let app = app.clone();
-    let chosen = tauri::async_runtime::spawn_blocking(move || {
-        let folder = app
-            .path()
-            .document_dir()
-            .or_else(|_| app.path().home_dir())
-            .ok();
+    choose(app, |dialog| {
         let name = format!(
             "coffer-backup-{}.cbk",
             chrono::Local::now().format("%Y-%m-%d")
         );
-        let mut dialog = app
-            .dialog()
-            .file()
+        dialog
             .set_title(SAVE_TITLE)
             .set_file_name(name)
-            .add_filter("Coffer backup", &["cbk"]);
-        if let Some(folder) = folder.filter(|f| f.is_dir()) {
-            dialog = dialog.set_directory(folder);
-        }
-        if let Some(window) = app.get_webview_window("main") {
-            dialog = dialog.set_parent(&window);
-        }
-        dialog.blocking_save_file()
+            .add_filter("Coffer backup", &["cbk"])
+            .blocking_save_file()
     })
     .await
-    .map_err(|e| IpcError::failure(format!("the file chooser did not open: {e}")))?;
-    chosen
-        .ok_or_else(declined)?
-        .into_path()
-        .map_err(|e| IpcError::failure(format!("that is not a local file: {e}")))
 }
 
-/// Asks which file to open, in the native open dialog titled `title`
-/// (starting in the documents folder, else home), offering `filter` first
-/// and every file second. `Err(Declined)` when the person closes it.
+/// Asks which file to open, in the native open dialog titled `title`,
+/// offering `filter` first and every file second. `Err(Declined)` when the
+/// person closes it.
 pub async fn open_path(
     app: &AppHandle,
     title: &'static str,
     filter: (&'static str, &'static [&'static str]),
+) -> Result<PathBuf, IpcError> {
+    choose(app, move |dialog| {
+        let dialog = dialog.set_title(title);
+        let dialog = if filter.1.is_empty() {
+            dialog
+        } else {
+            dialog
+                .add_filter(filter.0, filter.1)
+                .add_filter("All files", &["*"])
+        };
+        dialog.blocking_pick_file()
+    })
+    .await
+}
+
+/// A native file chooser over the main window, starting in the documents
+/// folder (else home), that `show` finishes and shows: the local path the
+/// person picked.
+async fn choose(
+    app: &AppHandle,
+    show: impl FnOnce(FileDialogBuilder<Wry>) -> Option<FilePath> + Send + 'static,
 ) -> Result<PathBuf, IpcError> {
     let app = app.clone();
     let chosen = tauri::async_runtime::spawn_blocking(move || {
@@ -108,19 +112,14 @@ pub async fn open_path(
             .document_dir()
             .or_else(|_| app.path().home_dir())
             .ok();
-        let mut dialog = app.dialog().file().set_title(title);
-        if !filter.1.is_empty() {
-            dialog = dialog
-                .add_filter(filter.0, filter.1)
-                .add_filter("All files", &["*"]);
-        }
+        let mut dialog = app.dialog().file();
         if let Some(folder) = folder.filter(|f| f.is_dir()) {
             dialog = dialog.set_directory(folder);
         }
         if let Some(window) = app.get_webview_window("main") {
             dialog = dialog.set_parent(&window);
         }
-        dialog.blocking_pick_file()
+        show(dialog)
     })
     .await
     .map_err(|e| IpcError::failure(format!("the file chooser did not open: {e}")))?;
