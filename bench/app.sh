@@ -31,12 +31,8 @@ case " $* " in *" -h "* | *" --help "*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}/
 
 "$ROOT/scripts/setup-debian.sh" test
 if [ "${NO_BUILD:-}" != 1 ]; then
+  # The Tauri CLI comes with the test setup (scripts/setup-debian.sh).
   tauri_cli="$COFFER_CACHE/tauri-cli"
-  if [ ! -x "$tauri_cli/node_modules/.bin/tauri" ]; then
-    say "installing the Tauri CLI (npm @tauri-apps/cli 2) into $tauri_cli"
-    mkdir -p "$tauri_cli"
-    npm install --prefix "$tauri_cli" --no-audit --no-fund --silent '@tauri-apps/cli@2'
-  fi
   say "building the UI, the release app and its .deb, the release CLI"
   (cd ui && npm run --silent build)
   "$tauri_cli/node_modules/.bin/tauri" build --bundles deb --config '{"bundle":{"active":true}}'

@@ -14,7 +14,13 @@ profile=${COFFER_PROFILE:-debug}
 if [ "$profile" = release ]; then
   cargo build --locked --release --features custom-protocol -p coffer-desktop -p coffer-cli
 else
-  cargo build --locked -p coffer-desktop -p coffer-cli
+  # The same build the test command makes (`cargo test --workspace`): its
+  # dev-dependencies turn on features of shared crates (tracing's `log`,
+  # syn's `fold`, rustls' `logging`…), and a plain `cargo build` of the two
+  # binaries would resolve a different set and rebuild most of the tree
+  # (about 8 minutes here). Building the test targets too keeps one set, so
+  # whichever command runs second starts at once.
+  cargo test --locked --workspace --no-run
 fi
 echo "[run] the CLI is at $CARGO_TARGET_DIR/$profile/coffer"
 exec "$CARGO_TARGET_DIR/$profile/coffer-desktop" "$@"

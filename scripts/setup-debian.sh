@@ -3,6 +3,7 @@
 # installs. Idempotent: a second run installs nothing.
 #   scripts/setup-debian.sh app    build and run the desktop app
 #   scripts/setup-debian.sh test   also everything the test suite starts
+#   scripts/setup-debian.sh package   what scripts/package.sh builds the .deb with
 set -euo pipefail
 purpose=${1:-test}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,6 +61,18 @@ if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/ui/package-lock.json" "$stamp"; then
   cp "$ROOT/ui/package-lock.json" "$stamp"
 else
   say "npm packages: up to date"
+fi
+
+# The Tauri CLI (its bundler makes the .deb), from the npm registry.
+if [ "$purpose" = test ] || [ "$purpose" = package ]; then
+  tauri_cli="$CACHE/tauri-cli"
+  if [ ! -x "$tauri_cli/node_modules/.bin/tauri" ]; then
+    say "installing the Tauri CLI (npm @tauri-apps/cli 2) into $tauri_cli"
+    mkdir -p "$tauri_cli"
+    npm install --prefix "$tauri_cli" --no-audit --no-fund --silent '@tauri-apps/cli@2'
+  else
+    say "Tauri CLI: present"
+  fi
 fi
 
 if [ "$purpose" = test ]; then

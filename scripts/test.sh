@@ -27,6 +27,9 @@ if [ "${1:-}" = --in-session ]; then
   # same outputs, errors and exit codes (crates/coffer-cli/tests/it/support.rs).
   say "cargo test: the CLI suite again, through an agent (COFFER_TEST_AGENT=1)"
   COFFER_TEST_AGENT=1 cargo test -p coffer-cli --test it --locked
+  # The .deb: built from this test build, installed, started, removed.
+  say "the Debian package: build, install, start, remove (tests/deb.sh)"
+  "$ROOT/tests/deb.sh"
   exit
 fi
 
