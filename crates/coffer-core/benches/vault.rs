@@ -128,6 +128,15 @@ fn page(query: &str) -> Find {
     }
 }
 
+/// The list's first page as the app asks for it: with the folders one
+/// level down (the folder bar).
+fn with_folders(find: Find) -> Find {
+    Find {
+        folders: true,
+        ..find
+    }
+}
+
 fn unlock(c: &mut Criterion, keyring: Option<&SecretService>) {
     let dir = TempDir::new().expect("tempdir");
     let mut g = c.benchmark_group("vault");
@@ -220,6 +229,15 @@ fn credentials_10k(c: &mut Criterion) {
     g.bench_function("find '', first 100-item page (catalog warm)", |b| {
         b.iter(|| v10k.find(black_box(&page("")), Utc::now()).expect("find"))
     });
+    g.bench_function(
+        "find '', first 100-item page with the folders below (catalog warm)",
+        |b| {
+            b.iter(|| {
+                v10k.find(black_box(&with_folders(page(""))), Utc::now())
+                    .expect("find")
+            })
+        },
+    );
     g.bench_function("list (catalog warm)", |b| {
         b.iter(|| v10k.list().expect("list"))
     });
@@ -362,6 +380,16 @@ fn credentials_100k(c: &mut Criterion) {
     g.bench_function("find '', first 100-item page (catalog warm)", |b| {
         b.iter(|| v100k.find(black_box(&page("")), Utc::now()).expect("find"))
     });
+    g.bench_function(
+        "find '', first 100-item page with the folders below (catalog warm)",
+        |b| {
+            b.iter(|| {
+                v100k
+                    .find(black_box(&with_folders(page(""))), Utc::now())
+                    .expect("find")
+            })
+        },
+    );
     g.bench_function("find 'p', 100-item page (catalog warm)", |b| {
         b.iter(|| v100k.find(black_box(&page("p")), Utc::now()).expect("find"))
     });
