@@ -16,7 +16,7 @@
 //! and a search parses only the rows whose plaintext can hold every word.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -653,11 +653,17 @@ impl Catalog {
         }
         let mut total = 0;
         let mut items = Vec::new();
-        let mut folders: BTreeMap<&str, usize> = BTreeMap::new();
+        // The folder browsed is a run of the name order, found by two binary
+        // searches: no other name is read for it (reading every name's bytes
+        // is a cache miss per credential, 20 ms at 100k).
+        let in_folder = self.folder_run(&find.folder);
+        let mut wanted_in_order = Vec::new();
         for i in self.matching(&Query::parse(&find.query)) {
+            if !in_folder.contains(&i) {
+                continue;
+            }
             let meta = &self.items[i].credential.meta;
-            let wanted = meta.name.starts_with(&find.folder)
-                && find.kind.is_none_or(|k| k == meta.kind)
+            let wanted = find.kind.is_none_or(|k| k == meta.kind)
                 && find
                     .env
                     .as_ref()
@@ -668,12 +674,7 @@ impl Catalog {
                 continue;
             }
             if find.folders {
-                let below = &meta.name[find.folder.len()..];
-                if let Some(end) = below.find('/') {
-                    *folders
-                        .entry(&meta.name[..find.folder.len() + end + 1])
-                        .or_default() += 1;
-                }
+                wanted_in_order.push(i);
             }
             if total >= find.offset && items.len() < find.limit {
                 let credential = &self.items[i].credential;
@@ -686,11 +687,46 @@ impl Catalog {
             total,
             items,
             facets,
-            folders: folders
-                .into_iter()
-                .map(|(folder, n)| (folder.to_owned(), n))
-                .collect(),
+            folders: self.folders_below(&find.folder, &wanted_in_order),
         }
+    }
+
+    /// The items whose names are in `folder` (or below): a run of the name
+    /// order (all of them for "").
+    fn folder_run(&self, folder: &str) -> std::ops::Range<usize> {
+        if folder.is_empty() {
+            return 0..self.items.len();
+        }
+        fn name(i: &Item) -> &str {
+            &i.credential.meta.name
+        }
+        let start = self.items.partition_point(|i| name(i) < folder);
+        let len = self.items[start..].partition_point(|i| name(i).starts_with(folder));
+        start..start + len
+    }
+
+    /// The folders one level below `folder` among `wanted` (item indices in
+    /// name order, all in `folder`), with how many each holds. A folder's
+    /// names are a run of that order, so each folder costs a binary search,
+    /// not a read of every name in it.
+    fn folders_below(&self, folder: &str, wanted: &[usize]) -> Vec<(String, usize)> {
+        let name = |i: usize| self.items[i].credential.meta.name.as_str();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < wanted.len() {
+            let here = name(wanted[at]);
+            match here[folder.len()..].find('/') {
+                Some(end) => {
+                    let sub = &here[..folder.len() + end + 1];
+                    let run = wanted[at..].partition_point(|&i| name(i).starts_with(sub));
+                    out.push((sub.to_owned(), run));
+                    at += run;
+                }
+                // A name directly in the folder.
+                None => at += 1,
+            }
+        }
+        out
     }
 }
 

@@ -595,6 +595,11 @@ fn the_scan_prefilter_never_drops_a_match() {
 fn folders_browse_the_names_as_a_tree_within_the_other_filters() {
     let (_f, mut v) = fixture();
     sample(&mut v);
+    let drafts = ["x/a", "x/a-b/c", "x/a/d", "x/a/e/f", "x/b"]
+        .iter()
+        .map(|n| generic(n))
+        .collect();
+    v.add_many(drafts, t0()).expect("add");
     let found = |folder: &str, query: &str, env: Option<&str>| {
         let f = v
             .find(
@@ -613,13 +618,14 @@ fn folders_browse_the_names_as_a_tree_within_the_other_filters() {
         (f.total, names, f.folders)
     };
     let (total, _, folders) = found("", "", None);
-    assert_eq!(total, 6);
+    assert_eq!(total, 11);
     assert_eq!(
         folders,
         [
             ("aws/".to_owned(), 3),
             ("db/".to_owned(), 2),
-            ("misc/".to_owned(), 1)
+            ("misc/".to_owned(), 1),
+            ("x/".to_owned(), 5)
         ]
     );
     let (total, names, folders) = found("aws/", "", None);
@@ -647,6 +653,11 @@ fn folders_browse_the_names_as_a_tree_within_the_other_filters() {
     );
     let (_, _, folders) = found("aws/pro", "", None);
     assert_eq!(folders, [("aws/prod/".to_owned(), 2)]);
+    // Names directly in a folder sort among its folders ('-' before '/'):
+    // each folder is still counted whole.
+    let (total, _, folders) = found("x/", "", None);
+    assert_eq!(total, 5);
+    assert_eq!(folders, [("x/a-b/".to_owned(), 1), ("x/a/".to_owned(), 2)]);
     // Not asked, not counted.
     let quiet = v
         .find(
