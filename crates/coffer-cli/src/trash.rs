@@ -74,10 +74,9 @@ pub fn trash(ctx: &Context, command: &TrashCommand, out: Out) -> anyhow::Result<
             }
         }
         TrashCommand::Restore { which, rename } => {
-            let trash = session.trash()?;
             let back = match session.restore(which, rename.as_deref()) {
                 Ok(back) => back,
-                Err(e) => return Err(name_taken_hint(e, &session, &trash, which, rename)),
+                Err(e) => return Err(name_taken_hint(e, &session, which, rename)),
             };
             writeln!(
                 out,
@@ -128,15 +127,17 @@ fn trashed_json(t: &Trashed) -> serde_json::Value {
 fn name_taken_hint(
     error: anyhow::Error,
     session: &crate::session::Source,
-    trash: &[Trashed],
     which: &str,
     rename: &Option<String>,
 ) -> anyhow::Error {
+    // Read only when a restore failed: the trash names the record `which` picked.
     let wanted = rename.clone().or_else(|| {
-        trash
-            .iter()
+        session
+            .trash()
+            .ok()?
+            .into_iter()
             .find(|t| t.id.to_string() == which || t.name == which)
-            .map(|t| t.name.clone())
+            .map(|t| t.name)
     });
     match wanted {
         Some(name) if session.get(&name).is_ok() => error.context(format!(

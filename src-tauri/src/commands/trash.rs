@@ -18,13 +18,9 @@ pub async fn credential_delete(app: AppHandle, name: String) -> Result<TrashEntr
     blocking(&app, move |app| {
         app.with_vault(|v| {
             let gone = v.remove(&name, Utc::now())?;
-            let id = gone.id.to_string();
-            v.trash()?
-                .into_iter()
-                .find(|t| t.id.to_string() == id)
-                .ok_or_else(|| coffer_core::Error::NotFound {
-                    name: format!("{name} in the trash"),
-                })
+            coffer_core::Trashed::of(&gone).ok_or_else(|| coffer_core::Error::NotFound {
+                name: format!("{name} in the trash"),
+            })
         })
         .map(TrashEntry::from)
     })

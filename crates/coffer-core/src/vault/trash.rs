@@ -242,14 +242,29 @@ impl Vault {
     }
 }
 
+impl Trashed {
+    /// The trash entry of what [`Vault::remove`] returned (`None` for a
+    /// credential not in the trash), without reading the trash again.
+    pub fn of(credential: &Credential) -> Option<Trashed> {
+        credential
+            .meta
+            .trashed_at
+            .map(|_| entry(credential.id, credential.version, &credential.meta))
+    }
+}
+
 fn listed(row: &Row, meta: &CredentialMeta) -> Trashed {
+    entry(row.id, row.version, meta)
+}
+
+fn entry(id: CredentialId, version: u64, meta: &CredentialMeta) -> Trashed {
     let trashed_at = meta.trashed_at.unwrap_or_default();
     Trashed {
-        id: row.id,
+        id,
         name: meta.name.clone(),
         kind: meta.kind,
         env: meta.env.clone(),
-        version: row.version,
+        version,
         trashed_at,
         purge_after: trashed_at + Duration::days(TRASH_DAYS),
     }

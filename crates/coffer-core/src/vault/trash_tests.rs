@@ -79,6 +79,7 @@ fn a_deleted_credential_leaves_every_view_and_comes_back_with_its_history() {
     assert_eq!(trash[0].name, "aws/a");
     assert_eq!(trash[0].trashed_at, now());
     assert_eq!(trash[0].purge_after, now() + Duration::days(TRASH_DAYS));
+    assert_eq!(super::Trashed::of(&gone).as_ref(), Some(&trash[0]));
     holds(&v);
 
     let back = v.restore("aws/a", None, now()).expect("restore");
