@@ -1,28 +1,36 @@
-"""The desktop app's benchmarks (issues 6 and 8), run by bench/app.sh.
+"""The desktop app's benchmarks (issues 6, 8 and 20), run by bench/app.sh.
 
-    app.py APP COFFER OUTDIR SIZE [SIZE ...]
+    app.py APP COFFER FLOOR OUTDIR SIZE [SIZE ...]
 
-APP is the release `coffer-desktop`, COFFER the release CLI. It expects
-tauri-driver ($TAURI_DRIVER, started once per app process), an X display
-and an unlocked Secret Service (bench/app.sh provides all three). For each SIZE it makes a
-vault of SIZE synthetic credentials sealed to the keyring (bench/gen.py, the
-CLI's import) and measures, over WebDriver:
+APP is the release `coffer-desktop`, COFFER the release CLI, FLOOR the
+release bench/floor app (the smallest Tauri app, the floor every figure is a
+ratio to). It expects tauri-driver ($TAURI_DRIVER, started once per app
+process), an X display, an unlocked Secret Service (bench/app.sh provides all
+three), keepassxc, keepassxc-cli and xdotool. For each SIZE it makes a vault
+of SIZE synthetic credentials sealed to the keyring (bench/gen.py, the CLI's
+import) and a KeePassXC database of the same data, and measures, in turns so
+that the machine's drift falls on all three alike:
 
   cold start   a new app process to an interactive, unlocked list (keyring
                path): from the process's start time (/proc, 10 ms ticks)
                to the time the UI stamps on the list (`data-shown-at`,
-               performance.now()) once the first page of rows is in the DOM;
+               performance.now()) once the first page of rows is in the DOM.
+               The floor stamps its first animation frame; KeePassXC is
+               timed to its unlocked window being mapped (xdotool);
   keystroke    a query typed one character at a time into the search box:
                from the input event to the frame after the filtered rows
-               are in the DOM (the stamp again, then requestAnimationFrame);
+               are in the DOM (the stamp again, then requestAnimationFrame).
+               The floor changes one text node per keystroke: its figure is
+               the frame time of a trivial DOM change;
   memory       PSS and RSS of the app and its WebKit processes together
-               (/proc/PID/smaps_rollup), after unlock, and for the first
-               size also over USE_SECS (default 600) of scripted use:
-               searches, opening credentials, revealing a field, scrolling,
-               switching screens.
+               (/proc/PID/smaps_rollup), 2 s after unlock (the floor: after
+               its first frame; KeePassXC: after its window), and for the
+               first size also over USE_SECS (default 600) of Coffer's
+               scripted use: searches, opening credentials, revealing a
+               field, scrolling, switching screens.
 
 Results: OUTDIR/app-SIZE.json and app.md. STARTS (default 15) cold starts
-and TYPED (default 10) typings of each query per size.
+of each app and TYPED (default 10) typings of each query per size.
 """
 
 import atexit
@@ -328,17 +336,6 @@ def open_app(app, vault, log, timeout=60):
 RELAUNCHES = []
 
 
-def cold_starts(app, vault, log):
-    out = []
-    for i in range(STARTS + 1):
-        s, _, from_start, from_request = open_app(app, vault, log)
-        s.close(app)
-        if i > 0:  # the first start warms the page cache
-            out.append({"from_process_start_ms": from_start, "from_session_request_ms": from_request,
-                        "page_origin_ms": s.page_ms})
-    return out
-
-
 def keystrokes(s):
     out = {}
     for q in QUERIES:
@@ -424,12 +421,83 @@ def mib(b):
     return f"{b / 1048576:.1f} MiB"
 
 
-def run_size(app, coffer, outdir, work, size, with_use):
+KPX_PW = "bench keepassxc password"
+
+
+def make_kdbx(size, work):
+    """A KeePassXC database of the same generated data (the bench's data dir),
+    at keepassxc-cli's lowest KDF setting (`-t 100`: 100 ms to derive), so
+    that its unlock is not dominated by the KDF; Coffer's keyring path has none."""
+    db = os.path.join(work, f"kpx-{size}.kdbx")
+    if not os.path.exists(db):
+        xml = os.path.join(work, f"data-{size}", "keepass.xml")
+        subprocess.run(["keepassxc-cli", "import", "-q", "-p", "-t", "100", xml, db], check=True,
+                       input=f"{KPX_PW}\n{KPX_PW}\n", text=True, stdout=subprocess.DEVNULL)
+    return db
+
+
+def kpx_window_shown(title):
+    return subprocess.run(["xdotool", "search", "--onlyvisible", "--name", title],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def kpx_open(db, timeout=120):
+    """KeePassXC's GUI on `db` (password on stdin); returns (process, ms from
+    process start to its unlocked window: titled "bench - KeePassXC", where a
+    locked one says "[Locked]")."""
+    p = subprocess.Popen(["keepassxc", "--pw-stdin", db], stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p.stdin.write(f"{KPX_PW}\n".encode())
+    p.stdin.close()
+    end = time.time() + timeout
+    while not kpx_window_shown("^bench - KeePassXC$"):
+        if time.time() > end or p.poll() is not None:
+            p.kill()
+            raise RuntimeError("KeePassXC's unlocked window did not show")
+        time.sleep(0.005)
+    shown = time.time()
+    return p, (shown - start_epoch(p.pid)) * 1000
+
+
+def kpx_close(p):
+    p.terminate()
+    p.wait(20)
+
+
+def run_size(app, coffer, floor, outdir, work, size, with_use):
     say(f"{size}: making a keyring vault")
     vault = make_vault(coffer, size, work)
-    say(f"{size}: {STARTS} cold starts (+1 warm-up)")
+    kdbx = make_kdbx(size, work)
+    say(f"{size}: {STARTS} cold starts (+1 warm-up) each of Coffer, the floor and KeePassXC, in turns")
     log = open(os.path.join(outdir, "tauri-driver.log"), "ab")
-    starts = cold_starts(app, vault, log)
+    starts, floor_starts, kpx_starts = [], [], []
+    for i in range(STARTS + 1):
+        # (the first round warms the page cache)
+        for into, which in ((starts, app), (floor_starts, floor)):
+            s, _, from_start, from_request = open_app(which, vault, log)
+            s.close(which)
+            if i > 0:
+                into.append({"from_process_start_ms": from_start, "from_session_request_ms": from_request,
+                             "page_origin_ms": s.page_ms})
+        p, ms = kpx_open(kdbx)
+        kpx_close(p)
+        if i > 0:
+            kpx_starts.append(ms)
+    say(f"{size}: the floor's memory and frame time")
+    s, pid, _, _ = open_app(floor, vault, log)
+    try:
+        time.sleep(2)
+        floor_memory = memory(pid)
+        floor_keys = keystrokes(s)
+    finally:
+        s.close(floor)
+    say(f"{size}: KeePassXC's memory")
+    p, _ = kpx_open(kdbx)
+    try:
+        time.sleep(2)
+        kpx_memory = memory(p.pid)
+    finally:
+        kpx_close(p)
     s, pid, _, _ = open_app(app, vault, log)
     try:
         time.sleep(2)
@@ -445,7 +513,9 @@ def run_size(app, coffer, outdir, work, size, with_use):
     finally:
         s.close(app)
     result = {"size": size, "cold_starts": starts, "memory_after_unlock": after_unlock,
-              "memory_after_typing": after_typing, "keystrokes": keys, "use": use}
+              "memory_after_typing": after_typing, "keystrokes": keys, "use": use,
+              "floor": {"cold_starts": floor_starts, "memory": floor_memory, "keystrokes": floor_keys},
+              "keepassxc": {"cold_starts_ms": kpx_starts, "memory": kpx_memory}}
     with open(os.path.join(outdir, f"app-{size}.json"), "w") as f:
         json.dump(result, f, indent=1)
     return result
@@ -470,6 +540,30 @@ def markdown(results, sizes_info):
                      f"| {median(kd):.0f} ms | {p95(kd):.0f} ms | {median(ks):.0f} ms | {p95(ks):.0f} ms "
                      f"| {mib(m['pss'])} | {mib(m['rss'])} |")
     lines.append("")
+    lines += ["Beside the floor (the smallest Tauri app, same Tauri/wry/WebKitGTK and profile) and KeePassXC's GUI "
+              "(`--pw-stdin`, the same data, lowest KDF), measured in turns in the same run:", "",
+              "| credentials | measure | Coffer | floor | Coffer ÷ floor | Coffer − floor | KeePassXC | Coffer ÷ KeePassXC |",
+              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        cs = median([x["from_process_start_ms"] for x in r["cold_starts"]])
+        fs = median([x["from_process_start_ms"] for x in r["floor"]["cold_starts"]])
+        ks = median(r["keepassxc"]["cold_starts_ms"])
+        lines.append(f"| {r['size']:,} | cold start → list (floor: first frame; KeePassXC: unlocked window) "
+                     f"| {cs:.0f} ms | {fs:.0f} ms | {cs / fs:.2f}× | {cs - fs:.0f} ms | {ks:.0f} ms | {cs / ks:.2f}× |")
+        cm, fm, km = (r["memory_after_unlock"]["pss"], r["floor"]["memory"]["pss"], r["keepassxc"]["memory"]["pss"])
+        lines.append(f"| {r['size']:,} | PSS, all processes | {mib(cm)} | {mib(fm)} | {cm / fm:.2f}× "
+                     f"| {mib(cm - fm)} | {mib(km)} | {cm / km:.2f}× |")
+        cf = median([ms for q in r["keystrokes"].values() for ms in q["samples"]])
+        ff = median([ms for q in r["floor"]["keystrokes"].values() for ms in q["samples"]])
+        lines.append(f"| {r['size']:,} | keystroke → next frame (floor: one text node changed) "
+                     f"| {cf:.0f} ms | {ff:.0f} ms | {cf / ff:.2f}× | {cf - ff:.0f} ms | | |")
+    lines.append("")
+    for r in results:
+        fm = r["floor"]["memory"]
+        lines.append(f"The floor's PSS by process, {r['size']:,} run: "
+                     + ", ".join(f"{k} {mib(v)}" for k, v in sorted(fm["by_process"].items()))
+                     + f" ({mib(fm['pss_file'])} mapped files, {mib(fm['pss_anon'])} anonymous).")
+        lines.append("")
     for r in results:
         po = [x["page_origin_ms"] for x in r["cold_starts"]]
         cs = [x["from_process_start_ms"] for x in r["cold_starts"]]
@@ -523,13 +617,13 @@ def sizes(app):
 
 
 def main():
-    if len(sys.argv) < 5:
+    if len(sys.argv) < 6:
         sys.exit(__doc__)
-    app, coffer, outdir = (os.path.abspath(a) for a in sys.argv[1:4])
-    sizes_wanted = [int(x) for x in sys.argv[4:]]
+    app, coffer, floor, outdir = (os.path.abspath(a) for a in sys.argv[1:5])
+    sizes_wanted = [int(x) for x in sys.argv[5:]]
     work = os.path.join(outdir, "work")
     os.makedirs(work, exist_ok=True)
-    results = [run_size(app, coffer, outdir, work, n, with_use=(i == 0)) for i, n in enumerate(sizes_wanted)]
+    results = [run_size(app, coffer, floor, outdir, work, n, with_use=(i == 0)) for i, n in enumerate(sizes_wanted)]
     md = markdown(results, sizes(app))
     with open(os.path.join(outdir, "app.md"), "w") as f:
         f.write(md)

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# The desktop app's benchmarks (issues 6 and 8), in one command:
+# The desktop app's benchmarks (issues 6, 8 and 20), in one command:
 #
 #   bench/app.sh [SIZE ...]        (default: 10000 100000)
 #
-# Builds the UI, the release app and its .deb bundle (the Tauri CLI from the
-# npm registry, into $COFFER_CACHE/tauri-cli) and the release CLI, then runs
-# bench/app.py in a real window: Xvfb, a private D-Bus session with an
-# unlocked gnome-keyring, tauri-driver + WebKitWebDriver, private XDG dirs.
-# It measures cold start to an interactive unlocked list, keystroke-to-list
-# latency, PSS of the app and its WebKit processes (after unlock, and over
-# USE_SECS=600 s of scripted use on the first size), binary and .deb size.
+# Builds the UI, the release app, CLI and .deb (scripts/package.sh) and the
+# floor: bench/floor, the smallest Tauri app, built against the workspace's
+# Cargo.lock with the same release profile. Then runs bench/app.py in a real
+# window: Xvfb, a private D-Bus session with an unlocked gnome-keyring,
+# tauri-driver + WebKitWebDriver, private XDG dirs. It measures Coffer, the
+# floor and KeePassXC's GUI (bench/peers.sh installs it) in the same run:
+# cold start to an interactive unlocked list (the floor: its first frame;
+# KeePassXC: its unlocked window), keystroke to the next frame, PSS of all
+# their processes (after unlock, and for Coffer over USE_SECS=600 s of
+# scripted use on the first size), binary and .deb size.
 # Results: $BENCH_OUT/app.md and app-SIZE.json. NO_BUILD=1 skips building.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,21 +25,23 @@ if [ "${1:-}" = --in-session ]; then
   shift
   printf 'coffer-bench-keyring' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   TAURI_DRIVER="$COFFER_CACHE/tools/bin/tauri-driver" python3 "$ROOT/bench/app.py" \
-    "$CARGO_TARGET_DIR/release/coffer-desktop" "$CARGO_TARGET_DIR/release/coffer" "$BENCH_OUT" "$@"
+    "$CARGO_TARGET_DIR/release/coffer-desktop" "$CARGO_TARGET_DIR/release/coffer" \
+    "$CARGO_TARGET_DIR/release/coffer-floor" "$BENCH_OUT" "$@"
   exit
 fi
 
-case " $* " in *" -h "* | *" --help "*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case " $* " in *" -h "* | *" --help "*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 [ $# -eq 0 ] && set -- 10000 100000
 
 "$ROOT/scripts/setup-debian.sh" test
+"$ROOT/bench/peers.sh"
 if [ "${NO_BUILD:-}" != 1 ]; then
-  # The Tauri CLI comes with the test setup (scripts/setup-debian.sh).
-  tauri_cli="$COFFER_CACHE/tauri-cli"
-  say "building the UI, the release app and its .deb, the release CLI"
-  (cd ui && npm run --silent build)
-  "$tauri_cli/node_modules/.bin/tauri" build --bundles deb --config '{"bundle":{"active":true}}'
-  cargo build --release --locked -q -p coffer-cli
+  say "building the release app, CLI and .deb, and the floor app"
+  "$ROOT/scripts/package.sh" >/dev/null
+  # The floor resolves the same Tauri, wry and WebKitGTK bindings as Coffer:
+  # the workspace's lock file, trimmed by cargo to the floor's own tree.
+  cp Cargo.lock bench/floor/Cargo.lock
+  cargo build --release -q --manifest-path bench/floor/Cargo.toml --features custom-protocol
 fi
 
 export BENCH_OUT=${BENCH_OUT:-$CARGO_TARGET_DIR/bench-results/app-$(date +%Y%m%d-%H%M%S)}

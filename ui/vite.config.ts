@@ -18,13 +18,15 @@ export default defineConfig({
     sourcemap: false,
     // Keep every asset a separate file: data: URLs would be blocked by the CSP.
     assetsInlineLimit: 0,
-    // Two pages: the app, and the agent's approval window (a web view of
-    // its own, with its own capability: src-tauri/src/approval.rs).
+    // Three pages: the app, the agent's approval window and the quick-search
+    // window (web views of their own, each with its own capability:
+    // src-tauri/src/approval.rs, src-tauri/src/quick.rs).
     rollupOptions: {
       input: {
         // Relative to ui/, where npm runs the build.
         main: 'index.html',
         approve: 'approve.html',
+        quick: 'quick.html',
       },
     },
   },

@@ -36,8 +36,11 @@ pub fn start(app: AppHandle, gate: Arc<Gate>) {
         // Every lock of the app (its button, idle, suspend, screen lock, the
         // agent's own) forgets the yeses the agent remembered.
         let forget = Arc::clone(&gate);
-        *crate::guard::guard(&app.state::<AppState>().on_lock) =
-            Some(Box::new(move || forget.forget()));
+        app.state::<AppState>().on_change(Box::new(move |unlocked| {
+            if !unlocked {
+                forget.forget();
+            }
+        }));
         let locker = app.clone();
         let options = Options {
             idle_lock: None,

@@ -796,6 +796,10 @@ pub struct SettingsView {
     pub notifications: bool,
     /// After an automatic lock, only the recovery passphrase opens the vault.
     pub passphrase_after_auto_lock: bool,
+    /// Closing the window keeps the app in the system tray.
+    pub close_to_tray: bool,
+    /// The global shortcut of the quick-search window ("" = none).
+    pub quick_search_shortcut: String,
     pub policies: Vec<PolicyRow>,
     pub has_passphrase: bool,
     pub has_keyring: bool,
@@ -830,6 +834,8 @@ pub struct PreferencesInput {
     pub reveal_seconds: u32,
     pub notifications: bool,
     pub passphrase_after_auto_lock: bool,
+    pub close_to_tray: bool,
+    pub quick_search_shortcut: String,
 }
 
 #[derive(Debug, Serialize, TS)]

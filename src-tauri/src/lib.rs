@@ -12,8 +12,10 @@ mod contract;
 mod dto;
 mod error;
 mod guard;
+mod quick;
 mod signals;
 mod state;
+mod tray;
 
 use tauri::Manager;
 use tracing_subscriber::EnvFilter;
@@ -30,16 +32,16 @@ pub fn run() {
     let state = state::AppState::start();
     tauri::Builder::default()
         // A second launch focuses the running window instead of opening the vault twice.
+        // (It also brings back a window hidden in the tray.)
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.set_focus();
-            }
+            tray::show(app)
         }))
         .plugin(tauri_plugin_notification::init())
         // Rust-side only (confirm.rs): none of its commands is granted to the page.
         .plugin(tauri_plugin_dialog::init())
         .plugin(navigation_guard())
+        // Rust-side only (quick.rs): the page cannot take or read shortcuts.
+        .plugin(tauri_plugin_global_shortcut::Builder::new().build())
         .manage(state)
         .setup(|app| {
             background::start(app.handle().clone());
@@ -48,7 +50,27 @@ pub fn run() {
             let gate = std::sync::Arc::clone(&approvals.gate);
             app.manage(approvals);
             agent::start(app.handle().clone(), gate);
+            quick::follow_preferences(app.handle());
+            // A desktop without a tray (or without the indicator library,
+            // which the tray loads at run time and panics without) keeps the
+            // window that quits when closed.
+            let handle = app.handle().clone();
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                tray::start(&handle)
+            })) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::info!("no tray icon: {e}"),
+                Err(_) => tracing::info!("no tray icon: the indicator library did not load"),
+            }
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == "main" && tray::keeps_running(window.app_handle()) {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::vault::vault_status,
@@ -168,9 +190,15 @@ mod tests {
             .map(String::from)
             .into();
         let main: BTreeSet<String> = commands.difference(&approval).cloned().collect();
+        // The quick-search window may search and copy, as the main one does.
+        let quick: BTreeSet<String> = ["kind_schemas", "credential_find", "credential_copy"]
+            .map(String::from)
+            .into();
+        assert!(quick.is_subset(&main));
         for (file, window, expected) in [
             ("main.json", "main", &main),
             ("approval.json", "approve-*", &approval),
+            ("quick.json", "quick", &quick),
         ] {
             let capability: serde_json::Value =
                 serde_json::from_str(&read(&format!("src-tauri/capabilities/{file}")))
@@ -192,6 +220,7 @@ mod tests {
         for (module, expected) in [
             ("ui/src/lib/ipc.ts", &main),
             ("ui/src/approve/ipc.ts", &approval),
+            ("ui/src/quick/ipc.ts", &quick),
         ] {
             let called: BTreeSet<String> = read(module)
                 .split("call")

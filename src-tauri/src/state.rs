@@ -36,8 +36,9 @@ pub struct AppState {
     pub passphrase_needed: Mutex<Option<String>>,
     /// The page's reveal allowance (see [`AppState::allow_reveal`]).
     reveals: Mutex<Allowance>,
-    /// Told of every lock (the agent forgets the yeses it remembered).
-    pub on_lock: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+    /// Told of every unlock (`true`) and lock (`false`): the agent forgets
+    /// the yeses it remembered, the tray shows the new state.
+    listeners: Mutex<Vec<Listener>>,
     /// The file the person picked to import, and its format, between the
     /// preview and the import (forgotten on lock).
     pub chosen_import: Mutex<Option<(PathBuf, Format)>>,
@@ -49,6 +50,9 @@ pub struct AppState {
 /// to a person's pace (each one still audited).
 pub const REVEAL_BURST: f64 = 20.0;
 pub const REVEAL_EVERY: Duration = Duration::from_secs(2);
+
+/// Called with the vault's new state: `true` unlocked, `false` locked.
+pub type Listener = Box<dyn Fn(bool) + Send + Sync>;
 
 /// A token bucket: `tokens` left, as of `at`.
 struct Allowance {
@@ -85,7 +89,7 @@ impl AppState {
                 tokens: REVEAL_BURST,
                 at: Instant::now(),
             }),
-            on_lock: Mutex::new(None),
+            listeners: Mutex::new(Vec::new()),
             chosen_import: Mutex::new(None),
         };
         if state.path.exists() {
@@ -101,6 +105,17 @@ impl AppState {
 
     pub fn is_unlocked(&self) -> bool {
         guard(&self.vault).is_some()
+    }
+
+    /// Tells `listener` of every unlock and lock from now on.
+    pub fn on_change(&self, listener: Listener) {
+        guard(&self.listeners).push(listener);
+    }
+
+    fn tell(&self, unlocked: bool) {
+        for listener in guard(&self.listeners).iter() {
+            listener(unlocked);
+        }
     }
 
     pub fn touch(&self) {
@@ -127,6 +142,7 @@ impl AppState {
                 *guard(&self.locked_reason) = None;
                 *guard(&self.unlock_report) = report;
                 self.touch();
+                self.tell(true);
                 Ok(())
             }
             Err(e) => {
@@ -208,9 +224,7 @@ impl AppState {
         let locked = guard(&self.vault).take();
         self.clipboard.clear_now();
         guard(&self.chosen_import).take();
-        if let Some(told) = guard(&self.on_lock).as_ref() {
-            told();
-        }
+        self.tell(false);
         if let Some(mut vault) = locked {
             vault.lock(Utc::now())?;
         }

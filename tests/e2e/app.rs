@@ -63,6 +63,11 @@ fn running_apps() -> Vec<u32> {
         .collect()
 }
 
+/// Whether any process of the app is running.
+pub fn app_running() -> bool {
+    !running_apps().is_empty()
+}
+
 pub async fn launch(driver: &str, vault: &Path) -> Client {
     assert!(
         !HUNG.load(Ordering::SeqCst),

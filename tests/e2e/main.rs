@@ -3,11 +3,14 @@
 //! real Secret Service. The README's test command provides all three and
 //! sets COFFER_TEST_E2E=1; without it these tests are reported as skipped.
 //! Here: one person's session over every screen; `concurrency` has the app
-//! as one of several writers of a vault. They never overlap (`app`).
+//! as one of several writers of a vault; `tray` drives the tray icon from a
+//! stand-in panel (`panel`). They never overlap (`app`).
 
 mod app;
 mod concurrency;
+mod panel;
 mod signals;
+mod tray;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,7 +25,7 @@ use serde_json::{json, Value};
 use app::{driver_url, env, launch, Answer, App};
 
 /// The clipboard as another X client sees it (empty when it holds nothing).
-fn clipboard() -> String {
+pub(crate) fn clipboard() -> String {
     let out = std::process::Command::new("xclip")
         .args(["-o", "-selection", "clipboard"])
         .output()

@@ -267,6 +267,29 @@ describe('locking', () => {
     expect(m.vaultUnlock).not.toHaveBeenCalled();
   });
 
+  it('follows the tray: a lock shows the unlock screen, an unlock the list', async () => {
+    let locked: (reason: string) => void = () => {};
+    let unlocked: (from: string) => void = () => {};
+    m.onVaultLocked.mockImplementation((handler) => {
+      locked = handler;
+      return Promise.resolve(() => {});
+    });
+    m.onVaultUnlocked.mockImplementation((handler) => {
+      unlocked = handler;
+      return Promise.resolve(() => {});
+    });
+    render(App);
+    await onScreen('credentials');
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked', credentialCount: null }));
+    locked('tray');
+    await onScreen('unlock');
+    expect(document.getElementById('lock-note')?.textContent).toContain('from the tray');
+    m.vaultStatus.mockResolvedValue(status());
+    unlocked('tray');
+    await onScreen('credentials');
+    expect(m.vaultUnlock).not.toHaveBeenCalled();
+  });
+
   it('locks after the idle time and touches the shell while active', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     m.vaultStatus.mockResolvedValue(status({ autoLockMinutes: 2 }));

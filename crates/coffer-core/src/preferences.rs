@@ -11,7 +11,7 @@ use crate::vault::Vault;
 
 const PREFERENCES: &str = "preferences";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Preferences {
     /// Lock after this many idle minutes.
@@ -25,7 +25,16 @@ pub struct Preferences {
     /// After an automatic lock (idle, suspend, screen lock) only the
     /// recovery passphrase opens the vault again, not the keyring alone.
     pub passphrase_after_auto_lock: bool,
+    /// Closing the app's window keeps it running in the system tray (with
+    /// the agent it hosts) instead of quitting.
+    pub close_to_tray: bool,
+    /// The global key combination that opens the quick-search window, as
+    /// the desktop app writes it ("Ctrl+Alt+K"); empty: none (the default).
+    pub quick_search_shortcut: String,
 }
+
+/// The longest shortcut text kept (the app checks that it names keys).
+pub const SHORTCUT_MAX: usize = 64;
 
 impl Default for Preferences {
     fn default() -> Self {
@@ -35,6 +44,8 @@ impl Default for Preferences {
             reveal_seconds: 20,
             notifications: true,
             passphrase_after_auto_lock: true,
+            close_to_tray: true,
+            quick_search_shortcut: String::new(),
         }
     }
 }
@@ -54,6 +65,13 @@ impl Preferences {
                     format!("{value} is outside {low} to {high}"),
                 ));
             }
+        }
+        let shortcut = &self.quick_search_shortcut;
+        if shortcut.len() > SHORTCUT_MAX || shortcut.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "quick_search_shortcut",
+                format!("keep it to {SHORTCUT_MAX} printable characters, like Ctrl+Alt+K"),
+            ));
         }
         Ok(())
     }
@@ -77,6 +95,9 @@ impl Vault {
             "clipboard_seconds": preferences.clipboard_seconds,
             "reveal_seconds": preferences.reveal_seconds,
             "notifications": preferences.notifications,
+            "passphrase_after_auto_lock": preferences.passphrase_after_auto_lock,
+            "close_to_tray": preferences.close_to_tray,
+            "quick_search_shortcut": preferences.quick_search_shortcut,
         }));
         tx.record(event, now)?;
         tx.commit()
@@ -101,5 +122,11 @@ mod tests {
             ..Preferences::default()
         };
         assert!(bad.check().is_err());
+        let bad = Preferences {
+            quick_search_shortcut: "Ctrl+\nK".into(),
+            ..Preferences::default()
+        };
+        let message = bad.check().expect_err("a control character").to_string();
+        assert!(message.contains("quick_search_shortcut"), "{message}");
     }
 }

@@ -21,6 +21,7 @@ use crate::dto::{
 };
 use crate::error::{ErrorCode, IpcError};
 use crate::guard::guard;
+use crate::quick;
 use crate::state::{blocking, AppState};
 
 #[tauri::command]
@@ -33,6 +34,7 @@ pub async fn preferences_set(
     app: AppHandle,
     preferences: PreferencesInput,
 ) -> Result<SettingsView, IpcError> {
+    let handle = app.clone();
     blocking(&app, move |app| {
         let p = Preferences {
             auto_lock_minutes: preferences.auto_lock_minutes,
@@ -40,8 +42,22 @@ pub async fn preferences_set(
             reveal_seconds: preferences.reveal_seconds,
             notifications: preferences.notifications,
             passphrase_after_auto_lock: preferences.passphrase_after_auto_lock,
+            close_to_tray: preferences.close_to_tray,
+            quick_search_shortcut: preferences.quick_search_shortcut.trim().to_owned(),
         };
-        app.with_vault(|v| v.set_preferences(p, Utc::now()))?;
+        // A new shortcut is taken before anything is stored: one that names
+        // no keys, or that another program holds, leaves the settings as they were.
+        let old = guard(&app.preferences).quick_search_shortcut.clone();
+        let changed = old != p.quick_search_shortcut;
+        if changed {
+            quick::set_shortcut(&handle, &p.quick_search_shortcut)?;
+        }
+        if let Err(e) = app.with_vault(|v| v.set_preferences(p.clone(), Utc::now())) {
+            if changed {
+                let _ = quick::set_shortcut(&handle, &old);
+            }
+            return Err(e);
+        }
         *guard(&app.preferences) = p;
         settings(app)
     })
@@ -207,6 +223,8 @@ fn settings(app: &AppState) -> Result<SettingsView, IpcError> {
             reveal_seconds: p.reveal_seconds,
             notifications: p.notifications,
             passphrase_after_auto_lock: p.passphrase_after_auto_lock,
+            close_to_tray: p.close_to_tray,
+            quick_search_shortcut: p.quick_search_shortcut,
             policies: rows(v.policies()?),
             has_passphrase: slots.iter().any(|s| s.kind == SlotKind::Passphrase),
             has_keyring: slots.iter().any(|s| s.kind == SlotKind::Keyring),

@@ -32,7 +32,7 @@ pub fn status(app: &AppState) -> Result<VaultStatus, IpcError> {
         None
     };
     let report = guard(&app.unlock_report).clone();
-    let preferences = *guard(&app.preferences);
+    let preferences = guard(&app.preferences).clone();
     Ok(VaultStatus {
         state: match (exists, count.is_some()) {
             (_, true) => VaultState::Unlocked,

@@ -54,6 +54,8 @@ describe('settings', () => {
         revealSeconds: 15,
         notifications: false,
         passphraseAfterAutoLock: true,
+        closeToTray: true,
+        quickSearchShortcut: '',
       }),
     );
     await waitFor(() => expect(session.revealSeconds).toBe(15));

@@ -404,9 +404,17 @@ notifications: boolean,
 /**
  * After an automatic lock, only the recovery passphrase opens the vault.
  */
-passphraseAfterAutoLock: boolean, policies: Array<PolicyRow>, hasPassphrase: boolean, hasKeyring: boolean, };
+passphraseAfterAutoLock: boolean, 
+/**
+ * Closing the window keeps the app in the system tray.
+ */
+closeToTray: boolean, 
+/**
+ * The global shortcut of the quick-search window ("" = none).
+ */
+quickSearchShortcut: string, policies: Array<PolicyRow>, hasPassphrase: boolean, hasKeyring: boolean, };
 
-export type Preferences = { autoLockMinutes: number, clipboardSeconds: number, revealSeconds: number, notifications: boolean, passphraseAfterAutoLock: boolean, };
+export type Preferences = { autoLockMinutes: number, clipboardSeconds: number, revealSeconds: number, notifications: boolean, passphraseAfterAutoLock: boolean, closeToTray: boolean, quickSearchShortcut: string, };
 
 export type BackupSummary = { path: string, credentials: number, auditEntries: number, };
 

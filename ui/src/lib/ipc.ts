@@ -514,3 +514,11 @@ export function onRotationProgress(handler: (progress: RotationProgress) => void
 export function onVaultLocked(handler: (reason: string) => void): Promise<Unsubscribe> {
   return subscribe<string>('vault-locked', handler);
 }
+
+/**
+ * `vault-unlocked`, emitted by the shell when the vault was unlocked without
+ * the page (the tray's Unlock; payload: where from). The page re-reads the status.
+ */
+export function onVaultUnlocked(handler: (from: string) => void): Promise<Unsubscribe> {
+  return subscribe<string>('vault-unlocked', handler);
+}

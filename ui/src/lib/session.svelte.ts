@@ -129,7 +129,9 @@ class Session {
           ? 'Locked before the computer went to sleep.'
           : reason === 'screen lock'
             ? 'Locked when the screen locked.'
-            : 'The vault was locked.';
+            : reason === 'tray'
+              ? 'Locked from the tray.'
+              : 'The vault was locked.';
     // The shell may now ask for the passphrase: refresh what it says.
     void vaultStatus()
       .then((next) => {

@@ -135,7 +135,7 @@ describe('validateFieldName', () => {
 });
 
 describe('validatePreferences', () => {
-  const ok = { autoLockMinutes: 10, clipboardSeconds: 30, revealSeconds: 20, notifications: true, passphraseAfterAutoLock: true };
+  const ok = { autoLockMinutes: 10, clipboardSeconds: 30, revealSeconds: 20, notifications: true, passphraseAfterAutoLock: true, closeToTray: true, quickSearchShortcut: '' };
 
   it('accepts the documented ranges, ends included', () => {
     expect(validatePreferences(ok)).toEqual({});

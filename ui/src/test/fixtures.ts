@@ -35,6 +35,8 @@ export function settings(over: Partial<Settings> = {}): Settings {
     revealSeconds: 20,
     notifications: true,
     passphraseAfterAutoLock: true,
+    closeToTray: true,
+    quickSearchShortcut: '',
     policies: [],
     hasPassphrase: true,
     hasKeyring: true,

@@ -7,7 +7,7 @@ import { vi } from 'vitest';
 import type * as ipc from '../lib/ipc';
 
 const REAL = new Set(['describeError', 'isIpcError', 'isIpcErrorCode', 'toIpcError', 'whenLocked', 'rejection']);
-const EVENTS = ['onSyncProgress', 'onRotationProgress', 'onVaultLocked'];
+const EVENTS = ['onSyncProgress', 'onRotationProgress', 'onVaultLocked', 'onVaultUnlocked'];
 
 /**
  * A `vi.fn` (tests set its answers: `mockResolvedValue`, `mockRejectedValue`, …)

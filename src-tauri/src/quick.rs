@@ -1,0 +1,111 @@
+//! The quick-search window: a small window over whatever the person is
+//! doing, opened from the tray or by a global shortcut (the preference
+//! `quick_search_shortcut`, empty = none), that finds a credential and copies
+//! its secret or user with the app's clipboard rules (`credential_copy`).
+//! It is built on each open and destroyed on close, so it holds no memory
+//! while unused; its capability (capabilities/quick.json) grants it search
+//! and copy only.
+
+use std::str::FromStr;
+
+use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri_plugin_global_shortcut::{GlobalShortcutExt, Shortcut, ShortcutState};
+
+use crate::error::{ErrorCode, IpcError};
+use crate::guard::guard;
+use crate::state::AppState;
+
+pub const LABEL: &str = "quick";
+
+/// Opens (or brings forward) the quick-search window; while the vault is
+/// locked, the main window instead, on its unlock screen.
+pub fn open<R: Runtime>(app: &AppHandle<R>) {
+    if !app.state::<AppState>().is_unlocked() {
+        crate::tray::show(app);
+        return;
+    }
+    if let Some(window) = app.get_webview_window(LABEL) {
+        let _ = window.show();
+        let _ = window.set_focus();
+        return;
+    }
+    let built = WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App("quick.html".into()))
+        .title("Coffer: quick search")
+        .inner_size(560.0, 380.0)
+        .resizable(false)
+        .always_on_top(true)
+        .skip_taskbar(true)
+        .focused(true)
+        .center()
+        .build();
+    if let Err(e) = built {
+        tracing::warn!("the quick-search window did not open: {e}");
+    }
+}
+
+/// Parses a shortcut as the preference holds it ("Ctrl+Alt+K"), naming the
+/// field when it is not one.
+pub fn parse(text: &str) -> Result<Option<Shortcut>, IpcError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    Shortcut::from_str(text).map(Some).map_err(|e| IpcError {
+        code: ErrorCode::InvalidInput,
+        message: format!(
+            "quick_search_shortcut: {text:?} is not a key combination ({e}); write it like Ctrl+Alt+K"
+        ),
+        field: Some("quickSearchShortcut".into()),
+    })
+}
+
+/// Makes `text` the one global shortcut the app holds (none when empty).
+pub fn set_shortcut<R: Runtime>(app: &AppHandle<R>, text: &str) -> Result<(), IpcError> {
+    let wanted = parse(text)?;
+    let shortcuts = app.global_shortcut();
+    shortcuts
+        .unregister_all()
+        .map_err(|e| IpcError::failure(format!("the old shortcut could not be released: {e}")))?;
+    if let Some(shortcut) = wanted {
+        shortcuts
+            .on_shortcut(shortcut, |app, _, event| {
+                if event.state == ShortcutState::Pressed {
+                    open(app);
+                }
+            })
+            .map_err(|e| IpcError {
+                code: ErrorCode::InvalidInput,
+                message: format!(
+                    "quick_search_shortcut: {text:?} could not be taken ({e}); another program may hold it"
+                ),
+                field: Some("quickSearchShortcut".into()),
+            })?;
+    }
+    Ok(())
+}
+
+/// Takes the stored shortcut now if the vault is open, and at every unlock
+/// (the preference is in the vault, so it is known only then). A lock keeps
+/// it (pressing it then brings up the unlock screen) and closes the window.
+pub fn follow_preferences<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    app.state::<AppState>().on_change(Box::new(move |unlocked| {
+        if unlocked {
+            take_stored(&handle);
+        } else if let Some(window) = handle.get_webview_window(LABEL) {
+            let _ = window.destroy();
+        }
+    }));
+    if app.state::<AppState>().is_unlocked() {
+        take_stored(app);
+    }
+}
+
+fn take_stored<R: Runtime>(app: &AppHandle<R>) {
+    let text = guard(&app.state::<AppState>().preferences)
+        .quick_search_shortcut
+        .clone();
+    if let Err(e) = set_shortcut(app, &text) {
+        tracing::warn!("the quick-search shortcut: {}", e.message);
+    }
+}

@@ -1,0 +1,145 @@
+//! The tray icon: the vault's state at a glance (the app's icon in colour
+//! while unlocked, greyed while locked, and the menu's first line) and a
+//! menu to open, search, lock, unlock or quit without the window. Closing the window
+//! keeps the app, and the agent it hosts, running here (`close_to_tray`).
+
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+use crate::guard::guard;
+use crate::state::AppState;
+
+pub const ID: &str = "coffer";
+
+/// The menu items' ids (what the menu's events carry).
+mod item {
+    pub const STATE: &str = "tray-state";
+    pub const OPEN: &str = "tray-open";
+    pub const QUICK: &str = "tray-quick";
+    pub const LOCK: &str = "tray-lock";
+    pub const UNLOCK: &str = "tray-unlock";
+    pub const QUIT: &str = "tray-quit";
+}
+
+fn state_line(unlocked: bool) -> &'static str {
+    if unlocked {
+        "Coffer is unlocked"
+    } else {
+        "Coffer is locked"
+    }
+}
+
+/// Puts the icon in the tray and keeps it in step with the vault. An error
+/// (no tray on this desktop) leaves the app as it was: a window that quits
+/// when closed.
+pub fn start<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let Some(icon) = app.default_window_icon().cloned().map(Image::to_owned) else {
+        return Err(tauri::Error::InvalidIcon(std::io::Error::other(
+            "the app has no icon",
+        )));
+    };
+    let unlocked = app.state::<AppState>().is_unlocked();
+    let greyed = greyed(&icon);
+    let line = MenuItem::with_id(app, item::STATE, state_line(unlocked), false, None::<&str>)?;
+    let open = MenuItem::with_id(app, item::OPEN, "Open Coffer", true, None::<&str>)?;
+    let quick = MenuItem::with_id(app, item::QUICK, "Quick search…", true, None::<&str>)?;
+    let lock = MenuItem::with_id(app, item::LOCK, "Lock", unlocked, None::<&str>)?;
+    let unlock = MenuItem::with_id(app, item::UNLOCK, "Unlock", !unlocked, None::<&str>)?;
+    let quit = MenuItem::with_id(app, item::QUIT, "Quit Coffer", true, None::<&str>)?;
+    let menu = Menu::with_items(
+        app,
+        &[
+            &line,
+            &PredefinedMenuItem::separator(app)?,
+            &open,
+            &quick,
+            &lock,
+            &unlock,
+            &PredefinedMenuItem::separator(app)?,
+            &quit,
+        ],
+    )?;
+    let tray = TrayIconBuilder::with_id(ID)
+        .icon(if unlocked {
+            icon.clone()
+        } else {
+            greyed.clone()
+        })
+        .tooltip("Coffer")
+        .menu(&menu)
+        .show_menu_on_left_click(true)
+        .on_menu_event(act)
+        .build(app)?;
+    app.state::<AppState>().on_change(Box::new(move |unlocked| {
+        let _ = line.set_text(state_line(unlocked));
+        let _ = lock.set_enabled(unlocked);
+        let _ = unlock.set_enabled(!unlocked);
+        let _ = tray.set_icon(Some(if unlocked {
+            icon.clone()
+        } else {
+            greyed.clone()
+        }));
+    }));
+    Ok(())
+}
+
+fn act<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
+    match event.id().as_ref() {
+        item::OPEN => show(app),
+        item::QUICK => crate::quick::open(app),
+        item::LOCK if app.state::<AppState>().lock().is_ok() => {
+            let _ = app.emit("vault-locked", "tray");
+        }
+        item::UNLOCK => {
+            // The keyring answers over D-Bus: off the main thread. Where it
+            // cannot open the vault (or only the passphrase may), the window
+            // comes up on its unlock screen, which says why.
+            let app = app.clone();
+            tauri::async_runtime::spawn_blocking(move || {
+                match app
+                    .state::<AppState>()
+                    .unlock(coffer_core::UnlockWith::Keyring)
+                {
+                    Ok(()) => {
+                        let _ = app.emit("vault-unlocked", "tray");
+                    }
+                    Err(_) => show(&app),
+                }
+            });
+        }
+        item::QUIT => {
+            let _ = app.state::<AppState>().lock();
+            app.exit(0);
+        }
+        _ => {}
+    }
+}
+
+/// Brings the main window back (from the tray, or hidden by a close).
+pub fn show<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+/// Whether closing the main window should hide it instead: the tray is up
+/// and the person has not turned the preference off.
+pub fn keeps_running<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.tray_by_id(ID).is_some() && guard(&app.state::<AppState>().preferences).close_to_tray
+}
+
+/// The locked icon: the app's own, grey and faded.
+fn greyed(icon: &Image<'_>) -> Image<'static> {
+    let mut rgba = icon.rgba().to_vec();
+    for px in rgba.chunks_exact_mut(4) {
+        let [r, g, b, a] = [px[0], px[1], px[2], px[3]].map(u32::from);
+        let grey = ((r * 30 + g * 59 + b * 11) / 100) as u8;
+        px[..3].fill(grey);
+        px[3] = (a * 55 / 100) as u8;
+    }
+    Image::new_owned(rgba, icon.width(), icon.height())
+}
