@@ -51,8 +51,6 @@ print(json.dumps({"bundle": {
   "longDescription": "Keeps cloud credentials (AWS keys and roles, Vault tokens, database passwords, API keys) in an encrypted vault sealed to the OS keyring, hands tools short-lived sessions through an agent, syncs with Vault/OpenBao and AWS Secrets Manager, rotates and audits. The desktop app and the coffer command line.",
   "linux": {"deb": {
     "section": "utils",
-    # Loaded at run time by the tray icon (dlopen), so no linker sees it.
-    "depends": ["libayatana-appindicator3-1"],
     "files": {
         "/usr/bin/coffer": f"{bin}/coffer",
         "/usr/bin/coffer-full": f"{bin}/coffer-full",

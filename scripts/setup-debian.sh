@@ -12,9 +12,10 @@ mkdir -p "$CACHE"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
-# libayatana-appindicator3-1: the tray icon's library, loaded by the app at run time.
+# libayatana-appindicator3-dev: the tray icon's library (the app loads it at run time) and
+# the pkg-config file by which Tauri's bundler finds it and names it in the .deb's Depends.
 app_packages=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev
-  libsoup-3.0-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-1)
+  libsoup-3.0-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev)
 # gdb: gcore, for the core dump the leak test scans. xdotool: answers the
 # shell's native confirmation dialogs in the e2e tests. systemd: its
 # systemd-socket-activate starts the agent as a .socket unit would (nothing

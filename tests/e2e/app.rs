@@ -147,8 +147,17 @@ pub struct App {
     pub c: Client,
 }
 
+/// With COFFER_E2E_TRACE=1, each gesture is printed as it starts, so a
+/// WebDriver command that never answers is named (see `within`).
+fn trace(gesture: &str, css: &str) {
+    if std::env::var_os("COFFER_E2E_TRACE").is_some() {
+        eprintln!("[e2e {:?}] {gesture} {css}", std::time::SystemTime::now());
+    }
+}
+
 impl App {
     pub async fn el(&self, css: &str) -> fantoccini::elements::Element {
+        trace("find", css);
         self.c
             .wait()
             .at_most(Duration::from_secs(20))
@@ -158,6 +167,7 @@ impl App {
     }
 
     pub async fn click(&self, css: &str) {
+        trace("click", css);
         // Ready means enabled too: a busy form disables its buttons.
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -192,6 +202,7 @@ impl App {
     }
 
     pub async fn type_in(&self, css: &str, text: &str) {
+        trace("type into", css);
         let el = self.el(css).await;
         el.clear().await.expect("clear");
         // WebDriver's clear fires no input event; the UI listens for one.
@@ -270,6 +281,7 @@ impl App {
 
     /// Waits until the text of `css` satisfies `want`.
     pub async fn text_until(&self, css: &str, want: impl Fn(&str) -> bool) -> String {
+        trace("read", css);
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut last = String::new();
         while Instant::now() < deadline {

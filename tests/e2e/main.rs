@@ -962,7 +962,17 @@ async fn every_screen(driver: &str) {
     app.el("#nav-credentials").await;
     app.c.close().await.expect("close");
 
-    // 13. Started again, the app opens straight through the keyring.
+    // 13. Started again, the app opens straight through the keyring. The
+    // desktop now prefers dark (GTK's settings file, read at start, as a
+    // desktop's appearance setting writes it): the app, left on "system",
+    // follows it.
+    let gtk = Path::new(&env("XDG_CONFIG_HOME")).join("gtk-3.0");
+    std::fs::create_dir_all(&gtk).expect("gtk-3.0");
+    std::fs::write(
+        gtk.join("settings.ini"),
+        "[Settings]\ngtk-application-prefer-dark-theme=1\n",
+    )
+    .expect("settings.ini");
     let again = App {
         c: launch(driver, &path).await,
     };
@@ -970,6 +980,24 @@ async fn every_screen(driver: &str) {
     again
         .text_until("#result-count", |t| t.starts_with("5 "))
         .await;
+    let seen = again
+        .c
+        .execute(
+            "return [document.documentElement.dataset.theme, \
+             matchMedia('(prefers-color-scheme: dark)').matches];",
+            vec![],
+        )
+        .await
+        .expect("theme");
+    assert_eq!(
+        seen,
+        json!(["dark", true]),
+        "the app follows the system's dark preference"
+    );
+    // (The failed attempt of step 12 is still reported; read, it goes.)
+    again.click("#failed-attempts-dismiss").await;
+    again.shot("dark-system").await;
+    std::fs::remove_file(gtk.join("settings.ini")).expect("settings.ini goes");
 
     // 13b. The rotation dashboard asks for each severity on its own: with
     // 600 more credentials (an import by the CLI beside the app), one
