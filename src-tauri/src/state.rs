@@ -38,7 +38,7 @@ pub struct AppState {
     reveals: Mutex<Allowance>,
     /// Told of every unlock (`true`) and lock (`false`): the agent forgets
     /// the yeses it remembered, the tray shows the new state.
-    listeners: Mutex<Vec<Listener>>,
+    listeners: Mutex<Vec<Arc<Told>>>,
     /// The file the person picked to import, and its format, between the
     /// preview and the import (forgotten on lock).
     pub chosen_import: Mutex<Option<(PathBuf, Format)>>,
@@ -52,7 +52,8 @@ pub const REVEAL_BURST: f64 = 20.0;
 pub const REVEAL_EVERY: Duration = Duration::from_secs(2);
 
 /// Called with the vault's new state: `true` unlocked, `false` locked.
-pub type Listener = Box<dyn Fn(bool) + Send + Sync>;
+pub type Told = dyn Fn(bool) + Send + Sync;
+pub type Listener = Box<Told>;
 
 /// A token bucket: `tokens` left, as of `at`.
 struct Allowance {
@@ -109,11 +110,15 @@ impl AppState {
 
     /// Tells `listener` of every unlock and lock from now on.
     pub fn on_change(&self, listener: Listener) {
-        guard(&self.listeners).push(listener);
+        guard(&self.listeners).push(Arc::from(listener));
     }
 
+    /// Calls the listeners without holding their list: a listener that
+    /// waits for the main thread (the tray's menu and icon do) must not
+    /// block a lock or unlock the main thread itself is making.
     fn tell(&self, unlocked: bool) {
-        for listener in guard(&self.listeners).iter() {
+        let listeners = guard(&self.listeners).clone();
+        for listener in listeners {
             listener(unlocked);
         }
     }

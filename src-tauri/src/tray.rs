@@ -89,8 +89,15 @@ fn act<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     match event.id().as_ref() {
         item::OPEN => show(app),
         item::QUICK => crate::quick::open(app),
-        item::LOCK if app.state::<AppState>().lock().is_ok() => {
-            let _ = app.emit("vault-locked", "tray");
+        // Off the main thread: a lock waits for whatever command holds the
+        // vault (a sync, a rotation), and the window must not freeze meanwhile.
+        item::LOCK => {
+            let app = app.clone();
+            tauri::async_runtime::spawn_blocking(move || {
+                if app.state::<AppState>().lock().is_ok() {
+                    let _ = app.emit("vault-locked", "tray");
+                }
+            });
         }
         item::UNLOCK => {
             // The keyring answers over D-Bus: off the main thread. Where it
@@ -110,8 +117,11 @@ fn act<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
             });
         }
         item::QUIT => {
-            let _ = app.state::<AppState>().lock();
-            app.exit(0);
+            let app = app.clone();
+            tauri::async_runtime::spawn_blocking(move || {
+                let _ = app.state::<AppState>().lock();
+                app.exit(0);
+            });
         }
         _ => {}
     }
