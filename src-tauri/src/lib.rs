@@ -16,6 +16,7 @@ mod quick;
 mod signals;
 mod state;
 mod tray;
+mod window;
 
 use tauri::Manager;
 use tracing_subscriber::EnvFilter;
@@ -34,7 +35,7 @@ pub fn run() {
         // A second launch focuses the running window instead of opening the vault twice.
         // (It also brings back a window hidden in the tray.)
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            tray::show(app)
+            window::show(app)
         }))
         .plugin(tauri_plugin_notification::init())
         // Rust-side only (confirm.rs): none of its commands is granted to the page.

@@ -21,7 +21,7 @@ pub const LABEL: &str = "quick";
 /// locked, the main window instead, on its unlock screen.
 pub fn open<R: Runtime>(app: &AppHandle<R>) {
     if !app.state::<AppState>().is_unlocked() {
-        crate::tray::show(app);
+        crate::window::show(app);
         return;
     }
     if let Some(window) = app.get_webview_window(LABEL) {

@@ -87,7 +87,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 
 fn act<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     match event.id().as_ref() {
-        item::OPEN => show(app),
+        item::OPEN => crate::window::show(app),
         item::QUICK => crate::quick::open(app),
         // Off the main thread: a lock waits for whatever command holds the
         // vault (a sync, a rotation), and the window must not freeze meanwhile.
@@ -112,7 +112,7 @@ fn act<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
                     Ok(()) => {
                         let _ = app.emit("vault-unlocked", "tray");
                     }
-                    Err(_) => show(&app),
+                    Err(_) => crate::window::show(&app),
                 }
             });
         }
@@ -127,19 +127,31 @@ fn act<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     }
 }
 
-/// Brings the main window back (from the tray, or hidden by a close).
-pub fn show<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
-    }
+/// Whether closing the main window should hide it instead: the tray is up,
+/// a panel shows it, and the person has not turned the preference off.
+pub fn keeps_running<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.tray_by_id(ID).is_some()
+        && guard(&app.state::<AppState>().preferences).close_to_tray
+        && panel_shows_icons()
 }
 
-/// Whether closing the main window should hide it instead: the tray is up
-/// and the person has not turned the preference off.
-pub fn keeps_running<R: Runtime>(app: &AppHandle<R>) -> bool {
-    app.tray_by_id(ID).is_some() && guard(&app.state::<AppState>().preferences).close_to_tray
+/// Whether a panel on this desktop shows tray icons: a StatusNotifierWatcher
+/// on the session bus with a host registered. Without one (stock GNOME
+/// without its AppIndicator extension) the icon is nowhere to be seen, and
+/// a window hidden on close would leave the app running out of reach.
+fn panel_shows_icons() -> bool {
+    let watcher = |conn: &zbus::blocking::Connection| {
+        zbus::blocking::Proxy::new(
+            conn,
+            "org.kde.StatusNotifierWatcher",
+            "/StatusNotifierWatcher",
+            "org.kde.StatusNotifierWatcher",
+        )?
+        .get_property::<bool>("IsStatusNotifierHostRegistered")
+    };
+    zbus::blocking::Connection::session()
+        .and_then(|conn| watcher(&conn))
+        .unwrap_or(false)
 }
 
 /// The locked icon: the app's own, grey and faded.

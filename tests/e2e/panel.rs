@@ -96,6 +96,34 @@ impl Panel {
         Panel { conn, items }
     }
 
+    /// Gives up the watcher's name, as when the panel is gone.
+    pub async fn leave(&self) {
+        self.conn
+            .release_name("org.kde.StatusNotifierWatcher")
+            .await
+            .expect("release the watcher's name");
+    }
+
+    /// Takes the watcher's name again.
+    pub async fn come_back(&self) {
+        self.conn
+            .request_name("org.kde.StatusNotifierWatcher")
+            .await
+            .expect("the watcher's name");
+    }
+
+    /// Waits (20 s) until more than `n` items have registered: a new app's.
+    pub async fn item_after(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.items.lock().expect("items").len() <= n {
+            assert!(
+                Instant::now() < deadline,
+                "the new app's icon did not register within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The app's item, once registered (within 20 s).
     pub async fn item(&self) -> (String, String) {
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -236,7 +236,19 @@ async fn in_the_tray(driver: &str) {
     .await;
     app.screen("credentials").await;
 
+    // Where no panel shows tray icons, closing quits: a hidden window would
+    // leave the app out of reach.
+    panel.leave().await;
+    close_until("the app quit with no panel", async || !app::app_running()).await;
+    let _ = app.c.close().await;
+    panel.come_back().await;
+
     // Turned off in Settings, closing the window quits.
+    let app = App {
+        c: launch(driver, &path).await,
+    };
+    app.screen("credentials").await;
+    panel.item_after(1).await;
     app.click("#nav-settings").await;
     app.screen("settings").await;
     app.click("#setting-close-to-tray").await;
@@ -251,6 +263,7 @@ async fn in_the_tray(driver: &str) {
         c: launch(driver, &path).await,
     };
     app.screen("credentials").await;
+    panel.item_after(2).await;
     panel.click("Quit Coffer").await;
     until("the app quit from the tray", async || !app::app_running()).await;
     let _ = app.c.close().await;
