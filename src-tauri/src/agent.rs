@@ -36,11 +36,11 @@ pub fn start(app: AppHandle, gate: Arc<Gate>) {
         // Every lock of the app (its button, idle, suspend, screen lock, the
         // agent's own) forgets the yeses the agent remembered.
         let forget = Arc::clone(&gate);
-        app.state::<AppState>().on_change(Box::new(move |unlocked| {
+        app.state::<AppState>().on_change(move |unlocked| {
             if !unlocked {
                 forget.forget();
             }
-        }));
+        });
         let locker = app.clone();
         let options = Options {
             idle_lock: None,

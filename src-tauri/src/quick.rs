@@ -11,11 +11,13 @@ use std::str::FromStr;
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 use tauri_plugin_global_shortcut::{GlobalShortcutExt, Shortcut, ShortcutState};
 
-use crate::error::{ErrorCode, IpcError};
+use crate::error::IpcError;
 use crate::guard::guard;
 use crate::state::AppState;
 
 pub const LABEL: &str = "quick";
+/// The settings form's field an error about the shortcut belongs to.
+const FIELD: &str = "quickSearchShortcut";
 
 /// Opens (or brings forward) the quick-search window; while the vault is
 /// locked, the main window instead, on its unlock screen.
@@ -50,12 +52,13 @@ pub fn parse(text: &str) -> Result<Option<Shortcut>, IpcError> {
     if text.is_empty() {
         return Ok(None);
     }
-    Shortcut::from_str(text).map(Some).map_err(|e| IpcError {
-        code: ErrorCode::InvalidInput,
-        message: format!(
-            "quick_search_shortcut: {text:?} is not a key combination ({e}); write it like Ctrl+Alt+K"
-        ),
-        field: Some("quickSearchShortcut".into()),
+    Shortcut::from_str(text).map(Some).map_err(|e| {
+        IpcError::invalid(
+            FIELD,
+            format!(
+                "quick_search_shortcut: {text:?} is not a key combination ({e}); write it like Ctrl+Alt+K"
+            ),
+        )
     })
 }
 
@@ -73,15 +76,34 @@ pub fn set_shortcut<R: Runtime>(app: &AppHandle<R>, text: &str) -> Result<(), Ip
                     open(app);
                 }
             })
-            .map_err(|e| IpcError {
-                code: ErrorCode::InvalidInput,
-                message: format!(
-                    "quick_search_shortcut: {text:?} could not be taken ({e}); another program may hold it"
-                ),
-                field: Some("quickSearchShortcut".into()),
+            .map_err(|e| {
+                IpcError::invalid(
+                    FIELD,
+                    format!(
+                        "quick_search_shortcut: {text:?} could not be taken ({e}); another program may hold it"
+                    ),
+                )
             })?;
     }
     Ok(())
+}
+
+/// Stores preferences whose shortcut may differ from the one held: the new
+/// one is taken first (one that names no keys, or that another program
+/// holds, leaves everything as it was), and given back if `store` fails.
+pub fn change_shortcut<R: Runtime, T>(
+    app: &AppHandle<R>,
+    old: &str,
+    new: &str,
+    store: impl FnOnce() -> Result<T, IpcError>,
+) -> Result<T, IpcError> {
+    if old == new {
+        return store();
+    }
+    set_shortcut(app, new)?;
+    store().inspect_err(|_| {
+        let _ = set_shortcut(app, old);
+    })
 }
 
 /// Takes the stored shortcut now if the vault is open, and at every unlock
@@ -89,13 +111,13 @@ pub fn set_shortcut<R: Runtime>(app: &AppHandle<R>, text: &str) -> Result<(), Ip
 /// it (pressing it then brings up the unlock screen) and closes the window.
 pub fn follow_preferences<R: Runtime>(app: &AppHandle<R>) {
     let handle = app.clone();
-    app.state::<AppState>().on_change(Box::new(move |unlocked| {
+    app.state::<AppState>().on_change(move |unlocked| {
         if unlocked {
             take_stored(&handle);
         } else if let Some(window) = handle.get_webview_window(LABEL) {
             let _ = window.destroy();
         }
-    }));
+    });
     if app.state::<AppState>().is_unlocked() {
         take_stored(app);
     }

@@ -52,8 +52,7 @@ pub const REVEAL_BURST: f64 = 20.0;
 pub const REVEAL_EVERY: Duration = Duration::from_secs(2);
 
 /// Called with the vault's new state: `true` unlocked, `false` locked.
-pub type Told = dyn Fn(bool) + Send + Sync;
-pub type Listener = Box<Told>;
+type Told = dyn Fn(bool) + Send + Sync;
 
 /// A token bucket: `tokens` left, as of `at`.
 struct Allowance {
@@ -109,8 +108,8 @@ impl AppState {
     }
 
     /// Tells `listener` of every unlock and lock from now on.
-    pub fn on_change(&self, listener: Listener) {
-        guard(&self.listeners).push(Arc::from(listener));
+    pub fn on_change(&self, listener: impl Fn(bool) + Send + Sync + 'static) {
+        guard(&self.listeners).push(Arc::new(listener));
     }
 
     /// Calls the listeners without holding their list: a listener that

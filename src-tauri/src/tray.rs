@@ -72,7 +72,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .show_menu_on_left_click(true)
         .on_menu_event(act)
         .build(app)?;
-    app.state::<AppState>().on_change(Box::new(move |unlocked| {
+    app.state::<AppState>().on_change(move |unlocked| {
         let _ = line.set_text(state_line(unlocked));
         let _ = lock.set_enabled(unlocked);
         let _ = unlock.set_enabled(!unlocked);
@@ -81,7 +81,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         } else {
             greyed.clone()
         }));
-    }));
+    });
     Ok(())
 }
 

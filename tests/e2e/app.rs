@@ -575,6 +575,22 @@ impl App {
     }
 }
 
+/// A new vault at `path` sealed to the real keyring (the app unlocks with
+/// it) with `recovery` as its passphrase at the lowest cost Coffer accepts.
+pub fn keyring_vault(path: &Path, recovery: &coffer_core::SecretValue) -> coffer_core::Vault {
+    let keyring = coffer_core::SecretService::connect().expect("the Secret Service");
+    coffer_core::Vault::create(
+        path,
+        &coffer_core::CreateOptions {
+            sealer: Some(&keyring),
+            passphrase: Some(recovery),
+            kdf: coffer_core::KdfParams::MIN,
+        },
+        chrono::Utc::now(),
+    )
+    .expect("create the vault")
+}
+
 pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set by the test command"))
 }

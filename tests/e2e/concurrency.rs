@@ -27,8 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use coffer_core::{CreateOptions, KdfParams, Sealer, SecretService, SecretValue, Vault};
+use coffer_core::{Sealer, SecretService, SecretValue};
 use serde_json::{json, Value};
 
 use crate::app::{driver_url, launch, App};
@@ -563,20 +562,9 @@ async fn app_among_writers(driver: &str, secs: u64, pause: Duration) {
     std::fs::create_dir_all(dir.path().join("home")).expect("home");
 
     // A vault sealed to the real keyring (the app unlocks with it) and a
-    // recovery passphrase at the lowest cost Coffer accepts (the CLI
-    // processes unlock with it).
-    let keyring = SecretService::connect().expect("the Secret Service");
+    // recovery passphrase (the CLI processes unlock with it).
     let recovery = SecretValue::from("maple-quartz-orbit-tundra-velvet-concurrency");
-    let vault = Vault::create(
-        &path,
-        &CreateOptions {
-            sealer: Some(&keyring),
-            passphrase: Some(&recovery),
-            kdf: KdfParams::MIN,
-        },
-        Utc::now(),
-    )
-    .expect("create the vault");
+    let vault = crate::app::keyring_vault(&path, &recovery);
     let vault_id = vault.vault_id();
     vault.close().expect("close");
 
@@ -816,7 +804,8 @@ async fn app_among_writers(driver: &str, secs: u64, pause: Duration) {
         verified["entries"]
     );
 
-    keyring
+    SecretService::connect()
+        .expect("the Secret Service")
         .remove(&vault_id)
         .expect("clean up the keyring entry");
 }

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use chrono::Utc;
-use coffer_core::{CreateOptions, KdfParams, SecretService, SecretValue, Vault};
+use coffer_core::SecretValue;
 use fantoccini::key::Key;
 use serde_json::Value;
 
@@ -81,20 +80,8 @@ fn agent_status(vault: &std::path::Path) -> Value {
 async fn in_the_tray(driver: &str) {
     let dir = tempfile::TempDir::new().expect("tempdir");
     let path = dir.path().join("vault").join("vault.sqlite");
-    let keyring = SecretService::connect().expect("the Secret Service");
     let recovery = SecretValue::from("orbit-maple-velvet-quartz-tundra-tray");
-    Vault::create(
-        &path,
-        &CreateOptions {
-            sealer: Some(&keyring),
-            passphrase: Some(&recovery),
-            kdf: KdfParams::MIN,
-        },
-        Utc::now(),
-    )
-    .expect("create the vault")
-    .close()
-    .expect("close");
+    app::keyring_vault(&path, &recovery).close().expect("close");
     let mut add = Command::new(coffer_bin())
         .arg("--vault")
         .arg(&path)

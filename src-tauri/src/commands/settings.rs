@@ -45,19 +45,10 @@ pub async fn preferences_set(
             close_to_tray: preferences.close_to_tray,
             quick_search_shortcut: preferences.quick_search_shortcut.trim().to_owned(),
         };
-        // A new shortcut is taken before anything is stored: one that names
-        // no keys, or that another program holds, leaves the settings as they were.
         let old = guard(&app.preferences).quick_search_shortcut.clone();
-        let changed = old != p.quick_search_shortcut;
-        if changed {
-            quick::set_shortcut(&handle, &p.quick_search_shortcut)?;
-        }
-        if let Err(e) = app.with_vault(|v| v.set_preferences(p.clone(), Utc::now())) {
-            if changed {
-                let _ = quick::set_shortcut(&handle, &old);
-            }
-            return Err(e);
-        }
+        quick::change_shortcut(&handle, &old, &p.quick_search_shortcut, || {
+            app.with_vault(|v| v.set_preferences(p.clone(), Utc::now()))
+        })?;
         *guard(&app.preferences) = p;
         settings(app)
     })
