@@ -2,11 +2,14 @@
 //! in the name, kind, environment, tags, notes or a plain field value of a
 //! credential. Secret values are never searched.
 //!
-//! A vault handle that lists more than once (the app, any long-lived
-//! handle) keeps a [`Catalog`]: every credential's decrypted metadata
-//! (`CredentialMeta`, which holds no secret value) and a lower-cased copy of
-//! its searchable text, so `list`, `search` and `find` decrypt nothing when
-//! nothing changed. Each call first compares the catalog's stamp with the
+//! A vault handle that searches more than once (the app, any long-lived
+//! handle) keeps a [`Catalog`]: for every credential what the list sorts,
+//! filters and counts on (name, kind, environment and tags interned, its
+//! rotation timeline) and a lower-cased copy of its searchable text, so
+//! `search` and `find` decrypt only the credentials they answer with (a
+//! page) when nothing changed. The rest of the metadata (notes, fields,
+//! policy) is not kept: at 100k credentials a catalog of whole
+//! `Credential`s held ~1.6 KiB each, the compact one ~0.3 KiB. Each call first compares the catalog's stamp with the
 //! database (`PRAGMA data_version` moves when another connection commits,
 //! `total_changes` when this one writes); when it moved, only the rows whose
 //! version changed are decrypted again. The catalog is dropped on lock.
@@ -76,23 +79,27 @@ pub struct Facets {
 impl Vault {
     /// Runs `find` at `now`. Secret values are never read.
     pub fn find(&self, find: &Find, now: DateTime<Utc>) -> Result<Found> {
-        self.with_catalog(|catalog| catalog.find(find, now))
+        let (page, (mut found, policies)) = self.from_catalog(|catalog| {
+            let (page, found) = catalog.find(find, now);
+            (page, (found, catalog.policies.clone()))
+        })?;
+        found.items = page
+            .into_iter()
+            .map(|credential| {
+                let status = policy::status(&credential, &policies, now);
+                (credential, status)
+            })
+            .collect();
+        Ok(found)
     }
 
-    /// Every credential's metadata, sorted by name.
+    /// Every credential's metadata, sorted by name. Every row is decrypted
+    /// (on all cores): the catalog does not hold whole credentials.
     pub fn list(&self) -> Result<Vec<Credential>> {
-        if self.first_question()? {
-            let mut all = self.all_credentials()?;
-            all.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
-            return Ok(all);
-        }
-        self.with_catalog(|catalog| {
-            catalog
-                .items
-                .iter()
-                .map(|item| item.credential.clone())
-                .collect()
-        })
+        self.first_question()?;
+        let mut all = self.all_credentials()?;
+        all.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        Ok(all)
     }
 
     /// Credentials whose name, kind, environment, tags, notes or plain field
@@ -102,13 +109,68 @@ impl Vault {
         if self.first_question()? {
             return self.scan(&query);
         }
-        self.with_catalog(|catalog| {
-            catalog
-                .matching(&query)
-                .into_iter()
-                .map(|i| catalog.items[i].credential.clone())
-                .collect()
-        })
+        let (found, ()) = self.from_catalog(|catalog| {
+            let hits = catalog.matching(&query);
+            (catalog.rows_of(hits), ())
+        })?;
+        Ok(found)
+    }
+
+    /// Asks the catalog which credentials answer (their ids and versions, in
+    /// order, and anything else `ask` returns), then decrypts those from
+    /// their rows. A row that moved in between (another connection wrote)
+    /// asks again, twice at most; the third time the rows are taken as they
+    /// are, fresher than the catalog was.
+    fn from_catalog<T>(
+        &self,
+        ask: impl Fn(&Catalog) -> (Vec<(CredentialId, u64)>, T),
+    ) -> Result<(Vec<Credential>, T)> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let (wanted, other) = self.with_catalog(&ask)?;
+            if let Some(found) = self.fetch(&wanted, tries < 3)? {
+                return Ok((found, other));
+            }
+        }
+    }
+
+    /// The live credentials `wanted`, in its order, read in one snapshot.
+    /// When `exact`, `None` if any of them is gone or at another version.
+    fn fetch(
+        &self,
+        wanted: &[(CredentialId, u64)],
+        exact: bool,
+    ) -> Result<Option<Vec<Credential>>> {
+        let snapshot = if self.conn().is_autocommit() && wanted.len() > 1 {
+            Some(self.db(Transaction::new_unchecked(
+                self.conn(),
+                TransactionBehavior::Deferred,
+            ))?)
+        } else {
+            None
+        };
+        let cipher = self.cipher()?;
+        let mut stmt = self.db(self.conn().prepare_cached(concat!(
+            "SELECT id, version, created_at, updated_at, meta, x'' FROM credentials WHERE id = ?1 AND ",
+            rows::live!()
+        )))?;
+        let mut found = Vec::with_capacity(wanted.len());
+        for (id, version) in wanted {
+            let raw = self.db(stmt.query_row([&id.0[..]], Vault::row_from).optional())?;
+            let row = match raw {
+                Some(raw) => Vault::make_row(raw)?,
+                None if exact => return Ok(None),
+                None => continue,
+            };
+            if exact && row.version != *version {
+                return Ok(None);
+            }
+            found.push(live(row.credential(cipher.open_meta(&row)?))?);
+        }
+        drop(stmt);
+        drop(snapshot);
+        Ok(Some(found))
     }
 
     /// Whether this is the handle's first listing question, answered
@@ -201,7 +263,7 @@ impl Vault {
             .items
             .iter()
             .enumerate()
-            .map(|(i, item)| (item.credential.id, (item.credential.version, i)))
+            .map(|(i, item)| (item.id, (item.version, i)))
             .collect();
         let mut kept = Vec::with_capacity(current.len());
         let mut changed = Vec::new();
@@ -213,9 +275,10 @@ impl Vault {
                 _ => changed.push(id),
             }
         }
-        if changed.len() > current.len() / 4 + 16 {
+        if changed.len() > current.len() / 4 + 16 || policies != old.policies {
             // Most of it moved (a rekey does not count: versions stay):
-            // decrypting everything in parallel is as quick.
+            // decrypting everything in parallel is as quick. New policies
+            // change every timeline, which only whole metadata can tell.
             return Ok(Catalog::build(stamp, policies, self.all_credentials()?));
         }
         let mut rows = Vec::with_capacity(changed.len());
@@ -235,10 +298,10 @@ impl Vault {
             .iter()
             .map(|row| live(row.credential(cipher.open_meta(row)?)))
             .collect::<Result<Vec<_>>>()?;
-        if fresh.is_empty() && kept.len() == old.items.len() && policies == old.policies {
+        if fresh.is_empty() && kept.len() == old.items.len() {
             return Ok(Catalog { stamp, ..old });
         }
-        Ok(Catalog::rebuild(stamp, policies, old, &kept, fresh))
+        Ok(Catalog::rebuild(stamp, old, &kept, fresh))
     }
 }
 
@@ -472,12 +535,19 @@ impl Timeline {
     }
 }
 
+/// One credential in the catalog: what the list sorts, filters and counts
+/// on. Its environment and tags are indices into the catalog's tables.
 struct Item {
-    credential: Credential,
+    id: CredentialId,
+    version: u64,
+    name: Box<str>,
+    kind: Kind,
+    env: Option<u32>,
+    tags: Box<[u32]>,
     timeline: Timeline,
 }
 
-/// Every credential's metadata, sorted by name, with its searchable text.
+/// Every live credential, sorted by name, with its searchable text.
 pub(crate) struct Catalog {
     stamp: Stamp,
     policies: Policies,
@@ -489,44 +559,40 @@ pub(crate) struct Catalog {
     /// Where each item's text starts; one more entry than items (the end).
     starts: Vec<usize>,
     kinds: Vec<Kind>,
+    /// Every environment and tag in use, sorted: the items' indices point here.
     envs: Vec<String>,
     tags: Vec<String>,
 }
 
-/// A credential going into a new catalog, with what an older catalog
-/// already knew of it.
-struct Entry {
-    credential: Credential,
-    /// Its index in the older catalog, whose text is still right.
-    old: Option<usize>,
-    /// Its timeline, still right when the policies did not change.
-    timeline: Option<Timeline>,
+/// A credential going into a new catalog.
+enum Entry {
+    /// Read from its row now.
+    Fresh(Credential),
+    /// Unchanged since the older catalog: its item there (environment and
+    /// tags still indices into the older tables) and its index, whose text
+    /// is still right.
+    Kept(Item, usize),
+}
+
+impl Entry {
+    fn name(&self) -> &str {
+        match self {
+            Entry::Fresh(credential) => &credential.meta.name,
+            Entry::Kept(item, _) => &item.name,
+        }
+    }
 }
 
 impl Catalog {
     fn build(stamp: Stamp, policies: Policies, credentials: Vec<Credential>) -> Catalog {
-        let entries = credentials
-            .into_iter()
-            .map(|credential| Entry {
-                credential,
-                old: None,
-                timeline: None,
-            })
-            .collect();
+        let entries = credentials.into_iter().map(Entry::Fresh).collect();
         Catalog::assemble(stamp, policies, entries, None)
     }
 
-    /// The catalog after a change: the items of `old` at `kept` stay (with
-    /// their text, and their timelines unless the policies changed) and the
-    /// `fresh` ones come in.
-    fn rebuild(
-        stamp: Stamp,
-        policies: Policies,
-        mut old: Catalog,
-        kept: &[usize],
-        fresh: Vec<Credential>,
-    ) -> Catalog {
-        let same_policies = policies == old.policies;
+    /// The catalog after a change under the same policies: the items of
+    /// `old` at `kept` stay, with their text and timelines, and the `fresh`
+    /// ones come in.
+    fn rebuild(stamp: Stamp, mut old: Catalog, kept: &[usize], fresh: Vec<Credential>) -> Catalog {
         let mut slots: Vec<Option<Item>> = std::mem::take(&mut old.items)
             .into_iter()
             .map(Some)
@@ -534,18 +600,11 @@ impl Catalog {
         let mut entries = Vec::with_capacity(kept.len() + fresh.len());
         for &i in kept {
             if let Some(item) = slots[i].take() {
-                entries.push(Entry {
-                    credential: item.credential,
-                    old: Some(i),
-                    timeline: same_policies.then_some(item.timeline),
-                });
+                entries.push(Entry::Kept(item, i));
             }
         }
-        entries.extend(fresh.into_iter().map(|credential| Entry {
-            credential,
-            old: None,
-            timeline: None,
-        }));
+        entries.extend(fresh.into_iter().map(Entry::Fresh));
+        let policies = old.policies.clone();
         Catalog::assemble(stamp, policies, entries, Some(&old))
     }
 
@@ -558,44 +617,69 @@ impl Catalog {
         let count = entries.len();
         // Sorting indices moves 8 bytes per swap instead of a whole entry.
         let mut order: Vec<usize> = (0..count).collect();
-        order.sort_by(|&a, &b| {
-            let name = |i: usize| &entries[i].credential.meta.name;
-            name(a).cmp(name(b))
-        });
+        order.sort_by(|&a, &b| entries[a].name().cmp(entries[b].name()));
+        // The tables of environments and tags, each string once.
+        let (mut kinds, mut envs, mut tags) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for entry in &entries {
+            match (entry, old) {
+                (Entry::Fresh(credential), _) => {
+                    let meta = &credential.meta;
+                    kinds.insert(meta.kind);
+                    envs.extend(meta.env.as_deref());
+                    tags.extend(meta.tags.iter().map(String::as_str));
+                }
+                (Entry::Kept(item, _), Some(old)) => {
+                    kinds.insert(item.kind);
+                    envs.extend(item.env.map(|e| old.envs[e as usize].as_str()));
+                    tags.extend(item.tags.iter().map(|&t| old.tags[t as usize].as_str()));
+                }
+                (Entry::Kept(..), None) => unreachable!("a kept item without its catalog"),
+            }
+        }
+        let envs: Vec<String> = envs.into_iter().map(str::to_owned).collect();
+        let tags: Vec<String> = tags.into_iter().map(str::to_owned).collect();
+        // Every string looked up is in its table (it was just put there).
+        let index = |table: &[String], s: &str| {
+            u32::try_from(table.binary_search_by(|t| t.as_str().cmp(s)).unwrap_or(0))
+                .unwrap_or(u32::MAX)
+        };
         let mut slots: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
-        let entries = order.into_iter().filter_map(|i| slots[i].take());
         let mut text = String::with_capacity(old.map_or(count * 160, |o| o.text.len() + 4096));
         let mut starts = Vec::with_capacity(count + 1);
-        let (mut kinds, mut envs, mut tags) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
         let mut items = Vec::with_capacity(count);
-        for entry in entries {
+        for entry in order.into_iter().filter_map(|i| slots[i].take()) {
             starts.push(text.len());
-            let credential = entry.credential;
-            match (entry.old, old) {
-                (Some(i), Some(old)) => text.push_str(old.item_text(i)),
-                _ => push_text(&mut text, &credential.meta),
-            }
-            let timeline = entry
-                .timeline
-                .unwrap_or_else(|| Timeline::new(&credential, &policies));
-            let meta = &credential.meta;
-            kinds.insert(meta.kind);
-            if let Some(env) = &meta.env {
-                if !envs.contains(env) {
-                    envs.insert(env.clone());
+            let item = match (entry, old) {
+                (Entry::Kept(mut item, i), Some(old)) => {
+                    text.push_str(old.item_text(i));
+                    item.env = item.env.map(|e| index(&envs, &old.envs[e as usize]));
+                    for t in item.tags.iter_mut() {
+                        *t = index(&tags, &old.tags[*t as usize]);
+                    }
+                    item
                 }
-            }
-            for tag in &meta.tags {
-                if !tags.contains(tag) {
-                    tags.insert(tag.clone());
+                (Entry::Kept(..), None) => unreachable!("a kept item without its catalog"),
+                (Entry::Fresh(credential), _) => {
+                    push_text(&mut text, &credential.meta);
+                    let timeline = Timeline::new(&credential, &policies);
+                    let Credential {
+                        id, version, meta, ..
+                    } = credential;
+                    Item {
+                        id,
+                        version,
+                        kind: meta.kind,
+                        env: meta.env.as_deref().map(|e| index(&envs, e)),
+                        tags: meta.tags.iter().map(|t| index(&tags, t)).collect(),
+                        name: meta.name.into_boxed_str(),
+                        timeline,
+                    }
                 }
-            }
-            items.push(Item {
-                credential,
-                timeline,
-            });
+            };
+            items.push(item);
         }
         starts.push(text.len());
+        text.shrink_to_fit();
         Catalog {
             stamp,
             policies,
@@ -603,9 +687,17 @@ impl Catalog {
             text,
             starts,
             kinds: kinds.into_iter().collect(),
-            envs: envs.into_iter().collect(),
-            tags: tags.into_iter().collect(),
+            envs,
+            tags,
         }
+    }
+
+    /// The ids and versions of the items at `indices`.
+    fn rows_of(&self, indices: impl IntoIterator<Item = usize>) -> Vec<(CredentialId, u64)> {
+        indices
+            .into_iter()
+            .map(|i| (self.items[i].id, self.items[i].version))
+            .collect()
     }
 
     fn item_text(&self, i: usize) -> &str {
@@ -636,7 +728,9 @@ impl Catalog {
         hits
     }
 
-    fn find(&self, find: &Find, now: DateTime<Utc>) -> Found {
+    /// The answer to `find` but for the page's credentials, which are only
+    /// named (ids and versions, in order): `Found::items` is left empty.
+    fn find(&self, find: &Find, now: DateTime<Utc>) -> (Vec<(CredentialId, u64)>, Found) {
         let states: Vec<State> = self.items.iter().map(|i| i.timeline.state(now)).collect();
         let mut facets = Facets {
             kinds: self.kinds.clone(),
@@ -651,8 +745,18 @@ impl Catalog {
                 facets.due_soon += 1;
             }
         }
+        // A filter on an environment or tag no credential has matches none.
+        let lookup = |table: &[String], wanted: &Option<String>| {
+            wanted.as_ref().map(|w| {
+                table
+                    .binary_search(w)
+                    .ok()
+                    .and_then(|i| u32::try_from(i).ok())
+            })
+        };
+        let (env, tag) = (lookup(&self.envs, &find.env), lookup(&self.tags, &find.tag));
         let mut total = 0;
-        let mut items = Vec::new();
+        let mut page = Vec::new();
         // The folder browsed is a run of the name order, found by two binary
         // searches: no other name is read for it (reading every name's bytes
         // is a cache miss per credential, 20 ms at 100k).
@@ -662,13 +766,10 @@ impl Catalog {
             if !in_folder.contains(&i) {
                 continue;
             }
-            let meta = &self.items[i].credential.meta;
-            let wanted = find.kind.is_none_or(|k| k == meta.kind)
-                && find
-                    .env
-                    .as_ref()
-                    .is_none_or(|e| meta.env.as_ref() == Some(e))
-                && find.tag.as_ref().is_none_or(|t| meta.tags.contains(t))
+            let item = &self.items[i];
+            let wanted = find.kind.is_none_or(|k| k == item.kind)
+                && env.is_none_or(|e| e.is_some() && item.env == e)
+                && tag.is_none_or(|t| t.is_some_and(|t| item.tags.contains(&t)))
                 && (find.states.is_empty() || find.states.contains(&states[i]));
             if !wanted {
                 continue;
@@ -676,19 +777,18 @@ impl Catalog {
             if find.folders {
                 wanted_in_order.push(i);
             }
-            if total >= find.offset && items.len() < find.limit {
-                let credential = &self.items[i].credential;
-                let status = policy::status(credential, &self.policies, now);
-                items.push((credential.clone(), status));
+            if total >= find.offset && page.len() < find.limit {
+                page.push((item.id, item.version));
             }
             total += 1;
         }
-        Found {
+        let found = Found {
             total,
-            items,
+            items: Vec::new(),
             facets,
             folders: self.folders_below(&find.folder, &wanted_in_order),
-        }
+        };
+        (page, found)
     }
 
     /// The items whose names are in `folder` (or below): a run of the name
@@ -698,7 +798,7 @@ impl Catalog {
             return 0..self.items.len();
         }
         fn name(i: &Item) -> &str {
-            &i.credential.meta.name
+            &i.name
         }
         let start = self.items.partition_point(|i| name(i) < folder);
         let len = self.items[start..].partition_point(|i| name(i).starts_with(folder));
@@ -710,7 +810,7 @@ impl Catalog {
     /// names are a run of that order, so each folder costs a binary search,
     /// not a read of every name in it.
     fn folders_below(&self, folder: &str, wanted: &[usize]) -> Vec<(String, usize)> {
-        let name = |i: usize| self.items[i].credential.meta.name.as_str();
+        let name = |i: usize| &*self.items[i].name;
         let mut out = Vec::new();
         let mut at = 0;
         while at < wanted.len() {
