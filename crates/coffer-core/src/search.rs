@@ -79,7 +79,7 @@ pub struct Facets {
 impl Vault {
     /// Runs `find` at `now`. Secret values are never read.
     pub fn find(&self, find: &Find, now: DateTime<Utc>) -> Result<Found> {
-        let (page, (mut found, policies)) = self.from_catalog(|catalog| {
+        let (page, (mut found, policies)) = self.through_catalog(|catalog| {
             let (page, found) = catalog.find(find, now);
             (page, (found, catalog.policies.clone()))
         })?;
@@ -109,7 +109,7 @@ impl Vault {
         if self.first_question()? {
             return self.scan(&query);
         }
-        let (found, ()) = self.from_catalog(|catalog| {
+        let (found, ()) = self.through_catalog(|catalog| {
             let hits = catalog.matching(&query);
             (catalog.rows_of(hits), ())
         })?;
@@ -121,7 +121,7 @@ impl Vault {
     /// their rows. A row that moved in between (another connection wrote)
     /// asks again, twice at most; the third time the rows are taken as they
     /// are, fresher than the catalog was.
-    fn from_catalog<T>(
+    fn through_catalog<T>(
         &self,
         ask: impl Fn(&Catalog) -> (Vec<(CredentialId, u64)>, T),
     ) -> Result<(Vec<Credential>, T)> {
