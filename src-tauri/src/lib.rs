@@ -63,6 +63,7 @@ pub fn run() {
                 Ok(Err(e)) => tracing::info!("no tray icon: {e}"),
                 Err(_) => tracing::info!("no tray icon: the indicator library did not load"),
             }
+            app.state::<state::AppState>().warm_up();
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -9,6 +9,7 @@ use chrono::Utc;
 use coffer_core::agent::server::Session;
 use coffer_core::audit::Actor;
 use coffer_core::preferences::Preferences;
+use coffer_core::search::Find;
 use coffer_core::slot::SlotKind;
 use coffer_core::transfer::Format;
 use coffer_core::{paths, UnlockReport, UnlockWith, Vault};
@@ -96,6 +97,25 @@ impl AppState {
             let _ = state.unlock(UnlockWith::Keyring);
         }
         state
+    }
+
+    /// While GTK and WebKit bring up the window (about half a second), a
+    /// thread does what the page's first calls would otherwise wait for
+    /// after an unlock at start: the unlock's audit entry is written (a
+    /// durable commit) and the list's catalog read (every row decrypted).
+    /// The page's first calls wait on the vault's lock for whatever is left.
+    /// Started after the shell's own set-up, whose reads of the lock state
+    /// run on the main thread.
+    pub fn warm_up(&self) {
+        let vault = Arc::clone(&self.vault);
+        std::thread::spawn(move || {
+            if let Some(vault) = guard(&vault).as_mut() {
+                // A zero limit: the catalog and the counts, no page.
+                if let Err(e) = vault.find(&Find::default(), Utc::now()) {
+                    tracing::warn!("reading the list at start: {e}");
+                }
+            }
+        });
     }
 
     /// The unlocked vault as the agent shares it.
