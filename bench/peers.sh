@@ -3,11 +3,12 @@
 # keepassxc (keepassxc-cli, and the GUI bench/app.sh starts beside the app, found by
 # its window title with xdotool), pass and gopass with gnupg and tree, GNU time, and wrk
 # (the HTTP load generator that measures a sync server's ceiling), and sqlite3
-# (the floor: a process that opens the vault file and reads one row).
+# (the floor: a process that opens the vault file and reads one row), and matplotlib
+# (bench/plot.py draws the app's memory over an hour of use).
 # Idempotent; kept out of scripts/setup-debian.sh so the test path never pulls them.
 set -euo pipefail
 CACHE=${COFFER_CACHE:-/var/tmp/coffer-cache}
-packages=(keepassxc xdotool pass gopass gnupg tree time wrk dbus gnome-keyring sqlite3)
+packages=(keepassxc xdotool pass gopass gnupg tree time wrk dbus gnome-keyring sqlite3 python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
