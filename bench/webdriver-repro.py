@@ -16,6 +16,7 @@ Needs what bench/app.sh provides: an X display and tauri-driver
 ($TAURI_DRIVER).
 """
 
+import http.client
 import os
 import sys
 import time
@@ -24,6 +25,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import app as bench  # noqa: E402  (the bench's WebDriver client)
 
 COMMAND_TIMEOUT = int(os.environ.get("COMMAND_TIMEOUT", "30"))
+# Before each screenshot, REPAINT=once changes the page from script once;
+# REPAINT=frames changes it at every frame for 2 s (the screenshot is taken
+# meanwhile).
+REPAINT = os.environ.get("REPAINT", "")
 
 
 class Stuck(Exception):
@@ -34,8 +39,12 @@ def step(name, fn):
     started = time.monotonic()
     try:
         out = fn()
-    except OSError as e:  # a timeout of urllib is an OSError
-        raise Stuck(f"{name}: no answer within {COMMAND_TIMEOUT} s ({e!r})") from None
+    except TimeoutError:
+        raise Stuck(f"{name}: no answer within {COMMAND_TIMEOUT} s") from None
+    except (OSError, http.client.HTTPException) as e:
+        # (WebKitWebDriver was seen to drop a connection now and then, in
+        # both modes: counted apart from a command that never answers.)
+        raise Stuck(f"{name}: the connection was cut ({type(e).__name__})") from None
     print(f"    {name}: {(time.monotonic() - started) * 1000:.0f} ms", flush=True)
     return out
 
@@ -47,14 +56,28 @@ def drive(floor, log):
     def cmd(method, path, body=None):
         return bench.call(base, method, path, body, timeout=COMMAND_TIMEOUT)
 
+    def screenshot(name):
+        if REPAINT == "once":
+            step("a script that changes the page", lambda: cmd("POST", "/execute/sync", {
+                "script": "document.body.style.outline = document.body.style.outline ? '' : '1px solid transparent';",
+                "args": []}))
+        elif REPAINT == "frames":
+            step("a script that changes the page every frame for 2 s", lambda: cmd("POST", "/execute/sync", {
+                "script": "const end = performance.now() + 2000; const b = document.body;"
+                          "(function tick() { b.style.outline = b.style.outline ? '' : '1px solid transparent';"
+                          " if (performance.now() < end) requestAnimationFrame(tick); })();",
+                "args": []}))
+        step(name, lambda: cmd("GET", "/screenshot"))
+
     def find(css):
         el = cmd("POST", "/element", {"using": "css selector", "value": css})
         return next(iter(el.values()))
 
     try:
         first = step("first window's handle", lambda: cmd("GET", "/window"))
+        screenshot("the first window's screenshot, alone")
         deadline = time.time() + 20
-        while len(handles := cmd("GET", "/window/handles")) < 2:
+        while len(handles := step("window handles", lambda: cmd("GET", "/window/handles"))) < 2:
             if time.time() > deadline:
                 raise Stuck("the second window did not open")
             time.sleep(0.1)
@@ -63,12 +86,12 @@ def drive(floor, log):
         el = step("find #approval-command", lambda: find("#approval-command"))
         text = step("its text", lambda: cmd("GET", f"/element/{el}/text"))
         assert "coffer get" in text, text
-        step("the second window's screenshot", lambda: cmd("GET", "/screenshot"))
+        screenshot("the second window's screenshot")
         step("find #approval-once", lambda: find("#approval-once"))
         step("switch back to the first window", lambda: cmd("POST", "/window", {"handle": first}))
         el = step("find #result-count", lambda: find("#result-count"))
         step("its text", lambda: cmd("GET", f"/element/{el}/text"))
-        step("the first window's screenshot", lambda: cmd("GET", "/screenshot"))
+        screenshot("the first window's screenshot")
         step("a script after it", lambda: cmd("POST", "/execute/sync", {"script": "return 1;", "args": []}))
         return None
     except Stuck as e:

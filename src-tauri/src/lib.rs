@@ -13,6 +13,7 @@ mod dto;
 mod error;
 mod guard;
 mod quick;
+mod render;
 mod signals;
 mod state;
 mod tray;
@@ -22,6 +23,8 @@ use tauri::Manager;
 use tracing_subscriber::EnvFilter;
 
 pub fn run() {
+    // Before any thread starts: compositing only with a GPU.
+    render::choose();
     // No core file, no reading of this process by the user's other ones.
     coffer_core::process::harden();
     let _ = tracing_subscriber::fmt()

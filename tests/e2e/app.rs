@@ -138,6 +138,19 @@ pub async fn shot(c: &Client, name: &str) {
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("coffer-e2e-shots"));
     std::fs::create_dir_all(&dir).expect("shots dir");
+    // WebKitWebDriver answers a screenshot after the page's next frame; with
+    // compositing off (the app's choice without a GPU, as here) a page with
+    // nothing changing never paints one and the screenshot never answers
+    // (bench/webdriver-repro.py reduces it to the floor app). So the page is
+    // kept painting, invisibly, while the screenshot is taken.
+    c.execute(
+        "const end = performance.now() + 2000; const b = document.body; \
+         (function tick() { b.style.outline = b.style.outline ? '' : '1px solid transparent'; \
+         if (performance.now() < end) requestAnimationFrame(tick); })();",
+        vec![],
+    )
+    .await
+    .expect("keep the page painting");
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write shot");
 }

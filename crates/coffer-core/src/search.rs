@@ -247,7 +247,7 @@ impl Vault {
         let policies = self.policies()?;
         let cipher = self.cipher()?;
         let Some(old) = old else {
-            return Ok(Catalog::build(stamp, policies, self.all_credentials()?));
+            return self.read_catalog(stamp, policies);
         };
         let current: Vec<(Vec<u8>, i64)> = {
             let mut stmt = self.db(self.conn().prepare_cached(concat!(
@@ -279,7 +279,7 @@ impl Vault {
             // Most of it moved (a rekey does not count: versions stay):
             // decrypting everything in parallel is as quick. New policies
             // change every timeline, which only whole metadata can tell.
-            return Ok(Catalog::build(stamp, policies, self.all_credentials()?));
+            return self.read_catalog(stamp, policies);
         }
         let mut rows = Vec::with_capacity(changed.len());
         {
@@ -296,12 +296,27 @@ impl Vault {
         drop(snapshot);
         let fresh = rows
             .iter()
-            .map(|row| live(row.credential(cipher.open_meta(row)?)))
+            .map(|row| {
+                let credential = live(row.credential(cipher.open_meta(row)?))?;
+                Ok(Loose::new(credential, &policies))
+            })
             .collect::<Result<Vec<_>>>()?;
         if fresh.is_empty() && kept.len() == old.items.len() {
             return Ok(Catalog { stamp, ..old });
         }
         Ok(Catalog::rebuild(stamp, old, &kept, fresh))
+    }
+
+    /// A catalog of every row. Each credential is cut down to what the
+    /// catalog keeps on the thread that decrypted it, so the whole metadata
+    /// of every credential is never held at once (at 100k that was 160 MB
+    /// of short-lived allocations, which the allocator kept afterwards).
+    fn read_catalog(&self, stamp: Stamp, policies: Policies) -> Result<Catalog> {
+        let entries = self.each_meta(|row, plain, _| {
+            let credential = live(row.credential(Cipher::parse_meta(row, plain)?))?;
+            Ok(Some(Entry::Fresh(Loose::new(credential, &policies))))
+        })?;
+        Ok(Catalog::assemble(stamp, policies, entries, None))
     }
 }
 
@@ -564,10 +579,45 @@ pub(crate) struct Catalog {
     tags: Vec<String>,
 }
 
+/// A credential read for a catalog, cut down to what the catalog keeps;
+/// its environment and tags are interned when the catalog is assembled.
+struct Loose {
+    id: CredentialId,
+    version: u64,
+    name: String,
+    kind: Kind,
+    env: Option<String>,
+    tags: Vec<String>,
+    timeline: Timeline,
+    /// Its lower-cased searchable text.
+    text: String,
+}
+
+impl Loose {
+    fn new(credential: Credential, policies: &Policies) -> Loose {
+        let mut text = String::new();
+        push_text(&mut text, &credential.meta);
+        let timeline = Timeline::new(&credential, policies);
+        let Credential {
+            id, version, meta, ..
+        } = credential;
+        Loose {
+            id,
+            version,
+            name: meta.name,
+            kind: meta.kind,
+            env: meta.env,
+            tags: meta.tags,
+            timeline,
+            text,
+        }
+    }
+}
+
 /// A credential going into a new catalog.
 enum Entry {
     /// Read from its row now.
-    Fresh(Credential),
+    Fresh(Loose),
     /// Unchanged since the older catalog: its item there (environment and
     /// tags still indices into the older tables) and its index, whose text
     /// is still right.
@@ -577,22 +627,17 @@ enum Entry {
 impl Entry {
     fn name(&self) -> &str {
         match self {
-            Entry::Fresh(credential) => &credential.meta.name,
+            Entry::Fresh(loose) => &loose.name,
             Entry::Kept(item, _) => &item.name,
         }
     }
 }
 
 impl Catalog {
-    fn build(stamp: Stamp, policies: Policies, credentials: Vec<Credential>) -> Catalog {
-        let entries = credentials.into_iter().map(Entry::Fresh).collect();
-        Catalog::assemble(stamp, policies, entries, None)
-    }
-
     /// The catalog after a change under the same policies: the items of
     /// `old` at `kept` stay, with their text and timelines, and the `fresh`
     /// ones come in.
-    fn rebuild(stamp: Stamp, mut old: Catalog, kept: &[usize], fresh: Vec<Credential>) -> Catalog {
+    fn rebuild(stamp: Stamp, mut old: Catalog, kept: &[usize], fresh: Vec<Loose>) -> Catalog {
         let mut slots: Vec<Option<Item>> = std::mem::take(&mut old.items)
             .into_iter()
             .map(Some)
@@ -622,11 +667,10 @@ impl Catalog {
         let (mut kinds, mut envs, mut tags) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
         for entry in &entries {
             match (entry, old) {
-                (Entry::Fresh(credential), _) => {
-                    let meta = &credential.meta;
-                    kinds.insert(meta.kind);
-                    envs.extend(meta.env.as_deref());
-                    tags.extend(meta.tags.iter().map(String::as_str));
+                (Entry::Fresh(loose), _) => {
+                    kinds.insert(loose.kind);
+                    envs.extend(loose.env.as_deref());
+                    tags.extend(loose.tags.iter().map(String::as_str));
                 }
                 (Entry::Kept(item, _), Some(old)) => {
                     kinds.insert(item.kind);
@@ -643,8 +687,16 @@ impl Catalog {
             u32::try_from(table.binary_search_by(|t| t.as_str().cmp(s)).unwrap_or(0))
                 .unwrap_or(u32::MAX)
         };
+        let size = entries
+            .iter()
+            .map(|entry| match (entry, old) {
+                (Entry::Fresh(loose), _) => loose.text.len(),
+                (Entry::Kept(_, i), Some(old)) => old.item_text(*i).len(),
+                (Entry::Kept(..), None) => 0,
+            })
+            .sum();
         let mut slots: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
-        let mut text = String::with_capacity(old.map_or(count * 160, |o| o.text.len() + 4096));
+        let mut text = String::with_capacity(size);
         let mut starts = Vec::with_capacity(count + 1);
         let mut items = Vec::with_capacity(count);
         for entry in order.into_iter().filter_map(|i| slots[i].take()) {
@@ -659,27 +711,22 @@ impl Catalog {
                     item
                 }
                 (Entry::Kept(..), None) => unreachable!("a kept item without its catalog"),
-                (Entry::Fresh(credential), _) => {
-                    push_text(&mut text, &credential.meta);
-                    let timeline = Timeline::new(&credential, &policies);
-                    let Credential {
-                        id, version, meta, ..
-                    } = credential;
+                (Entry::Fresh(loose), _) => {
+                    text.push_str(&loose.text);
                     Item {
-                        id,
-                        version,
-                        kind: meta.kind,
-                        env: meta.env.as_deref().map(|e| index(&envs, e)),
-                        tags: meta.tags.iter().map(|t| index(&tags, t)).collect(),
-                        name: meta.name.into_boxed_str(),
-                        timeline,
+                        id: loose.id,
+                        version: loose.version,
+                        kind: loose.kind,
+                        env: loose.env.as_deref().map(|e| index(&envs, e)),
+                        tags: loose.tags.iter().map(|t| index(&tags, t)).collect(),
+                        name: loose.name.into_boxed_str(),
+                        timeline: loose.timeline,
                     }
                 }
             };
             items.push(item);
         }
         starts.push(text.len());
-        text.shrink_to_fit();
         Catalog {
             stamp,
             policies,
