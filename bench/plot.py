@@ -1,13 +1,13 @@
 """Draws the desktop app's memory over its scripted use (bench/app.py's USE_SECS).
 
-    /usr/bin/python3 bench/plot.py APP-SIZE.json OUT.png
+    /usr/bin/python3 bench/plot.py APP-SIZE.json OUT.png [NOTE]
 
 Reads the `use` samples of one app.py result (PSS of each process every
 30 s) and draws the app process, its WebKit web process, its network process
 and their total against minutes of use. Prints each one's growth from the
 first sample at or after 2 minutes (the warm-up the issue leaves out) to the
 last, and the largest value in between. Needs matplotlib (bench/peers.sh
-installs Debian's).
+installs Debian's). NOTE, if given, is added to the title (the build, the mode).
 """
 
 import json
@@ -39,7 +39,7 @@ def growth(samples, pick):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
     with open(sys.argv[1]) as f:
         result = json.load(f)
@@ -63,8 +63,9 @@ def main():
     ax.set_xlabel("minutes of scripted use (searches, opens, reveals, scrolls, screen switches)")
     ax.set_ylabel("PSS, MiB")
     ax.set_ylim(bottom=0)
+    note = f"\n{sys.argv[3]}" if len(sys.argv) == 4 else ""
     ax.set_title(f"Coffer, {result['size']:,} credentials: memory over {samples[-1]['t'] // 60} min, "
-                 f"{use['actions']:,} actions")
+                 f"{use['actions']:,} actions{note}")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best")
     fig.tight_layout()
