@@ -135,6 +135,18 @@ impl Vault {
         }
     }
 
+    /// A read transaction, so that every row read until it is dropped comes
+    /// from the same snapshot; none inside a transaction already open.
+    fn snapshot(&self) -> Result<Option<Transaction<'_>>> {
+        if !self.conn().is_autocommit() {
+            return Ok(None);
+        }
+        Ok(Some(self.db(Transaction::new_unchecked(
+            self.conn(),
+            TransactionBehavior::Deferred,
+        ))?))
+    }
+
     /// The live credentials `wanted`, in its order, read in one snapshot.
     /// When `exact`, `None` if any of them is gone or at another version.
     fn fetch(
@@ -142,11 +154,8 @@ impl Vault {
         wanted: &[(CredentialId, u64)],
         exact: bool,
     ) -> Result<Option<Vec<Credential>>> {
-        let snapshot = if self.conn().is_autocommit() && wanted.len() > 1 {
-            Some(self.db(Transaction::new_unchecked(
-                self.conn(),
-                TransactionBehavior::Deferred,
-            ))?)
+        let snapshot = if wanted.len() > 1 {
+            self.snapshot()?
         } else {
             None
         };
@@ -235,15 +244,7 @@ impl Vault {
     /// A catalog of the database as it is now, reusing what `old` already
     /// decrypted for rows whose version did not move.
     fn refresh(&self, old: Option<Catalog>, stamp: Stamp) -> Result<Catalog> {
-        // One read transaction, so every row comes from the same snapshot.
-        let snapshot = if self.conn().is_autocommit() {
-            Some(self.db(Transaction::new_unchecked(
-                self.conn(),
-                TransactionBehavior::Deferred,
-            ))?)
-        } else {
-            None
-        };
+        let snapshot = self.snapshot()?;
         let policies = self.policies()?;
         let cipher = self.cipher()?;
         let Some(old) = old else {
