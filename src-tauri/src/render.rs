@@ -19,18 +19,19 @@ pub fn choose() {
 }
 
 /// Whether a DRM render node (`renderD*`, what Mesa opens for a GPU) in
-/// `dir` can be opened for reading and writing by this user.
+/// `dir` may be opened for reading and writing by this user. Asked with
+/// access(2), not by opening it: opening a node can wake a sleeping GPU.
 fn gpu_available(dir: &Path) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return false;
     };
     entries.flatten().any(|entry| {
         entry.file_name().to_string_lossy().starts_with("renderD")
-            && std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(entry.path())
-                .is_ok()
+            && rustix::fs::access(
+                entry.path(),
+                rustix::fs::Access::READ_OK | rustix::fs::Access::WRITE_OK,
+            )
+            .is_ok()
     })
 }
 
