@@ -6,11 +6,19 @@
 //! window with another static page MS milliseconds after start, as Coffer
 //! opens its approval question: bench/webdriver-repro.py drives it to reduce
 //! the WebDriver hang seen with WebKit's compositing off.
+//!
+//! It paints the way Coffer does: the app's own `render.rs` (compositing
+//! only with a GPU) is compiled in and runs first, so the floor is measured
+//! in the same WebKit mode as the app it is the floor of.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 use std::time::Duration;
 
+#[path = "../../../src-tauri/src/render.rs"]
+mod render;
+
 fn main() {
+    render::choose();
     tauri::Builder::default()
         .setup(|app| {
             let delay = std::env::var("FLOOR_SECOND_WINDOW")
