@@ -17,8 +17,10 @@ function screenId(): string | null {
   return document.getElementById('screen')?.getAttribute('data-screen') ?? null;
 }
 
+/** On screen `id`, with its content shown (some screens' code loads when first shown). */
 async function onScreen(id: string): Promise<void> {
   await waitFor(() => expect(screenId()).toBe(id));
+  await waitFor(() => expect(document.querySelector('#screen h1, #screen h2')).not.toBeNull());
 }
 
 function input(id: string): HTMLInputElement {

@@ -2,6 +2,7 @@
 // named by the one-time nonce after the '#' of this window's URL.
 import { mount } from 'svelte';
 import Approve from './Approve.svelte';
+import { chooseFonts } from '../lib/fonts';
 import { theme } from '../lib/theme.svelte';
 import '../app.css';
 
@@ -15,5 +16,6 @@ const nonce = window.location.hash.slice(1);
 history.replaceState(null, '', window.location.pathname);
 
 theme.start();
+chooseFonts();
 
 export default mount(Approve, { target, props: { nonce } });

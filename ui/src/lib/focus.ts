@@ -10,6 +10,23 @@ export function focusHeading(within: ParentNode = document): boolean {
   return document.activeElement === heading;
 }
 
+/** Waits between tries for a heading that is not on the page yet. */
+const HEADING_WAIT_MS = 10;
+const HEADING_TRIES = 50;
+
+/**
+ * focusHeading for a screen just switched to: a screen whose code loads
+ * when first shown (components/Lazy.svelte) has its heading a moment later,
+ * so this tries again for up to half a second.
+ */
+export async function focusNewHeading(): Promise<boolean> {
+  for (let tries = 0; tries < HEADING_TRIES; tries += 1) {
+    if (focusHeading()) return true;
+    await new Promise((resolve) => setTimeout(resolve, HEADING_WAIT_MS));
+  }
+  return false;
+}
+
 /** Focuses the element `id`, made focusable if it is not a control. */
 export function focusId(id: string): boolean {
   const el = document.getElementById(id);

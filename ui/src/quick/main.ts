@@ -2,6 +2,7 @@
 // secret or user, and the window closes.
 import { mount } from 'svelte';
 import Quick from './Quick.svelte';
+import { chooseFonts } from '../lib/fonts';
 import { theme } from '../lib/theme.svelte';
 import '../app.css';
 
@@ -11,5 +12,6 @@ if (target === null) {
 }
 
 theme.start();
+chooseFonts();
 
 export default mount(Quick, { target });
