@@ -27,7 +27,8 @@ that the machine's drift falls on all three alike:
                its first frame; KeePassXC: after its window), and for the
                first size also over USE_SECS (default 600) of Coffer's
                scripted use: searches, opening credentials, revealing a
-               field, scrolling, switching screens.
+               field, editing a credential's notes (every other round),
+               scrolling, switching screens.
 
 Results: OUTDIR/app-SIZE.json and app.md. STARTS (default 15) cold starts
 of each app and TYPED (default 10) typings of each query per size.
@@ -373,6 +374,34 @@ v.scrollTop = Math.floor(Math.random() * v.scrollHeight);
 v.dispatchEvent(new Event('scroll'));
 return v.scrollTop;
 """
+EDIT = """
+const done = arguments[arguments.length - 1];
+const wait = async (find) => {
+  for (let end = performance.now() + 5000; performance.now() < end; ) {
+    const found = find();
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return null;
+};
+const enabled = (id) => () => {
+  const b = document.getElementById(id);
+  return b && !b.disabled ? b : null;
+};
+(async () => {
+  const edit = await wait(enabled('edit'));
+  if (!edit) return done(false);
+  edit.click();
+  const notes = await wait(() => document.getElementById('form-notes'));
+  if (!notes) return done(false);
+  notes.value = 'Edited by the bench at ' + Date.now();
+  notes.dispatchEvent(new Event('input', { bubbles: true }));
+  const save = await wait(enabled('form-save'));
+  if (!save) return done(false);
+  save.click();
+  done(!!(await wait(() => !document.getElementById('form') && document.getElementById('detail'))));
+})();
+"""
 SCREEN = """
 const n = arguments[0];
 window.dispatchEvent(new KeyboardEvent('keydown', { key: String(n), code: 'Digit' + n, altKey: true, bubbles: true }));
@@ -381,7 +410,7 @@ return true;
 
 
 def scripted_use(s, pid, secs):
-    """Searches, opens, reveals, scrolls and switches screens for `secs`; PSS every 30 s."""
+    """Searches, opens, reveals, edits, scrolls and switches screens for `secs`; PSS every 30 s."""
     rng = random.Random(17)
     words = ["prod", "team-1", "billing", "orders", "aws", "db/staging", "etl", "mailer", "cc-40", "api"]
     samples = [{"t": 0, **memory(pid)}]
@@ -394,6 +423,10 @@ def scripted_use(s, pid, secs):
         s.js(CLICK_ROW)
         time.sleep(0.2)
         s.js(REVEAL)
+        # Every other round, an edit of the open credential's notes (saved).
+        if rng.random() < 0.5:
+            s.js_async(EDIT)
+            actions += 1
         s.js(SCROLL)
         time.sleep(0.2)
         s.js_async(KEYSTROKE, SHOWN_AT, "")
