@@ -60,7 +60,7 @@ def main():
             report.append(f"{label}: {g[0]:.1f} MiB at {WARM_UP_S // 60} min → {g[1]:.1f} MiB at the end "
                           f"({g[3]:+.1f} %), max {g[2]:.1f} MiB")
     ax.axvline(WARM_UP_S / 60, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("minutes of scripted use (searches, opens, reveals, scrolls, screen switches)")
+    ax.set_xlabel("minutes of scripted use (searches, opens, reveals, edits, scrolls, screen switches)")
     ax.set_ylabel("PSS, MiB")
     ax.set_ylim(bottom=0)
     note = f"\n{sys.argv[3]}" if len(sys.argv) == 4 else ""
