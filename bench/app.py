@@ -402,6 +402,13 @@ const enabled = (id) => () => {
   done(!!(await wait(() => !document.getElementById('form') && document.getElementById('detail'))));
 })();
 """
+CANCEL_EDIT = """
+const b = document.getElementById('form-cancel');
+if (b) b.click();
+const discard = [...document.querySelectorAll('button')].find((x) => x.textContent.trim() === 'Discard changes');
+if (discard) discard.click();
+return !!b;
+"""
 SCREEN = """
 const n = arguments[0];
 window.dispatchEvent(new KeyboardEvent('keydown', { key: String(n), code: 'Digit' + n, altKey: true, bubbles: true }));
@@ -416,7 +423,7 @@ def scripted_use(s, pid, secs):
     samples = [{"t": 0, **memory(pid)}]
     start = time.time()
     next_sample = 30
-    actions = 0
+    actions = edits = failed_edits = 0
     while time.time() - start < secs:
         s.js(SCREEN, 1)
         s.js_async(KEYSTROKE, SHOWN_AT, rng.choice(words))
@@ -425,7 +432,12 @@ def scripted_use(s, pid, secs):
         s.js(REVEAL)
         # Every other round, an edit of the open credential's notes (saved).
         if rng.random() < 0.5:
-            s.js_async(EDIT)
+            edits += 1
+            if not s.js_async(EDIT):
+                # (A form left open would turn every later round into
+                # something else: counted, and closed.)
+                failed_edits += 1
+                s.js(CANCEL_EDIT)
             actions += 1
         s.js(SCROLL)
         time.sleep(0.2)
@@ -438,7 +450,7 @@ def scripted_use(s, pid, secs):
             samples.append({"t": round(time.time() - start), **memory(pid)})
             next_sample += 30
     s.js(SCREEN, 1)
-    return {"actions": actions, "samples": samples}
+    return {"actions": actions, "edits": edits, "failed_edits": failed_edits, "samples": samples}
 
 
 def median(xs):
@@ -622,7 +634,8 @@ def markdown(results, sizes_info):
     for r in results:
         if r["use"]:
             ss = r["use"]["samples"]
-            lines.append(f"Scripted use, {r['size']:,} credentials, {ss[-1]['t']} s, {r['use']['actions']} actions: "
+            lines.append(f"Scripted use, {r['size']:,} credentials, {ss[-1]['t']} s, {r['use']['actions']} actions "
+                         f"({r['use']['edits']} edits, {r['use']['failed_edits']} of them failed): "
                          f"PSS {mib(ss[0]['pss'])} at the start, {mib(ss[-1]['pss'])} at the end, "
                          f"max {mib(max(x['pss'] for x in ss))}; samples every 30 s: "
                          + ", ".join(f"{x['pss'] / 1048576:.0f}" for x in ss) + " MiB. By process, start → end: "

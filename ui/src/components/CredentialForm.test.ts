@@ -146,6 +146,22 @@ describe('editing', () => {
     await waitFor(() => expect(session.route.pane).toEqual({ mode: 'view', name: 'api/hub' }));
   });
 
+  it('shows no inputs and cannot save until the credential is loaded', async () => {
+    let answer: (value: ReturnType<typeof detail>) => void = () => {};
+    m.credentialGet.mockReturnValue(new Promise((resolve) => (answer = resolve)));
+    render(CredentialForm, { mode: 'edit', name: 'api/github' });
+    // The kinds are in, the credential is not: nothing to type into, nothing to save.
+    await waitFor(() => expect(m.kindSchemas).toHaveBeenCalled());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(document.getElementById('form-notes')).toBeNull();
+    expect((el('form-save') as HTMLButtonElement).disabled).toBe(true);
+    expect(el('form').getAttribute('aria-busy')).toBe('true');
+    answer(detail('api/github', { notes: 'as stored' }));
+    await waitFor(() => expect((el('form-notes') as HTMLTextAreaElement).value).toBe('as stored'));
+    expect((el('form-save') as HTMLButtonElement).disabled).toBe(false);
+    expect(el('form').getAttribute('aria-busy')).toBe('false');
+  });
+
   it('explains a conflict and offers to reload', async () => {
     m.credentialGet.mockResolvedValueOnce(detail('api/github', { version: 4 }));
     m.credentialGet.mockResolvedValueOnce(detail('api/github', { version: 6, notes: 'changed elsewhere' }));
