@@ -754,6 +754,45 @@ pub(crate) fn stored_entries(conn: &Connection, path: &Path) -> Result<Vec<Store
     Ok(rows)
 }
 
+/// Calls `each` with the stored entries written between `since` and `until`
+/// (milliseconds, inclusive), newest first, one row at a time, until it
+/// returns `false`. A listing that wants the last few entries of a long
+/// trail reads only those rows, and never holds the whole trail.
+pub(crate) fn newest_entries(
+    conn: &Connection,
+    path: &Path,
+    since: i64,
+    until: i64,
+    mut each: impl FnMut(StoredEntry) -> Result<bool>,
+) -> Result<()> {
+    let mut stmt = db(
+        path,
+        conn.prepare(
+            "SELECT seq, at, target, body, mac FROM audit \
+             WHERE at >= ?1 AND at <= ?2 ORDER BY seq DESC",
+        ),
+    )?;
+    let mut rows = db(path, stmt.query([since, until]))?;
+    while let Some(r) = db(path, rows.next())? {
+        let entry = db(
+            path,
+            (|| {
+                Ok(StoredEntry {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    at: r.get(1)?,
+                    target: r.get(2)?,
+                    body: r.get(3)?,
+                    mac: r.get(4)?,
+                })
+            })(),
+        )?;
+        if !each(entry)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn open_body(vault_key: &Key32, vault_id: &[u8], entry: &StoredEntry) -> Option<Body> {
     let plain = crypto::open(vault_key, &body_aad(vault_id), &entry.body, "audit entry").ok()?;
     serde_json::from_slice(&plain).ok()

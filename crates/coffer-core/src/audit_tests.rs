@@ -152,6 +152,61 @@ fn queries_filter_newest_first() {
 }
 
 #[test]
+fn time_bounds_and_limits_select_what_filtering_the_whole_trail_would() {
+    let (_fx, mut v) = fixture(false);
+    for i in 0..5 {
+        v.add(key(&format!("k{i}"), "1"), t0() + Duration::minutes(10 * i))
+            .expect("add");
+    }
+    let all = v.audit_entries(&Query::default()).expect("all");
+    let minutes = |m: i64| t0() + Duration::minutes(m);
+    let tiny = Duration::microseconds(1);
+    for (since, until) in [
+        (Some(minutes(10)), Some(minutes(30))),
+        (Some(minutes(10) + tiny), None),
+        (None, Some(minutes(20) - tiny)),
+        (Some(minutes(40)), Some(minutes(40))),
+    ] {
+        let got = v
+            .audit_entries(&Query {
+                since,
+                until,
+                ..Query::default()
+            })
+            .expect("q");
+        let want: Vec<u64> = all
+            .iter()
+            .filter(|e| since.is_none_or(|s| e.at >= s) && until.is_none_or(|u| e.at <= u))
+            .map(|e| e.seq)
+            .collect();
+        assert!(!want.is_empty(), "a case that selects nothing proves little");
+        assert_eq!(
+            got.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            want,
+            "{since:?}..{until:?}"
+        );
+    }
+    let none = v
+        .audit_entries(&Query {
+            limit: Some(0),
+            ..Query::default()
+        })
+        .expect("q");
+    assert!(none.is_empty());
+    // One credential's latest entry, from under the later ones.
+    let last = v
+        .audit_entries(&Query {
+            credential: Some("k0".into()),
+            limit: Some(1),
+            ..Query::default()
+        })
+        .expect("q");
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].body.target_name.as_deref(), Some("k0"));
+    assert_eq!(last[0].at, minutes(0));
+}
+
+#[test]
 fn failed_unlocks_are_chained_in_and_reported() {
     let (fx, v) = fixture(true);
     drop(v);

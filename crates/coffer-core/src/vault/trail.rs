@@ -608,11 +608,18 @@ impl Vault {
         self.flush()?;
         let keys = self.keys()?;
         let mut out = Vec::new();
-        for stored in stored_entries(&self.conn, &self.path)?.into_iter().rev() {
-            let at = from_millis(stored.at);
-            if query.since.is_some_and(|s| at < s) || query.until.is_some_and(|u| at > u) {
-                continue;
-            }
+        if query.limit == Some(0) {
+            return Ok(out);
+        }
+        // The time bounds go to SQLite; the rest needs the decrypted body.
+        // (Times are stored in whole milliseconds: a bound with a fraction
+        // of one rounds inward, as comparing the times themselves would.)
+        let since = query.since.map_or(i64::MIN, |s| {
+            let ms = s.timestamp_millis();
+            ms + i64::from(s.timestamp_subsec_nanos() % 1_000_000 != 0)
+        });
+        let until = query.until.map_or(i64::MAX, |u| u.timestamp_millis());
+        newest_entries(&self.conn, &self.path, since, until, |stored| {
             let body = open_body(&keys.vault_key, &self.vault_id, &stored).ok_or_else(|| {
                 Error::integrity(format!(
                     "audit entry {} does not decrypt (run `coffer audit verify`)",
@@ -620,25 +627,23 @@ impl Vault {
                 ))
             })?;
             if query.action.is_some_and(|a| a != body.action) {
-                continue;
+                return Ok(true);
             }
             if let Some(name) = &query.credential {
                 if body.target_name.as_deref() != Some(name.as_str()) {
-                    continue;
+                    return Ok(true);
                 }
             }
             let mac: [u8; 32] = stored.mac.as_slice().try_into().unwrap_or([0u8; 32]);
             out.push(Entry {
                 seq: stored.seq,
-                at,
+                at: from_millis(stored.at),
                 target: stored.target.as_deref().and_then(CredentialId::from_slice),
                 body,
                 mac,
             });
-            if query.limit.is_some_and(|l| out.len() >= l) {
-                break;
-            }
-        }
+            Ok(query.limit.is_none_or(|l| out.len() < l))
+        })?;
         Ok(out)
     }
 }
