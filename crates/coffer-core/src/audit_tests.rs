@@ -179,7 +179,10 @@ fn time_bounds_and_limits_select_what_filtering_the_whole_trail_would() {
             .filter(|e| since.is_none_or(|s| e.at >= s) && until.is_none_or(|u| e.at <= u))
             .map(|e| e.seq)
             .collect();
-        assert!(!want.is_empty(), "a case that selects nothing proves little");
+        assert!(
+            !want.is_empty(),
+            "a case that selects nothing proves little"
+        );
         assert_eq!(
             got.iter().map(|e| e.seq).collect::<Vec<_>>(),
             want,
