@@ -14,6 +14,11 @@
 # their processes (after unlock, and for Coffer over USE_SECS=600 s of
 # scripted use on the first size), binary and .deb size.
 # Results: $BENCH_OUT/app.md and app-SIZE.json. NO_BUILD=1 skips building.
+#
+#   bench/app.sh --growth [PHASE ...]
+#
+# Instead: bench/growth.py, what each kind of action (search, open, edit, …)
+# costs the app process's and the web process's memory (SIZE, BLOCK, BLOCKS).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -24,13 +29,18 @@ say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
 if [ "${1:-}" = --in-session ]; then
   shift
   printf 'coffer-bench-keyring' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  if [ "${1:-}" = --growth ]; then
+    shift
+    TAURI_DRIVER="$COFFER_CACHE/tools/bin/tauri-driver" exec python3 "$ROOT/bench/growth.py" \
+      "$CARGO_TARGET_DIR/release/coffer-desktop" "$CARGO_TARGET_DIR/release/coffer" "$BENCH_OUT" "$@"
+  fi
   TAURI_DRIVER="$COFFER_CACHE/tools/bin/tauri-driver" python3 "$ROOT/bench/app.py" \
     "$CARGO_TARGET_DIR/release/coffer-desktop" "$CARGO_TARGET_DIR/release/coffer" \
     "$CARGO_TARGET_DIR/release/coffer-floor" "$BENCH_OUT" "$@"
   exit
 fi
 
-case " $* " in *" -h "* | *" --help "*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case " $* " in *" -h "* | *" --help "*) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 [ $# -eq 0 ] && set -- 10000 100000
 
 "$ROOT/scripts/setup-debian.sh" test
