@@ -740,18 +740,21 @@ pub(crate) fn stored_entries(conn: &Connection, path: &Path) -> Result<Vec<Store
     )?;
     let rows = db(
         path,
-        stmt.query_map([], |r| {
-            Ok(StoredEntry {
-                seq: r.get::<_, i64>(0)? as u64,
-                at: r.get(1)?,
-                target: r.get(2)?,
-                body: r.get(3)?,
-                mac: r.get(4)?,
-            })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()),
+        stmt.query_map([], stored_row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()),
     )?;
     Ok(rows)
+}
+
+/// A row of `SELECT seq, at, target, body, mac FROM audit`.
+fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
+    Ok(StoredEntry {
+        seq: r.get::<_, i64>(0)? as u64,
+        at: r.get(1)?,
+        target: r.get(2)?,
+        body: r.get(3)?,
+        mac: r.get(4)?,
+    })
 }
 
 /// Calls `each` with the stored entries written between `since` and `until`
@@ -773,20 +776,8 @@ pub(crate) fn newest_entries(
         ),
     )?;
     let mut rows = db(path, stmt.query([since, until]))?;
-    while let Some(r) = db(path, rows.next())? {
-        let entry = db(
-            path,
-            (|| {
-                Ok(StoredEntry {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    at: r.get(1)?,
-                    target: r.get(2)?,
-                    body: r.get(3)?,
-                    mac: r.get(4)?,
-                })
-            })(),
-        )?;
-        if !each(entry)? {
+    while let Some(row) = db(path, rows.next())? {
+        if !each(db(path, stored_row(row))?)? {
             break;
         }
     }
