@@ -374,8 +374,8 @@ v.scrollTop = Math.floor(Math.random() * v.scrollHeight);
 v.dispatchEvent(new Event('scroll'));
 return v.scrollTop;
 """
-EDIT = """
-const done = arguments[arguments.length - 1];
+# Script helper: resolves with what `find` returns once it is truthy, or null after 5 s.
+WAIT_FOR = """
 const wait = async (find) => {
   for (let end = performance.now() + 5000; performance.now() < end; ) {
     const found = find();
@@ -384,6 +384,10 @@ const wait = async (find) => {
   }
   return null;
 };
+"""
+EDIT = """
+const done = arguments[arguments.length - 1];
+""" + WAIT_FOR + """
 const enabled = (id) => () => {
   const b = document.getElementById(id);
   return b && !b.disabled ? b : null;

@@ -47,14 +47,7 @@ window.__TAURI_INTERNALS__.invoke(cmd, args).then(() => done(true), () => done(f
 FIRST_NAME = "return document.querySelector('#credential-list [role=option]').dataset.name;"
 FORM_AND_CANCEL = """
 const done = arguments[arguments.length - 1];
-const wait = async (find) => {
-  for (let end = performance.now() + 5000; performance.now() < end; ) {
-    const found = find();
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return null;
-};
+""" + bench.WAIT_FOR + """
 (async () => {
   const edit = await wait(() => { const b = document.getElementById('edit'); return b && !b.disabled ? b : null; });
   if (!edit) return done(false);
