@@ -73,5 +73,5 @@ xvfb=$!
 trap 'kill $xvfb 2>/dev/null || true; rm -rf "$RUN_DIR"' EXIT
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
 export DISPLAY=":$display"
-say "app: sizes $*; results in $BENCH_OUT"
+if [ "$1" = --growth ]; then say "app: memory by action (${*:2}); results in $BENCH_OUT"; else say "app: sizes $*; results in $BENCH_OUT"; fi
 dbus-run-session -- "$ROOT/bench/app.sh" --in-session "$@"
