@@ -58,6 +58,7 @@ fn contract() -> String {
         declare::<CredentialInput>(),
         declare::<CredentialEdit>(),
         declare::<HistoryEntry>(),
+        declare::<HistoryPage>(),
         declare::<TrashEntry>(),
         declare::<FolderView>(),
         declare::<ImportPreview>(),

@@ -524,6 +524,34 @@ pub struct HistoryEntry {
     pub changes: Vec<String>,
 }
 
+/// The latest versions of a credential, newest first, and how many it has.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    pub entries: Vec<HistoryEntry>,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+impl From<coffer_core::History> for HistoryPage {
+    fn from(history: coffer_core::History) -> Self {
+        Self {
+            entries: history
+                .versions
+                .into_iter()
+                .rev()
+                .map(|h| HistoryEntry {
+                    version: h.version,
+                    written_at: rfc3339(h.written_at),
+                    current: h.current,
+                    changes: h.changes,
+                })
+                .collect(),
+            total: history.total,
+        }
+    }
+}
+
 /// How the form draws a field.
 #[derive(Clone, Copy, Debug, Serialize, TS)]
 #[serde(rename_all = "lowercase")]

@@ -61,6 +61,6 @@ pub use kind::Kind;
 pub use seal::{SealError, Sealer, SecretService};
 pub use secret::SecretValue;
 pub use vault::{
-    CreateOptions, SlotInfo, Trashed, UnlockReport, UnlockWith, Unlocked, Updated, Vault,
+    CreateOptions, History, SlotInfo, Trashed, UnlockReport, UnlockWith, Unlocked, Updated, Vault,
     VaultInfo, VersionInfo, TRASH_DAYS,
 };

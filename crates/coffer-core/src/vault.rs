@@ -81,6 +81,15 @@ pub struct VersionInfo {
     pub changes: Vec<String>,
 }
 
+/// Some of a credential's versions, and how many it has.
+#[derive(Clone, Debug, PartialEq)]
+pub struct History {
+    /// Oldest first.
+    pub versions: Vec<VersionInfo>,
+    /// Every version, the current one included.
+    pub total: u64,
+}
+
 /// The record encryption of one vault under one set of keys.
 pub(crate) struct Cipher<'a> {
     vault_id: &'a [u8; 16],
@@ -1188,41 +1197,83 @@ impl Vault {
     }
 
     pub(crate) fn history_rows(&self, conn: &Connection, id: &CredentialId) -> Result<Vec<Row>> {
+        self.newest_history_rows(conn, id, None)
+    }
+
+    /// The stored earlier versions, oldest first; with `newest`, only that
+    /// many of the latest.
+    fn newest_history_rows(
+        &self,
+        conn: &Connection,
+        id: &CredentialId,
+        newest: Option<usize>,
+    ) -> Result<Vec<Row>> {
         let mut stmt = self.db(conn.prepare(
             "SELECT credential_id, version, created_at, created_at, meta, secrets FROM history
-             WHERE credential_id = ?1 ORDER BY version",
+             WHERE credential_id = ?1 ORDER BY version DESC LIMIT ?2",
         ))?;
+        // SQLite reads a negative limit as none.
+        let limit = newest.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let raws = self.db(stmt
-            .query_map([&id.0[..]], Self::row_from)
+            .query_map(params![&id.0[..], limit], Self::row_from)
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>()))?;
-        raws.into_iter().map(Self::make_row).collect()
+        raws.into_iter().rev().map(Self::make_row).collect()
     }
 
     /// Every version of a credential, oldest first, with what each changed.
     pub fn history(&self, name: &str) -> Result<Vec<VersionInfo>> {
+        Ok(self.versions(name, None)?.versions)
+    }
+
+    /// The `newest` latest versions of a credential (the current one
+    /// always), oldest first, and how many there are in all; every version
+    /// without `newest`. Only those and the one before them are read and
+    /// opened, so a credential edited a thousand times costs its detail
+    /// pane no more than one edited ten.
+    pub fn recent_history(&self, name: &str, newest: Option<usize>) -> Result<History> {
+        self.versions(name, newest)
+    }
+
+    fn versions(&self, name: &str, newest: Option<usize>) -> Result<History> {
         self.flush()?;
         let (current, _) = self.find_required(&self.conn, name)?;
-        let mut rows = self.history_rows(&self.conn, &current.id)?;
+        let stored: i64 = self.db(self.conn.query_row(
+            "SELECT count(*) FROM history WHERE credential_id = ?1",
+            [&current.id.0[..]],
+            |r| r.get(0),
+        ))?;
+        let total = u64::try_from(stored).unwrap_or_default() + 1;
+        // The earlier versions shown, and the one before the oldest of them,
+        // which says what that one changed.
+        let earlier = newest.map(|n| n.max(1));
+        let mut rows = self.newest_history_rows(&self.conn, &current.id, earlier)?;
         rows.push(current);
-        let mut out = Vec::with_capacity(rows.len());
+        let shown = newest.map_or(rows.len(), |n| n.clamp(1, rows.len()));
+        let first_shown = rows.len() - shown;
+        let mut out = Vec::with_capacity(shown);
         let mut previous: Option<(CredentialMeta, Secrets)> = None;
         let last = rows.len() - 1;
         for (i, row) in rows.iter().enumerate() {
             let meta = self.open_meta(row)?;
             let secrets = self.open_secrets(row)?;
-            let changes = match &previous {
-                None => vec!["created".to_owned()],
-                Some((pm, ps)) => describe_changes(pm, ps, &meta, &secrets),
-            };
-            out.push(VersionInfo {
-                version: row.version,
-                written_at: from_millis(row.updated_at),
-                current: i == last,
-                changes,
-            });
+            if i >= first_shown {
+                let changes = match &previous {
+                    None => vec!["created".to_owned()],
+                    Some((pm, ps)) => describe_changes(pm, ps, &meta, &secrets),
+                };
+                out.push(VersionInfo {
+                    version: row.version,
+                    written_at: from_millis(row.updated_at),
+                    current: i == last,
+                    changes,
+                });
+            }
             previous = Some((meta, secrets));
         }
-        Ok(out)
+        Ok(History {
+            versions: out,
+            total,
+        })
     }
 
     /// Makes an old version current again, as a new version (history is kept).

@@ -194,6 +194,47 @@ fn update_keeps_history_and_rollback_restores() {
 }
 
 #[test]
+fn recent_history_is_the_tail_of_the_whole_history() {
+    let (_f, mut v) = fixture();
+    v.add(aws("k", "v1"), now()).expect("add");
+    for i in 2..=7 {
+        let mut patch = Patch::default();
+        if i % 2 == 0 {
+            patch
+                .values
+                .insert("secret_access_key".into(), format!("v{i}").into());
+        } else {
+            patch.notes = Some(Some(format!("note {i}")));
+        }
+        v.update("k", &patch, now() + Duration::minutes(i))
+            .expect("update");
+    }
+    let whole = v.history("k").expect("history");
+    assert_eq!(whole.len(), 7);
+    let all = v.recent_history("k", None).expect("all");
+    assert_eq!((all.versions, all.total), (whole.clone(), 7));
+    for newest in [0, 1, 2, 3, 6, 7, 8, 100] {
+        let recent = v.recent_history("k", Some(newest)).expect("recent");
+        assert_eq!(recent.total, 7, "newest {newest}");
+        let shown = newest.clamp(1, 7);
+        assert_eq!(
+            recent.versions,
+            whole[7 - shown..],
+            "the latest {shown}, each with what it changed (newest {newest})"
+        );
+    }
+    assert_eq!(
+        v.recent_history("k", Some(1)).expect("one").versions[0].changes,
+        vec!["notes"],
+        "the oldest shown says what it changed from the one before it"
+    );
+    assert!(matches!(
+        v.recent_history("missing", Some(3)),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+#[test]
 fn stale_edit_is_refused_and_nothing_is_written() {
     let (_f, mut v) = fixture();
     v.add(aws("k", "one"), now()).expect("add");

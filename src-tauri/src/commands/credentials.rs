@@ -12,9 +12,9 @@ use coffer_core::{Kind, Patch};
 use tauri::AppHandle;
 
 use crate::dto::{
-    charset_of, detail, field_label, kind_label, kind_of, rfc3339, rotation_state, summary,
-    CredentialEdit, CredentialInput, Detail, FacetsView, FieldFormat, FieldSchema, FindPage,
-    FindQuery, FolderView, HistoryEntry, KindSchema, Revealed,
+    charset_of, detail, field_label, kind_label, kind_of, rotation_state, summary, CredentialEdit,
+    CredentialInput, Detail, FacetsView, FieldFormat, FieldSchema, FindPage, FindQuery, FolderView,
+    HistoryPage, KindSchema, Revealed,
 };
 use crate::error::IpcError;
 use crate::guard::guard;
@@ -158,23 +158,16 @@ pub async fn credential_update(
     .await
 }
 
+/// The latest `limit` versions (every one without a limit), newest first.
 #[tauri::command]
 pub async fn credential_history(
     app: AppHandle,
     name: String,
-) -> Result<Vec<HistoryEntry>, IpcError> {
+    limit: Option<u32>,
+) -> Result<HistoryPage, IpcError> {
     blocking(&app, move |app| {
-        let history = app.with_vault(|v| v.history(&name))?;
-        Ok(history
-            .into_iter()
-            .rev()
-            .map(|h| HistoryEntry {
-                version: h.version,
-                written_at: rfc3339(h.written_at),
-                current: h.current,
-                changes: h.changes,
-            })
-            .collect())
+        let newest = limit.map(|limit| limit as usize);
+        Ok(app.with_vault(|v| v.recent_history(&name, newest))?.into())
     })
     .await
 }

@@ -153,7 +153,7 @@ describe('the list', () => {
   it('moves with the keyboard, opens with Enter and returns to search with Escape', async () => {
     m.credentialFind.mockImplementation((query) => Promise.resolve(pageOf(300, query)));
     m.credentialGet.mockImplementation((name) => Promise.resolve(detail(name)));
-    m.credentialHistory.mockResolvedValue([]);
+    m.credentialHistory.mockResolvedValue({ entries: [], total: 1 });
     m.auditList.mockResolvedValue([]);
     renderScreen();
     await waitFor(() => expect(rows().length).toBeGreaterThan(0));
@@ -182,10 +182,13 @@ describe('the detail pane', () => {
   beforeEach(() => {
     m.credentialFind.mockImplementation((query) => Promise.resolve(pageOf(1, query, () => summary('api/github'))));
     m.credentialGet.mockResolvedValue(detail('api/github', { tags: ['ci', 'team-a'], notes: 'Rotate with the org owner.' }));
-    m.credentialHistory.mockResolvedValue([
-      { version: 2, writtenAt: '2025-02-01T00:00:00Z', current: true, changes: ['key'] },
-      { version: 1, writtenAt: '2025-01-01T00:00:00Z', current: false, changes: [] },
-    ]);
+    m.credentialHistory.mockResolvedValue({
+      entries: [
+        { version: 2, writtenAt: '2025-02-01T00:00:00Z', current: true, changes: ['key'] },
+        { version: 1, writtenAt: '2025-01-01T00:00:00Z', current: false, changes: [] },
+      ],
+      total: 2,
+    });
     m.auditList.mockResolvedValue([
       { seq: 7, at: '2025-02-01T00:00:00Z', action: 'reveal', target: 'api/github', outcome: 'ok', user: 'dev', interface: 'app', details: 'fields: key' },
     ]);
@@ -210,6 +213,22 @@ describe('the detail pane', () => {
     expect(document.getElementById('rollback-1')).not.toBeNull();
     expect(document.querySelector('#detail-audit tr[data-action="reveal"]')).not.toBeNull();
     expect(m.auditList).toHaveBeenCalledWith(expect.objectContaining({ credential: 'api/github' }));
+  });
+
+  it('lists the latest versions and all of them when asked', async () => {
+    const version = (n: number) => ({ version: n, writtenAt: '2025-01-01T00:00:00Z', current: n === 40, changes: ['notes'] });
+    const newest = (count: number) => Array.from({ length: count }, (_, i) => version(40 - i));
+    m.credentialHistory.mockImplementation((_name, limit) =>
+      Promise.resolve({ entries: newest(limit ?? 40), total: 40 }),
+    );
+    await openGithub();
+    await waitFor(() => expect(document.querySelectorAll('#history [data-version]')).toHaveLength(10));
+    expect(m.credentialHistory).toHaveBeenCalledWith('api/github', 10);
+    expect(document.querySelector('.more')?.textContent).toContain('The latest 10 of 40 versions.');
+    await fireEvent.click(el('history-all'));
+    await waitFor(() => expect(document.querySelectorAll('#history [data-version]')).toHaveLength(40));
+    expect(m.credentialHistory).toHaveBeenLastCalledWith('api/github', null);
+    expect(document.getElementById('history-all')).toBeNull();
   });
 
   it('shows an AWS role’s chain and kept session, and no session section for other kinds', async () => {

@@ -239,6 +239,11 @@ export type HistoryEntry = { version: number, writtenAt: string, current: boolea
 changes: Array<string>, };
 
 /**
+ * The latest versions of a credential, newest first, and how many it has.
+ */
+export type HistoryPage = { entries: Array<HistoryEntry>, total: number, };
+
+/**
  * A credential in the trash (no secret value): the delete's undo names it by `id`.
  */
 export type TrashEntry = { id: string, name: string, kindLabel: string, env: string | null, deletedAt: string, 

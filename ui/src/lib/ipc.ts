@@ -28,7 +28,7 @@ import type {
   Direction,
   FindPage,
   FindQuery,
-  HistoryEntry,
+  HistoryPage,
   ImportDone,
   ImportPreview,
   IpcErrorCode,
@@ -298,8 +298,9 @@ export function trashPurge(id: string | null): Promise<number> {
   return call<number>('trash_purge', { id });
 }
 
-export function credentialHistory(name: string): Promise<HistoryEntry[]> {
-  return call<HistoryEntry[]>('credential_history', { name });
+/** The latest `limit` versions of a credential (with null, all of them), newest first. */
+export function credentialHistory(name: string, limit: number | null): Promise<HistoryPage> {
+  return call<HistoryPage>('credential_history', { name, limit });
 }
 
 /** Make an earlier version current again (as a new version). */
