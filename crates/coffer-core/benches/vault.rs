@@ -14,7 +14,7 @@ use coffer_core::audit::{Action, Event};
 use coffer_core::search::Find;
 use coffer_core::transfer::{self, Format, Overrides, ParseOptions};
 use coffer_core::{
-    CreateOptions, Draft, KdfParams, Kind, Sealer, SecretService, SecretValue, Vault,
+    CreateOptions, Draft, KdfParams, Kind, Patch, Sealer, SecretService, SecretValue, Vault,
 };
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use tempfile::TempDir;
@@ -206,6 +206,30 @@ fn credentials_10k(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             scratch.add(draft(i), Utc::now()).expect("add")
+        })
+    });
+    // One credential edited 500 times: its whole history against the
+    // latest ten versions the app's pane lists.
+    let edited = draft(2_500_000);
+    let edited_name = edited.name.clone();
+    scratch.add(edited, Utc::now()).expect("add");
+    for n in 0..500 {
+        let patch = Patch {
+            notes: Some(Some(format!("edit {n}"))),
+            ..Patch::default()
+        };
+        scratch
+            .update(&edited_name, &patch, Utc::now())
+            .expect("edit");
+    }
+    g.bench_function("history of a credential with 501 versions", |b| {
+        b.iter(|| scratch.history(black_box(&edited_name)).expect("history"))
+    });
+    g.bench_function("its latest 10 versions (the app's pane)", |b| {
+        b.iter(|| {
+            scratch
+                .recent_history(black_box(&edited_name), Some(10))
+                .expect("recent")
         })
     });
     g.bench_function("reveal by name (audited: one write transaction)", |b| {
