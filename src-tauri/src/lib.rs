@@ -12,6 +12,7 @@ mod contract;
 mod dto;
 mod error;
 mod guard;
+mod heap;
 mod quick;
 mod render;
 mod signals;
@@ -23,8 +24,9 @@ use tauri::Manager;
 use tracing_subscriber::EnvFilter;
 
 pub fn run() {
-    // Before any thread starts: compositing only with a GPU.
+    // Before any thread starts: compositing only with a GPU, two heaps.
     render::choose();
+    heap::limit_arenas();
     // No core file, no reading of this process by the user's other ones.
     coffer_core::process::harden();
     let _ = tracing_subscriber::fmt()
