@@ -1237,16 +1237,22 @@ impl Vault {
     fn versions(&self, name: &str, newest: Option<usize>) -> Result<History> {
         self.flush()?;
         let (current, _) = self.find_required(&self.conn, name)?;
-        let stored: i64 = self.db(self.conn.query_row(
-            "SELECT count(*) FROM history WHERE credential_id = ?1",
-            [&current.id.0[..]],
-            |r| r.get(0),
-        ))?;
-        let total = u64::try_from(stored).unwrap_or_default() + 1;
         // The earlier versions shown, and the one before the oldest of them,
         // which says what that one changed.
         let earlier = newest.map(|n| n.max(1));
         let mut rows = self.newest_history_rows(&self.conn, &current.id, earlier)?;
+        // Counted only when the limit may have left some out.
+        let stored = if earlier.is_some_and(|n| rows.len() >= n) {
+            let count: i64 = self.db(self.conn.query_row(
+                "SELECT count(*) FROM history WHERE credential_id = ?1",
+                [&current.id.0[..]],
+                |r| r.get(0),
+            ))?;
+            u64::try_from(count).unwrap_or_default()
+        } else {
+            rows.len() as u64
+        };
+        let total = stored + 1;
         rows.push(current);
         let shown = newest.map_or(rows.len(), |n| n.clamp(1, rows.len()));
         let first_shown = rows.len() - shown;
