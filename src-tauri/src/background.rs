@@ -1,6 +1,6 @@
 //! The shell's timers: the idle lock (a backstop behind the UI's own idle
-//! timer), the rotation notifications and the trash's expiry (at start, then
-//! daily).
+//! timer) and the heap's give-back, the rotation notifications and the
+//! trash's expiry (at start, then daily).
 
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 
 use crate::guard::guard;
+use crate::heap;
 use crate::state::AppState;
 
 const TICK: Duration = Duration::from_secs(5);
@@ -18,8 +19,10 @@ const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub fn start(app: AppHandle) {
     let idle_app = app.clone();
+    let mut heap = heap::Reclaimer::default();
     std::thread::spawn(move || loop {
         std::thread::sleep(TICK);
+        heap.tick();
         let state = idle_app.state::<AppState>();
         let limit = u64::from(guard(&state.preferences).auto_lock_minutes) * 60;
         let idle = guard(&state.last_activity).elapsed();

@@ -18,6 +18,7 @@ use tauri::{AppHandle, Manager};
 use crate::clipboard::Clipboard;
 use crate::error::{ErrorCode, IpcError};
 use crate::guard::guard;
+use crate::heap;
 
 pub struct AppState {
     pub path: PathBuf,
@@ -115,6 +116,8 @@ impl AppState {
                     tracing::warn!("reading the list at start: {e}");
                 }
             }
+            // The rows' metadata, freed as the catalog kept its part.
+            heap::give_back();
         });
     }
 
