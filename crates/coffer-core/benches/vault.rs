@@ -277,6 +277,16 @@ fn credentials_10k(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    g.bench_function(
+        "find '', first 100-item page after unlock (the catalog read)",
+        |b| {
+            b.iter_batched(
+                || reopen(&path10k),
+                |v| v.find(black_box(&page("")), Utc::now()).expect("find"),
+                BatchSize::PerIteration,
+            )
+        },
+    );
     g.bench_function("add_many 1k in one transaction", |b| {
         b.iter_batched(
             || {
@@ -436,6 +446,18 @@ fn credentials_100k(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // A first search scans the rows without keeping anything; the app's
+    // first page builds the catalog (every row decrypted and parsed).
+    g.bench_function(
+        "find '', first 100-item page after unlock (the catalog read)",
+        |b| {
+            b.iter_batched(
+                || reopen(&path),
+                |v| v.find(black_box(&page("")), Utc::now()).expect("find"),
+                BatchSize::PerIteration,
+            )
+        },
+    );
     g.finish();
 }
 
