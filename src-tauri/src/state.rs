@@ -2,6 +2,7 @@
 //! while unlocked, and the shell's own timers (idle lock, clipboard).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,12 @@ pub struct AppState {
     pub path: PathBuf,
     /// Shared with the agent the app hosts (see `agent.rs`).
     vault: Session,
+    /// Whether `vault` holds one, read without taking its lock: the main
+    /// thread asks (the tray, the quick-search shortcut) and must not wait
+    /// behind a command holding the vault (the catalog's first read at 100k
+    /// credentials takes half a second, a sync longer). Every lock, the
+    /// agent's included, goes through [`AppState::lock`].
+    unlocked: AtomicBool,
     /// Why the start-up unlock did not happen, shown while locked.
     pub locked_reason: Mutex<Option<String>>,
     /// Failed attempts reported by the last unlock, until the UI has read them.
@@ -81,6 +88,7 @@ impl AppState {
         let state = AppState {
             path,
             vault: Arc::new(Mutex::new(None)),
+            unlocked: AtomicBool::new(false),
             locked_reason: Mutex::new(None),
             unlock_report: Mutex::new(UnlockReport::default()),
             last_activity: Mutex::new(Instant::now()),
@@ -127,7 +135,7 @@ impl AppState {
     }
 
     pub fn is_unlocked(&self) -> bool {
-        guard(&self.vault).is_some()
+        self.unlocked.load(Ordering::SeqCst)
     }
 
     /// Tells `listener` of every unlock and lock from now on.
@@ -166,6 +174,7 @@ impl AppState {
                 let preferences = vault.preferences().unwrap_or_default();
                 *guard(&self.preferences) = preferences;
                 *guard(&self.vault) = Some(vault);
+                self.unlocked.store(true, Ordering::SeqCst);
                 *guard(&self.locked_reason) = None;
                 *guard(&self.unlock_report) = report;
                 self.touch();
@@ -249,6 +258,7 @@ impl AppState {
     /// Locks (recording it) and forgets the vault; idempotent.
     pub fn lock(&self) -> Result<(), IpcError> {
         let locked = guard(&self.vault).take();
+        self.unlocked.store(false, Ordering::SeqCst);
         self.clipboard.clear_now();
         guard(&self.chosen_import).take();
         self.tell(false);
