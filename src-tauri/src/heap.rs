@@ -1,15 +1,15 @@
 //! The app process's heap: how many arenas glibc keeps, and giving the
 //! pages it holds free back to the system.
 //!
-//! How many heaps. glibc's allocator gives a thread
-//! that allocates while another holds the heap an arena of its own, up to
-//! eight per core, and each arena keeps what was freed in it for reuse. The
-//! shell's commands run on tokio's blocking pool, a thread per concurrent
-//! call, so the arenas multiply and their freed blocks settle there; the
-//! app process grew by about 12 % over 600 edits and then stayed. With two
-//! arenas it starts about 8 MiB smaller and grows about 5 %
-//! (docs/BENCHMARKS.md, "Two heaps for the app process"). The commands take
-//! the vault's lock in turn anyway, so the threads rarely contend for a heap.
+//! How many heaps. glibc's allocator gives a thread that allocates while
+//! another holds the heap an arena of its own, up to eight per core, and
+//! each arena keeps what was freed in it for reuse. The shell's commands
+//! run on tokio's blocking pool, a thread per concurrent call, so the
+//! arenas multiply and their freed blocks settle there; the app process
+//! grew by about 12 % over 600 edits and then stayed. With two arenas it
+//! starts about 8 MiB smaller and grows about 5 % (docs/BENCHMARKS.md, "Two
+//! heaps for the app process"). The commands take the vault's lock in turn
+//! anyway, so the threads rarely contend for a heap.
 //!
 //! Giving back. Reading the list's catalog decrypts every row: the rows'
 //! metadata, freed once cut down to what the catalog keeps, leaves free
@@ -43,7 +43,8 @@ pub fn limit_arenas() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn limit_arenas() {}
 
-/// Free bytes in glibc's heaps beyond which the timer gives pages back.
+/// How many more bytes in free blocks than at the last give-back make the
+/// timer give pages back.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const RECLAIM_AFTER: usize = 8 << 20;
 
@@ -71,8 +72,9 @@ fn free_bytes() -> usize {
     unsafe { libc::mallinfo2() }.fordblks
 }
 
-/// Gives pages back when more than [`RECLAIM_AFTER`] bytes were freed
-/// since it last looked: after a catalog is read again, an import, a lock.
+/// Gives pages back when glibc holds [`RECLAIM_AFTER`] more bytes in free
+/// blocks than at the last give-back: after a catalog is read again, an
+/// import, a lock.
 /// Called from the shell's timer; reading the counts walks the free blocks
 /// (about a millisecond with a 100k catalog's worth).
 #[derive(Default)]

@@ -28,8 +28,9 @@ pub struct AppState {
     /// Whether `vault` holds one, read without taking its lock: the main
     /// thread asks (the tray, the quick-search shortcut) and must not wait
     /// behind a command holding the vault (the catalog's first read at 100k
-    /// credentials takes half a second, a sync longer). Every lock, the
-    /// agent's included, goes through [`AppState::lock`].
+    /// credentials takes half a second, a sync longer). Written only while
+    /// holding `vault`'s lock, where the vault is put in (`opened`) or taken
+    /// out (`lock`, which every lock goes through, the agent's included).
     unlocked: AtomicBool,
     /// Why the start-up unlock did not happen, shown while locked.
     pub locked_reason: Mutex<Option<String>>,
@@ -173,8 +174,13 @@ impl AppState {
             Ok((vault, report)) => {
                 let preferences = vault.preferences().unwrap_or_default();
                 *guard(&self.preferences) = preferences;
-                *guard(&self.vault) = Some(vault);
-                self.unlocked.store(true, Ordering::SeqCst);
+                {
+                    // Set under the vault's lock, so a lock racing this
+                    // unlock cannot leave the flag saying the opposite.
+                    let mut slot = guard(&self.vault);
+                    *slot = Some(vault);
+                    self.unlocked.store(true, Ordering::SeqCst);
+                }
                 *guard(&self.locked_reason) = None;
                 *guard(&self.unlock_report) = report;
                 self.touch();
@@ -257,8 +263,11 @@ impl AppState {
 
     /// Locks (recording it) and forgets the vault; idempotent.
     pub fn lock(&self) -> Result<(), IpcError> {
-        let locked = guard(&self.vault).take();
-        self.unlocked.store(false, Ordering::SeqCst);
+        let locked = {
+            let mut slot = guard(&self.vault);
+            self.unlocked.store(false, Ordering::SeqCst);
+            slot.take()
+        };
         self.clipboard.clear_now();
         guard(&self.chosen_import).take();
         self.tell(false);
