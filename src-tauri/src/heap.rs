@@ -45,7 +45,6 @@ pub fn limit_arenas() {}
 
 /// How many more bytes in free blocks than at the last give-back make the
 /// timer give pages back.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
 const RECLAIM_AFTER: usize = 8 << 20;
 
 /// Gives the free pages of every arena back to the system.
@@ -60,6 +59,9 @@ pub fn give_back() {
     let _ = unsafe { libc::malloc_trim(0) };
 }
 
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn give_back() {}
+
 /// The bytes glibc's heaps hold in free blocks.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(
@@ -72,21 +74,25 @@ fn free_bytes() -> usize {
     unsafe { libc::mallinfo2() }.fordblks
 }
 
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn free_bytes() -> usize {
+    0
+}
+
 /// Gives pages back when glibc holds [`RECLAIM_AFTER`] more bytes in free
 /// blocks than at the last give-back: after a catalog is read again, an
 /// import, a lock.
+///
 /// Called from the shell's timer; reading the counts walks the free blocks
 /// (about a millisecond with a 100k catalog's worth).
 #[derive(Default)]
 pub struct Reclaimer {
     /// The free bytes at the last give-back, lowered as free blocks are
     /// taken again.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     mark: usize,
 }
 
 impl Reclaimer {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     pub fn tick(&mut self) {
         let free = free_bytes();
         if free >= self.mark.saturating_add(RECLAIM_AFTER) {
@@ -97,10 +103,4 @@ impl Reclaimer {
             self.mark = self.mark.min(free);
         }
     }
-
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    pub fn tick(&mut self) {}
 }
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn give_back() {}
