@@ -1212,8 +1212,6 @@ pub struct VaultStatus {
     pub state: VaultState,
     /// Where the vault file lives (or would live, when missing).
     pub path: String,
-    /// Number of stored credentials; only known while unlocked.
-    pub credential_count: Option<usize>,
     /// Why the vault is still locked, when the shell knows.
     pub message: Option<String>,
     /// Whether the vault has a keyring slot / a passphrase slot (null when missing).

@@ -73,9 +73,9 @@ pub fn run() {
         })
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-                if window.label() == "main" && tray::keeps_running(window.app_handle()) {
+                if window.label() == "main" && tray::may_keep_running(window.app_handle()) {
                     api.prevent_close();
-                    let _ = window.hide();
+                    tray::close_main(window.clone());
                 }
             }
         })

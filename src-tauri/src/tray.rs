@@ -127,12 +127,28 @@ fn act<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     }
 }
 
-/// Whether closing the main window should hide it instead: the tray is up,
-/// a panel shows it, and the person has not turned the preference off.
-pub fn keeps_running<R: Runtime>(app: &AppHandle<R>) -> bool {
-    app.tray_by_id(ID).is_some()
-        && guard(&app.state::<AppState>().preferences).close_to_tray
-        && panel_shows_icons()
+/// Whether closing the main window may keep the app running: the tray is
+/// up and the person has not turned the preference off. Whether a panel
+/// shows the icon is asked after, by [`close_main`].
+pub fn may_keep_running<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.tray_by_id(ID).is_some() && guard(&app.state::<AppState>().preferences).close_to_tray
+}
+
+/// Finishes a close of the main window that was held back: hidden when a
+/// panel shows the tray icon, closed for good (which quits) when none does.
+/// The panel is asked over D-Bus on a thread of its own, so a slow or stuck
+/// session bus never holds the UI thread (a method call waits up to 25 s).
+pub fn close_main<R: Runtime>(window: tauri::Window<R>) {
+    tauri::async_runtime::spawn_blocking(move || {
+        let done = if panel_shows_icons() {
+            window.hide()
+        } else {
+            window.destroy()
+        };
+        if let Err(e) = done {
+            tracing::warn!("the main window could not be closed: {e}");
+        }
+    });
 }
 
 /// Whether a panel on this desktop shows tray icons: a StatusNotifierWatcher

@@ -49,7 +49,7 @@ afterEach(() => {
 
 describe('first run', () => {
   beforeEach(() => {
-    m.vaultStatus.mockResolvedValue(status({ state: 'missing', hasKeyring: null, hasPassphrase: null, credentialCount: null }));
+    m.vaultStatus.mockResolvedValue(status({ state: 'missing', hasKeyring: null, hasPassphrase: null }));
     m.passphraseStrength.mockImplementation((p) =>
       Promise.resolve(
         p.length >= 20
@@ -113,7 +113,7 @@ describe('first run', () => {
 
 describe('unlock', () => {
   it('tries the keyring once on load and reports failed attempts', async () => {
-    m.vaultStatus.mockResolvedValue(status({ state: 'locked', credentialCount: null }));
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked' }));
     m.vaultUnlock.mockResolvedValue(status({ failedAttempts: 2, failedSince: '2025-03-04T14:05:00' }));
     render(App);
     await onScreen('credentials');
@@ -124,7 +124,7 @@ describe('unlock', () => {
   });
 
   it('clears a wrong passphrase, keeps focus, and then unlocks', async () => {
-    m.vaultStatus.mockResolvedValue(status({ state: 'locked', credentialCount: null }));
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked' }));
     m.vaultUnlock.mockRejectedValue({ code: 'cannot_unlock', message: 'no key for this vault in the OS keyring' });
     m.vaultUnlockPassphrase.mockRejectedValueOnce({ code: 'wrong_passphrase', message: 'wrong passphrase' });
     m.vaultUnlockPassphrase.mockResolvedValueOnce(status());
@@ -145,7 +145,7 @@ describe('unlock', () => {
   });
 
   it('unlocks through the keyring on Enter with the passphrase field empty', async () => {
-    m.vaultStatus.mockResolvedValue(status({ state: 'locked', credentialCount: null }));
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked' }));
     m.vaultUnlock.mockRejectedValueOnce({ code: 'cannot_unlock', message: 'the keyring is locked' });
     m.vaultUnlock.mockResolvedValueOnce(status());
     render(App);
@@ -159,7 +159,7 @@ describe('unlock', () => {
   });
 
   it('asks for the passphrase on an empty Enter when only the passphrase may open it', async () => {
-    m.vaultStatus.mockResolvedValue(status({ state: 'locked', credentialCount: null, passphraseRequired: true }));
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked', passphraseRequired: true }));
     render(App);
     await onScreen('unlock');
     await fireEvent.submit(input('unlock-passphrase').closest('form') as HTMLFormElement);
@@ -169,7 +169,7 @@ describe('unlock', () => {
   });
 
   it('shows a keyring-only vault no passphrase field', async () => {
-    m.vaultStatus.mockResolvedValue(status({ state: 'locked', credentialCount: null, hasPassphrase: false }));
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked', hasPassphrase: false }));
     m.vaultUnlock.mockRejectedValueOnce({ code: 'cannot_unlock', message: 'the keyring is locked' });
     m.vaultUnlock.mockResolvedValueOnce(status());
     render(App);
@@ -194,7 +194,7 @@ describe('unlock', () => {
 describe('locking', () => {
   beforeEach(() => {
     m.vaultStatus.mockResolvedValue(status());
-    m.vaultLock.mockResolvedValue(status({ state: 'locked', credentialCount: null }));
+    m.vaultLock.mockResolvedValue(status({ state: 'locked' }));
   });
 
   it('locks with the button and with Ctrl+L', async () => {
@@ -282,7 +282,7 @@ describe('locking', () => {
     });
     render(App);
     await onScreen('credentials');
-    m.vaultStatus.mockResolvedValue(status({ state: 'locked', credentialCount: null }));
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked' }));
     locked('tray');
     await onScreen('unlock');
     expect(document.getElementById('lock-note')?.textContent).toContain('from the tray');

@@ -26,22 +26,19 @@ pub fn status(app: &AppState) -> Result<VaultStatus, IpcError> {
             .as_ref()
             .map(|s| s.iter().any(|slot| slot.kind == kind))
     };
-    let count = if app.is_unlocked() {
-        Some(app.with_vault(|v| v.count())?)
-    } else {
-        None
-    };
+    // The lock flag, not the vault: a status never waits behind a command
+    // holding the vault (the catalog's first read, a sync, an import).
+    let unlocked = app.is_unlocked();
     let report = guard(&app.unlock_report).clone();
     let preferences = guard(&app.preferences).clone();
     Ok(VaultStatus {
-        state: match (exists, count.is_some()) {
+        state: match (exists, unlocked) {
             (_, true) => VaultState::Unlocked,
             (true, false) => VaultState::Locked,
             (false, false) => VaultState::Missing,
         },
         path: app.path.display().to_string(),
-        credential_count: count,
-        message: if count.is_none() {
+        message: if !unlocked {
             guard(&app.locked_reason).clone()
         } else {
             None

@@ -15,10 +15,6 @@ export type VaultStatus = { state: VaultState,
  */
 path: string, 
 /**
- * Number of stored credentials; only known while unlocked.
- */
-credentialCount: number | null, 
-/**
  * Why the vault is still locked, when the shell knows.
  */
 message: string | null, 

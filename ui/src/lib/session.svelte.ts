@@ -110,7 +110,7 @@ class Session {
    */
   private lockedUnderneath(): void {
     if (this.status === null || this.status.state !== 'unlocked') return;
-    this.status = { ...this.status, state: 'locked', credentialCount: null };
+    this.status = { ...this.status, state: 'locked' };
     this.lockNote = 'The vault was locked; unlock it to continue.';
     this.facets = null;
     this.forgetTheMoment();
@@ -119,7 +119,7 @@ class Session {
   /** The shell locked the vault by itself (its idle backstop): show the unlock screen. */
   lockedByShell(reason: string): void {
     if (this.status === null || this.status.state !== 'unlocked') return;
-    this.status = { ...this.status, state: 'locked', credentialCount: null };
+    this.status = { ...this.status, state: 'locked' };
     this.facets = null;
     this.forgetTheMoment();
     this.lockNote =
@@ -146,7 +146,7 @@ class Session {
       this.setStatus(await vaultLock(automatic));
     } catch (error) {
       // Show the unlock screen whatever happened; say what went wrong.
-      if (this.status !== null) this.status = { ...this.status, state: 'locked', credentialCount: null };
+      if (this.status !== null) this.status = { ...this.status, state: 'locked' };
       notices.error(error);
     }
     this.lockNote = note;

@@ -15,7 +15,6 @@ export function status(over: Partial<VaultStatus> = {}): VaultStatus {
   return {
     state: 'unlocked',
     path: '/home/dev/.local/share/coffer/vault.sqlite',
-    credentialCount: 2,
     message: null,
     hasKeyring: true,
     hasPassphrase: true,

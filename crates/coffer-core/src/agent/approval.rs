@@ -508,9 +508,37 @@ impl Gate {
         waiting.into_iter().map(|(_, q)| q).collect()
     }
 
-    /// Forgets every remembered yes (the vault locked).
+    /// The vault locked: every remembered yes goes, and so does every
+    /// question still open. A request waiting in the app is denied and a
+    /// code asked for is declined (their windows close); a question left for
+    /// `coffer agent approve` is dropped, so a yes given after the lock
+    /// cannot let the next unlock's request through unasked.
     pub fn forget(&self) {
-        self.state().grants.clear();
+        let by = "the vault, locked while the question was open";
+        let mut state = self.state();
+        state.grants.clear();
+        state.pending.retain(|_, p| p.waiters > 0);
+        let mut withdrawn = Vec::new();
+        for (id, pending) in &mut state.pending {
+            if pending.answer.is_none() {
+                pending.answer = Some((Answer::Deny, by.to_owned()));
+                withdrawn.push(id.clone());
+            }
+        }
+        for (id, wait) in &mut state.codes {
+            if wait.answer.is_none() {
+                wait.answer = Some((None, by.to_owned()));
+                withdrawn.push(id.clone());
+            }
+        }
+        self.answered.notify_all();
+        // Closing a window may wait for the app's main thread: released first.
+        drop(state);
+        if let Some(asker) = &self.asker {
+            for id in &withdrawn {
+                asker.withdraw(id);
+            }
+        }
     }
 }
 
@@ -757,5 +785,67 @@ mod tests {
                 && e.to_string().contains("closing the Coffer window"),
             "{e}"
         );
+    }
+
+    /// A window that records which questions were withdrawn.
+    struct Closing(Window, Mutex<Vec<String>>);
+    impl Asker for Closing {
+        fn show(&self, q: &Question) -> Result<()> {
+            self.0.show(q)
+        }
+        fn withdraw(&self, id: &str) {
+            self.1.lock().expect("lock").push(id.to_owned());
+        }
+    }
+
+    #[test]
+    fn a_lock_ends_every_open_question_and_closes_its_window() {
+        // Headless: a question left for `coffer agent approve` is dropped.
+        let gate = Gate::new(None);
+        assert!(gate
+            .decide(question("l1", 7, Rule::Ask), &mut |_| {})
+            .is_err());
+        gate.forget();
+        assert!(gate.pending().is_empty());
+        let e = gate
+            .answer("l1", Answer::ForMinutes { minutes: 5 }, "me")
+            .expect_err("gone with the lock");
+        assert!(matches!(e, Error::RequestNotFound { .. }), "{e}");
+
+        // In the app: a request waiting for a yes and one waiting for a code.
+        let closing = Arc::new(Closing(Window(Mutex::new(Vec::new())), Mutex::default()));
+        let gate = Arc::new(Gate::new(Some(closing.clone())));
+        let g = Arc::clone(&gate);
+        let asking = std::thread::spawn(move || {
+            g.decide(question("l2", 9, Rule::Ask), &mut |_| {})
+                .err()
+                .map(|r| (r.decision, r.error.to_string()))
+        });
+        let yes = shown(&closing.0, 0);
+        let g = Arc::clone(&gate);
+        let coding = std::thread::spawn(move || {
+            g.ask_code(code_question("l3"), &mut |_| {})
+                .err()
+                .map(|e| e.to_string())
+        });
+        let code = shown(&closing.0, 1);
+        gate.forget();
+        let (decision, e) = asking.join().expect("join").expect("refused");
+        assert_eq!(decision, "denied");
+        assert!(e.contains("locked while the question was open"), "{e}");
+        let e = coding.join().expect("join").expect("no code");
+        assert!(
+            e.contains("no MFA code was given for 'db'") && e.contains("locked"),
+            "{e}"
+        );
+        let mut withdrawn = closing.1.lock().expect("lock").clone();
+        withdrawn.sort();
+        let mut both = vec![yes.clone(), code.clone()];
+        both.sort();
+        assert_eq!(withdrawn, both, "both windows close");
+        for id in [&yes, &code] {
+            assert!(gate.answer(id, Answer::Once, "late").is_err());
+            assert!(gate.give_code(id, Some(SecretValue::from("123456")), "late").is_err());
+        }
     }
 }
