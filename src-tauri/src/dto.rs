@@ -1214,6 +1214,10 @@ pub struct VaultStatus {
     pub path: String,
     /// Why the vault is still locked, when the shell knows.
     pub message: Option<String>,
+    /// The vault was locked since the app started: the unlock screen does
+    /// not try the keyring by itself (a page loaded after a lock, the main
+    /// window built again, would otherwise undo it).
+    pub locked_before: bool,
     /// Whether the vault has a keyring slot / a passphrase slot (null when missing).
     pub has_keyring: Option<bool>,
     pub has_passphrase: Option<bool>,

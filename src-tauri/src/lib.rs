@@ -68,6 +68,16 @@ pub fn run() {
                 Ok(Err(e)) => tracing::info!("no tray icon: {e}"),
                 Err(_) => tracing::info!("no tray icon: the indicator library did not load"),
             }
+            // A lock while the window is hidden in the tray lets go of its page.
+            let handle = app.handle().clone();
+            app.state::<state::AppState>().on_change(move |unlocked| {
+                if !unlocked {
+                    let handle = handle.clone();
+                    tauri::async_runtime::spawn_blocking(move || {
+                        window::release_if_hidden(&handle)
+                    });
+                }
+            });
             app.state::<state::AppState>().warm_up();
             Ok(())
         })
@@ -136,10 +146,23 @@ pub fn run() {
             commands::approval::approval_answer,
             commands::approval::approval_code,
         ])
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("coffer: the desktop app failed: {e}");
             std::process::exit(1);
+        })
+        .run(|_app, event| {
+            // The last window gone ends the app, unless it was the hidden
+            // main window let go of at a lock (window.rs): the tray and the
+            // agent keep running. A quit (tray, `exit`) carries a code.
+            if let tauri::RunEvent::ExitRequested {
+                code: None, api, ..
+            } = &event
+            {
+                if window::released() {
+                    api.prevent_exit();
+                }
+            }
         });
 }
 

@@ -32,6 +32,10 @@ pub struct AppState {
     /// holding `vault`'s lock, where the vault is put in (`opened`) or taken
     /// out (`lock`, which every lock goes through, the agent's included).
     unlocked: AtomicBool,
+    /// The vault was locked since the app started (by hand, idle, suspend,
+    /// the agent): a page loaded after that (the main window built again)
+    /// must not undo the lock with an unlock of its own through the keyring.
+    locked_before: AtomicBool,
     /// Why the start-up unlock did not happen, shown while locked.
     pub locked_reason: Mutex<Option<String>>,
     /// Failed attempts reported by the last unlock, until the UI has read them.
@@ -90,6 +94,7 @@ impl AppState {
             path,
             vault: Arc::new(Mutex::new(None)),
             unlocked: AtomicBool::new(false),
+            locked_before: AtomicBool::new(false),
             locked_reason: Mutex::new(None),
             unlock_report: Mutex::new(UnlockReport::default()),
             last_activity: Mutex::new(Instant::now()),
@@ -137,6 +142,11 @@ impl AppState {
 
     pub fn is_unlocked(&self) -> bool {
         self.unlocked.load(Ordering::SeqCst)
+    }
+
+    /// Whether the vault was locked since the app started.
+    pub fn was_locked(&self) -> bool {
+        self.locked_before.load(Ordering::SeqCst)
     }
 
     /// Tells `listener` of every unlock and lock from now on.
@@ -266,6 +276,7 @@ impl AppState {
         let locked = {
             let mut slot = guard(&self.vault);
             self.unlocked.store(false, Ordering::SeqCst);
+            self.locked_before.store(true, Ordering::SeqCst);
             slot.take()
         };
         self.clipboard.clear_now();

@@ -1,13 +1,88 @@
 //! The main window, brought back from wherever it is: hidden by a close to
-//! the tray, minimised, or behind other windows (the tray's Open, a second
-//! launch, quick search asked for while locked).
+//! the tray, minimised, behind other windows, or let go of while the vault
+//! was locked in the tray (the tray's Open, a second launch, quick search
+//! asked for while locked).
+//!
+//! A window hidden in the tray keeps its web page, and WebKit's web process
+//! keeps everything that page ever drew (docs/BENCHMARKS.md: it grows with
+//! every new text shown, and only part of it is freed under memory
+//! pressure). So when the vault locks while the window is hidden, the
+//! window is destroyed and its web process ends with it: a lock drops the
+//! page's state anyway (the page goes back to its unlock screen), so
+//! nothing the person left is lost. The app, the tray and the agent keep
+//! running; the window is built again from its configuration when it is
+//! next asked for.
 
-use tauri::{AppHandle, Manager, Runtime};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use tauri::{AppHandle, Manager, Runtime, WebviewWindow, WebviewWindowBuilder};
+
+use crate::guard::guard;
+
+const MAIN: &str = "main";
+
+/// Set while the main window is let go of on purpose: the event loop must
+/// not take its destruction (the last window gone) for the app's end.
+static RELEASED: AtomicBool = AtomicBool::new(false);
+
+/// Keeps a release and a bringing back from crossing (a window shown
+/// between the release's look and its destruction).
+static TURN: Mutex<()> = Mutex::new(());
 
 pub fn show<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
+    let _turn = guard(&TURN);
+    let window = match app.get_webview_window(MAIN) {
+        Some(window) => window,
+        None => match rebuild(app) {
+            Ok(window) => window,
+            Err(e) => {
+                tracing::warn!("the main window could not be built again: {e}");
+                return;
+            }
+        },
+    };
+    let _ = window.show();
+    let _ = window.unminimize();
+    let _ = window.set_focus();
+}
+
+/// The main window as the configuration describes it, loading the app's page.
+fn rebuild<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWindow<R>> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == MAIN)
+        .cloned()
+        .ok_or_else(|| tauri::Error::WindowNotFound)?;
+    let window = WebviewWindowBuilder::from_config(app, &config)?.build()?;
+    RELEASED.store(false, Ordering::SeqCst);
+    Ok(window)
+}
+
+/// The vault locked: a main window hidden in the tray is destroyed, and its
+/// web process with it. A window on screen (or minimised) stays as it is.
+/// Run off the UI thread: a window's state is asked of the main thread.
+pub fn release_if_hidden<R: Runtime>(app: &AppHandle<R>) {
+    let _turn = guard(&TURN);
+    let Some(window) = app.get_webview_window(MAIN) else {
+        return;
+    };
+    // A minimised window is still visible to GTK: it stays too.
+    if window.is_visible().unwrap_or(true) {
+        return;
     }
+    RELEASED.store(true, Ordering::SeqCst);
+    if let Err(e) = window.destroy() {
+        RELEASED.store(false, Ordering::SeqCst);
+        tracing::warn!("the hidden window could not be let go of: {e}");
+    }
+}
+
+/// Whether the main window was let go of on purpose (the app keeps running
+/// without a window until it is asked for again).
+pub fn released() -> bool {
+    RELEASED.load(Ordering::SeqCst)
 }

@@ -562,6 +562,35 @@ impl App {
         }
     }
 
+    /// Switches to the main window built again after it was let go of (the
+    /// handle in use is gone with the old one), once it shows its page.
+    pub async fn to_rebuilt_window(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            for handle in self.c.windows().await.unwrap_or_default() {
+                if self.c.switch_to_window(handle).await.is_err() {
+                    continue;
+                }
+                let ready = self
+                    .c
+                    .execute(
+                        "return location.pathname + '|' + document.readyState",
+                        vec![],
+                    )
+                    .await;
+                if matches!(ready, Ok(ref v) if v.as_str() == Some("/index.html|complete") || v.as_str() == Some("/|complete"))
+                {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the main window was not built again within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the app has `n` windows, staying in the one in use.
     pub async fn until_windows(&self, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(20);

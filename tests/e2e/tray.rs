@@ -66,6 +66,50 @@ async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// How many WebKit web processes run under the app process `app`.
+fn web_processes(app: u64) -> usize {
+    let mut parent: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    let mut web = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        // "pid (comm) state ppid …": the name may hold spaces, not ')'.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((name, rest)) = stat.split_once(" (").and_then(|(_, r)| r.rsplit_once(") "))
+        else {
+            continue;
+        };
+        if let Some(ppid) = rest.split(' ').nth(1).and_then(|p| p.parse::<u64>().ok()) {
+            parent.insert(pid, ppid);
+        }
+        if name.starts_with("WebKitWebProces") {
+            web.push(pid);
+        }
+    }
+    web.into_iter()
+        .filter(|&p| {
+            let mut at = p;
+            while let Some(&up) = parent.get(&at) {
+                if up == app {
+                    return true;
+                }
+                if up <= 1 {
+                    break;
+                }
+                at = up;
+            }
+            false
+        })
+        .count()
+}
+
 /// What `coffer agent status --json` says of the agent serving `vault`.
 fn agent_status(vault: &std::path::Path) -> Value {
     let out = std::process::Command::new(coffer_bin())
@@ -221,6 +265,41 @@ async fn in_the_tray(driver: &str) {
         panel::window_shown(TITLE)
     })
     .await;
+    app.screen("credentials").await;
+
+    // Hidden in the tray, a lock lets go of the window and its page: the
+    // web process ends, the app and the agent it hosts stay. Open builds
+    // the window again, on its unlock screen; the tray's Unlock opens it.
+    assert!(
+        web_processes(pid) > 0,
+        "the window's page has a web process"
+    );
+    close_until("the window hidden again", async || {
+        !panel::window_shown(TITLE)
+    })
+    .await;
+    panel.click("Lock").await;
+    until("the hidden window's web process ended", async || {
+        web_processes(pid) == 0
+    })
+    .await;
+    assert!(app::app_running(), "the app runs on without its window");
+    let status = agent_status(&path);
+    assert_eq!(
+        status["pid"].as_u64(),
+        Some(pid),
+        "the same app serves: {status}"
+    );
+    assert_eq!(status["unlocked"], false, "{status}");
+    panel.click("Open Coffer").await;
+    until("the window built again", async || {
+        panel::window_shown(TITLE)
+    })
+    .await;
+    app.to_rebuilt_window().await;
+    app.screen("unlock").await;
+    assert!(web_processes(pid) > 0, "a new web process for the new page");
+    panel.click("Unlock").await;
     app.screen("credentials").await;
 
     // Where no panel shows tray icons, closing quits: a hidden window would

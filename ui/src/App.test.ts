@@ -182,6 +182,19 @@ describe('unlock', () => {
     await onScreen('credentials');
   });
 
+  it('does not undo an earlier lock through the keyring (a page loaded after it)', async () => {
+    m.vaultStatus.mockResolvedValue(status({ state: 'locked', lockedBefore: true }));
+    m.vaultUnlock.mockResolvedValue(status());
+    render(App);
+    await onScreen('unlock');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(m.vaultUnlock).not.toHaveBeenCalled();
+    // The person's own press still unlocks through it.
+    await fireEvent.submit(input('unlock-passphrase').closest('form') as HTMLFormElement);
+    await onScreen('credentials');
+    expect(m.vaultUnlock).toHaveBeenCalledTimes(1);
+  });
+
   it('does not try the keyring when the vault has none', async () => {
     m.vaultStatus.mockResolvedValue(status({ state: 'locked', hasKeyring: false }));
     render(App);

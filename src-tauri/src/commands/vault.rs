@@ -43,6 +43,7 @@ pub fn status(app: &AppState) -> Result<VaultStatus, IpcError> {
         } else {
             None
         },
+        locked_before: app.was_locked(),
         has_keyring: has(SlotKind::Keyring),
         has_passphrase: has(SlotKind::Passphrase),
         passphrase_required: guard(&app.passphrase_needed).is_some(),

@@ -19,6 +19,12 @@ path: string,
  */
 message: string | null, 
 /**
+ * The vault was locked since the app started: the unlock screen does
+ * not try the keyring by itself (a page loaded after a lock, the main
+ * window built again, would otherwise undo it).
+ */
+lockedBefore: boolean, 
+/**
  * Whether the vault has a keyring slot / a passphrase slot (null when missing).
  */
 hasKeyring: boolean | null, hasPassphrase: boolean | null, 

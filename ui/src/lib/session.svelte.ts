@@ -68,6 +68,9 @@ class Session {
   setStatus(status: VaultStatus): void {
     const was = this.status?.state ?? null;
     this.status = status;
+    // Locked earlier in the app's run (this page may be the main window
+    // built again after it): the keyring does not undo that by itself.
+    if (status.lockedBefore) this.keyringTried = true;
     if (status.state === 'unlocked' && was !== 'unlocked') {
       // Once the vault has been open, a later lock (by hand or idle) must not
       // be undone by an automatic keyring unlock.

@@ -16,6 +16,7 @@ export function status(over: Partial<VaultStatus> = {}): VaultStatus {
     state: 'unlocked',
     path: '/home/dev/.local/share/coffer/vault.sqlite',
     message: null,
+    lockedBefore: false,
     hasKeyring: true,
     hasPassphrase: true,
     passphraseRequired: false,

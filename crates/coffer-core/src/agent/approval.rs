@@ -845,7 +845,9 @@ mod tests {
         assert_eq!(withdrawn, both, "both windows close");
         for id in [&yes, &code] {
             assert!(gate.answer(id, Answer::Once, "late").is_err());
-            assert!(gate.give_code(id, Some(SecretValue::from("123456")), "late").is_err());
+            assert!(gate
+                .give_code(id, Some(SecretValue::from("123456")), "late")
+                .is_err());
         }
     }
 }
