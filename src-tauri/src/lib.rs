@@ -72,10 +72,7 @@ pub fn run() {
             let handle = app.handle().clone();
             app.state::<state::AppState>().on_change(move |unlocked| {
                 if !unlocked {
-                    let handle = handle.clone();
-                    tauri::async_runtime::spawn_blocking(move || {
-                        window::release_if_hidden(&handle)
-                    });
+                    window::release_if_hidden(&handle);
                 }
             });
             app.state::<state::AppState>().warm_up();

@@ -14,11 +14,8 @@
 //! next asked for.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 
 use tauri::{AppHandle, Manager, Runtime, WebviewWindow, WebviewWindowBuilder};
-
-use crate::guard::guard;
 
 const MAIN: &str = "main";
 
@@ -26,12 +23,18 @@ const MAIN: &str = "main";
 /// not take its destruction (the last window gone) for the app's end.
 static RELEASED: AtomicBool = AtomicBool::new(false);
 
-/// Keeps a release and a bringing back from crossing (a window shown
-/// between the release's look and its destruction).
-static TURN: Mutex<()> = Mutex::new(());
-
+/// Brings the main window back. Every change to the main window (this, the
+/// release below) runs on the main thread, in the order asked: a release
+/// and a bringing back cannot cross, and no other thread holds a lock while
+/// it waits for the main thread (a window's state is read there).
 pub fn show<R: Runtime>(app: &AppHandle<R>) {
-    let _turn = guard(&TURN);
+    let handle = app.clone();
+    if let Err(e) = app.run_on_main_thread(move || show_now(&handle)) {
+        tracing::warn!("the main window could not be shown: {e}");
+    }
+}
+
+fn show_now<R: Runtime>(app: &AppHandle<R>) {
     let window = match app.get_webview_window(MAIN) {
         Some(window) => window,
         None => match rebuild(app) {
@@ -56,7 +59,7 @@ fn rebuild<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWindow<R>> {
         .iter()
         .find(|w| w.label == MAIN)
         .cloned()
-        .ok_or_else(|| tauri::Error::WindowNotFound)?;
+        .ok_or(tauri::Error::WindowNotFound)?;
     let window = WebviewWindowBuilder::from_config(app, &config)?.build()?;
     RELEASED.store(false, Ordering::SeqCst);
     Ok(window)
@@ -64,9 +67,14 @@ fn rebuild<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWindow<R>> {
 
 /// The vault locked: a main window hidden in the tray is destroyed, and its
 /// web process with it. A window on screen (or minimised) stays as it is.
-/// Run off the UI thread: a window's state is asked of the main thread.
 pub fn release_if_hidden<R: Runtime>(app: &AppHandle<R>) {
-    let _turn = guard(&TURN);
+    let handle = app.clone();
+    if let Err(e) = app.run_on_main_thread(move || release_now(&handle)) {
+        tracing::warn!("the hidden window could not be let go of: {e}");
+    }
+}
+
+fn release_now<R: Runtime>(app: &AppHandle<R>) {
     let Some(window) = app.get_webview_window(MAIN) else {
         return;
     };
