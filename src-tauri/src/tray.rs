@@ -138,6 +138,8 @@ pub fn may_keep_running<R: Runtime>(app: &AppHandle<R>) -> bool {
 /// panel shows the tray icon, closed for good (which quits) when none does.
 /// The panel is asked over D-Bus on a thread of its own, so a slow or stuck
 /// session bus never holds the UI thread (a method call waits up to 25 s).
+/// A window closed to the tray over a locked vault is let go of at once
+/// (window.rs): its page holds nothing but the unlock screen.
 pub fn close_main<R: Runtime>(window: tauri::Window<R>) {
     tauri::async_runtime::spawn_blocking(move || {
         let done = if panel_shows_icons() {
@@ -145,8 +147,12 @@ pub fn close_main<R: Runtime>(window: tauri::Window<R>) {
         } else {
             window.destroy()
         };
-        if let Err(e) = done {
-            tracing::warn!("the main window could not be closed: {e}");
+        match done {
+            Ok(()) if !window.state::<AppState>().is_unlocked() => {
+                crate::window::release_if_hidden(window.app_handle());
+            }
+            Ok(()) => {}
+            Err(e) => tracing::warn!("the main window could not be closed: {e}"),
         }
     });
 }

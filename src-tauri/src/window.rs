@@ -6,10 +6,11 @@
 //! A window hidden in the tray keeps its web page, and WebKit's web process
 //! keeps everything that page ever drew (docs/BENCHMARKS.md: it grows with
 //! every new text shown, and only part of it is freed under memory
-//! pressure). So when the vault locks while the window is hidden, the
-//! window is destroyed and its web process ends with it: a lock drops the
-//! page's state anyway (the page goes back to its unlock screen), so
-//! nothing the person left is lost. The app, the tray and the agent keep
+//! pressure). So when the vault locks while the window is hidden (or the
+//! window is closed to the tray over a locked vault), the window is
+//! destroyed and its web process ends with it: a lock drops the page's
+//! state anyway (the page goes back to its unlock screen), so nothing the
+//! person left is lost. The app, the tray and the agent keep
 //! running; the window is built again from its configuration when it is
 //! next asked for.
 

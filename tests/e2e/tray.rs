@@ -299,7 +299,28 @@ async fn in_the_tray(driver: &str) {
     app.to_rebuilt_window().await;
     app.screen("unlock").await;
     assert!(web_processes(pid) > 0, "a new web process for the new page");
+    // Closed to the tray over the locked vault, it is let go of at once;
+    // the tray's Unlock needs no window, and Open then shows the list.
+    close_until("the locked window hidden", async || {
+        !panel::window_shown(TITLE)
+    })
+    .await;
+    until("the locked window's web process ended", async || {
+        web_processes(pid) == 0
+    })
+    .await;
     panel.click("Unlock").await;
+    until("unlocked from the tray", async || {
+        agent_status(&path)["unlocked"] == true
+    })
+    .await;
+    assert_eq!(web_processes(pid), 0, "an unlock builds no window");
+    panel.click("Open Coffer").await;
+    until("the window built again", async || {
+        panel::window_shown(TITLE)
+    })
+    .await;
+    app.to_rebuilt_window().await;
     app.screen("credentials").await;
 
     // Where no panel shows tray icons, closing quits: a hidden window would
