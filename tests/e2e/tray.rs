@@ -66,6 +66,18 @@ async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// The tray's Open after the window was let go of: a new window, which
+/// WebDriver is switched to, on `screen`.
+async fn open_again(panel: &Panel, app: &App, screen: &str) {
+    panel.click("Open Coffer").await;
+    until("the window built again", async || {
+        panel::window_shown(TITLE)
+    })
+    .await;
+    app.to_rebuilt_window().await;
+    app.screen(screen).await;
+}
+
 /// How many WebKit web processes run under the app process `app`.
 fn web_processes(app: u64) -> usize {
     let mut parent: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
@@ -269,7 +281,7 @@ async fn in_the_tray(driver: &str) {
 
     // Hidden in the tray, a lock lets go of the window and its page: the
     // web process ends, the app and the agent it hosts stay. Open builds
-    // the window again, on its unlock screen; the tray's Unlock opens it.
+    // the window again, on its unlock screen.
     assert!(
         web_processes(pid) > 0,
         "the window's page has a web process"
@@ -291,13 +303,7 @@ async fn in_the_tray(driver: &str) {
         "the same app serves: {status}"
     );
     assert_eq!(status["unlocked"], false, "{status}");
-    panel.click("Open Coffer").await;
-    until("the window built again", async || {
-        panel::window_shown(TITLE)
-    })
-    .await;
-    app.to_rebuilt_window().await;
-    app.screen("unlock").await;
+    open_again(&panel, &app, "unlock").await;
     assert!(web_processes(pid) > 0, "a new web process for the new page");
     // Closed to the tray over the locked vault, it is let go of at once;
     // the tray's Unlock needs no window, and Open then shows the list.
@@ -315,13 +321,7 @@ async fn in_the_tray(driver: &str) {
     })
     .await;
     assert_eq!(web_processes(pid), 0, "an unlock builds no window");
-    panel.click("Open Coffer").await;
-    until("the window built again", async || {
-        panel::window_shown(TITLE)
-    })
-    .await;
-    app.to_rebuilt_window().await;
-    app.screen("credentials").await;
+    open_again(&panel, &app, "credentials").await;
 
     // Where no panel shows tray icons, closing quits: a hidden window would
     // leave the app out of reach.
