@@ -142,17 +142,18 @@ pub fn may_keep_running<R: Runtime>(app: &AppHandle<R>) -> bool {
 /// (window.rs): its page holds nothing but the unlock screen.
 pub fn close_main<R: Runtime>(window: tauri::Window<R>) {
     tauri::async_runtime::spawn_blocking(move || {
-        let done = if panel_shows_icons() {
-            window.hide()
-        } else {
-            window.destroy()
-        };
-        match done {
+        if !panel_shows_icons() {
+            if let Err(e) = window.destroy() {
+                tracing::warn!("the main window could not be closed: {e}");
+            }
+            return;
+        }
+        match window.hide() {
             Ok(()) if !window.state::<AppState>().is_unlocked() => {
                 crate::window::release_if_hidden(window.app_handle());
             }
             Ok(()) => {}
-            Err(e) => tracing::warn!("the main window could not be closed: {e}"),
+            Err(e) => tracing::warn!("the main window could not be hidden: {e}"),
         }
     });
 }

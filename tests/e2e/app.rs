@@ -460,20 +460,9 @@ impl App {
                 // WebDriver a new handle): the handle is taken again until
                 // it shows the loaded page.
                 let _ = self.c.switch_to_window(other).await;
-                let ready = self
-                    .c
-                    .execute(
-                        "return location.pathname + '|' + document.readyState",
-                        vec![],
-                    )
-                    .await;
-                let loaded = ready
-                    .as_ref()
-                    .ok()
-                    .and_then(|v| v.as_str())
-                    .is_some_and(|s| {
-                        s.ends_with(".html|complete") && !s.starts_with("/index.html")
-                    });
+                let loaded = self.page_state().await.is_some_and(|s| {
+                    s.ends_with(".html|complete") && !s.starts_with("/index.html")
+                });
                 if loaded {
                     return main;
                 }
@@ -562,6 +551,18 @@ impl App {
         }
     }
 
+    /// The window in use's page and load state, as `PATH|readyState`.
+    async fn page_state(&self) -> Option<String> {
+        self.c
+            .execute(
+                "return location.pathname + '|' + document.readyState",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    }
+
     /// Switches to the main window built again after it was let go of (the
     /// handle in use is gone with the old one), once it shows its page.
     pub async fn to_rebuilt_window(&self) {
@@ -571,15 +572,11 @@ impl App {
                 if self.c.switch_to_window(handle).await.is_err() {
                     continue;
                 }
-                let ready = self
-                    .c
-                    .execute(
-                        "return location.pathname + '|' + document.readyState",
-                        vec![],
-                    )
-                    .await;
-                if matches!(ready, Ok(ref v) if v.as_str() == Some("/index.html|complete") || v.as_str() == Some("/|complete"))
-                {
+                let ready = self.page_state().await;
+                if matches!(
+                    ready.as_deref(),
+                    Some("/index.html|complete" | "/|complete")
+                ) {
                     return;
                 }
             }
