@@ -10,7 +10,7 @@ use chrono::Utc;
 use coffer_core::agent::server::Session;
 use coffer_core::audit::Actor;
 use coffer_core::preferences::Preferences;
-use coffer_core::search::Find;
+use coffer_core::search::{CatalogFile, Find};
 use coffer_core::slot::SlotKind;
 use coffer_core::transfer::Format;
 use coffer_core::{paths, UnlockReport, UnlockWith, Vault};
@@ -124,12 +124,15 @@ impl AppState {
     pub fn warm_up(&self) {
         let vault = Arc::clone(&self.vault);
         std::thread::spawn(move || {
-            if let Some(vault) = guard(&vault).as_mut() {
+            let to_save = guard(&vault).as_mut().and_then(|vault| {
                 // A zero limit: the catalog and the counts, no page.
                 if let Err(e) = vault.find(&Find::default(), Utc::now()) {
                     tracing::warn!("reading the list at start: {e}");
                 }
-            }
+                save_catalog(vault)
+            });
+            // Written without holding the vault.
+            write_catalog(to_save);
             // The rows' metadata, freed as the catalog kept its part.
             heap::give_back();
         });
@@ -283,9 +286,29 @@ impl AppState {
         guard(&self.chosen_import).take();
         self.tell(false);
         if let Some(mut vault) = locked {
+            let to_save = save_catalog(&vault);
             vault.lock(Utc::now())?;
+            write_catalog(to_save);
         }
         Ok(())
+    }
+}
+
+/// The list's catalog sealed for the file beside the vault, when it
+/// changed since it was read or saved, so the next start reads it instead
+/// of every row. A cache: a failure is logged and the next start reads the
+/// rows.
+fn save_catalog(vault: &Vault) -> Option<CatalogFile> {
+    vault
+        .catalog_to_save()
+        .inspect_err(|e| tracing::warn!("keeping the list's catalog: {e}"))
+        .ok()
+        .flatten()
+}
+
+fn write_catalog(file: Option<CatalogFile>) {
+    if let Some(Err(e)) = file.map(CatalogFile::write) {
+        tracing::warn!("keeping the list's catalog: {e}");
     }
 }
 

@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Command, Stdio};
 
 use coffer_core::SecretValue;
@@ -133,15 +134,12 @@ fn agent_status(vault: &std::path::Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("the status as JSON")
 }
 
-async fn in_the_tray(driver: &str) {
-    let dir = tempfile::TempDir::new().expect("tempdir");
-    let path = dir.path().join("vault").join("vault.sqlite");
-    let recovery = SecretValue::from("orbit-maple-velvet-quartz-tundra-tray");
-    app::keyring_vault(&path, &recovery).close().expect("close");
+/// Adds an API key named `name` (holding [`SECRET`]) through the CLI.
+fn cli_add(vault: &std::path::Path, name: &str) {
     let mut add = Command::new(coffer_bin())
         .arg("--vault")
-        .arg(&path)
-        .args(["add", "quick/demo", "--kind", "api-key"])
+        .arg(vault)
+        .args(["add", name, "--kind", "api-key"])
         .stdin(Stdio::piped())
         .spawn()
         .expect("coffer add");
@@ -151,6 +149,14 @@ async fn in_the_tray(driver: &str) {
         .write_all(format!(r#"{{"key": "{SECRET}"}}"#).as_bytes())
         .expect("the secret on stdin");
     assert!(add.wait().expect("coffer add").success(), "coffer add");
+}
+
+async fn in_the_tray(driver: &str) {
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let path = dir.path().join("vault").join("vault.sqlite");
+    let recovery = SecretValue::from("orbit-maple-velvet-quartz-tundra-tray");
+    app::keyring_vault(&path, &recovery).close().expect("close");
+    cli_add(&path, "quick/demo");
 
     // The panel is up before the app, as on a desktop.
     let panel = Panel::start().await;
@@ -200,9 +206,24 @@ async fn in_the_tray(driver: &str) {
         "the agent is locked too"
     );
 
+    // The list's catalog is kept beside the vault (0600) for the next
+    // read; a credential added meanwhile is listed after the unlock all
+    // the same (its row is read, the rest comes from the file).
+    let mut kept = path.clone().into_os_string();
+    kept.push(".catalog");
+    let kept = std::path::PathBuf::from(kept);
+    let mode = std::fs::metadata(&kept)
+        .expect("the catalog kept beside the vault")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the catalog file is private");
+    cli_add(&path, "quick/while-locked");
+
     // Unlock from the tray (the keyring): the page follows without a click.
     panel.click("Unlock").await;
     app.screen("credentials").await;
+    app.el("#credential-list [data-name=\"quick/while-locked\"]")
+        .await;
     until("the menu says unlocked", async || {
         panel
             .entries()

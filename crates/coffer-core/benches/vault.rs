@@ -135,6 +135,25 @@ fn catalog_read(g: &mut BenchmarkGroup<'_, WallTime>, path: &Path) {
             )
         },
     );
+    // The same first page where the app saved its catalog beside the vault
+    // (the file is removed after, so no other row reads it).
+    let saver = reopen(path);
+    saver.find(&page(""), Utc::now()).expect("find");
+    let file = saver.catalog_to_save().expect("save").expect("a catalog");
+    file.write().expect("write the catalog");
+    g.bench_function(
+        "find '', first 100-item page after unlock (the catalog kept beside the vault)",
+        |b| {
+            b.iter_batched(
+                || reopen(path),
+                |v| v.find(black_box(&page("")), Utc::now()).expect("find"),
+                BatchSize::PerIteration,
+            )
+        },
+    );
+    let mut kept = path.as_os_str().to_owned();
+    kept.push(".catalog");
+    std::fs::remove_file(kept).expect("remove the catalog");
 }
 
 fn page(query: &str) -> Find {

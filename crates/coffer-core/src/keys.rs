@@ -8,6 +8,8 @@ use crate::secret::Key32;
 pub(crate) const NAME_INDEX_LABEL: &str = "coffer/v1/name-index";
 pub use crate::sealed::AUDIT_LABEL;
 pub const ANCHOR_LABEL: &str = "coffer/v1/audit-anchor";
+/// The list's catalog kept beside the vault (search/file.rs).
+pub(crate) const CATALOG_LABEL: &str = "coffer/v1/list-catalog";
 
 pub(crate) struct Keys {
     pub(crate) vault_key: Key32,

@@ -17,6 +17,11 @@
 //! A handle's first `search` or `list` keeps nothing, as most handles (one
 //! CLI command) never ask twice: it decrypts every row once, on all cores,
 //! and a search parses only the rows whose plaintext can hold every word.
+//!
+//! A handle's first catalog starts from the one kept beside the vault
+//! (search/file.rs) when there is one: only the rows it does not describe
+//! exactly are decrypted. The app saves its catalog there after the
+//! start's first read and on lock ([`Vault::catalog_to_save`]).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -31,6 +36,9 @@ use crate::kind::Kind;
 use crate::policy::{self, Policies, State, Status, DEFAULT_WARN_DAYS};
 use crate::rows;
 use crate::vault::{Cipher, Row, Vault};
+
+mod file;
+pub use file::CatalogFile;
 
 /// One page of the app's list: a query, filters on kind, environment, tag
 /// and rotation state, and the window of results wanted.
@@ -247,39 +255,64 @@ impl Vault {
         let snapshot = self.snapshot()?;
         let policies = self.policies()?;
         let cipher = self.cipher()?;
-        let Some(old) = old else {
+        // A catalog from the file counts an item only where the row holds
+        // the same envelope (its nonce): the file may be older than the rows.
+        let (old, seals) = match old {
+            Some(old) => (old, None),
+            None => match self.stored_catalog(stamp) {
+                Some((old, seals)) => (old, Some(seals)),
+                None => return self.read_catalog(stamp, policies),
+            },
+        };
+        if policies != old.policies {
+            // New policies change every timeline, which only whole metadata
+            // can tell.
             return self.read_catalog(stamp, policies);
-        };
-        let current: Vec<(Vec<u8>, i64)> = {
-            let mut stmt = self.db(self.conn().prepare_cached(concat!(
-                "SELECT id, version FROM credentials WHERE ",
-                rows::live!()
-            )))?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
-            self.db(rows)?
-        };
+        }
         let known: HashMap<CredentialId, (u64, usize)> = old
             .items
             .iter()
             .enumerate()
             .map(|(i, item)| (item.id, (item.version, i)))
             .collect();
-        let mut kept = Vec::with_capacity(current.len());
+        // Each row compared as it is read: nothing is allocated per row.
+        let mut kept = Vec::with_capacity(old.items.len());
         let mut changed = Vec::new();
-        for (id, version) in &current {
-            let id = CredentialId::from_slice(id)
-                .ok_or_else(|| crate::Error::integrity("a credential id is malformed"))?;
-            match known.get(&id) {
-                Some(&(v, i)) if i64::try_from(v).ok() == Some(*version) => kept.push(i),
-                _ => changed.push(id),
+        let mut count = 0;
+        {
+            let sql = if seals.is_some() {
+                file::SEALS_SQL
+            } else {
+                concat!(
+                    "SELECT id, version, x'' FROM credentials WHERE ",
+                    rows::live!()
+                )
+            };
+            let mut stmt = self.db(self.conn().prepare_cached(sql))?;
+            let mut rows = self.db(stmt.query([]))?;
+            fn blob<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'a [u8]> {
+                Ok(r.get_ref(i)?.as_blob()?)
+            }
+            while let Some(r) = self.db(rows.next())? {
+                count += 1;
+                let id = CredentialId::from_slice(self.db(blob(r, 0))?)
+                    .ok_or_else(|| crate::Error::integrity("a credential id is malformed"))?;
+                let version: i64 = self.db(r.get(1))?;
+                let nonce = self.db(blob(r, 2))?;
+                match known.get(&id) {
+                    Some(&(v, i))
+                        if i64::try_from(v).ok() == Some(version)
+                            && seals.as_ref().is_none_or(|s| s[i][..] == *nonce) =>
+                    {
+                        kept.push(i);
+                    }
+                    _ => changed.push(id),
+                }
             }
         }
-        if changed.len() > current.len() / 4 + 16 || policies != old.policies {
+        if changed.len() > count / 4 + 16 {
             // Most of it moved (a rekey does not count: versions stay):
-            // decrypting everything in parallel is as quick. New policies
-            // change every timeline, which only whole metadata can tell.
+            // decrypting everything in parallel is as quick.
             return self.read_catalog(stamp, policies);
         }
         let mut rows = Vec::with_capacity(changed.len());
@@ -578,6 +611,9 @@ pub(crate) struct Catalog {
     /// Every environment and tag in use, sorted: the items' indices point here.
     envs: Vec<String>,
     tags: Vec<String>,
+    /// Whether the file beside the vault held this catalog as it is when
+    /// it was read or saved.
+    saved: bool,
 }
 
 /// A credential read for a catalog, cut down to what the catalog keeps;
@@ -737,6 +773,7 @@ impl Catalog {
             kinds: kinds.into_iter().collect(),
             envs,
             tags,
+            saved: false,
         }
     }
 

@@ -7,6 +7,7 @@ use crate::credential::{Draft, Patch};
 use crate::rotation::{Policy, Scope};
 
 use crate::testkit::t0;
+use std::os::unix::fs::PermissionsExt;
 
 fn days(n: i64) -> DateTime<Utc> {
     t0() + Duration::days(n)
@@ -774,4 +775,233 @@ fn folders_browse_the_names_as_a_tree_within_the_other_filters() {
         )
         .expect("find");
     assert!(quiet.folders.is_empty());
+}
+
+/// Saves `v`'s catalog beside the vault; false when there was nothing new.
+fn save(v: &Vault) -> bool {
+    match v.catalog_to_save().expect("save") {
+        Some(file) => {
+            file.write().expect("write");
+            true
+        }
+        None => false,
+    }
+}
+
+/// Whether `v` keeps a catalog the file beside the vault holds as it is.
+fn kept_as_saved(v: &Vault) -> bool {
+    matches!(&*v.kept::<Kept>(), Kept::Catalog(c) if c.saved)
+}
+
+fn every(v: &Vault, when: DateTime<Utc>) -> Vec<(String, State)> {
+    v.find(
+        &Find {
+            limit: 1000,
+            ..Find::default()
+        },
+        when,
+    )
+    .expect("find")
+    .items
+    .into_iter()
+    .map(|(c, s)| (c.meta.name, s.state))
+    .collect()
+}
+
+#[test]
+fn the_next_handle_starts_from_the_saved_catalog_and_reads_only_what_moved() {
+    let (f, mut v) = fixture();
+    sample(&mut v);
+    assert!(!save(&v), "nothing is saved before a catalog is kept");
+    v.find(&Find::default(), t0()).expect("find");
+    assert!(save(&v));
+    assert!(!save(&v), "saved once until it changes");
+    let path = crate::vault::catalog_path(&f.path);
+    let mode = std::fs::metadata(&path).expect("file").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // No searchable word in the file as it is on disk.
+    let on_disk = std::fs::read(&path).expect("read");
+    assert!(!on_disk.windows(6).any(|w| w == b"orders"));
+
+    // Another handle answers from the file alone: same answers, nothing read.
+    let other = second_handle(&f);
+    assert_eq!(every(&other, days(31)), every(&v, days(31)));
+    assert!(kept_as_saved(&other));
+    for (query, expected) in [
+        ("ünicode", vec!["db/prod/orders"]),
+        ("team-17 prod", vec!["aws/prod/team-17/deploy"]),
+        ("σίσυφος", vec!["db/staging/orders"]),
+    ] {
+        assert_eq!(names(&other.search(query).expect("search")), expected);
+    }
+    let by_tag = other
+        .find(
+            &Find {
+                tag: Some("team-17".into()),
+                folder: "aws/".into(),
+                folders: true,
+                limit: 10,
+                ..Find::default()
+            },
+            t0(),
+        )
+        .expect("find");
+    assert_eq!(by_tag.total, 2);
+    assert_eq!(
+        by_tag.folders,
+        [("aws/dev/".to_owned(), 1), ("aws/prod/".to_owned(), 1)]
+    );
+    drop(other);
+
+    // Changes after the save: a rename, an add, a delete, a new policy.
+    v.update(
+        "db/prod/orders",
+        &Patch {
+            rename: Some("db/prod/orders-v2".into()),
+            ..Patch::default()
+        },
+        t0(),
+    )
+    .expect("rename");
+    v.add(generic("misc/new"), t0()).expect("add");
+    v.remove("misc/token", t0()).expect("remove");
+    v.set_policy(
+        &Scope::Tag("team-18".into()),
+        Some(Policy::new(5, 2).expect("policy")),
+        t0(),
+    )
+    .expect("policy");
+    let third = second_handle(&f);
+    assert_eq!(every(&third, days(31)), every(&v, days(31)));
+    assert!(!kept_as_saved(&third), "it read the rows that moved");
+    assert_eq!(
+        third.list().expect("list"),
+        second_handle(&f).list().expect("list")
+    );
+    // Under the same policies, only the moved rows are read again.
+    assert!(save(&v));
+    v.add(generic("misc/newer"), t0()).expect("add");
+    let fourth = second_handle(&f);
+    assert_eq!(every(&fourth, days(31)), every(&v, days(31)));
+    assert!(!kept_as_saved(&fourth));
+    assert!(save(&fourth), "the patched catalog is saved again");
+}
+
+#[test]
+fn an_item_counts_only_where_its_row_holds_the_same_envelope() {
+    // The vault file goes back to an older copy, and the same credential
+    // reaches the same version there with other contents: the catalog saved
+    // from the first history must not describe the second one.
+    let (f, mut v) = fixture();
+    sample(&mut v);
+    let anchor = crate::audit::anchor_path(&f.path);
+    let copy = f.path.with_extension("copy");
+    drop(v);
+    std::fs::copy(&f.path, &copy).expect("copy");
+    std::fs::copy(&anchor, copy.with_extension("anchor")).expect("copy");
+    let rename = |v: &mut Vault, to: &str| {
+        v.update(
+            "misc/token",
+            &Patch {
+                rename: Some(to.into()),
+                ..Patch::default()
+            },
+            t0(),
+        )
+        .expect("rename")
+        .credential
+    };
+    let mut v = second_handle(&f);
+    let first = rename(&mut v, "misc/first-history");
+    v.find(&Find::default(), t0()).expect("find");
+    assert!(save(&v));
+    drop(v);
+    std::fs::copy(&copy, &f.path).expect("restore");
+    std::fs::copy(copy.with_extension("anchor"), &anchor).expect("restore");
+    let mut v = second_handle(&f);
+    let second = rename(&mut v, "misc/second-history");
+    assert_eq!((first.id, first.version), (second.id, second.version));
+    drop(v);
+    let v = second_handle(&f);
+    let listed: Vec<String> = every(&v, t0()).into_iter().map(|(n, _)| n).collect();
+    assert!(listed.contains(&"misc/second-history".to_owned()));
+    assert!(!listed.contains(&"misc/first-history".to_owned()));
+    assert_eq!(
+        names(&v.search("history").expect("search")),
+        ["misc/second-history"]
+    );
+}
+
+#[test]
+fn a_catalog_file_that_does_not_open_is_read_as_none_and_replaced() {
+    let (f, mut v) = fixture();
+    sample(&mut v);
+    v.find(&Find::default(), t0()).expect("find");
+    assert!(save(&v));
+    let path = crate::vault::catalog_path(&f.path);
+    let good = std::fs::read(&path).expect("read");
+    let expected = every(&v, t0());
+    let (g, mut elsewhere) = fixture();
+    sample(&mut elsewhere);
+    elsewhere.find(&Find::default(), t0()).expect("find");
+    assert!(save(&elsewhere));
+    let mut flipped = good.clone();
+    let at = flipped.len() / 2;
+    flipped[at] ^= 1;
+    let spoilt: [(&str, Vec<u8>); 4] = [
+        ("a flipped bit", flipped),
+        ("cut short", good[..good.len() - 1].to_vec()),
+        ("garbage", vec![7; 300]),
+        (
+            "another vault's catalog",
+            std::fs::read(crate::vault::catalog_path(&g.path)).expect("read"),
+        ),
+    ];
+    for (what, bytes) in spoilt {
+        std::fs::write(&path, bytes).expect("write");
+        let other = second_handle(&f);
+        assert_eq!(every(&other, t0()), expected, "{what}");
+        assert!(save(&other), "{what}: replaced by the next save");
+        assert_eq!(
+            std::fs::read(&path).expect("read").len(),
+            good.len(),
+            "{what}"
+        );
+    }
+    // A FIFO put in its place holds nothing up.
+    std::fs::remove_file(&path).expect("remove");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+        0,
+    )
+    .expect("mkfifo");
+    assert_eq!(every(&second_handle(&f), t0()), expected);
+}
+
+#[test]
+fn a_purge_and_a_rekey_remove_the_catalog_file() {
+    let (f, mut v) = fixture();
+    sample(&mut v);
+    let path = crate::vault::catalog_path(&f.path);
+    let saved = |v: &Vault| {
+        v.find(&Find::default(), t0()).expect("find");
+        save(v);
+        path.exists()
+    };
+    assert!(saved(&v));
+    v.purge("misc/token", t0()).expect("purge");
+    assert!(!path.exists(), "a purge removes it");
+    assert!(saved(&v));
+    v.remove("db/staging/orders", t0()).expect("remove");
+    assert!(path.exists(), "the trash keeps what it holds");
+    v.purge_trashed(None, t0()).expect("empty the trash");
+    assert!(!path.exists(), "emptying the trash removes it");
+    assert!(saved(&v));
+    v.rekey(Some(&f.sealer), None, t0()).expect("rekey");
+    assert!(!path.exists(), "a rekey removes it");
+    assert!(saved(&v));
+    assert_eq!(every(&second_handle(&f), t0()), every(&v, t0()));
 }

@@ -18,6 +18,7 @@ use crate::credential::{
 use crate::crypto::{self, KdfParams};
 use crate::error::{Error, Result};
 pub(crate) use crate::keys::Keys;
+use crate::keys::CATALOG_LABEL;
 use crate::rows::{self, StoredRecord};
 use crate::seal::Sealer;
 use crate::sealed::{self, Place, RecordPart};
@@ -97,6 +98,27 @@ pub(crate) struct Cipher<'a> {
 }
 
 impl Cipher<'_> {
+    /// Seals the list's catalog kept beside the vault (search/file.rs)
+    /// under its own sub-key, bound to this vault.
+    pub(crate) fn seal_catalog(&self, plain: &[u8]) -> Result<Vec<u8>> {
+        let key = crypto::derive_subkey(&self.keys.vault_key, self.vault_id, CATALOG_LABEL)?;
+        crypto::seal(
+            &key,
+            &crypto::aad(&[CATALOG_LABEL.as_bytes(), self.vault_id]),
+            plain,
+        )
+    }
+
+    pub(crate) fn open_catalog(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let key = crypto::derive_subkey(&self.keys.vault_key, self.vault_id, CATALOG_LABEL)?;
+        crypto::open(
+            &key,
+            &crypto::aad(&[CATALOG_LABEL.as_bytes(), self.vault_id]),
+            sealed,
+            "the list's catalog",
+        )
+    }
+
     pub(crate) fn name_index(&self, name: &str) -> Vec<u8> {
         crypto::mac(&self.keys.name_key, &[name.as_bytes()]).to_vec()
     }
@@ -1603,6 +1625,8 @@ impl Vault {
         audit::anchor_rekey(path, &old_keys.anchor_key, &new_keys.anchor_key, seq, &mac)?;
         tx.commit()?;
         self.keys = Some(new_keys);
+        // Sealed under the old key, which a rekey is meant to retire.
+        self.forget_catalog();
         // The slot now opens only with the new keyring key: it moves to the
         // vault's own entry (a failure here is finished by the next unlock).
         if let Some((sealer, kek)) = new_kek {
@@ -1611,6 +1635,28 @@ impl Vault {
         }
         let keys = self.keys()?;
         audit::replace_anchor(&self.path, &keys.anchor_key, seq, &mac)
+    }
+}
+
+/// Where the list's catalog is kept between runs, beside the vault
+/// (search/file.rs).
+pub(crate) fn catalog_path(vault: &Path) -> PathBuf {
+    let mut p = vault.as_os_str().to_owned();
+    p.push(".catalog");
+    PathBuf::from(p)
+}
+
+impl Vault {
+    /// Removes the catalog kept beside the vault; the next reader reads the
+    /// rows. A purge calls it so that no metadata of what it destroyed
+    /// stays in that file, a rekey so that nothing stays sealed under the
+    /// old key.
+    pub(crate) fn forget_catalog(&self) {
+        match std::fs::remove_file(catalog_path(&self.path)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("removing the list's catalog beside the vault: {e}"),
+        }
     }
 }
 

@@ -165,6 +165,10 @@ impl Vault {
         self.db(tx
             .execute("DELETE FROM credentials WHERE id = ?1", [&row.id.0[..]])
             .and_then(rows::one_row))?;
+        // The catalog kept beside the vault may still describe it. (An app
+        // saving its catalog at this very moment could write it again; its
+        // next save, at the latest on lock, leaves the purged item out.)
+        self.forget_catalog();
         let event = Event::new(Action::Delete)
             .target(row.id, &meta.name)
             .details(serde_json::json!({
