@@ -290,9 +290,6 @@ impl Vault {
             };
             let mut stmt = self.db(self.conn().prepare_cached(sql))?;
             let mut rows = self.db(stmt.query([]))?;
-            fn blob<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'a [u8]> {
-                Ok(r.get_ref(i)?.as_blob()?)
-            }
             while let Some(r) = self.db(rows.next())? {
                 count += 1;
                 let id = CredentialId::from_slice(self.db(blob(r, 0))?)
@@ -367,6 +364,11 @@ fn live(credential: Credential) -> Result<Credential> {
     Ok(credential)
 }
 
+/// Column `i` of `r` as a blob, borrowed.
+fn blob<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'a [u8]> {
+    Ok(r.get_ref(i)?.as_blob()?)
+}
+
 /// Rows read per chunk handed to a decrypting thread.
 const CHUNK_ROWS: usize = 512;
 
@@ -430,8 +432,8 @@ impl Vault {
                 let Some(r) = self.db(rows.next())? else {
                     break;
                 };
-                let id = self.db(r.get_ref(0).and_then(|v| Ok(v.as_blob()?)))?;
-                let envelope = self.db(r.get_ref(4).and_then(|v| Ok(v.as_blob()?)))?;
+                let id = self.db(blob(r, 0))?;
+                let envelope = self.db(blob(r, 4))?;
                 chunk.rows.push(Row {
                     id: CredentialId::from_slice(id)
                         .ok_or_else(|| crate::Error::integrity("a credential id is malformed"))?,

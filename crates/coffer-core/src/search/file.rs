@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
 
-use super::{Catalog, Item, Stamp, Timeline};
+use super::{blob, Catalog, Item, Stamp, Timeline};
 use crate::credential::CredentialId;
 use crate::crypto::NONCE_LEN;
 use crate::error::Result;
@@ -116,20 +116,18 @@ impl Vault {
     /// Every live row's id, version and metadata nonce.
     fn seals(&self) -> Result<HashMap<CredentialId, (u64, Seal)>> {
         let mut stmt = self.db(self.conn().prepare_cached(SEALS_SQL))?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        });
+        let mut rows = self.db(stmt.query([]))?;
         let mut out = HashMap::new();
-        for row in self.db(rows)? {
-            let (id, version, nonce) = self.db(row)?;
+        while let Some(r) = self.db(rows.next())? {
+            let (id, version, nonce) = (
+                self.db(blob(r, 0))?,
+                self.db(r.get::<_, i64>(1))?,
+                self.db(blob(r, 2))?,
+            );
             if let (Some(id), Ok(version), Ok(nonce)) = (
-                CredentialId::from_slice(&id),
+                CredentialId::from_slice(id),
                 u64::try_from(version),
-                Seal::try_from(&nonce[..]),
+                Seal::try_from(nonce),
             ) {
                 out.insert(id, (version, nonce));
             }
@@ -149,7 +147,8 @@ impl Vault {
                 return None;
             }
         };
-        let mut sealed = Vec::new();
+        let size = file.metadata().map_or(0, |m| m.len());
+        let mut sealed = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         if let Err(e) = file.by_ref().take(MOST).read_to_end(&mut sealed) {
             tracing::debug!("the list's catalog beside the vault was not read: {e}");
             return None;
@@ -214,7 +213,7 @@ impl Catalog {
             })
             .collect();
         out.len(current.len());
-        for i in current {
+        for &i in &current {
             let item = &self.items[i];
             let seal = seals.get(&item.id).map(|(_, s)| *s).unwrap_or_default();
             out.0.extend_from_slice(&item.id.0);
@@ -228,7 +227,13 @@ impl Catalog {
                 out.u32(*t);
             }
             out.timeline(&item.timeline);
-            out.bytes(self.item_text(i).as_bytes());
+            out.len(self.item_text(i).len());
+        }
+        // The items' texts in one piece, read back in one piece.
+        let texts: usize = current.iter().map(|&i| self.item_text(i).len()).sum();
+        out.len(texts);
+        for &i in &current {
+            out.0.extend_from_slice(self.item_text(i).as_bytes());
         }
         out.0
     }
@@ -250,8 +255,8 @@ impl Catalog {
         let count = r.len()?;
         let mut items = Vec::with_capacity(count.min(plain.len() / 32));
         let mut seals = Vec::with_capacity(items.capacity());
-        let mut text = String::new();
         let mut starts = Vec::with_capacity(items.capacity() + 1);
+        let mut end = 0usize;
         for _ in 0..count {
             let id = CredentialId(r.take(16)?.try_into().ok()?);
             let version = r.u64()?;
@@ -267,8 +272,8 @@ impl Catalog {
                 .map(|_| r.u32().filter(|t| (*t as usize) < tags.len()))
                 .collect::<Option<Box<[u32]>>>()?;
             let timeline = r.timeline()?;
-            starts.push(text.len());
-            text.push_str(r.str()?);
+            starts.push(end);
+            end = end.checked_add(r.len()?)?;
             if items.last().is_some_and(|last: &Item| *last.name > *name) {
                 return None;
             }
@@ -282,10 +287,13 @@ impl Catalog {
                 timeline,
             });
         }
-        starts.push(text.len());
-        if !r.0.is_empty() {
+        starts.push(end);
+        let text = r.str()?;
+        if !r.0.is_empty() || text.len() != end || !starts.iter().all(|&s| text.is_char_boundary(s))
+        {
             return None;
         }
+        let text = text.to_owned();
         let catalog = Catalog {
             stamp,
             policies,
