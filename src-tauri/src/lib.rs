@@ -49,6 +49,7 @@ pub fn run() {
         // Rust-side only (quick.rs): the page cannot take or read shortcuts.
         .plugin(tauri_plugin_global_shortcut::Builder::new().build())
         .manage(state)
+        .on_page_load(|webview, payload| window::page_loaded(webview, payload.event()))
         .setup(|app| {
             background::start(app.handle().clone());
             signals::start(app.handle().clone());
@@ -76,6 +77,7 @@ pub fn run() {
                 }
             });
             app.state::<state::AppState>().warm_up();
+            window::show_at_the_latest(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -14,11 +14,52 @@
 //! running; the window is built again from its configuration when it is
 //! next asked for.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+//!
+//! The main window is built hidden (tauri.conf.json) and shown once its
+//! page has loaded. Shown at once, GTK asks the web view to paint before
+//! WebKit's web process has told the UI process its drawing state; the UI
+//! process then blocks its main thread until that message comes or 500 ms
+//! pass (WebKit's DrawingAreaProxy's `didUpdateBackingStoreStateTimeout`),
+//! and at start the message often comes only after the wait ends: in about
+//! half of the app's cold starts the page began loading 500 ms late
+//! (docs/BENCHMARKS.md). By the page's `load` the web process answers at
+//! once.
 
-use tauri::{AppHandle, Manager, Runtime, WebviewWindow, WebviewWindowBuilder};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tauri::webview::PageLoadEvent;
+use tauri::{AppHandle, Manager, Runtime, Webview, WebviewWindow, WebviewWindowBuilder};
 
 const MAIN: &str = "main";
+
+/// Set once the main window built hidden has been shown (or asked for).
+static SHOWN: AtomicBool = AtomicBool::new(false);
+
+/// The longest the main window stays hidden waiting for its page.
+const AT_THE_LATEST: Duration = Duration::from_secs(3);
+
+/// The main window's page has loaded: the window is shown, the first time.
+pub fn page_loaded<R: Runtime>(webview: &Webview<R>, event: PageLoadEvent) {
+    if webview.label() == MAIN
+        && event == PageLoadEvent::Finished
+        && !SHOWN.swap(true, Ordering::SeqCst)
+    {
+        let _ = webview.window().show();
+    }
+}
+
+/// Shows the main window after [`AT_THE_LATEST`] if its page never said it
+/// loaded (a page that failed to load still gets its window).
+pub fn show_at_the_latest<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(AT_THE_LATEST);
+        if !SHOWN.load(Ordering::SeqCst) {
+            show(&app);
+        }
+    });
+}
 
 /// Set while the main window is let go of on purpose: the event loop must
 /// not take its destruction (the last window gone) for the app's end.
@@ -36,6 +77,7 @@ pub fn show<R: Runtime>(app: &AppHandle<R>) {
 }
 
 fn show_now<R: Runtime>(app: &AppHandle<R>) {
+    SHOWN.store(true, Ordering::SeqCst);
     let window = match app.get_webview_window(MAIN) {
         Some(window) => window,
         None => match rebuild(app) {
