@@ -83,4 +83,15 @@ describe('stampShown', () => {
     expect(Number(el.getAttribute(SHOWN_AT))).toBeGreaterThanOrEqual(first);
     stampShown(null);
   });
+
+  it('waits for a hidden page to be shown', () => {
+    const el = document.createElement('div');
+    const visibility = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+    stampShown(el);
+    expect(el.hasAttribute(SHOWN_AT)).toBe(false);
+    visibility.mockReturnValue('visible');
+    document.dispatchEvent(new Event('visibilitychange'));
+    expect(el.hasAttribute(SHOWN_AT)).toBe(true);
+    visibility.mockRestore();
+  });
 });

@@ -70,5 +70,12 @@ export const SHOWN_AT = 'data-shown-at';
  * thousand performance.mark calls.)
  */
 export function stampShown(el: Element | null): void {
-  el?.setAttribute(SHOWN_AT, String(performance.now()));
+  if (el === null) return;
+  if (document.visibilityState !== 'hidden') {
+    el.setAttribute(SHOWN_AT, String(performance.now()));
+    return;
+  }
+  // The window is not on screen yet (the main window is shown once its page
+  // has loaded): the answer is shown when the window is.
+  document.addEventListener('visibilitychange', () => stampShown(el), { once: true });
 }
