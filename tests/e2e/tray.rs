@@ -164,6 +164,8 @@ async fn in_the_tray(driver: &str) {
         c: launch(driver, &path).await,
     };
     app.screen("credentials").await;
+    // Built hidden, the window is shown once its page has loaded.
+    until("the window on screen", async || panel::window_shown(TITLE)).await;
     let labels: Vec<String> = panel.entries().await.into_iter().map(|e| e.label).collect();
     assert_eq!(
         labels,
