@@ -13,7 +13,6 @@
 //! person left is lost. The app, the tray and the agent keep
 //! running; the window is built again from its configuration when it is
 //! next asked for.
-
 //!
 //! The main window is built hidden (tauri.conf.json) and shown once its
 //! page has loaded. Shown at once, GTK asks the web view to paint before
