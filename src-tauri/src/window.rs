@@ -120,8 +120,9 @@ fn release_now<R: Runtime>(app: &AppHandle<R>) {
     let Some(window) = app.get_webview_window(MAIN) else {
         return;
     };
-    // A minimised window is still visible to GTK: it stays too.
-    if window.is_visible().unwrap_or(true) {
+    // A minimised window is still visible to GTK: it stays too. So does
+    // one not shown yet (built hidden, its page still loading).
+    if !SHOWN.load(Ordering::SeqCst) || window.is_visible().unwrap_or(true) {
         return;
     }
     RELEASED.store(true, Ordering::SeqCst);

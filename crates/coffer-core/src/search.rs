@@ -275,38 +275,18 @@ impl Vault {
             .enumerate()
             .map(|(i, item)| (item.id, (item.version, i)))
             .collect();
-        // Each row compared as it is read: nothing is allocated per row.
         let mut kept = Vec::with_capacity(old.items.len());
         let mut changed = Vec::new();
-        let mut count = 0;
-        {
-            let sql = if seals.is_some() {
-                file::SEALS_SQL
-            } else {
-                concat!(
-                    "SELECT id, version, x'' FROM credentials WHERE ",
-                    rows::live!()
-                )
-            };
-            let mut stmt = self.db(self.conn().prepare_cached(sql))?;
-            let mut rows = self.db(stmt.query([]))?;
-            while let Some(r) = self.db(rows.next())? {
-                count += 1;
-                let id = CredentialId::from_slice(self.db(blob(r, 0))?)
-                    .ok_or_else(|| crate::Error::integrity("a credential id is malformed"))?;
-                let version: i64 = self.db(r.get(1))?;
-                let nonce = self.db(blob(r, 2))?;
-                match known.get(&id) {
-                    Some(&(v, i))
-                        if i64::try_from(v).ok() == Some(version)
-                            && seals.as_ref().is_none_or(|s| s[i][..] == *nonce) =>
-                    {
-                        kept.push(i);
-                    }
-                    _ => changed.push(id),
+        let count =
+            self.each_version(seals.is_some(), |id, version, nonce| match known.get(&id) {
+                Some(&(v, i))
+                    if i64::try_from(v).ok() == Some(version)
+                        && seals.as_ref().is_none_or(|s| s[i][..] == *nonce) =>
+                {
+                    kept.push(i);
                 }
-            }
-        }
+                _ => changed.push(id),
+            })?;
         if changed.len() > count / 4 + 16 {
             // Most of it moved (a rekey does not count: versions stay):
             // decrypting everything in parallel is as quick.
@@ -348,6 +328,39 @@ impl Vault {
             Ok(Some(Entry::Fresh(Loose::new(credential, &policies))))
         })?;
         Ok(Catalog::assemble(stamp, policies, entries, None))
+    }
+}
+
+impl Vault {
+    /// Hands `f` every live row's id, version and, with `nonces`, the nonce
+    /// of its metadata's envelope (empty without), each read in place:
+    /// nothing is allocated per row. Returns how many rows there were.
+    fn each_version(
+        &self,
+        nonces: bool,
+        mut f: impl FnMut(CredentialId, i64, &[u8]),
+    ) -> Result<usize> {
+        let sql = if nonces {
+            concat!(
+                "SELECT id, version, substr(meta, 2, 12) FROM credentials WHERE ",
+                rows::live!()
+            )
+        } else {
+            concat!(
+                "SELECT id, version, x'' FROM credentials WHERE ",
+                rows::live!()
+            )
+        };
+        let mut stmt = self.db(self.conn().prepare_cached(sql))?;
+        let mut rows = self.db(stmt.query([]))?;
+        let mut count = 0;
+        while let Some(r) = self.db(rows.next())? {
+            count += 1;
+            let id = CredentialId::from_slice(self.db(blob(r, 0))?)
+                .ok_or_else(|| crate::Error::integrity("a credential id is malformed"))?;
+            f(id, self.db(r.get(1))?, self.db(blob(r, 2))?);
+        }
+        Ok(count)
     }
 }
 

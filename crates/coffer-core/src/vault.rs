@@ -101,22 +101,18 @@ impl Cipher<'_> {
     /// Seals the list's catalog kept beside the vault (search/file.rs)
     /// under its own sub-key, bound to this vault.
     pub(crate) fn seal_catalog(&self, plain: &[u8]) -> Result<Vec<u8>> {
-        let key = crypto::derive_subkey(&self.keys.vault_key, self.vault_id, CATALOG_LABEL)?;
-        crypto::seal(
-            &key,
-            &crypto::aad(&[CATALOG_LABEL.as_bytes(), self.vault_id]),
-            plain,
-        )
+        let (key, aad) = self.catalog_key()?;
+        crypto::seal(&key, &aad, plain)
     }
 
     pub(crate) fn open_catalog(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let (key, aad) = self.catalog_key()?;
+        crypto::open(&key, &aad, sealed, "the list's catalog")
+    }
+
+    fn catalog_key(&self) -> Result<(Key32, Vec<u8>)> {
         let key = crypto::derive_subkey(&self.keys.vault_key, self.vault_id, CATALOG_LABEL)?;
-        crypto::open(
-            &key,
-            &crypto::aad(&[CATALOG_LABEL.as_bytes(), self.vault_id]),
-            sealed,
-            "the list's catalog",
-        )
+        Ok((key, crypto::aad(&[CATALOG_LABEL.as_bytes(), self.vault_id])))
     }
 
     pub(crate) fn name_index(&self, name: &str) -> Vec<u8> {

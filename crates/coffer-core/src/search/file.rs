@@ -32,13 +32,12 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
 
-use super::{blob, Catalog, Item, Stamp, Timeline};
+use super::{Catalog, Item, Stamp, Timeline};
 use crate::credential::CredentialId;
 use crate::crypto::NONCE_LEN;
 use crate::error::Result;
 use crate::kind::Kind;
 use crate::policy::Policies;
-use crate::rows;
 use crate::vault::{catalog_path, Vault};
 
 /// The largest file read (100k credentials make about 30 MiB).
@@ -49,12 +48,6 @@ const FORMAT: u8 = 1;
 
 /// The nonce of a row's metadata envelope (after its version byte).
 pub(super) type Seal = [u8; NONCE_LEN];
-
-/// SQL: the live rows' ids, versions and metadata nonces.
-pub(super) const SEALS_SQL: &str = concat!(
-    "SELECT id, version, substr(meta, 2, 12) FROM credentials WHERE ",
-    rows::live!()
-);
 
 /// A catalog sealed and ready to be written beside its vault, made while
 /// the vault was unlocked ([`Vault::catalog_to_save`]) and written without
@@ -115,23 +108,12 @@ impl Vault {
 
     /// Every live row's id, version and metadata nonce.
     fn seals(&self) -> Result<HashMap<CredentialId, (u64, Seal)>> {
-        let mut stmt = self.db(self.conn().prepare_cached(SEALS_SQL))?;
-        let mut rows = self.db(stmt.query([]))?;
         let mut out = HashMap::new();
-        while let Some(r) = self.db(rows.next())? {
-            let (id, version, nonce) = (
-                self.db(blob(r, 0))?,
-                self.db(r.get::<_, i64>(1))?,
-                self.db(blob(r, 2))?,
-            );
-            if let (Some(id), Ok(version), Ok(nonce)) = (
-                CredentialId::from_slice(id),
-                u64::try_from(version),
-                Seal::try_from(nonce),
-            ) {
+        self.each_version(true, |id, version, nonce| {
+            if let (Ok(version), Ok(nonce)) = (u64::try_from(version), Seal::try_from(nonce)) {
                 out.insert(id, (version, nonce));
             }
-        }
+        })?;
         Ok(out)
     }
 
@@ -139,15 +121,14 @@ impl Vault {
     /// `None` when there is none that opens and reads whole.
     pub(super) fn stored_catalog(&self, stamp: Stamp) -> Option<(Catalog, Vec<Seal>)> {
         let path = catalog_path(self.path());
-        let mut file = match open_regular(&path) {
-            Ok(Some(file)) => file,
+        let (mut file, size) = match open_regular(&path) {
+            Ok(Some(opened)) => opened,
             Ok(None) => return None,
             Err(e) => {
                 tracing::debug!("the list's catalog beside the vault was not read: {e}");
                 return None;
             }
         };
-        let size = file.metadata().map_or(0, |m| m.len());
         let mut sealed = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         if let Err(e) = file.by_ref().take(MOST).read_to_end(&mut sealed) {
             tracing::debug!("the list's catalog beside the vault was not read: {e}");
@@ -164,11 +145,11 @@ impl Vault {
     }
 }
 
-/// The file at `path` opened for reading if it is a regular file no larger
-/// than [`MOST`]; `None` if there is none. Opened without following a link
+/// The file at `path` opened for reading, with its size, if it is a regular
+/// file no larger than [`MOST`]; `None` if there is none. Opened without following a link
 /// and without blocking, so a FIFO or a device put there cannot hold the
 /// app's start.
-fn open_regular(path: &std::path::Path) -> std::io::Result<Option<std::fs::File>> {
+fn open_regular(path: &std::path::Path) -> std::io::Result<Option<(std::fs::File, u64)>> {
     use rustix::fs::{Mode, OFlags};
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let fd = match rustix::fs::open(path, flags, Mode::empty()) {
@@ -183,7 +164,7 @@ fn open_regular(path: &std::path::Path) -> std::io::Result<Option<std::fs::File>
             "not a regular file of a catalog's size",
         ));
     }
-    Ok(Some(file))
+    Ok(Some((file, meta.len())))
 }
 
 impl Catalog {
